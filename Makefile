@@ -1,0 +1,51 @@
+# Roster: `make run` serves the demo, `make test` runs every test. `make help` lists all.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List every target
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Roster with its pinned dependencies
+
+browser: ## Install Debian's Chromium for the dashboard tests (never a downloaded browser)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: install ## Set up the database, seed the demo workspace and serve http://$(HOST):$(PORT)
+	$(BIN)/roster init --demo
+	$(BIN)/roster serve --host $(HOST) --port $(PORT)
+
+test: install browser ## Run the whole suite (SQLite, and PostgreSQL when it answers)
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+check: install ## ruff, mypy strict, the layers contract and alembic check
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	ROSTER_DATABASE_URL=sqlite:///$$(mktemp -d)/check.db bash -c '$(BIN)/roster db upgrade && $(BIN)/alembic check'
+
+format: install ## Rewrite the code in ruff's format and apply safe fixes
+	$(BIN)/ruff format src tests bench migrations
+	$(BIN)/ruff check --fix src tests bench migrations
+
+bench: install ## Run the benchmarks and print their ratios (see docs/benchmarks.md)
+	$(BIN)/python -m bench
+
+clean: ## Remove the venv, caches and the local database
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage roster.db roster.db-*
+
+.PHONY: help install browser run test check format bench clean

@@ -1,0 +1,31 @@
+"""Alembic environment: runs migrations on the engine Roster itself would use."""
+
+from alembic import context
+
+from roster.adapters.database import make_engine
+from roster.adapters.tables import metadata
+from roster.config import get_settings
+
+config = context.config
+
+
+def run() -> None:
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        _migrate(connectable)
+        return
+    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        _migrate(conn)
+    engine.dispose()
+
+
+def _migrate(conn: object) -> None:
+    context.configure(connection=conn, target_metadata=metadata,  # type: ignore[arg-type]
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,1 @@
+"""Adapters: storage, hashing and everything that talks to the outside."""

@@ -1,0 +1,243 @@
+"""SQL implementations of the service ports, on SQLAlchemy Core.
+
+Every statement names `workspace_id`: no query crosses workspaces.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from roster.adapters.tables import audit_events, credentials, invitations, outbox, user_counts, users, workspaces
+from roster.domain.audit import AuditEntry
+from roster.domain.ids import new_id
+from roster.domain.users import User
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.workspaces import UserCounts, Workspace
+from roster.domain.access import Revoked
+
+CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with room to spare
+
+_STATUS_COLUMNS = ("status", "status_reason", "status_note", "status_changed_at",
+                   "status_changed_by", "version")
+
+
+def _chunks(seq: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def user_from_row(row: Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        id=m["id"], workspace_id=m["workspace_id"], email=m["email"], name=m["name"],
+        role=Role(m["role"]), status=Status(m["status"]),
+        status_reason=ReasonCode(m["status_reason"]) if m["status_reason"] else None,
+        status_note=m["status_note"], status_changed_at=m["status_changed_at"],
+        status_changed_by=m["status_changed_by"], version=m["version"],
+    )
+
+
+_USER_COLUMNS = [users.c[c] for c in (
+    "id", "workspace_id", "email", "name", "role", "status", "status_reason", "status_note",
+    "status_changed_at", "status_changed_by", "version")]
+
+
+class SqlWorkspaceRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _one(self, *where: Any) -> Workspace | None:
+        row = self.conn.execute(select(workspaces).where(*where)).first()
+        return Workspace(**row._mapping) if row else None
+
+    def get(self, workspace_id: str) -> Workspace | None:
+        return self._one(workspaces.c.id == workspace_id)
+
+    def get_by_slug(self, slug: str) -> Workspace | None:
+        return self._one(workspaces.c.slug == slug)
+
+    def add(self, workspace: Workspace) -> None:
+        self.conn.execute(insert(workspaces).values(**_fields(workspace)))
+
+    def save_settings(self, workspace: Workspace) -> None:
+        self.conn.execute(update(workspaces).where(workspaces.c.id == workspace.id).values(
+            allow_api_unblock=workspace.allow_api_unblock,
+            reactivate_on_sign_in=workspace.reactivate_on_sign_in,
+            seat_limit=workspace.seat_limit, name=workspace.name, timezone=workspace.timezone))
+
+
+def _fields(workspace: Workspace) -> dict[str, Any]:
+    return {f: getattr(workspace, f) for f in workspace.__slots__}  # type: ignore[attr-defined]
+
+
+class SqlUserRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.for_update = conn.dialect.name == "postgresql"
+
+    def _select(self, workspace_id: str, *where: Any, lock: bool = False) -> list[User]:
+        query = select(*_USER_COLUMNS).where(users.c.workspace_id == workspace_id, *where)
+        if lock and self.for_update:
+            query = query.order_by(users.c.id).with_for_update()
+        return [user_from_row(r) for r in self.conn.execute(query)]
+
+    def get(self, workspace_id: str, user_id: str) -> User | None:
+        found = self._select(workspace_id, users.c.id == user_id)
+        return found[0] if found else None
+
+    def get_for_update(self, workspace_id: str, user_id: str) -> User | None:
+        found = self._select(workspace_id, users.c.id == user_id, lock=True)
+        return found[0] if found else None
+
+    def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
+        return [u for chunk in _chunks(sorted(user_ids))
+                for u in self._select(workspace_id, users.c.id.in_(chunk), lock=True)]
+
+    def get_by_email(self, workspace_id: str, email: str) -> User | None:
+        found = self._select(workspace_id, users.c.email == email)
+        return found[0] if found else None
+
+    def get_many_by_email(self, workspace_id: str, emails: Sequence[str]) -> dict[str, User]:
+        return {u.email: u for chunk in _chunks(list(emails))
+                for u in self._select(workspace_id, users.c.email.in_(chunk))}
+
+    def add_many(self, new: Sequence[User], now: datetime, password_hashes: dict[str, str],
+                 last_seen: dict[str, datetime]) -> None:
+        if not new:
+            return
+        self.conn.execute(insert(users), [
+            {c.key: getattr(u, c.key) for c in _USER_COLUMNS}
+            | {"created_at": now, "password_hash": password_hashes.get(u.id),
+               "last_seen_at": last_seen.get(u.id)}
+            for u in new
+        ])
+
+    def save_statuses(self, changed: Sequence[User]) -> None:
+        """One UPDATE per group of users that share the same new status fields
+        (a bulk action's chunk is one group), instead of one per user."""
+        groups: dict[tuple[Any, ...], list[tuple[str, int]]] = {}
+        for u in changed:
+            key = (u.status, u.status_reason, u.status_note, u.status_changed_at,
+                   u.status_changed_by)
+            groups.setdefault(key, []).append((u.id, u.version))
+        for key, members in groups.items():
+            values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
+            for chunk in _chunks(members):
+                self.conn.execute(
+                    update(users)
+                    .where(users.c.workspace_id == changed[0].workspace_id,
+                           users.c.id.in_([m[0] for m in chunk]))
+                    .values(**values, version=users.c.version + 1)
+                )
+
+    def save_role(self, user: User) -> None:
+        self.conn.execute(update(users).where(
+            users.c.workspace_id == user.workspace_id, users.c.id == user.id,
+        ).values(role=user.role, version=user.version))
+
+
+class SqlUserCounts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def create(self, workspace_id: str) -> None:
+        self.conn.execute(insert(user_counts).values(
+            workspace_id=workspace_id, active=0, inactive=0, blocked=0, active_owners=0,
+            audit_seq=0))
+
+    def lock(self, workspace_id: str) -> UserCounts:
+        query = select(user_counts.c.active, user_counts.c.inactive, user_counts.c.blocked,
+                       user_counts.c.active_owners).where(user_counts.c.workspace_id == workspace_id)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return UserCounts(*row) if row else UserCounts()
+
+    def add(self, workspace_id: str, delta: UserCounts) -> None:
+        if delta == UserCounts():
+            return
+        c = user_counts.c
+        self.conn.execute(update(user_counts).where(c.workspace_id == workspace_id).values(
+            active=c.active + delta.active, inactive=c.inactive + delta.inactive,
+            blocked=c.blocked + delta.blocked, active_owners=c.active_owners + delta.active_owners))
+
+
+class SqlAuditLog:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries with the workspace's next sequence numbers. Reserving them
+        updates the counter row, so the order of seq is the order of commits."""
+        if not entries:
+            return
+        workspace_id = entries[0].workspace_id
+        c = user_counts.c
+        last = self.conn.execute(
+            update(user_counts).where(c.workspace_id == workspace_id)
+            .values(audit_seq=c.audit_seq + len(entries)).returning(c.audit_seq)
+        ).scalar_one()
+        first = last - len(entries) + 1
+        self.conn.execute(insert(audit_events), [
+            _audit_row(e) | {"seq": first + i} for i, e in enumerate(entries)])
+
+    def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
+        rows = self.conn.execute(select(audit_events).where(
+            audit_events.c.workspace_id == workspace_id, audit_events.c.user_id == user_id,
+        ).order_by(audit_events.c.seq))
+        return [audit_from_row(r) for r in rows]
+
+
+def _audit_row(e: AuditEntry) -> dict[str, Any]:
+    return {f: getattr(e, f) for f in e.__slots__}  # type: ignore[attr-defined]
+
+
+def audit_from_row(row: Row[Any]) -> AuditEntry:
+    m = dict(row._mapping)
+    m["from_status"] = Status(m["from_status"]) if m["from_status"] else None
+    m["to_status"] = Status(m["to_status"])
+    m["route"] = Route(m["route"])
+    m["reason_code"] = ReasonCode(m["reason_code"]) if m["reason_code"] else None
+    return AuditEntry(**m)
+
+
+class SqlAccessRevoker:
+    """Ends a user's sessions, tokens and pending invitations, counting each."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
+        sessions = tokens = invites = 0
+        for chunk in _chunks(list(user_ids)):
+            for kind_is_session in (True, False):
+                kinds = credentials.c.kind.in_(("session", "api_session"))
+                result = self.conn.execute(update(credentials).where(
+                    credentials.c.workspace_id == workspace_id, credentials.c.user_id.in_(chunk),
+                    credentials.c.revoked_at.is_(None), kinds if kind_is_session else ~kinds,
+                ).values(revoked_at=now))
+                if kind_is_session:
+                    sessions += result.rowcount
+                else:
+                    tokens += result.rowcount
+            invites += self.conn.execute(update(invitations).where(
+                invitations.c.workspace_id == workspace_id, invitations.c.invited_by.in_(chunk),
+                invitations.c.accepted_at.is_(None), invitations.c.revoked_at.is_(None),
+            ).values(revoked_at=now)).rowcount
+        return Revoked(sessions=sessions, tokens=tokens, invitations=invites)
+
+
+class SqlOutbox:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, workspace_id: str, topic: str, payloads: Iterable[dict[str, Any]],
+            now: datetime) -> None:
+        rows = [{"workspace_id": workspace_id, "id": new_id("msg"), "topic": topic,
+                 "payload": p, "created_at": now, "attempts": 0} for p in payloads]
+        if rows:
+            self.conn.execute(insert(outbox), rows)
+
+

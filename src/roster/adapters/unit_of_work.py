@@ -1,0 +1,48 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from roster.adapters.database import WRITE
+from roster.adapters.repositories import (
+    SqlAccessRevoker,
+    SqlAuditLog,
+    SqlOutbox,
+    SqlUserCounts,
+    SqlUserRepository,
+    SqlWorkspaceRepository,
+)
+
+
+class SqlUnitOfWork:
+    """Open with `with uow:`. Each `with` is a fresh transaction; the object may be
+    reused for the next one. On SQLite the transaction takes the write lock up front."""
+
+    conn: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine.execution_options(**WRITE)
+
+    def __enter__(self) -> Self:
+        self.conn = self.engine.connect()
+        self.conn.begin()
+        self.workspaces = SqlWorkspaceRepository(self.conn)
+        self.users = SqlUserRepository(self.conn)
+        self.counts = SqlUserCounts(self.conn)
+        self.audit = SqlAuditLog(self.conn)
+        self.access = SqlAccessRevoker(self.conn)
+        self.outbox = SqlOutbox(self.conn)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self.conn.commit()

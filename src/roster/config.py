@@ -1,0 +1,17 @@
+"""Settings, read once from the environment (prefix ROSTER_)."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROSTER_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./roster.db"
+    """SQLite file by default; `postgresql+psycopg://user@host/db` in production."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

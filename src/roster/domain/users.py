@@ -1,0 +1,160 @@
+"""The User aggregate: the only code that assigns a status."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from roster.domain import errors
+from roster.domain.transitions import SELF_CHANGE_FORBIDDEN, Policy, allowed_routes
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked for a change: an admin, an operator, a rule, a token, or the user."""
+
+    id: str | None
+    name: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Headcount:
+    """What the seat-limit and last-owner rules need to know about the workspace,
+    read under the workspace lock so it is exact at the moment of the change."""
+
+    active_users: int
+    active_owners: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """A change that was applied."""
+
+    user_id: str
+    from_status: Status
+    to_status: Status
+    route: Route
+    actor: Actor
+    reason_code: ReasonCode | None
+    note: str | None
+    at: datetime
+
+    @property
+    def leaves_active(self) -> bool:
+        return self.from_status == Status.ACTIVE
+
+    @property
+    def active_delta(self) -> int:
+        return int(self.to_status == Status.ACTIVE) - int(self.from_status == Status.ACTIVE)
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    workspace_id: str
+    email: str
+    name: str
+    role: Role
+    status: Status
+    status_reason: ReasonCode | None = None
+    status_note: str | None = None
+    status_changed_at: datetime | None = None
+    status_changed_by: str | None = None
+    version: int = 1
+    events: list[StatusChanged] = field(default_factory=list, repr=False)
+
+    def change_status(
+        self,
+        to: Status,
+        *,
+        route: Route,
+        actor: Actor,
+        reason_code: ReasonCode | None,
+        note: str | None,
+        now: datetime,
+        policy: Policy,
+        headcount: Headcount,
+    ) -> StatusChanged | None:
+        """Move this user to `to`, or raise the refusal of PRODUCT §3.
+
+        Returns None for same → same (a no-op: nothing to write, nothing to revoke).
+        The order of the checks is the order a user would want to hear them in:
+        who may do this at all, then what the change needs, then the workspace limits.
+        """
+        check_change(self, to, route=route, actor=actor, reason_code=reason_code,
+                     note=note, policy=policy, headcount=headcount)
+        if to == self.status:
+            return None
+        event = StatusChanged(self.id, self.status, to, route, actor, reason_code, note, now)
+        self.status = to
+        self.status_reason = reason_code
+        self.status_note = note
+        self.status_changed_at = now
+        self.status_changed_by = actor.name
+        self.version += 1
+        self.events.append(event)
+        return event
+
+    def change_role(self, role: Role, *, headcount: Headcount) -> None:
+        """Give this user `role`; the last active owner must stay an owner."""
+        leaves_owners = self.role == Role.OWNER and role != Role.OWNER
+        if leaves_owners and self.status == Status.ACTIVE and headcount.active_owners <= 1:
+            raise errors.LastOwner()
+        if role != self.role:
+            self.role = role
+            self.version += 1
+
+
+def check_change(
+    user: User,
+    to: Status,
+    *,
+    route: Route,
+    actor: Actor,
+    reason_code: ReasonCode | None,
+    note: str | None,
+    policy: Policy,
+    headcount: Headcount,
+) -> None:
+    """Raise the domain error that refuses this change, if any; same → same passes."""
+    if to == user.status:
+        return
+    if route in SELF_CHANGE_FORBIDDEN and actor.user_id == user.id:
+        raise errors.CannotChangeOwnStatus()
+    if route not in allowed_routes(user.status, to, policy):
+        if user.status == Status.BLOCKED:
+            raise errors.UserBlocked()
+        raise errors.TransitionNotAllowed(
+            f"Route {route.value} may not change a user from {user.status.value} to {to.value}."
+        )
+    if to == Status.BLOCKED and reason_code is None:
+        raise errors.ReasonRequired("Blocking a user needs a reason code.")
+    if user.status == Status.BLOCKED and not (note and note.strip()):
+        raise errors.ReasonRequired("Lifting a block needs a note saying why.")
+    if user.status == Status.ACTIVE and user.role == Role.OWNER and headcount.active_owners <= 1:
+        raise errors.LastOwner()
+    if (
+        to == Status.ACTIVE
+        and policy.seat_limit is not None
+        and headcount.active_users + 1 > policy.seat_limit
+    ):
+        raise errors.SeatLimitReached()
+
+
+def check_new_user(
+    status: Status,
+    *,
+    reason_code: ReasonCode | None,
+    policy: Policy,
+    headcount: Headcount,
+) -> None:
+    """Raise the refusal for creating a user in `status`: the same reason and seat
+    rules as a change into that status."""
+    if status == Status.BLOCKED and reason_code is None:
+        raise errors.ReasonRequired("Creating a Blocked user needs a reason code.")
+    if (
+        status == Status.ACTIVE
+        and policy.seat_limit is not None
+        and headcount.active_users + 1 > policy.seat_limit
+    ):
+        raise errors.SeatLimitReached()

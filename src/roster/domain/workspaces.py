@@ -1,0 +1,53 @@
+"""Workspaces and their headcount."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from roster.domain.transitions import Policy
+from roster.domain.vocabulary import Role, Status
+
+
+@dataclass(slots=True)
+class Workspace:
+    id: str
+    slug: str
+    name: str
+    created_at: datetime
+    allow_api_unblock: bool = False
+    reactivate_on_sign_in: bool = False
+    seat_limit: int | None = None
+    timezone: str = "UTC"
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(allow_api_unblock=self.allow_api_unblock, seat_limit=self.seat_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class UserCounts:
+    """Users of a workspace by status, plus the active owners (for the last-owner rule)."""
+
+    active: int = 0
+    inactive: int = 0
+    blocked: int = 0
+    active_owners: int = 0
+
+    def of(self, status: Status) -> int:
+        return {Status.ACTIVE: self.active, Status.INACTIVE: self.inactive,
+                Status.BLOCKED: self.blocked}[status]
+
+    def moved(self, role: Role, from_status: Status | None, to_status: Status | None) -> "UserCounts":
+        """The counts after one user of `role` moves (None: did not exist / no longer counted)."""
+        delta = {s: int(to_status == s) - int(from_status == s) for s in Status}
+        owner = role == Role.OWNER
+        owners = int(owner and to_status == Status.ACTIVE) - int(owner and from_status == Status.ACTIVE)
+        return UserCounts(
+            self.active + delta[Status.ACTIVE],
+            self.inactive + delta[Status.INACTIVE],
+            self.blocked + delta[Status.BLOCKED],
+            self.active_owners + owners,
+        )
+
+    def minus(self, before: "UserCounts") -> "UserCounts":
+        return UserCounts(self.active - before.active, self.inactive - before.inactive,
+                          self.blocked - before.blocked, self.active_owners - before.active_owners)

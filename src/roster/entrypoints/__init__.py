@@ -1,0 +1,1 @@
+"""Entrypoints: the web app (API, dashboard, SCIM) and the CLI. Parse, call, shape."""

@@ -1,0 +1,52 @@
+"""`roster`: set up, serve and administer Roster from the server's command line."""
+
+import typer
+
+from roster.entrypoints.cli import users, workspaces
+from roster.entrypoints.cli.common import container, reported
+
+app = typer.Typer(help="Roster: user lifecycle with Active, Inactive and Blocked users.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db, name="db")
+app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(users.app, name="users")
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every schema migration not yet applied."""
+    from roster.adapters.migrator import upgrade
+
+    upgrade(container().engine)
+    typer.echo("Database schema is up to date.")
+
+
+@app.command()
+def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspace.")) -> None:
+    """Create or upgrade the schema; with --demo, seed workspace "demo" once."""
+    from roster.adapters.migrator import upgrade
+    from roster.services.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG, seed_demo
+
+    c = container()
+    upgrade(c.engine)
+    typer.echo(f"Database ready at {c.engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        with reported():
+            created = seed_demo(c.uow, now=c.clock())
+        typer.echo("Seeded" if created else "Found", nl=False)
+        typer.echo(f' workspace "{DEMO_SLUG}". Sign in at http://127.0.0.1:8000/admin with')
+        typer.echo(f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Serve the dashboard, the REST API and SCIM."""
+    import uvicorn
+
+    uvicorn.run("roster.entrypoints.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=True, log_level="info")

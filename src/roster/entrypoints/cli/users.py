@@ -1,0 +1,196 @@
+"""`roster users`: add, list, show, import, export and set-status (route cli)."""
+
+import csv
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+
+from roster.adapters.passwords import hash_password
+from roster.domain.audit import AuditEntry
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
+from roster.services import queries
+from roster.services.imports import import_rows, parse_csv
+from roster.services.status import change_status
+from roster.services.users import NewUser, create_user
+
+app = typer.Typer(help="Users of a workspace.", no_args_is_help=True)
+
+WORKSPACE = typer.Option(..., "--workspace", "-w", help="The workspace's slug.")
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _workspace_id(slug: str) -> str:
+    with reported(), container().engine.connect() as conn:
+        return queries.workspace_by_slug(conn, slug).id
+
+
+@app.command("add")
+def add(
+    email: str,
+    workspace: str = WORKSPACE,
+    name: str | None = typer.Option(None, help="Full name (default: from the email)."),
+    role: Role = typer.Option(Role.MEMBER, help="owner, admin or member."),
+    password: str | None = typer.Option(None, help="A password to sign in with."),
+    status: Status = typer.Option(Status.ACTIVE, help="active, inactive or blocked."),
+    reason: ReasonCode | None = typer.Option(None, help="Reason code (needed for blocked)."),
+    note: str | None = typer.Option(None, help="A note on the status."),
+    json_out: bool = JSON,
+) -> None:
+    """Add a user to a workspace."""
+    c = container()
+    workspace_id = _workspace_id(workspace)
+    new = NewUser(email=email, name=name or email.split("@")[0], role=role, status=status,
+                  reason_code=reason, note=note,
+                  password_hash=hash_password(password) if password else None)
+    with reported():
+        user = create_user(c.uow(), workspace_id=workspace_id, new=new, route=Route.CLI,
+                           actor=operator(), now=c.clock())
+    if json_out:
+        emit_json({"id": user.id, "email": user.email, "status": user.status.value})
+    else:
+        typer.echo(f"Added {user.email} ({user.id}) as {user.role.value}, {user.status.value}.")
+
+
+@app.command("set-status")
+def set_status(
+    email: str,
+    status: Status,
+    workspace: str = WORKSPACE,
+    reason: ReasonCode | None = typer.Option(None, help="Reason code (needed to block)."),
+    note: str | None = typer.Option(None, help="A note (needed to lift a block)."),
+    json_out: bool = JSON,
+) -> None:
+    """Change one user's status from the server (route cli: may lift a block)."""
+    c = container()
+    workspace_id = _workspace_id(workspace)
+    with reported():
+        with c.engine.connect() as conn:
+            user_id = queries.user_by_email(conn, workspace_id, email).user.id
+        result = change_status(c.uow(), workspace_id=workspace_id, user_id=user_id, to=status,
+                               route=Route.CLI, actor=operator(), reason_code=reason, note=note,
+                               now=c.clock())
+    revoked = result.revoked
+    if json_out:
+        emit_json({"id": result.user.id, "status": result.user.status.value,
+                   "changed": result.changed, "revoked": {"sessions": revoked.sessions,
+                                                          "tokens": revoked.tokens,
+                                                          "invitations": revoked.invitations}})
+    elif result.changed:
+        typer.echo(f"{result.user.email} is now {status.value}. Revoked {revoked.sessions} "
+                   f"session(s), {revoked.tokens} token(s), {revoked.invitations} invitation(s).")
+    else:
+        typer.echo(f"{result.user.email} is already {status.value}; nothing changed.")
+
+
+@app.command("show")
+def show(email: str, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
+    """Show one user, with their status history (refused attempts included)."""
+    c = container()
+    workspace_id = _workspace_id(workspace)
+    with reported(), c.engine.connect() as conn:
+        view = queries.user_by_email(conn, workspace_id, email)
+        history = queries.audit_for_user(conn, workspace_id, view.user.id)
+    if json_out:
+        emit_json(view.as_dict() | {"history": [_event(e) for e in history]})
+        return
+    u = view.user
+    typer.echo(f"{u.name} <{u.email}>  id {u.id}  role {u.role.value}")
+    line = f"Status: {u.status.value.capitalize()}"
+    if u.status_reason:
+        line += f" ({u.status_reason.value})"
+    if u.status_note:
+        line += f" — {u.status_note}"
+    typer.echo(line)
+    typer.echo("History:")
+    for e in history:
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.from_status or 'new'} → {e.to_status}  "
+                   f"{e.route}  by {e.actor_name}  {e.outcome}")
+
+
+def _event(e: AuditEntry) -> dict[str, object]:
+    return {"at": e.at.isoformat(), "from": e.from_status, "to": e.to_status, "route": e.route,
+            "actor": e.actor_name, "reason_code": e.reason_code, "note": e.note,
+            "outcome": e.outcome}
+
+
+@app.command("list")
+def list_(
+    workspace: str = WORKSPACE,
+    status: Status | None = typer.Option(None, help="Only users with this status."),
+    limit: int = typer.Option(100, min=1, max=10000, help="How many users at most."),
+    json_out: bool = JSON,
+) -> None:
+    """List users in id order."""
+    workspace_id = _workspace_id(workspace)
+    with container().engine.connect() as conn:
+        views = queries.list_users(conn, workspace_id, status=status, limit=limit)
+    if json_out:
+        emit_json([v.as_dict() for v in views])
+        return
+    for v in views:
+        typer.echo(f"{v.user.id}  {v.user.status.value:<8}  {v.user.role.value:<6}  {v.user.email}")
+
+
+@app.command("import")
+def import_(file: Path, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
+    """Import a CSV (header email,name,role,status[,reason,note]) through route bulk.
+
+    The whole file is checked first: any bad row stops the import before anything is
+    written. A row that would change a Blocked user is reported refused; others apply.
+    """
+    c = container()
+    workspace_id = _workspace_id(workspace)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as bad:
+        fail(f"cannot read {file}: {bad}")
+    with reported():
+        rows = parse_csv(text)
+        with Progress(transient=True, disable=json_out or not sys.stderr.isatty()) as bar:
+            task = bar.add_task("Importing", total=len(rows))
+            report = import_rows(c.uow, workspace_id=workspace_id, rows=rows, actor=operator(),
+                                 now=c.clock(), progress=lambda n: bar.advance(task, n))
+    summary = {"batch_id": report.batch_id, "created": report.created, "applied": report.applied,
+               "unchanged": report.unchanged,
+               "refused": [{"line": ln, "email": em, "code": code}
+                           for ln, em, code in report.refused]}
+    if json_out:
+        emit_json(summary)
+        return
+    typer.echo(f"Imported {len(rows)} row(s): {report.created} created, {report.applied} changed, "
+               f"{report.unchanged} unchanged, {len(report.refused)} refused.")
+    for ln, em, code in report.refused:
+        typer.echo(f"  line {ln}: {em} refused: {code}")
+
+
+@app.command("export")
+def export(
+    workspace: str = WORKSPACE,
+    format_: str = typer.Option("csv", "--format", help="csv or json."),
+    status: Status | None = typer.Option(None, help="Only users with this status."),
+) -> None:
+    """Write every user to standard output as CSV or JSON."""
+    if format_ not in ("csv", "json"):
+        fail(f"{format_!r} is not a format: use csv or json.")
+    workspace_id = _workspace_id(workspace)
+    with container().engine.connect() as conn:
+        views = queries.iter_users(conn, workspace_id, status=status)
+        if format_ == "json":
+            emit_json([v.as_dict() for v in views])
+            return
+        writer = csv.writer(sys.stdout)
+        fields = ["id", "email", "name", "role", "status", "status_reason", "status_note",
+                  "status_changed_at", "last_seen_at", "created_at"]
+        writer.writerow(fields)
+        for v in views:
+            row = v.as_dict()
+            writer.writerow([_cell(row[f]) for f in fields])
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,33 @@
+"""`roster workspaces`."""
+
+import typer
+
+from roster.adapters.passwords import hash_password
+from roster.entrypoints.cli.common import container, emit_json, operator, reported
+from roster.domain.vocabulary import Route
+from roster.services.users import NewUser
+from roster.services.workspaces import create_workspace
+
+app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    slug: str,
+    owner_email: str = typer.Option(..., help="The first owner's email."),
+    owner_password: str | None = typer.Option(None, help="The owner's password."),
+    name: str | None = typer.Option(None, help="Display name (default: the slug)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Create a workspace with its first owner (Active)."""
+    c = container()
+    secret = hash_password(owner_password) if owner_password else None
+    with reported():
+        workspace, owner = create_workspace(
+            c.uow(), slug=slug, name=name, route=Route.CLI, actor=operator(), now=c.clock(),
+            owner=NewUser(email=owner_email, name=owner_email.split("@")[0], password_hash=secret),
+        )
+    if json_out:
+        emit_json({"id": workspace.id, "slug": workspace.slug, "owner_id": owner.id})
+    else:
+        typer.echo(f"Created workspace {workspace.slug} ({workspace.id}) owned by {owner.email}.")

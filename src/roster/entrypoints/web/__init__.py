@@ -1,0 +1,1 @@
+"""The web: REST API (/api/v1), admin dashboard (/admin) and SCIM (/scim/v2)."""

@@ -1,0 +1,35 @@
+"""The ASGI application."""
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from roster import __version__
+from roster.bootstrap import Container, bootstrap
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Roster</title></head>
+<body><main>
+<h1>Roster</h1>
+<p>User lifecycle: Active, Inactive and Blocked users, audited.</p>
+<ul>
+<li>Admin dashboard: <a href="/admin">/admin</a></li>
+<li>REST API: <a href="/api/v1">/api/v1</a>, described at <a href="/openapi.json">/openapi.json</a></li>
+<li>SCIM 2.0 for identity providers: <code>/scim/v2</code></li>
+<li>Health: <a href="/healthz">/healthz</a></li>
+</ul>
+</main></body></html>"""
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    app = FastAPI(title="Roster", version=__version__, docs_url=None, redoc_url=None)
+    app.state.container = container or bootstrap()
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def landing() -> str:
+        return LANDING
+
+    return app
