@@ -22,8 +22,12 @@ def run() -> None:
 
 
 def _migrate(conn: object) -> None:
-    context.configure(connection=conn, target_metadata=metadata,  # type: ignore[arg-type]
-                      render_as_batch=True, compare_type=True)
+    context.configure(
+        connection=conn,
+        target_metadata=metadata,  # type: ignore[arg-type]
+        render_as_batch=True,
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

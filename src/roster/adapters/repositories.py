@@ -9,39 +9,72 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from roster.adapters.tables import audit_events, credentials, invitations, outbox, user_counts, users, workspaces
+from roster.adapters.tables import (
+    audit_events,
+    credentials,
+    invitations,
+    outbox,
+    user_counts,
+    users,
+    workspaces,
+)
+from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry
 from roster.domain.ids import new_id
 from roster.domain.users import User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
-from roster.domain.access import Revoked
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with room to spare
 
-_STATUS_COLUMNS = ("status", "status_reason", "status_note", "status_changed_at",
-                   "status_changed_by", "version")
+_STATUS_COLUMNS = (
+    "status",
+    "status_reason",
+    "status_note",
+    "status_changed_at",
+    "status_changed_by",
+    "version",
+)
 
 
 def _chunks(seq: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), size):
-        yield seq[i:i + size]
+        yield seq[i : i + size]
 
 
 def user_from_row(row: Row[Any]) -> User:
     m = row._mapping
     return User(
-        id=m["id"], workspace_id=m["workspace_id"], email=m["email"], name=m["name"],
-        role=Role(m["role"]), status=Status(m["status"]),
+        id=m["id"],
+        workspace_id=m["workspace_id"],
+        email=m["email"],
+        name=m["name"],
+        role=Role(m["role"]),
+        status=Status(m["status"]),
         status_reason=ReasonCode(m["status_reason"]) if m["status_reason"] else None,
-        status_note=m["status_note"], status_changed_at=m["status_changed_at"],
-        status_changed_by=m["status_changed_by"], version=m["version"],
+        status_note=m["status_note"],
+        status_changed_at=m["status_changed_at"],
+        status_changed_by=m["status_changed_by"],
+        version=m["version"],
     )
 
 
-_USER_COLUMNS = [users.c[c] for c in (
-    "id", "workspace_id", "email", "name", "role", "status", "status_reason", "status_note",
-    "status_changed_at", "status_changed_by", "version")]
+_USER_COLUMNS = [
+    users.c[c]
+    for c in (
+        "id",
+        "workspace_id",
+        "email",
+        "name",
+        "role",
+        "status",
+        "status_reason",
+        "status_note",
+        "status_changed_at",
+        "status_changed_by",
+        "version",
+    )
+]
 
 
 class SqlWorkspaceRepository:
@@ -62,14 +95,21 @@ class SqlWorkspaceRepository:
         self.conn.execute(insert(workspaces).values(**_fields(workspace)))
 
     def save_settings(self, workspace: Workspace) -> None:
-        self.conn.execute(update(workspaces).where(workspaces.c.id == workspace.id).values(
-            allow_api_unblock=workspace.allow_api_unblock,
-            reactivate_on_sign_in=workspace.reactivate_on_sign_in,
-            seat_limit=workspace.seat_limit, name=workspace.name, timezone=workspace.timezone))
+        self.conn.execute(
+            update(workspaces)
+            .where(workspaces.c.id == workspace.id)
+            .values(
+                allow_api_unblock=workspace.allow_api_unblock,
+                reactivate_on_sign_in=workspace.reactivate_on_sign_in,
+                seat_limit=workspace.seat_limit,
+                name=workspace.name,
+                timezone=workspace.timezone,
+            )
+        )
 
 
 def _fields(workspace: Workspace) -> dict[str, Any]:
-    return {f: getattr(workspace, f) for f in workspace.__slots__}  # type: ignore[attr-defined]
+    return {f: getattr(workspace, f) for f in workspace.__slots__}
 
 
 class SqlUserRepository:
@@ -92,50 +132,79 @@ class SqlUserRepository:
         return found[0] if found else None
 
     def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
-        return [u for chunk in _chunks(sorted(user_ids))
-                for u in self._select(workspace_id, users.c.id.in_(chunk), lock=True)]
+        return [
+            u
+            for chunk in _chunks(sorted(user_ids))
+            for u in self._select(workspace_id, users.c.id.in_(chunk), lock=True)
+        ]
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         found = self._select(workspace_id, users.c.email == email)
         return found[0] if found else None
 
     def get_many_by_email(self, workspace_id: str, emails: Sequence[str]) -> dict[str, User]:
-        return {u.email: u for chunk in _chunks(list(emails))
-                for u in self._select(workspace_id, users.c.email.in_(chunk))}
+        return {
+            u.email: u
+            for chunk in _chunks(list(emails))
+            for u in self._select(workspace_id, users.c.email.in_(chunk))
+        }
 
-    def add_many(self, new: Sequence[User], now: datetime, password_hashes: dict[str, str],
-                 last_seen: dict[str, datetime]) -> None:
+    def add_many(
+        self,
+        new: Sequence[User],
+        now: datetime,
+        password_hashes: dict[str, str],
+        last_seen: dict[str, datetime],
+    ) -> None:
         if not new:
             return
-        self.conn.execute(insert(users), [
-            {c.key: getattr(u, c.key) for c in _USER_COLUMNS}
-            | {"created_at": now, "password_hash": password_hashes.get(u.id),
-               "last_seen_at": last_seen.get(u.id)}
-            for u in new
-        ])
+        self.conn.execute(
+            insert(users),
+            [
+                {c.key: getattr(u, c.key) for c in _USER_COLUMNS}
+                | {
+                    "created_at": now,
+                    "password_hash": password_hashes.get(u.id),
+                    "last_seen_at": last_seen.get(u.id),
+                }
+                for u in new
+            ],
+        )
 
     def save_statuses(self, changed: Sequence[User]) -> None:
         """One UPDATE per group of users that share the same new status fields
         (a bulk action's chunk is one group), instead of one per user."""
         groups: dict[tuple[Any, ...], list[tuple[str, int]]] = {}
         for u in changed:
-            key = (u.status, u.status_reason, u.status_note, u.status_changed_at,
-                   u.status_changed_by)
+            key = (
+                u.status,
+                u.status_reason,
+                u.status_note,
+                u.status_changed_at,
+                u.status_changed_by,
+            )
             groups.setdefault(key, []).append((u.id, u.version))
         for key, members in groups.items():
             values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
             for chunk in _chunks(members):
                 self.conn.execute(
                     update(users)
-                    .where(users.c.workspace_id == changed[0].workspace_id,
-                           users.c.id.in_([m[0] for m in chunk]))
+                    .where(
+                        users.c.workspace_id == changed[0].workspace_id,
+                        users.c.id.in_([m[0] for m in chunk]),
+                    )
                     .values(**values, version=users.c.version + 1)
                 )
 
     def save_role(self, user: User) -> None:
-        self.conn.execute(update(users).where(
-            users.c.workspace_id == user.workspace_id, users.c.id == user.id,
-        ).values(role=user.role, version=user.version))
+        self.conn.execute(
+            update(users)
+            .where(
+                users.c.workspace_id == user.workspace_id,
+                users.c.id == user.id,
+            )
+            .values(role=user.role, version=user.version)
+        )
 
 
 class SqlUserCounts:
@@ -143,13 +212,24 @@ class SqlUserCounts:
         self.conn = conn
 
     def create(self, workspace_id: str) -> None:
-        self.conn.execute(insert(user_counts).values(
-            workspace_id=workspace_id, active=0, inactive=0, blocked=0, active_owners=0,
-            audit_seq=0))
+        self.conn.execute(
+            insert(user_counts).values(
+                workspace_id=workspace_id,
+                active=0,
+                inactive=0,
+                blocked=0,
+                active_owners=0,
+                audit_seq=0,
+            )
+        )
 
     def lock(self, workspace_id: str) -> UserCounts:
-        query = select(user_counts.c.active, user_counts.c.inactive, user_counts.c.blocked,
-                       user_counts.c.active_owners).where(user_counts.c.workspace_id == workspace_id)
+        query = select(
+            user_counts.c.active,
+            user_counts.c.inactive,
+            user_counts.c.blocked,
+            user_counts.c.active_owners,
+        ).where(user_counts.c.workspace_id == workspace_id)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self.conn.execute(query).first()
@@ -159,9 +239,16 @@ class SqlUserCounts:
         if delta == UserCounts():
             return
         c = user_counts.c
-        self.conn.execute(update(user_counts).where(c.workspace_id == workspace_id).values(
-            active=c.active + delta.active, inactive=c.inactive + delta.inactive,
-            blocked=c.blocked + delta.blocked, active_owners=c.active_owners + delta.active_owners))
+        self.conn.execute(
+            update(user_counts)
+            .where(c.workspace_id == workspace_id)
+            .values(
+                active=c.active + delta.active,
+                inactive=c.inactive + delta.inactive,
+                blocked=c.blocked + delta.blocked,
+                active_owners=c.active_owners + delta.active_owners,
+            )
+        )
 
 
 class SqlAuditLog:
@@ -176,22 +263,31 @@ class SqlAuditLog:
         workspace_id = entries[0].workspace_id
         c = user_counts.c
         last = self.conn.execute(
-            update(user_counts).where(c.workspace_id == workspace_id)
-            .values(audit_seq=c.audit_seq + len(entries)).returning(c.audit_seq)
+            update(user_counts)
+            .where(c.workspace_id == workspace_id)
+            .values(audit_seq=c.audit_seq + len(entries))
+            .returning(c.audit_seq)
         ).scalar_one()
         first = last - len(entries) + 1
-        self.conn.execute(insert(audit_events), [
-            _audit_row(e) | {"seq": first + i} for i, e in enumerate(entries)])
+        self.conn.execute(
+            insert(audit_events),
+            [_audit_row(e) | {"seq": first + i} for i, e in enumerate(entries)],
+        )
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
-        rows = self.conn.execute(select(audit_events).where(
-            audit_events.c.workspace_id == workspace_id, audit_events.c.user_id == user_id,
-        ).order_by(audit_events.c.seq))
+        rows = self.conn.execute(
+            select(audit_events)
+            .where(
+                audit_events.c.workspace_id == workspace_id,
+                audit_events.c.user_id == user_id,
+            )
+            .order_by(audit_events.c.seq)
+        )
         return [audit_from_row(r) for r in rows]
 
 
 def _audit_row(e: AuditEntry) -> dict[str, Any]:
-    return {f: getattr(e, f) for f in e.__slots__}  # type: ignore[attr-defined]
+    return {f: getattr(e, f) for f in e.__slots__}
 
 
 def audit_from_row(row: Row[Any]) -> AuditEntry:
@@ -214,18 +310,30 @@ class SqlAccessRevoker:
         for chunk in _chunks(list(user_ids)):
             for kind_is_session in (True, False):
                 kinds = credentials.c.kind.in_(("session", "api_session"))
-                result = self.conn.execute(update(credentials).where(
-                    credentials.c.workspace_id == workspace_id, credentials.c.user_id.in_(chunk),
-                    credentials.c.revoked_at.is_(None), kinds if kind_is_session else ~kinds,
-                ).values(revoked_at=now))
+                result = self.conn.execute(
+                    update(credentials)
+                    .where(
+                        credentials.c.workspace_id == workspace_id,
+                        credentials.c.user_id.in_(chunk),
+                        credentials.c.revoked_at.is_(None),
+                        kinds if kind_is_session else ~kinds,
+                    )
+                    .values(revoked_at=now)
+                )
                 if kind_is_session:
                     sessions += result.rowcount
                 else:
                     tokens += result.rowcount
-            invites += self.conn.execute(update(invitations).where(
-                invitations.c.workspace_id == workspace_id, invitations.c.invited_by.in_(chunk),
-                invitations.c.accepted_at.is_(None), invitations.c.revoked_at.is_(None),
-            ).values(revoked_at=now)).rowcount
+            invites += self.conn.execute(
+                update(invitations)
+                .where(
+                    invitations.c.workspace_id == workspace_id,
+                    invitations.c.invited_by.in_(chunk),
+                    invitations.c.accepted_at.is_(None),
+                    invitations.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            ).rowcount
         return Revoked(sessions=sessions, tokens=tokens, invitations=invites)
 
 
@@ -233,11 +341,19 @@ class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, workspace_id: str, topic: str, payloads: Iterable[dict[str, Any]],
-            now: datetime) -> None:
-        rows = [{"workspace_id": workspace_id, "id": new_id("msg"), "topic": topic,
-                 "payload": p, "created_at": now, "attempts": 0} for p in payloads]
+    def add(
+        self, workspace_id: str, topic: str, payloads: Iterable[dict[str, Any]], now: datetime
+    ) -> None:
+        rows = [
+            {
+                "workspace_id": workspace_id,
+                "id": new_id("msg"),
+                "topic": topic,
+                "payload": p,
+                "created_at": now,
+                "attempts": 0,
+            }
+            for p in payloads
+        ]
         if rows:
             self.conn.execute(insert(outbox), rows)
-
-

@@ -36,8 +36,12 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.conn)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()

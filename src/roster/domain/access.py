@@ -13,5 +13,9 @@ class Revoked:
     automations: int = 0
 
     def __add__(self, other: "Revoked") -> "Revoked":
-        return Revoked(self.sessions + other.sessions, self.tokens + other.tokens,
-                       self.invitations + other.invitations, self.automations + other.automations)
+        return Revoked(
+            self.sessions + other.sessions,
+            self.tokens + other.tokens,
+            self.invitations + other.invitations,
+            self.automations + other.automations,
+        )

@@ -13,7 +13,13 @@ def normalize_email(raw: str) -> str:
     """
     email = unicodedata.normalize("NFKC", raw).strip().lower()
     local, sep, domain = email.partition("@")
-    if not sep or not local or "." not in domain or any(c.isspace() for c in email) \
-            or len(email) > 320 or "@" in domain:
+    if (
+        not sep
+        or not local
+        or "." not in domain
+        or any(c.isspace() for c in email)
+        or len(email) > 320
+        or "@" in domain
+    ):
         raise errors.InvalidInput(f"{raw.strip()!r} is not an email address.")
     return email

@@ -81,8 +81,16 @@ class User:
         The order of the checks is the order a user would want to hear them in:
         who may do this at all, then what the change needs, then the workspace limits.
         """
-        check_change(self, to, route=route, actor=actor, reason_code=reason_code,
-                     note=note, policy=policy, headcount=headcount)
+        check_change(
+            self,
+            to,
+            route=route,
+            actor=actor,
+            reason_code=reason_code,
+            note=note,
+            policy=policy,
+            headcount=headcount,
+        )
         if to == self.status:
             return None
         event = StatusChanged(self.id, self.status, to, route, actor, reason_code, note, now)

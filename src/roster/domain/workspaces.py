@@ -33,14 +33,21 @@ class UserCounts:
     active_owners: int = 0
 
     def of(self, status: Status) -> int:
-        return {Status.ACTIVE: self.active, Status.INACTIVE: self.inactive,
-                Status.BLOCKED: self.blocked}[status]
+        return {
+            Status.ACTIVE: self.active,
+            Status.INACTIVE: self.inactive,
+            Status.BLOCKED: self.blocked,
+        }[status]
 
-    def moved(self, role: Role, from_status: Status | None, to_status: Status | None) -> "UserCounts":
+    def moved(
+        self, role: Role, from_status: Status | None, to_status: Status | None
+    ) -> "UserCounts":
         """The counts after one user of `role` moves (None: did not exist / no longer counted)."""
         delta = {s: int(to_status == s) - int(from_status == s) for s in Status}
         owner = role == Role.OWNER
-        owners = int(owner and to_status == Status.ACTIVE) - int(owner and from_status == Status.ACTIVE)
+        owners = int(owner and to_status == Status.ACTIVE) - int(
+            owner and from_status == Status.ACTIVE
+        )
         return UserCounts(
             self.active + delta[Status.ACTIVE],
             self.inactive + delta[Status.INACTIVE],
@@ -49,5 +56,9 @@ class UserCounts:
         )
 
     def minus(self, before: "UserCounts") -> "UserCounts":
-        return UserCounts(self.active - before.active, self.inactive - before.inactive,
-                          self.blocked - before.blocked, self.active_owners - before.active_owners)
+        return UserCounts(
+            self.active - before.active,
+            self.inactive - before.inactive,
+            self.blocked - before.blocked,
+            self.active_owners - before.active_owners,
+        )

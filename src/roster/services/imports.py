@@ -52,8 +52,9 @@ class BadFile(errors.InvalidInput):
         self.problems = problems
         lines = "; ".join(f"line {n}: {m}" for n, m in problems[:20])
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-        super().__init__(f"The file has {len(problems)} bad row(s), nothing was imported: "
-                         f"{lines}{more}")
+        super().__init__(
+            f"The file has {len(problems)} bad row(s), nothing was imported: {lines}{more}"
+        )
 
 
 def parse_csv(text: str) -> list[ImportRow]:
@@ -62,8 +63,9 @@ def parse_csv(text: str) -> list[ImportRow]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise BadFile([(1, f"the header must name {', '.join(REQUIRED)}; missing "
-                           f"{', '.join(missing)}")])
+        raise BadFile(
+            [(1, f"the header must name {', '.join(REQUIRED)}; missing {', '.join(missing)}")]
+        )
     reader.fieldnames = header
     rows, problems, seen = [], [], set()
     for record in reader:
@@ -88,7 +90,9 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
     value = {k: (v or "").strip() for k, v in record.items()}
     email = normalize_email(value["email"])
     return ImportRow(
-        line=line, email=email, name=value["name"] or email.split("@")[0],
+        line=line,
+        email=email,
+        name=value["name"] or email.split("@")[0],
         role=_enum(Role, value["role"] or "member", "role"),
         status=_enum(Status, value["status"] or "active", "status"),
         reason=_enum(ReasonCode, value["reason"], "reason") if value.get("reason") else None,
@@ -107,9 +111,15 @@ def _enum(kind: type[E], raw: str, what: str) -> E:
         raise ValueError(f"{raw!r} is not a {what} (use one of: {choices})") from None
 
 
-def import_rows(uow_factory: Callable[[], UnitOfWork], *, workspace_id: str,
-                rows: list[ImportRow], actor: Actor, now: datetime,
-                progress: Callable[[int], None] = lambda _: None) -> ImportReport:
+def import_rows(
+    uow_factory: Callable[[], UnitOfWork],
+    *,
+    workspace_id: str,
+    rows: list[ImportRow],
+    actor: Actor,
+    now: datetime,
+    progress: Callable[[int], None] = lambda _: None,
+) -> ImportReport:
     """Create the new users and move existing ones, chunk by chunk, through route bulk."""
     report = ImportReport(batch_id=new_id("bat"))
     for chunk in _chunks(rows):
@@ -120,12 +130,22 @@ def import_rows(uow_factory: Callable[[], UnitOfWork], *, workspace_id: str,
     return report
 
 
-def _import_chunk(uow: UnitOfWork, workspace_id: str, chunk: list[ImportRow], actor: Actor,
-                  now: datetime, report: ImportReport) -> None:
+def _import_chunk(
+    uow: UnitOfWork,
+    workspace_id: str,
+    chunk: list[ImportRow],
+    actor: Actor,
+    now: datetime,
+    report: ImportReport,
+) -> None:
     existing = uow.users.get_many_by_email(workspace_id, [r.email for r in chunk])
     fresh = [r for r in chunk if r.email not in existing]
     created = add_users(
-        uow, workspace_id=workspace_id, route=Route.BULK, actor=actor, now=now,
+        uow,
+        workspace_id=workspace_id,
+        route=Route.BULK,
+        actor=actor,
+        now=now,
         batch_id=report.batch_id,
         new=[NewUser(r.email, r.name, r.role, r.status, r.reason, r.note) for r in fresh],
         refused=lambda i, e: report.refused.append((fresh[i].line, fresh[i].email, e.code)),
@@ -133,8 +153,13 @@ def _import_chunk(uow: UnitOfWork, workspace_id: str, chunk: list[ImportRow], ac
     report.created += len(created)
     by_id = {existing[r.email].id: r for r in chunk if r.email in existing}
     outcomes, _ = apply_changes(
-        uow, workspace_id=workspace_id, targets=[(uid, r.status) for uid, r in by_id.items()],
-        route=Route.BULK, actor=actor, now=now, batch_id=report.batch_id,
+        uow,
+        workspace_id=workspace_id,
+        targets=[(uid, r.status) for uid, r in by_id.items()],
+        route=Route.BULK,
+        actor=actor,
+        now=now,
+        batch_id=report.batch_id,
         notes=lambda uid: (by_id[uid].reason, by_id[uid].note),
     )
     for o in outcomes:
@@ -148,4 +173,4 @@ def _import_chunk(uow: UnitOfWork, workspace_id: str, chunk: list[ImportRow], ac
 
 def _chunks(rows: list[ImportRow]) -> Iterator[list[ImportRow]]:
     for i in range(0, len(rows), CHUNK):
-        yield rows[i:i + CHUNK]
+        yield rows[i : i + CHUNK]

@@ -28,13 +28,17 @@ class UserView:
     def as_dict(self) -> dict[str, Any]:
         u = self.user
         return {
-            "id": u.id, "email": u.email, "name": u.name, "role": u.role.value,
+            "id": u.id,
+            "email": u.email,
+            "name": u.name,
+            "role": u.role.value,
             "status": u.status.value,
             "status_reason": u.status_reason.value if u.status_reason else None,
             "status_note": u.status_note,
             "status_changed_at": _iso(u.status_changed_at),
             "status_changed_by": u.status_changed_by,
-            "last_seen_at": _iso(self.last_seen_at), "created_at": _iso(self.created_at),
+            "last_seen_at": _iso(self.last_seen_at),
+            "created_at": _iso(self.created_at),
             "version": u.version,
         }
 
@@ -53,8 +57,11 @@ def workspace_by_slug(conn: Connection, slug: str) -> Workspace:
 def user_counts_of(conn: Connection, workspace_id: str) -> UserCounts:
     """The exact counts, read from the counter row: one primary-key lookup."""
     c = user_counts.c
-    row = conn.execute(select(c.active, c.inactive, c.blocked, c.active_owners)
-                       .where(c.workspace_id == workspace_id)).first()
+    row = conn.execute(
+        select(c.active, c.inactive, c.blocked, c.active_owners).where(
+            c.workspace_id == workspace_id
+        )
+    ).first()
     return UserCounts(*row) if row else UserCounts()
 
 
@@ -63,23 +70,33 @@ def _view(row: Any) -> UserView:
 
 
 def user_by_email(conn: Connection, workspace_id: str, email: str) -> UserView:
-    row = conn.execute(select(users).where(
-        users.c.workspace_id == workspace_id, users.c.email == normalize_email(email))).first()
+    row = conn.execute(
+        select(users).where(
+            users.c.workspace_id == workspace_id, users.c.email == normalize_email(email)
+        )
+    ).first()
     if row is None:
         raise errors.NotFound(f"There is no user {email.strip()!r} in this workspace.")
     return _view(row)
 
 
 def user_by_id(conn: Connection, workspace_id: str, user_id: str) -> UserView:
-    row = conn.execute(select(users).where(
-        users.c.workspace_id == workspace_id, users.c.id == user_id)).first()
+    row = conn.execute(
+        select(users).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
+    ).first()
     if row is None:
         raise errors.NotFound("No such user in this workspace.")
     return _view(row)
 
 
-def list_users(conn: Connection, workspace_id: str, *, status: Status | None = None,
-               after: str | None = None, limit: int = 100) -> list[UserView]:
+def list_users(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    status: Status | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[UserView]:
     """A page of users in id order, after the cursor `after` (keyset pagination)."""
     query = select(users).where(users.c.workspace_id == workspace_id)
     if status is not None:
@@ -89,8 +106,9 @@ def list_users(conn: Connection, workspace_id: str, *, status: Status | None = N
     return [_view(r) for r in conn.execute(query.order_by(users.c.id).limit(limit))]
 
 
-def iter_users(conn: Connection, workspace_id: str, *, status: Status | None = None,
-               page: int = 5000) -> Iterator[UserView]:
+def iter_users(
+    conn: Connection, workspace_id: str, *, status: Status | None = None, page: int = 5000
+) -> Iterator[UserView]:
     """Every user, page by page, without holding them all in memory."""
     after = None
     while batch := list_users(conn, workspace_id, status=status, after=after, limit=page):
@@ -99,7 +117,12 @@ def iter_users(conn: Connection, workspace_id: str, *, status: Status | None = N
 
 
 def audit_for_user(conn: Connection, workspace_id: str, user_id: str) -> list[AuditEntry]:
-    rows = conn.execute(select(audit_events).where(
-        audit_events.c.workspace_id == workspace_id, audit_events.c.user_id == user_id,
-    ).order_by(audit_events.c.seq))
+    rows = conn.execute(
+        select(audit_events)
+        .where(
+            audit_events.c.workspace_id == workspace_id,
+            audit_events.c.user_id == user_id,
+        )
+        .order_by(audit_events.c.seq)
+    )
     return [audit_from_row(r) for r in rows]

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Literal
 
 from roster.domain import errors
+from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, AuditEntry
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, Headcount, StatusChanged, User
 from roster.domain.vocabulary import ReasonCode, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
-from roster.domain.access import Revoked
 from roster.services.ports import UnitOfWork
 
 
@@ -66,12 +66,31 @@ def change_status(
             if expected_version is not None and expected_version != user.version:
                 raise errors.VersionConflict()
             event = user.change_status(
-                to, route=route, actor=actor, reason_code=reason_code, note=note, now=now,
-                policy=workspace.policy, headcount=_headcount(counts),
+                to,
+                route=route,
+                actor=actor,
+                reason_code=reason_code,
+                note=note,
+                now=now,
+                policy=workspace.policy,
+                headcount=_headcount(counts),
             )
         except errors.DomainError as refusal:
-            uow.audit.add([_refused(user, to, route, actor, reason_code, note, now, refusal,
-                                    request_id=request_id)])
+            uow.audit.add(
+                [
+                    _refused(
+                        user,
+                        to,
+                        route,
+                        actor,
+                        reason_code,
+                        note,
+                        now,
+                        refusal,
+                        request_id=request_id,
+                    )
+                ]
+            )
             uow.commit()
             raise
         if event is None:
@@ -98,8 +117,9 @@ def apply_changes(
 
     It does not commit: the caller commits each chunk once, so statuses, audit
     entries, revocations and the counter of a chunk land together or not at all.
-    Unknown ids come back refused `not_found`; a repeated id counts once, last wins. `notes`, when given, supplies a
-    per-user reason and note (imports) instead of the shared ones.
+    Unknown ids come back refused `not_found`; a repeated id counts once, last wins.
+    `notes`, when given, supplies a per-user reason and note (imports) instead of
+    the shared ones.
     """
     workspace = _workspace(uow, workspace_id)
     counts = uow.counts.lock(workspace_id)
@@ -117,12 +137,20 @@ def apply_changes(
         reason, text = notes(user_id) if notes else (reason_code, note)
         before = user.status
         try:
-            event = user.change_status(to, route=route, actor=actor, reason_code=reason,
-                                       note=text, now=now, policy=workspace.policy,
-                                       headcount=_headcount(running))
+            event = user.change_status(
+                to,
+                route=route,
+                actor=actor,
+                reason_code=reason,
+                note=text,
+                now=now,
+                policy=workspace.policy,
+                headcount=_headcount(running),
+            )
         except errors.DomainError as refusal:
-            refusals.append(_refused(user, to, route, actor, reason, text, now, refusal,
-                                     batch_id=batch_id))
+            refusals.append(
+                _refused(user, to, route, actor, reason, text, now, refusal, batch_id=batch_id)
+            )
             outcomes.append(Outcome(user_id, "refused", refusal.code, before))
             continue
         if event is None:
@@ -147,8 +175,15 @@ def _headcount(counts: UserCounts) -> Headcount:
     return Headcount(active_users=counts.active, active_owners=counts.active_owners)
 
 
-def _record(uow: UnitOfWork, workspace: Workspace, changed: Sequence[User], counts: UserCounts,
-            *, request_id: str | None, batch_id: str | None) -> Revoked:
+def _record(
+    uow: UnitOfWork,
+    workspace: Workspace,
+    changed: Sequence[User],
+    counts: UserCounts,
+    *,
+    request_id: str | None,
+    batch_id: str | None,
+) -> Revoked:
     """Write what the domain decided: statuses, audit, counter, revocations, outbox."""
     if not changed:
         return Revoked()
@@ -165,28 +200,65 @@ def _record(uow: UnitOfWork, workspace: Workspace, changed: Sequence[User], coun
     return revoked
 
 
-def _applied(workspace_id: str, e: StatusChanged, request_id: str | None,
-             batch_id: str | None) -> AuditEntry:
+def _applied(
+    workspace_id: str, e: StatusChanged, request_id: str | None, batch_id: str | None
+) -> AuditEntry:
     return AuditEntry(
-        workspace_id=workspace_id, user_id=e.user_id, from_status=e.from_status,
-        to_status=e.to_status, route=e.route, actor_id=e.actor.id, actor_name=e.actor.name,
-        reason_code=e.reason_code, note=e.note, at=e.at, outcome=APPLIED,
-        request_id=request_id, batch_id=batch_id, id=new_id("evt"),
+        workspace_id=workspace_id,
+        user_id=e.user_id,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        route=e.route,
+        actor_id=e.actor.id,
+        actor_name=e.actor.name,
+        reason_code=e.reason_code,
+        note=e.note,
+        at=e.at,
+        outcome=APPLIED,
+        request_id=request_id,
+        batch_id=batch_id,
+        id=new_id("evt"),
     )
 
 
-def _refused(user: User, to: Status, route: Route, actor: Actor, reason_code: ReasonCode | None,
-             note: str | None, now: datetime, refusal: errors.DomainError, *,
-             request_id: str | None = None, batch_id: str | None = None) -> AuditEntry:
+def _refused(
+    user: User,
+    to: Status,
+    route: Route,
+    actor: Actor,
+    reason_code: ReasonCode | None,
+    note: str | None,
+    now: datetime,
+    refusal: errors.DomainError,
+    *,
+    request_id: str | None = None,
+    batch_id: str | None = None,
+) -> AuditEntry:
     return AuditEntry(
-        workspace_id=user.workspace_id, user_id=user.id, from_status=user.status, to_status=to,
-        route=route, actor_id=actor.id, actor_name=actor.name, reason_code=reason_code,
-        note=note, at=now, outcome=refusal.code, request_id=request_id, batch_id=batch_id,
+        workspace_id=user.workspace_id,
+        user_id=user.id,
+        from_status=user.status,
+        to_status=to,
+        route=route,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        reason_code=reason_code,
+        note=note,
+        at=now,
+        outcome=refusal.code,
+        request_id=request_id,
+        batch_id=batch_id,
         id=new_id("evt"),
     )
 
 
 def _payload(e: StatusChanged) -> dict[str, str | None]:
-    return {"user_id": e.user_id, "from": e.from_status.value, "to": e.to_status.value,
-            "route": e.route.value, "actor": e.actor.name, "at": e.at.isoformat(),
-            "reason_code": e.reason_code.value if e.reason_code else None}
+    return {
+        "user_id": e.user_id,
+        "from": e.from_status.value,
+        "to": e.to_status.value,
+        "route": e.route.value,
+        "actor": e.actor.name,
+        "at": e.at.isoformat(),
+        "reason_code": e.reason_code.value if e.reason_code else None,
+    }

@@ -26,19 +26,35 @@ class NewUser:
     last_seen_at: datetime | None = None
 
 
-def create_user(uow: UnitOfWork, *, workspace_id: str, new: NewUser, route: Route,
-                actor: Actor, now: datetime) -> User:
+def create_user(
+    uow: UnitOfWork, *, workspace_id: str, new: NewUser, route: Route, actor: Actor, now: datetime
+) -> User:
     """Create one user; their creation is the first entry of their audit history."""
     with uow:
-        users = add_users(uow, workspace_id=workspace_id, new=[new], route=route, actor=actor,
-                          now=now, batch_id=None)
+        users = add_users(
+            uow,
+            workspace_id=workspace_id,
+            new=[new],
+            route=route,
+            actor=actor,
+            now=now,
+            batch_id=None,
+        )
         uow.commit()
         return users[0]
 
 
-def add_users(uow: UnitOfWork, *, workspace_id: str, new: Sequence[NewUser], route: Route,
-              actor: Actor, now: datetime, batch_id: str | None,
-              refused: Callable[[int, errors.DomainError], None] | None = None) -> list[User]:
+def add_users(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    new: Sequence[NewUser],
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    batch_id: str | None,
+    refused: Callable[[int, errors.DomainError], None] | None = None,
+) -> list[User]:
     """Insert users inside the caller's unit of work (no commit), checking the seat
     limit and reasons as a change into each status would, and auditing each creation.
 
@@ -58,16 +74,29 @@ def add_users(uow: UnitOfWork, *, workspace_id: str, new: Sequence[NewUser], rou
     kept: list[tuple[User, NewUser]] = []
     for index, (n, email) in enumerate(zip(new, emails, strict=True)):
         try:
-            check_new_user(n.status, reason_code=n.reason_code, policy=workspace.policy,
-                           headcount=Headcount(after.active, after.active_owners))
+            check_new_user(
+                n.status,
+                reason_code=n.reason_code,
+                policy=workspace.policy,
+                headcount=Headcount(after.active, after.active_owners),
+            )
         except errors.DomainError as refusal:
             if refused is None:
                 raise
             refused(index, refusal)
             continue
-        user = User(id=new_id("usr"), workspace_id=workspace_id, email=email, name=n.name.strip(),
-                    role=n.role, status=n.status, status_reason=n.reason_code,
-                    status_note=n.note, status_changed_at=now, status_changed_by=actor.name)
+        user = User(
+            id=new_id("usr"),
+            workspace_id=workspace_id,
+            email=email,
+            name=n.name.strip(),
+            role=n.role,
+            status=n.status,
+            status_reason=n.reason_code,
+            status_note=n.note,
+            status_changed_at=now,
+            status_changed_by=actor.name,
+        )
         if n.password_hash:
             hashes[user.id] = n.password_hash
         after = after.moved(n.role, None, n.status)
@@ -80,12 +109,23 @@ def add_users(uow: UnitOfWork, *, workspace_id: str, new: Sequence[NewUser], rou
     return users
 
 
-def _created(user: User, route: Route, actor: Actor, now: datetime,
-             batch_id: str | None) -> AuditEntry:
+def _created(
+    user: User, route: Route, actor: Actor, now: datetime, batch_id: str | None
+) -> AuditEntry:
     return AuditEntry(
-        workspace_id=user.workspace_id, user_id=user.id, from_status=None, to_status=user.status,
-        route=route, actor_id=actor.id, actor_name=actor.name, reason_code=user.status_reason,
-        note=user.status_note, at=now, outcome=APPLIED, batch_id=batch_id, id=new_id("evt"),
+        workspace_id=user.workspace_id,
+        user_id=user.id,
+        from_status=None,
+        to_status=user.status,
+        route=route,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        reason_code=user.status_reason,
+        note=user.status_note,
+        at=now,
+        outcome=APPLIED,
+        batch_id=batch_id,
+        id=new_id("evt"),
     )
 
 
@@ -99,8 +139,11 @@ def set_role(uow: UnitOfWork, *, workspace_id: str, user_id: str, role: Role) ->
         before = user.role
         user.change_role(role, headcount=Headcount(counts.active, counts.active_owners))
         uow.users.save_role(user)
-        delta = UserCounts().moved(role, None, user.status).minus(
-            UserCounts().moved(before, None, user.status))
+        delta = (
+            UserCounts()
+            .moved(role, None, user.status)
+            .minus(UserCounts().moved(before, None, user.status))
+        )
         uow.counts.add(workspace_id, delta)
         uow.commit()
         return user

@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime
+from types import EllipsisType
 
 from roster.domain import errors
 from roster.domain.ids import new_id
@@ -14,8 +15,16 @@ from roster.services.users import NewUser, add_users
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
-def create_workspace(uow: UnitOfWork, *, slug: str, name: str | None, owner: NewUser,
-                     route: Route, actor: Actor, now: datetime) -> tuple[Workspace, User]:
+def create_workspace(
+    uow: UnitOfWork,
+    *,
+    slug: str,
+    name: str | None,
+    owner: NewUser,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+) -> tuple[Workspace, User]:
     """A workspace, its counter row and its first owner, in one transaction."""
     if not SLUG.match(slug):
         raise errors.InvalidInput(
@@ -27,17 +36,34 @@ def create_workspace(uow: UnitOfWork, *, slug: str, name: str | None, owner: New
         workspace = Workspace(id=new_id("ws"), slug=slug, name=name or slug, created_at=now)
         uow.workspaces.add(workspace)
         uow.counts.create(workspace.id)
-        first = NewUser(email=owner.email, name=owner.name, role=Role.OWNER,
-                        status=Status.ACTIVE, password_hash=owner.password_hash)
-        [user] = add_users(uow, workspace_id=workspace.id, new=[first], route=route,
-                           actor=actor, now=now, batch_id=None)
+        first = NewUser(
+            email=owner.email,
+            name=owner.name,
+            role=Role.OWNER,
+            status=Status.ACTIVE,
+            password_hash=owner.password_hash,
+        )
+        [user] = add_users(
+            uow,
+            workspace_id=workspace.id,
+            new=[first],
+            route=route,
+            actor=actor,
+            now=now,
+            batch_id=None,
+        )
         uow.commit()
         return workspace, user
 
 
-def update_settings(uow: UnitOfWork, *, workspace_id: str, allow_api_unblock: bool | None = None,
-                    reactivate_on_sign_in: bool | None = None,
-                    seat_limit: int | None | type[Ellipsis] = Ellipsis) -> Workspace:
+def update_settings(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    allow_api_unblock: bool | None = None,
+    reactivate_on_sign_in: bool | None = None,
+    seat_limit: int | EllipsisType | None = ...,
+) -> Workspace:
     """Change the settings given; `seat_limit=None` removes the limit."""
     if isinstance(seat_limit, int) and seat_limit < 0:
         raise errors.InvalidInput("The seat limit cannot be negative.")
@@ -49,8 +75,8 @@ def update_settings(uow: UnitOfWork, *, workspace_id: str, allow_api_unblock: bo
             workspace.allow_api_unblock = allow_api_unblock
         if reactivate_on_sign_in is not None:
             workspace.reactivate_on_sign_in = reactivate_on_sign_in
-        if seat_limit is not Ellipsis:
-            workspace.seat_limit = seat_limit  # type: ignore[assignment]
+        if not isinstance(seat_limit, EllipsisType):
+            workspace.seat_limit = seat_limit
         uow.workspaces.save_settings(workspace)
         uow.commit()
         return workspace

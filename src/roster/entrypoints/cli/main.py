@@ -5,8 +5,11 @@ import typer
 from roster.entrypoints.cli import users, workspaces
 from roster.entrypoints.cli.common import container, reported
 
-app = typer.Typer(help="Roster: user lifecycle with Active, Inactive and Blocked users.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Roster: user lifecycle with Active, Inactive and Blocked users.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db, name="db")
 app.add_typer(workspaces.app, name="workspaces")
@@ -36,7 +39,9 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
             created = seed_demo(c.uow, now=c.clock())
         typer.echo("Seeded" if created else "Found", nl=False)
         typer.echo(f' workspace "{DEMO_SLUG}". Sign in at http://127.0.0.1:8000/admin with')
-        typer.echo(f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}")
+        typer.echo(
+            f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}"
+        )
 
 
 @app.command()
@@ -48,5 +53,12 @@ def serve(
     """Serve the dashboard, the REST API and SCIM."""
     import uvicorn
 
-    uvicorn.run("roster.entrypoints.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "roster.entrypoints.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )

@@ -42,12 +42,24 @@ def add(
     """Add a user to a workspace."""
     c = container()
     workspace_id = _workspace_id(workspace)
-    new = NewUser(email=email, name=name or email.split("@")[0], role=role, status=status,
-                  reason_code=reason, note=note,
-                  password_hash=hash_password(password) if password else None)
+    new = NewUser(
+        email=email,
+        name=name or email.split("@", maxsplit=1)[0],
+        role=role,
+        status=status,
+        reason_code=reason,
+        note=note,
+        password_hash=hash_password(password) if password else None,
+    )
     with reported():
-        user = create_user(c.uow(), workspace_id=workspace_id, new=new, route=Route.CLI,
-                           actor=operator(), now=c.clock())
+        user = create_user(
+            c.uow(),
+            workspace_id=workspace_id,
+            new=new,
+            route=Route.CLI,
+            actor=operator(),
+            now=c.clock(),
+        )
     if json_out:
         emit_json({"id": user.id, "email": user.email, "status": user.status.value})
     else:
@@ -69,18 +81,36 @@ def set_status(
     with reported():
         with c.engine.connect() as conn:
             user_id = queries.user_by_email(conn, workspace_id, email).user.id
-        result = change_status(c.uow(), workspace_id=workspace_id, user_id=user_id, to=status,
-                               route=Route.CLI, actor=operator(), reason_code=reason, note=note,
-                               now=c.clock())
+        result = change_status(
+            c.uow(),
+            workspace_id=workspace_id,
+            user_id=user_id,
+            to=status,
+            route=Route.CLI,
+            actor=operator(),
+            reason_code=reason,
+            note=note,
+            now=c.clock(),
+        )
     revoked = result.revoked
     if json_out:
-        emit_json({"id": result.user.id, "status": result.user.status.value,
-                   "changed": result.changed, "revoked": {"sessions": revoked.sessions,
-                                                          "tokens": revoked.tokens,
-                                                          "invitations": revoked.invitations}})
+        emit_json(
+            {
+                "id": result.user.id,
+                "status": result.user.status.value,
+                "changed": result.changed,
+                "revoked": {
+                    "sessions": revoked.sessions,
+                    "tokens": revoked.tokens,
+                    "invitations": revoked.invitations,
+                },
+            }
+        )
     elif result.changed:
-        typer.echo(f"{result.user.email} is now {status.value}. Revoked {revoked.sessions} "
-                   f"session(s), {revoked.tokens} token(s), {revoked.invitations} invitation(s).")
+        typer.echo(
+            f"{result.user.email} is now {status.value}. Revoked {revoked.sessions} "
+            f"session(s), {revoked.tokens} token(s), {revoked.invitations} invitation(s)."
+        )
     else:
         typer.echo(f"{result.user.email} is already {status.value}; nothing changed.")
 
@@ -106,14 +136,23 @@ def show(email: str, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
     typer.echo(line)
     typer.echo("History:")
     for e in history:
-        typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.from_status or 'new'} → {e.to_status}  "
-                   f"{e.route}  by {e.actor_name}  {e.outcome}")
+        typer.echo(
+            f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.from_status or 'new'} → {e.to_status}  "
+            f"{e.route}  by {e.actor_name}  {e.outcome}"
+        )
 
 
 def _event(e: AuditEntry) -> dict[str, object]:
-    return {"at": e.at.isoformat(), "from": e.from_status, "to": e.to_status, "route": e.route,
-            "actor": e.actor_name, "reason_code": e.reason_code, "note": e.note,
-            "outcome": e.outcome}
+    return {
+        "at": e.at.isoformat(),
+        "from": e.from_status,
+        "to": e.to_status,
+        "route": e.route,
+        "actor": e.actor_name,
+        "reason_code": e.reason_code,
+        "note": e.note,
+        "outcome": e.outcome,
+    }
 
 
 @app.command("list")
@@ -151,17 +190,28 @@ def import_(file: Path, workspace: str = WORKSPACE, json_out: bool = JSON) -> No
         rows = parse_csv(text)
         with Progress(transient=True, disable=json_out or not sys.stderr.isatty()) as bar:
             task = bar.add_task("Importing", total=len(rows))
-            report = import_rows(c.uow, workspace_id=workspace_id, rows=rows, actor=operator(),
-                                 now=c.clock(), progress=lambda n: bar.advance(task, n))
-    summary = {"batch_id": report.batch_id, "created": report.created, "applied": report.applied,
-               "unchanged": report.unchanged,
-               "refused": [{"line": ln, "email": em, "code": code}
-                           for ln, em, code in report.refused]}
+            report = import_rows(
+                c.uow,
+                workspace_id=workspace_id,
+                rows=rows,
+                actor=operator(),
+                now=c.clock(),
+                progress=lambda n: bar.advance(task, n),
+            )
+    summary = {
+        "batch_id": report.batch_id,
+        "created": report.created,
+        "applied": report.applied,
+        "unchanged": report.unchanged,
+        "refused": [{"line": ln, "email": em, "code": code} for ln, em, code in report.refused],
+    }
     if json_out:
         emit_json(summary)
         return
-    typer.echo(f"Imported {len(rows)} row(s): {report.created} created, {report.applied} changed, "
-               f"{report.unchanged} unchanged, {len(report.refused)} refused.")
+    typer.echo(
+        f"Imported {len(rows)} row(s): {report.created} created, {report.applied} changed, "
+        f"{report.unchanged} unchanged, {len(report.refused)} refused."
+    )
     for ln, em, code in report.refused:
         typer.echo(f"  line {ln}: {em} refused: {code}")
 
@@ -182,8 +232,18 @@ def export(
             emit_json([v.as_dict() for v in views])
             return
         writer = csv.writer(sys.stdout)
-        fields = ["id", "email", "name", "role", "status", "status_reason", "status_note",
-                  "status_changed_at", "last_seen_at", "created_at"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "role",
+            "status",
+            "status_reason",
+            "status_note",
+            "status_changed_at",
+            "last_seen_at",
+            "created_at",
+        ]
         writer.writerow(fields)
         for v in views:
             row = v.as_dict()

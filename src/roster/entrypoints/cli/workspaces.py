@@ -3,8 +3,8 @@
 import typer
 
 from roster.adapters.passwords import hash_password
-from roster.entrypoints.cli.common import container, emit_json, operator, reported
 from roster.domain.vocabulary import Route
+from roster.entrypoints.cli.common import container, emit_json, operator, reported
 from roster.services.users import NewUser
 from roster.services.workspaces import create_workspace
 
@@ -24,8 +24,15 @@ def create(
     secret = hash_password(owner_password) if owner_password else None
     with reported():
         workspace, owner = create_workspace(
-            c.uow(), slug=slug, name=name, route=Route.CLI, actor=operator(), now=c.clock(),
-            owner=NewUser(email=owner_email, name=owner_email.split("@")[0], password_hash=secret),
+            c.uow(),
+            slug=slug,
+            name=name,
+            route=Route.CLI,
+            actor=operator(),
+            now=c.clock(),
+            owner=NewUser(
+                email=owner_email, name=owner_email.split("@", maxsplit=1)[0], password_hash=secret
+            ),
         )
     if json_out:
         emit_json({"id": workspace.id, "slug": workspace.slug, "owner_id": owner.id})

@@ -13,7 +13,8 @@ LANDING = """<!doctype html>
 <p>User lifecycle: Active, Inactive and Blocked users, audited.</p>
 <ul>
 <li>Admin dashboard: <a href="/admin">/admin</a></li>
-<li>REST API: <a href="/api/v1">/api/v1</a>, described at <a href="/openapi.json">/openapi.json</a></li>
+<li>REST API: <a href="/api/v1">/api/v1</a>,
+    described at <a href="/openapi.json">/openapi.json</a></li>
 <li>SCIM 2.0 for identity providers: <code>/scim/v2</code></li>
 <li>Health: <a href="/healthz">/healthz</a></li>
 </ul>
