@@ -19,3 +19,7 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def needs_rehash(stored_hash: str) -> bool:
     return HASHER.check_needs_rehash(stored_hash)
+
+
+# Verified against when an email has no account, so that answer costs the same time.
+DUMMY_HASH = HASHER.hash("roster: no such account")

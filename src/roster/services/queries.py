@@ -126,3 +126,10 @@ def audit_for_user(conn: Connection, workspace_id: str, user_id: str) -> list[Au
         .order_by(audit_events.c.seq)
     )
     return [audit_from_row(r) for r in rows]
+
+
+def workspace_by_id(conn: Connection, workspace_id: str) -> Workspace:
+    row = conn.execute(select(workspaces).where(workspaces.c.id == workspace_id)).first()
+    if row is None:
+        raise errors.NotFound("No such workspace.")
+    return Workspace(**row._mapping)

@@ -2,7 +2,7 @@
 
 import typer
 
-from roster.entrypoints.cli import users, workspaces
+from roster.entrypoints.cli import tokens, users, workspaces
 from roster.entrypoints.cli.common import container, reported
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ db = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db, name="db")
 app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 
 
 @db.command("upgrade")

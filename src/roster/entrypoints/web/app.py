@@ -5,6 +5,10 @@ from fastapi.responses import HTMLResponse
 
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
+from roster.entrypoints.web import problems
+from roster.entrypoints.web.api import auth, me, tokens, users
+
+API = "/api/v1"
 
 LANDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Roster</title></head>
@@ -22,8 +26,17 @@ LANDING = """<!doctype html>
 
 
 def create_app(container: Container | None = None) -> FastAPI:
-    app = FastAPI(title="Roster", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Roster",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="User lifecycle: Active, Inactive and Blocked users, audited.",
+    )
     app.state.container = container or bootstrap()
+    problems.install(app)
+    for router in (auth.router, me.router, tokens.router, users.router):
+        app.include_router(router, prefix=API)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

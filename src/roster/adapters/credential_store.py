@@ -1,0 +1,127 @@
+"""Credentials in SQL: insert, the one-round-trip check, revoke, list."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from roster.adapters.repositories import user_from_row
+from roster.adapters.tables import credentials, users, workspaces
+from roster.adapters.tokens import same_hash, token_hash, workspace_of
+from roster.domain.credentials import CredentialKind, Principal
+from roster.domain.ids import new_id
+from roster.domain.transitions import Policy
+
+_CHECK = select(
+    credentials.c.id.label("credential_id"),
+    credentials.c.kind,
+    credentials.c.name.label("credential_name"),
+    credentials.c.token_hash,
+    credentials.c.user_id.label("credential_user_id"),
+    workspaces.c.allow_api_unblock,
+    workspaces.c.seat_limit,
+    *[c for c in users.c if c.key != "password_hash"],
+).select_from(
+    credentials.join(workspaces, workspaces.c.id == credentials.c.workspace_id).outerjoin(
+        users,
+        and_(
+            users.c.workspace_id == credentials.c.workspace_id, users.c.id == credentials.c.user_id
+        ),
+    )
+)
+
+
+def check(conn: Connection, token: str, now: datetime) -> Principal | None:
+    """The live credential behind `token`, with its user as they are now, in one query.
+
+    Revoked, expired and unknown tokens, and tokens of a user who is not Active,
+    all answer None: nothing cached can outlive a status change.
+    """
+    workspace_id = workspace_of(token)
+    if workspace_id is None:
+        return None
+    digest = token_hash(token)
+    row = conn.execute(
+        _CHECK.where(
+            credentials.c.workspace_id == workspace_id,
+            credentials.c.token_hash == digest,
+            credentials.c.revoked_at.is_(None),
+            or_(credentials.c.expires_at.is_(None), credentials.c.expires_at > now),
+            or_(credentials.c.user_id.is_(None), users.c.status == "active"),
+        )
+    ).first()
+    if row is None or not same_hash(row.token_hash, digest):
+        return None
+    user = user_from_row(row) if row.credential_user_id else None
+    return Principal(
+        workspace_id=workspace_id,
+        credential_id=row.credential_id,
+        kind=CredentialKind(row.kind),
+        name=row.credential_name,
+        user=user,
+        policy=Policy(row.allow_api_unblock, row.seat_limit),
+        last_seen_at=row.last_seen_at,
+        created_at=row.created_at,
+    )
+
+
+def add(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    kind: CredentialKind,
+    token: str,
+    user_id: str | None,
+    name: str | None,
+    now: datetime,
+    expires_at: datetime | None,
+) -> str:
+    credential_id = new_id("crd")
+    conn.execute(
+        insert(credentials).values(
+            workspace_id=workspace_id,
+            id=credential_id,
+            kind=kind.value,
+            name=name,
+            user_id=user_id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return credential_id
+
+
+def revoke(conn: Connection, *, workspace_id: str, credential_id: str, now: datetime) -> bool:
+    result = conn.execute(
+        update(credentials)
+        .where(
+            credentials.c.workspace_id == workspace_id,
+            credentials.c.id == credential_id,
+            credentials.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return result.rowcount == 1
+
+
+def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
+    """API tokens of a workspace (not sessions), newest first; never their secrets."""
+    rows = conn.execute(
+        select(
+            credentials.c.id,
+            credentials.c.kind,
+            credentials.c.name,
+            credentials.c.user_id,
+            credentials.c.created_at,
+            credentials.c.expires_at,
+            credentials.c.revoked_at,
+            credentials.c.last_used_at,
+        )
+        .where(
+            credentials.c.workspace_id == workspace_id,
+            credentials.c.kind.in_(["personal", "service", "scim"]),
+        )
+        .order_by(credentials.c.id.desc())
+    )
+    return [dict(r._mapping) for r in rows]

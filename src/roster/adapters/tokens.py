@@ -1,0 +1,33 @@
+"""Bearer secrets: made with a CSPRNG, shown once, stored only as a SHA-256 hash.
+
+A token reads `rst.<workspace id>.<secret>`: the workspace part lets every lookup
+name its workspace (no query crosses workspaces); the secret has 256 bits, so a
+fast hash is enough (there is nothing to brute-force, unlike a password).
+"""
+
+import hashlib
+import hmac
+import secrets
+
+PREFIX = "rst"
+
+
+def new_token(workspace_id: str) -> str:
+    return f"{PREFIX}.{workspace_id}.{secrets.token_urlsafe(32)}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def workspace_of(token: str) -> str | None:
+    """The workspace a well-formed token names, or None for anything else."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[2]) < 32:
+        return None
+    return parts[1]
+
+
+def same_hash(a: str, b: str) -> bool:
+    """Compare two hashes in constant time."""
+    return hmac.compare_digest(a.encode(), b.encode())

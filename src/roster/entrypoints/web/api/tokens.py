@@ -1,0 +1,48 @@
+"""API tokens: created by admins, shown once, listed without secrets, revocable."""
+
+from fastapi import APIRouter, Response
+
+from roster.adapters import credential_store
+from roster.entrypoints.web.api.schemas import TokenBody, TokenCreated, TokenOut
+from roster.entrypoints.web.deps import AdminDep, ContainerDep
+from roster.entrypoints.web.problems import responses
+from roster.services.access import create_token, revoke_credential
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+
+@router.post("", status_code=201, response_model=TokenCreated, responses=responses(401, 403, 422))
+def create(body: TokenBody, admin: AdminDep, container: ContainerDep) -> TokenCreated:
+    """Create a token. A personal token acts as you (route admin_api); service tokens
+    act as an integration (route automation) and scim tokens as an identity provider.
+    Every token stops working when the admin who created it leaves Active."""
+    assert admin.user is not None
+    credential_id, token = create_token(
+        container.engine,
+        workspace_id=admin.workspace_id,
+        kind=body.kind,
+        name=body.name,
+        user_id=admin.user.id,
+        now=container.clock(),
+        expires_at=body.expires_at,
+    )
+    return TokenCreated(id=credential_id, kind=body.kind, name=body.name, token=token)
+
+
+@router.get("", response_model=list[TokenOut], responses=responses(401, 403))
+def list_(admin: AdminDep, container: ContainerDep) -> list[TokenOut]:
+    """The workspace's API tokens, newest first (never their secrets)."""
+    with container.engine.connect() as conn:
+        return [TokenOut(**t) for t in credential_store.list_tokens(conn, admin.workspace_id)]
+
+
+@router.delete("/{token_id}", status_code=204, responses=responses(401, 403, 404))
+def revoke(token_id: str, admin: AdminDep, container: ContainerDep) -> Response:
+    """Revoke a token: the next request that uses it fails."""
+    revoke_credential(
+        container.engine,
+        workspace_id=admin.workspace_id,
+        credential_id=token_id,
+        now=container.clock(),
+    )
+    return Response(status_code=204)

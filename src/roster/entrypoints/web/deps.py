@@ -1,0 +1,53 @@
+"""FastAPI dependencies: the container, the caller, and who may do what."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from roster.bootstrap import Container
+from roster.domain import errors
+from roster.domain.credentials import CredentialKind, Principal
+from roster.services.access import authenticate
+
+bearer = HTTPBearer(auto_error=False, description="A Roster token: `Authorization: Bearer rst.…`")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_principal(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, checked against the user's status as it is now (one query)."""
+    token = credentials.credentials if credentials else None
+    with container.engine.connect() as conn:
+        return authenticate(conn, token, container.clock())
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: PrincipalDep) -> Principal:
+    """A human owner or admin: dashboard session, API session or personal token."""
+    if not principal.is_admin:
+        raise errors.Forbidden("Only owners and admins may do this.")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def require_kinds(*kinds: CredentialKind) -> object:
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.kind not in kinds and not principal.is_admin:
+            raise errors.Forbidden("This credential may not do this.")
+        return principal
+
+    return Depends(check)
