@@ -1,5 +1,8 @@
 """The ASGI application."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -7,6 +10,7 @@ from roster import __version__
 from roster.bootstrap import Container, bootstrap
 from roster.entrypoints.web import problems
 from roster.entrypoints.web.api import auth, me, tokens, users
+from roster.entrypoints.web.background import start as start_background
 
 API = "/api/v1"
 
@@ -25,15 +29,27 @@ LANDING = """<!doctype html>
 </main></body></html>"""
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(container: Container | None = None, *, background: bool = False) -> FastAPI:
+    """The whole app. `roster serve` runs it with `background=True` (bulk jobs,
+    schedules, outbox); tests drive those ticks themselves."""
+    resolved = container or bootstrap()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = start_background(resolved) if background else None
+        yield
+        if stop:
+            stop()
+
     app = FastAPI(
         title="Roster",
         version=__version__,
         docs_url=None,
         redoc_url=None,
         description="User lifecycle: Active, Inactive and Blocked users, audited.",
+        lifespan=lifespan,
     )
-    app.state.container = container or bootstrap()
+    app.state.container = resolved
     problems.install(app)
     for router in (auth.router, me.router, tokens.router, users.router):
         app.include_router(router, prefix=API)
@@ -47,3 +63,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         return LANDING
 
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app as `roster serve` runs it: with the background loop."""
+    return create_app(background=True)
