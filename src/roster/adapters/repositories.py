@@ -4,6 +4,7 @@ Every statement names `workspace_id`: no query crosses workspaces.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from roster.adapters.tables import (
     workspaces,
 )
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, chain_hash
 from roster.domain.ids import new_id
 from roster.domain.users import User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -220,6 +221,7 @@ class SqlUserCounts:
                 blocked=0,
                 active_owners=0,
                 audit_seq=0,
+                audit_head="",
             )
         )
 
@@ -256,22 +258,27 @@ class SqlAuditLog:
         self.conn = conn
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
-        """Append entries with the workspace's next sequence numbers. Reserving them
-        updates the counter row, so the order of seq is the order of commits."""
+        """Append entries with the workspace's next sequence numbers, each hashed onto
+        the one before. Reserving the numbers updates the counter row (the workspace
+        lock), so the order of seq is the order of commits and the chain has no forks."""
         if not entries:
             return
         workspace_id = entries[0].workspace_id
         c = user_counts.c
-        last = self.conn.execute(
+        last, head = self.conn.execute(
             update(user_counts)
             .where(c.workspace_id == workspace_id)
             .values(audit_seq=c.audit_seq + len(entries))
-            .returning(c.audit_seq)
-        ).scalar_one()
-        first = last - len(entries) + 1
+            .returning(c.audit_seq, c.audit_head)
+        ).one()
+        rows = []
+        for offset, entry in enumerate(entries, start=last - len(entries) + 1):
+            chained = replace(entry, seq=offset)
+            head = chain_hash(head, chained)
+            rows.append(_audit_row(replace(chained, hash=head)))
+        self.conn.execute(insert(audit_events), rows)
         self.conn.execute(
-            insert(audit_events),
-            [_audit_row(e) | {"seq": first + i} for i, e in enumerate(entries)],
+            update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
         )
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:

@@ -57,6 +57,7 @@ user_counts = Table(
     Column("active_owners", Integer, nullable=False, default=0),
     # The last audit sequence number handed out: audit order is the order of commits.
     Column("audit_seq", BigInteger, nullable=False, default=0),
+    Column("audit_head", String(64), nullable=False, default=""),  # hash of the last event
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
 )
 
@@ -102,6 +103,7 @@ audit_events = Table(
     Column("batch_id", String(ID), nullable=True),
     Column("at", UtcDateTime(), nullable=False),
     Column("outcome", String(32), nullable=False),  # "applied" or the refusal's code
+    Column("hash", String(64), nullable=False, default=""),  # chained per workspace, by seq
     ForeignKeyConstraint(["workspace_id", "user_id"], ["users.workspace_id", "users.id"]),
     UniqueConstraint("workspace_id", "seq", name="uq_audit_events_workspace_seq"),
     Index("ix_audit_events_workspace_user", "workspace_id", "user_id", "seq"),

@@ -1,8 +1,10 @@
 """Audit entries: one per attempt, applied or refused."""
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from roster.domain.vocabulary import ReasonCode, Route, Status
 
@@ -26,6 +28,7 @@ class AuditEntry:
     batch_id: str | None = None
     id: str = ""
     seq: int = 0  # given by the audit log when written: the workspace's order of events
+    hash: str = ""  # given by the audit log: chain_hash of the previous entry's hash and this
 
 
 def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
@@ -35,3 +38,33 @@ def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
         if e.outcome == APPLIED:
             state[e.user_id] = e.to_status
     return state
+
+
+GENESIS = ""
+
+
+def chain_hash(previous: str, e: AuditEntry) -> str:
+    """The hash of an entry chained to the one before it in its workspace.
+
+    Any edit, removal or reordering of an earlier entry changes every later hash,
+    so `roster audit verify` can name the first entry that does not match.
+    """
+    fields = [
+        e.workspace_id,
+        str(e.seq),
+        e.id,
+        e.user_id,
+        e.from_status or "",
+        e.to_status,
+        e.route,
+        e.actor_id or "",
+        e.actor_name,
+        e.reason_code or "",
+        e.note or "",
+        e.request_id or "",
+        e.batch_id or "",
+        e.at.astimezone(UTC).isoformat(),
+        e.outcome,
+    ]
+    payload = json.dumps([previous, *fields], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
