@@ -11,6 +11,7 @@ from roster.bootstrap import Container, bootstrap
 from roster.entrypoints.web import problems
 from roster.entrypoints.web.api import auth, me, tokens, users
 from roster.entrypoints.web.background import start as start_background
+from roster.entrypoints.web.limits import BodyLimit
 
 API = "/api/v1"
 
@@ -51,6 +52,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     )
     app.state.container = resolved
     problems.install(app)
+    app.add_middleware(BodyLimit)
     for router in (auth.router, me.router, tokens.router, users.router):
         app.include_router(router, prefix=API)
 
