@@ -1,9 +1,10 @@
 """Credentials in SQL: insert, the one-round-trip check, revoke, list."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import credentials, users, workspaces
@@ -18,6 +19,9 @@ _CHECK = select(
     credentials.c.name.label("credential_name"),
     credentials.c.token_hash,
     credentials.c.user_id.label("credential_user_id"),
+    credentials.c.created_at.label("issued_at"),
+    credentials.c.expires_at,
+    credentials.c.last_used_at,
     workspaces.c.allow_api_unblock,
     workspaces.c.seat_limit,
     *[c for c in users.c if c.key != "password_hash"],
@@ -31,17 +35,33 @@ _CHECK = select(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A live credential: who it speaks for, and the credential's own dates."""
+
+    principal: Principal
+    issued_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
 def check(conn: Connection, token: str, now: datetime) -> Principal | None:
     """The live credential behind `token`, with its user as they are now, in one query.
 
     Revoked, expired and unknown tokens, and tokens of a user who is not Active,
     all answer None: nothing cached can outlive a status change.
     """
+    found = lookup(conn, token, now)
+    return found.principal if found else None
+
+
+def lookup(conn: Connection, token: str, now: datetime) -> Checked | None:
+    """`check`, also giving the credential's dates (introspection, last-used stamps)."""
     workspace_id = workspace_of(token)
     if workspace_id is None:
         return None
     digest = token_hash(token)
-    row = conn.execute(
+    row: Row[Any] | None = conn.execute(  # type: ignore[assignment]
         _CHECK.where(
             credentials.c.workspace_id == workspace_id,
             credentials.c.token_hash == digest,
@@ -53,7 +73,7 @@ def check(conn: Connection, token: str, now: datetime) -> Principal | None:
     if row is None or not same_hash(row.token_hash, digest):
         return None
     user = user_from_row(row) if row.credential_user_id else None
-    return Principal(
+    principal = Principal(
         workspace_id=workspace_id,
         credential_id=row.credential_id,
         kind=CredentialKind(row.kind),
@@ -63,6 +83,25 @@ def check(conn: Connection, token: str, now: datetime) -> Principal | None:
         last_seen_at=row.last_seen_at,
         created_at=row.created_at,
     )
+    return Checked(principal, row.issued_at, row.expires_at, row.last_used_at)
+
+
+def touch(conn: Connection, principal: Principal, now: datetime) -> None:
+    """Stamp the credential's last use and its user's last sighting."""
+    conn.execute(
+        update(credentials)
+        .where(
+            credentials.c.workspace_id == principal.workspace_id,
+            credentials.c.id == principal.credential_id,
+        )
+        .values(last_used_at=now)
+    )
+    if principal.user is not None:
+        conn.execute(
+            update(users)
+            .where(users.c.workspace_id == principal.workspace_id, users.c.id == principal.user.id)
+            .values(last_seen_at=now)
+        )
 
 
 def add(

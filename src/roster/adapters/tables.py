@@ -162,3 +162,251 @@ outbox = Table(
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
     Index("ix_outbox_unsent", "sent_at", "created_at"),
 )
+
+
+# --- Access (issue 3): sign-in throttles, and what invitations need beyond the foundation ---
+
+# Failed sign-ins, counted per account and per client address, in the database so
+# that every server process sees the same counts. A throttle is not a status: it
+# never touches `users`. `workspace_id` is the target workspace's id ("?" when the
+# slug named none); `key` is "account:<email>" or "address:<ip>".
+sign_in_throttles = Table(
+    "sign_in_throttles",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("key", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("window_started_at", UtcDateTime(), nullable=False),
+    Column("blocked_until", UtcDateTime(), nullable=True),
+)
+
+# The invitee's name, filled in as the user's name when the invitation creates them.
+invitations.append_column(Column("name", String(200), nullable=True))
+Index("ix_invitations_workspace_email", invitations.c.workspace_id, invitations.c.email)
+
+
+# --- Bulk actions (issue 5): jobs, the ids they name, and one result per user ---
+
+# A bulk action as a resumable job. `cursor` is the last user id whose result is
+# committed; it moves in the same transaction as the chunk's changes, so a restart
+# resumes exactly after the last committed chunk.
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),  # also the audit events' batch id
+    Column("idempotency_key", String(200), nullable=True),
+    Column("fingerprint", String(64), nullable=False),  # of the request, for key reuse
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("to_status", String(16), nullable=False),
+    Column("reason_code", String(32), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("selection", JSON, nullable=False),  # {"user_ids": n} or {"filter": {...}}
+    Column("actor_id", String(ID), nullable=True),
+    Column("actor_name", String(200), nullable=False),
+    Column("actor_user_id", String(ID), nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("processed", Integer, nullable=False, default=0),
+    Column("applied", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("refused", Integer, nullable=False, default=0),
+    Column("refused_codes", JSON, nullable=False),  # {"user_blocked": n, ...}
+    Column("active_delta", Integer, nullable=False, default=0),
+    Column("owners_delta", Integer, nullable=False, default=0),
+    Column("revoked_sessions", Integer, nullable=False, default=0),
+    Column("revoked_tokens", Integer, nullable=False, default=0),
+    Column("revoked_invitations", Integer, nullable=False, default=0),
+    Column("cursor", String(ID), nullable=True),
+    Column("chunks", Integer, nullable=False, default=0),
+    Column("worker", String(200), nullable=True),  # the process that committed the last chunk
+    Column("failures", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    UniqueConstraint(
+        "workspace_id", "idempotency_key", name="uq_bulk_jobs_workspace_idempotency_key"
+    ),
+    Index("ix_bulk_jobs_state_created", "state", "created_at"),
+)
+
+# The users a job selected by id (a filter job reads `users` instead).
+bulk_job_targets = Table(
+    "bulk_job_targets",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("job_id", String(ID), primary_key=True),
+    Column("user_id", String(ID), primary_key=True),
+    ForeignKeyConstraint(["workspace_id", "job_id"], ["bulk_jobs.workspace_id", "bulk_jobs.id"]),
+)
+
+# One row per user a job has decided: applied, unchanged, or refused with its code.
+# No foreign key to users: an unknown id is a result too (refused: not_found).
+bulk_results = Table(
+    "bulk_results",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("job_id", String(ID), primary_key=True),
+    Column("user_id", String(ID), primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("code", String(32), nullable=True),
+    Column("from_status", String(16), nullable=True),
+    ForeignKeyConstraint(["workspace_id", "job_id"], ["bulk_jobs.workspace_id", "bulk_jobs.id"]),
+)
+
+
+# --- SCIM 2.0 (issue 8): what identity providers send beyond Roster's own columns ---
+
+# One row per user an identity provider has written. A user with no row (made by
+# the CLI, an import or the dashboard) reads through SCIM with their email as userName.
+scim_attributes = Table(
+    "scim_attributes",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("user_id", String(ID), primary_key=True),
+    Column("user_name", String(320), nullable=False),  # as sent (an email is normalized)
+    Column("user_name_key", String(320), nullable=False),  # its comparison form: unique
+    Column("external_id", String(255), nullable=True),
+    Column("display_name", String(255), nullable=True),
+    # The rest of the resource as sent: name, emails, phoneNumbers, addresses, the
+    # enterprise extension (manager, employeeNumber, ...) and so on.
+    Column("attributes", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1),  # meta.version, with users.version
+    Column("updated_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(["workspace_id", "user_id"], ["users.workspace_id", "users.id"]),
+    UniqueConstraint("workspace_id", "user_name_key", name="uq_scim_attributes_user_name_key"),
+    Index("ix_scim_attributes_workspace_external_id", "workspace_id", "external_id"),
+)
+
+scim_groups = Table(
+    "scim_groups",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("display_name", String(255), nullable=False),
+    Column("external_id", String(255), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    Index("ix_scim_groups_workspace_display_name", "workspace_id", "display_name"),
+)
+
+scim_group_members = Table(
+    "scim_group_members",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("group_id", String(ID), primary_key=True),
+    Column("member_id", String(ID), primary_key=True),  # a user's or a group's id
+    Column("member_type", String(16), nullable=False),  # "User" or "Group"
+    ForeignKeyConstraint(
+        ["workspace_id", "group_id"], ["scim_groups.workspace_id", "scim_groups.id"]
+    ),
+    Index("ix_scim_group_members_workspace_member", "workspace_id", "member_id"),
+)
+
+# ---------------------------------------------------------------- automations (issue 6)
+# Rules, their runs and per-user outcomes, and each webhook delivery attempt.
+# A rule's next_run_at is claimed by compare-and-set (one process wins a due run);
+# a run's lease (holder, lease_until) lets another process resume it after a crash.
+
+automation_rules = Table(
+    "automation_rules",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("trigger", JSON, nullable=False),
+    Column("conditions", JSON, nullable=False),
+    Column("action", JSON, nullable=False),
+    Column("event", String(64), nullable=True),  # the trigger's event, for dispatch
+    Column("owner_user_id", String(ID), nullable=True),  # set: a personal automation
+    Column("webhook_secret", String(80), nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("next_run_at", UtcDateTime(), nullable=True),
+    Column("disabled_reason", String(200), nullable=True),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    ForeignKeyConstraint(
+        ["workspace_id", "owner_user_id"], ["users.workspace_id", "users.id"]
+    ),
+    Index("ix_automation_rules_due", "next_run_at"),
+    Index("ix_automation_rules_workspace_event", "workspace_id", "event"),
+    Index("ix_automation_rules_workspace_owner", "workspace_id", "owner_user_id"),
+)
+
+automation_runs = Table(
+    "automation_runs",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),  # also the batch id of its audit events
+    Column("rule_id", String(ID), nullable=False),
+    Column("trigger", String(16), nullable=False),  # schedule, event, manual
+    Column("event", String(64), nullable=True),
+    Column("event_id", String(ID), nullable=True),
+    Column("dry_run", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),  # running, succeeded, failed, stopped
+    Column("depth", Integer, nullable=False),
+    Column("reason", Text, nullable=True),  # why it failed or stopped
+    Column("cursor", String(ID), nullable=True),  # the last user id done
+    Column("holder", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("matched", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("refused", Integer, nullable=False),
+    Column("active_delta", Integer, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(
+        ["workspace_id", "rule_id"],
+        ["automation_rules.workspace_id", "automation_rules.id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_automation_runs_workspace_rule", "workspace_id", "rule_id", "started_at"),
+    Index("ix_automation_runs_state", "state", "lease_until"),
+)
+
+automation_outcomes = Table(
+    "automation_outcomes",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("run_id", String(ID), primary_key=True),
+    Column("user_id", String(ID), primary_key=True),
+    Column("result", String(16), nullable=False),  # applied, unchanged, refused
+    Column("code", String(32), nullable=True),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=True),
+    ForeignKeyConstraint(
+        ["workspace_id", "run_id"],
+        ["automation_runs.workspace_id", "automation_runs.id"],
+        ondelete="CASCADE",
+    ),
+    Index("ix_automation_outcomes_workspace_user", "workspace_id", "user_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("message_id", String(ID), nullable=False),  # the outbox row, = webhook-id
+    Column("rule_id", String(ID), nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    Index("ix_webhook_deliveries_workspace_message", "workspace_id", "message_id"),
+    Index("ix_webhook_deliveries_workspace_rule", "workspace_id", "rule_id", "at"),
+)
+
+# Added to the foundation's outbox by 0005: when a failed webhook may be retried.
+outbox.append_column(Column("next_attempt_at", UtcDateTime(), nullable=True))

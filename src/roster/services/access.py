@@ -6,23 +6,29 @@ its timing does not tell which emails have accounts.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Row, and_, select, update
 
 from roster.adapters import credential_store
-from roster.adapters.passwords import DUMMY_HASH, verify_password
+from roster.adapters.credential_store import Checked
+from roster.adapters.database import WRITE
+from roster.adapters.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import users, workspaces
-from roster.adapters.tokens import new_token
+from roster.adapters.tokens import new_token, workspace_of
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.emails import normalize_email
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import ADMIN_ROLES, Route, Status
+from roster.services import throttle
 from roster.services.status import change_status
 
 SESSION_TTL = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=5)
+"""last_used_at / last_seen_at are stamped at most this often, not on every request."""
 WRONG_CREDENTIALS = "The workspace, email or password is not right."
 
 
@@ -38,6 +44,14 @@ class SignedIn:
     reactivated: bool
 
 
+_ACCOUNT = select(
+    users,
+    workspaces.c.id.label("ws_id"),
+    workspaces.c.name.label("ws_name"),
+    workspaces.c.reactivate_on_sign_in,
+)
+
+
 def sign_in(
     engine: Engine,
     *,
@@ -46,31 +60,65 @@ def sign_in(
     password: str,
     now: datetime,
     kind: CredentialKind = CredentialKind.API_SESSION,
+    address: str | None = None,
+    limits: throttle.Limits = throttle.DEFAULT_LIMITS,
 ) -> SignedIn:
     """Check a password and open a session (cookie or bearer), or refuse.
 
-    A wrong password, an unknown email and an unknown workspace all get the same
-    message. A right password for an Inactive or Blocked account says which, and
-    whom to ask; where the workspace allows it, an Inactive user comes back Active.
+    Every attempt that is not throttled costs exactly one Argon2id verification,
+    against the account's hash or a dummy one at the same parameters: an unknown
+    workspace or email takes the same path and the same time as a wrong password,
+    and gets the same message. Failures count per account and per client
+    `address` (429 once too many). A right password for an Inactive or Blocked
+    account says which, and whom to ask; where the workspace allows it, an
+    Inactive user comes back Active (route sign_in), a Blocked one never.
     """
-    try:
-        address = normalize_email(email)
-    except errors.InvalidInput:
-        address = ""
+    account = _normalized(email)
     with engine.connect() as conn:
-        row = conn.execute(
-            select(users, workspaces.c.reactivate_on_sign_in, workspaces.c.name.label("ws_name"))
-            .join(workspaces, workspaces.c.id == users.c.workspace_id)
-            .where(workspaces.c.slug == workspace.strip().lower(), users.c.email == address)
-        ).first()
+        row = _account_row(conn, workspace, account)
+        keys = throttle.Keys.of(row.ws_id if row else None, account, address)
+        had_failures = throttle.check(conn, keys, now)
     stored = row.password_hash if row is not None and row.password_hash else DUMMY_HASH
-    if not verify_password(stored, password) or row is None or not row.password_hash:
+    if not verify_password(stored, password) or stored is DUMMY_HASH:
+        throttle.record_failure(engine, keys, now, limits)
         raise errors.Unauthenticated(WRONG_CREDENTIALS)
+    assert row is not None  # a real hash came from a real row
+    if had_failures:
+        throttle.succeeded(engine, keys)
     user = user_from_row(row)
-    reactivated = False
-    if user.status != Status.ACTIVE:
-        if not (row.reactivate_on_sign_in and user.status == Status.INACTIVE):
-            raise AccountNotActive(_not_active_message(user.status, row.ws_name))
+    reactivated = _admit(engine, user, row, now)
+    rehashed = hash_password(password) if needs_rehash(stored) else None
+    return _open_session(engine, user, kind, now, reactivated, rehashed)
+
+
+def _normalized(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except errors.InvalidInput:
+        return email.strip().lower()[:320]
+
+
+def _account_row(conn: Connection, workspace: str, email: str) -> Row[Any] | None:
+    """The workspace named by `workspace` and the user with `email` in it (if any)."""
+    joined = workspaces.outerjoin(
+        users, and_(users.c.workspace_id == workspaces.c.id, users.c.email == email)
+    )
+    return conn.execute(
+        _ACCOUNT.select_from(joined).where(workspaces.c.slug == workspace.strip().lower())
+    ).first()
+
+
+def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> bool:
+    """Whether this sign-in reactivated the user; raise when they may not sign in.
+
+    Reactivation goes through the domain (route sign_in), which refuses a Blocked
+    user and a full workspace; the refusal is audited like any other.
+    """
+    if user.status == Status.ACTIVE:
+        return False
+    if not row.reactivate_on_sign_in:
+        raise AccountNotActive(_not_active_message(user.status, row.ws_name))
+    try:
         change_status(
             SqlUnitOfWork(engine),
             workspace_id=user.workspace_id,
@@ -80,8 +128,15 @@ def sign_in(
             actor=Actor(id=user.id, name=user.name, user_id=user.id),
             now=now,
         )
-        reactivated = True
-    return _open_session(engine, user, kind, now, reactivated)
+    except errors.SeatLimitReached as full:
+        raise errors.SeatLimitReached(
+            f"This account is Inactive in {row.ws_name}, and the workspace has no free "
+            f"seat to reactivate it. Ask an admin of {row.ws_name}."
+        ) from full
+    except errors.DomainError as refusal:
+        raise AccountNotActive(_not_active_message(user.status, row.ws_name)) from refusal
+    user.status = Status.ACTIVE
+    return True
 
 
 def _not_active_message(status: Status, workspace_name: str) -> str:
@@ -97,11 +152,16 @@ def _not_active_message(status: Status, workspace_name: str) -> str:
 
 
 def _open_session(
-    engine: Engine, user: User, kind: CredentialKind, now: datetime, reactivated: bool
+    engine: Engine,
+    user: User,
+    kind: CredentialKind,
+    now: datetime,
+    reactivated: bool,
+    rehashed: str | None,
 ) -> SignedIn:
     token = new_token(user.workspace_id)
     expires = now + SESSION_TTL
-    with engine.begin() as conn:
+    with engine.execution_options(**WRITE).begin() as conn:
         credential_store.add(
             conn,
             workspace_id=user.workspace_id,
@@ -112,20 +172,41 @@ def _open_session(
             now=now,
             expires_at=expires,
         )
+        stamp: dict[str, Any] = {"last_seen_at": now}
+        if rehashed:  # the hashing parameters changed since this password was set
+            stamp["password_hash"] = rehashed
         conn.execute(
             update(users)
             .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
-            .values(last_seen_at=now)
+            .values(**stamp)
         )
     return SignedIn(token, expires, user, reactivated)
 
 
 def authenticate(conn: Connection, token: str | None, now: datetime) -> Principal:
-    """The caller behind a bearer token or session cookie, or `unauthenticated`."""
-    principal = credential_store.check(conn, token, now) if token else None
-    if principal is None:
+    """The caller behind a bearer token or session cookie, or `unauthenticated`.
+
+    One query reads the credential and the user's status as it is now. The
+    last-used stamps are written at most every TOUCH_EVERY, in their own short
+    transaction, so a busy token does not turn every read into a write.
+    """
+    found = credential_store.lookup(conn, token, now) if token else None
+    if found is None:
         raise errors.Unauthenticated("A valid credential is needed: sign in or send a token.")
-    return principal
+    if found.last_used_at is None or now - found.last_used_at >= TOUCH_EVERY:
+        with conn.engine.execution_options(**WRITE).begin() as writer:
+            credential_store.touch(writer, found.principal, now)
+    return found.principal
+
+
+def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -> Checked | None:
+    """The live credential behind `token` for RFC 7662, or None (`active: false`).
+
+    A token of another workspace is as unknown as a made-up one.
+    """
+    if workspace_of(token) != caller.workspace_id:
+        return None
+    return credential_store.lookup(conn, token, now)
 
 
 def create_token(
@@ -146,7 +227,7 @@ def create_token(
     elif not (name and name.strip()):
         raise errors.InvalidInput("A service or scim token needs a name.")
     token = new_token(workspace_id)
-    with engine.begin() as conn:
+    with engine.execution_options(**WRITE).begin() as conn:
         credential_id = credential_store.add(
             conn,
             workspace_id=workspace_id,
@@ -176,7 +257,7 @@ def _check_personal_owner(engine: Engine, workspace_id: str, user_id: str | None
 def revoke_credential(
     engine: Engine, *, workspace_id: str, credential_id: str, now: datetime
 ) -> None:
-    with engine.begin() as conn:
+    with engine.execution_options(**WRITE).begin() as conn:
         if not credential_store.revoke(
             conn, workspace_id=workspace_id, credential_id=credential_id, now=now
         ):

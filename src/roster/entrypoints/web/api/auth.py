@@ -1,28 +1,56 @@
 """Signing in and out through the API."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from roster.entrypoints.web.api.schemas import SessionOut, SignInBody
 from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
-from roster.entrypoints.web.problems import responses
+from roster.entrypoints.web.problems import problem, responses
 from roster.services.access import revoke_credential, sign_in
+from roster.services.throttle import TooManyAttempts
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post(
-    "/sessions", status_code=201, response_model=SessionOut, responses=responses(401, 403, 422)
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses=responses(401, 403, 409, 422, 429),
 )
-def create_session(body: SignInBody, container: ContainerDep) -> SessionOut:
-    """Sign in with a password; answers a bearer token for the API."""
-    signed = sign_in(
-        container.engine,
-        workspace=body.workspace,
-        email=body.email,
-        password=body.password,
-        now=container.clock(),
-    )
+def create_session(
+    body: SignInBody, request: Request, container: ContainerDep
+) -> SessionOut | JSONResponse:
+    """Sign in with a password; answers a bearer token for the API.
+
+    A wrong password or an unknown email answers 401 with one generic message; a
+    right password for an Inactive or Blocked account answers 403 saying which.
+    Repeated failures answer 429 with `Retry-After` for a while.
+    """
+    try:
+        signed = sign_in(
+            container.engine,
+            workspace=body.workspace,
+            email=body.email,
+            password=body.password,
+            now=container.clock(),
+            address=request.client.host if request.client else None,
+        )
+    except TooManyAttempts as slow_down:
+        return too_many(request, slow_down)
     return SessionOut(token=signed.token, expires_at=signed.expires_at)
+
+
+def too_many(request: Request, exc: TooManyAttempts) -> JSONResponse:
+    """429 with the seconds to wait, as a problem and in `Retry-After`."""
+    return problem(
+        exc.http_status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        request,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
 
 
 @router.delete("/sessions/current", status_code=204, responses=responses(401))

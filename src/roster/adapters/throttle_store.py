@@ -1,0 +1,66 @@
+"""Failed sign-in counters in SQL, shared by every server process."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from roster.adapters.tables import sign_in_throttles as t
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    failures: int
+    window_started_at: datetime
+    blocked_until: datetime | None
+
+def read(conn: Connection, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]:
+    """The counters of `keys` that exist, in one query."""
+    rows = conn.execute(
+        select(t.c.key, t.c.failures, t.c.window_started_at, t.c.blocked_until).where(
+            t.c.workspace_id == workspace_id, t.c.key.in_(keys)
+        )
+    )
+    return {r.key: Counter(r.failures, r.window_started_at, r.blocked_until) for r in rows}
+
+
+def counter_for_update(conn: Connection, workspace_id: str, key: str, now: datetime) -> Counter:
+    """The counter of `key`, created at zero if missing, locked until commit."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(t)
+        .values(workspace_id=workspace_id, key=key, failures=0, window_started_at=now)
+        .on_conflict_do_nothing()
+    )
+    query = select(t.c.failures, t.c.window_started_at, t.c.blocked_until).where(
+        t.c.workspace_id == workspace_id, t.c.key == key
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one()
+    return Counter(row.failures, row.window_started_at, row.blocked_until)
+
+def save(conn: Connection, workspace_id: str, key: str, counter: Counter) -> None:
+    conn.execute(
+        update(t)
+        .where(t.c.workspace_id == workspace_id, t.c.key == key)
+        .values(
+            failures=counter.failures,
+            window_started_at=counter.window_started_at,
+            blocked_until=counter.blocked_until,
+        )
+    )
+
+def clear(conn: Connection, workspace_id: str, key: str) -> None:
+    conn.execute(delete(t).where(t.c.workspace_id == workspace_id, t.c.key == key))
+
+def forget_older_than(conn: Connection, workspace_id: str, before: datetime) -> int:
+    """Drop counters whose window and block both ended before `before`."""
+    return conn.execute(
+        delete(t).where(
+            t.c.workspace_id == workspace_id,
+            t.c.window_started_at < before,
+            (t.c.blocked_until.is_(None)) | (t.c.blocked_until < before),
+        )
+    ).rowcount
