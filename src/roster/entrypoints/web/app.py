@@ -8,10 +8,11 @@ from fastapi.responses import HTMLResponse
 
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
-from roster.entrypoints.web import problems
-from roster.entrypoints.web.api import auth, me, tokens, users
+from roster.entrypoints.web import admin, problems
+from roster.entrypoints.web.api import auth, flows, introspect, invitations, me, tokens, users
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.limits import BodyLimit
+from roster.entrypoints.web.public import invitations as invitation_page
 
 API = "/api/v1"
 
@@ -55,6 +56,10 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.add_middleware(BodyLimit)
     for router in (auth.router, me.router, tokens.router, users.router):
         app.include_router(router, prefix=API)
+    for router in (flows.router, introspect.router, invitations.router):  # access (issue 3)
+        app.include_router(router, prefix=API)
+    app.include_router(invitation_page.router)  # the invitation accept page
+    admin.install(app)  # the dashboard under /admin
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,82 @@
+"""Rendering dashboard pages: templates, the layout's context, flash messages, PRG.
+
+Every page renders through `render(request, template, **ctx)`; every successful
+POST answers `redirect(request, url, flash=...)` (Post/Redirect/Get). The flash
+message rides in a short-lived HttpOnly cookie and shows once, on the next page.
+"""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from roster.entrypoints.web.admin.session import CSRF_FIELD
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+FLASH_COOKIE = "roster_flash"
+
+# The layout's navigation: (label, path). Features add their pages' links here.
+NAV: list[tuple[str, str]] = [
+    ("Users", "/admin/users"),
+    ("Bulk actions", "/admin/bulk-actions"),
+    ("Automations", "/admin/automations"),
+    ("Billing", "/admin/billing"),
+    ("Audit log", "/admin/audit"),
+    ("Settings", "/admin/settings"),
+    ("API tokens", "/admin/tokens"),
+]
+
+
+def _when(value: datetime | None) -> str:
+    """A moment as admins read it: UTC, to the minute."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+def _label(value: object) -> str:
+    """`payment_dispute` → `Payment dispute` (enum values as plain words)."""
+    text = str(getattr(value, "value", value) or "")
+    return text.replace("_", " ").capitalize()
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["label"] = _label
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    """A page in the layout: adds the signed-in admin, CSRF token, nav and flash."""
+    admin = getattr(request.state, "admin", None)
+    flash = unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None
+    context = {
+        "admin": admin,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": admin.csrf_token if admin else ctx.pop("csrf_token", ""),
+        "nav": NAV,
+        "current": request.url.path,
+        "flash": flash,
+        **ctx,
+    }
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/admin")
+    return response
+
+
+def redirect(request: Request, url: str, *, flash: str | None = None) -> RedirectResponse:
+    """303 See Other to `url` (GET), carrying a one-time message."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE,
+            quote(flash[:500]),
+            max_age=120,
+            path="/admin",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response

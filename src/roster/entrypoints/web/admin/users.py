@@ -1,0 +1,216 @@
+"""The users page and a user's profile, where an admin reads and changes the Status."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
+
+from roster.adapters.passwords import verify_password
+from roster.domain import errors
+from roster.domain.transitions import allowed_targets
+from roster.domain.vocabulary import ReasonCode, Status
+from roster.domain.workspaces import UserCounts
+from roster.entrypoints.web.admin.rendering import redirect, render
+from roster.entrypoints.web.admin.session import AdminDep, AdminSession
+from roster.entrypoints.web.admin.views import PageNotFound, reading
+from roster.entrypoints.web.deps import ContainerDep
+from roster.services import admin_queries, queries
+from roster.services.queries import UserView
+from roster.services.status import ChangeResult, change_status
+
+router = APIRouter()
+PAGE_SIZE = 50
+
+# Where each refusal's message goes on the profile form.
+FIELD_OF_CODE = {
+    errors.VersionConflict.code: "form",
+    errors.InvalidInput.code: "form",
+}
+
+
+def _status_or_none(value: str) -> Status | None:
+    return Status(value) if value in Status._value2member_map_ else None
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    admin: AdminDep,
+    container: ContainerDep,
+    q: str = "",
+    status: str = "",
+    after: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
+    """Search, a status filter with exact counts, and keyset pages of 50."""
+    chosen = _status_or_none(status)
+    with reading(container) as conn:
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+        page = admin_queries.find_users(
+            conn,
+            admin.workspace_id,
+            q=q[:200],
+            status=chosen,
+            after=after,
+            before=before,
+            limit=PAGE_SIZE,
+        )
+    return render(
+        request,
+        "users/list.html",
+        title="Users",
+        counts=counts,
+        total=counts.active + counts.inactive + counts.blocked,
+        statuses=list(Status),
+        q=q,
+        status=chosen,
+        page=page,
+    )
+
+
+def _profile(
+    request: Request,
+    admin: AdminSession,
+    container: ContainerDep,
+    user_id: str,
+    *,
+    status_code: int = 200,
+    form_errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    with reading(container) as conn:
+        view = _user(conn, admin, user_id)
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+        history = list(reversed(queries.audit_for_user(conn, admin.workspace_id, user_id)))
+    user = view.user
+    targets = allowed_targets(user.status, admin.principal.route, admin.principal.policy)
+    return render(
+        request,
+        "users/profile.html",
+        status_code=status_code,
+        title=user.name,
+        view=view,
+        user=user,
+        is_self=user.id == admin.user.id,
+        targets=[(t, _effect(counts, view, t)) for t in targets],
+        active_now=counts.active,
+        lifts_block=_lifts_block(view),
+        reasons=list(ReasonCode),
+        history=history,
+        errors=form_errors or {},
+        values=values or {},
+    )
+
+
+def _user(conn: Connection, admin: AdminSession, user_id: str) -> UserView:
+    try:
+        return queries.user_by_id(conn, admin.workspace_id, user_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from None
+
+
+def _effect(counts: UserCounts, view: UserView, to: Status) -> int:
+    """The active user count after moving this user to `to`, from the exact counter."""
+    return counts.moved(view.user.role, view.user.status, to).active
+
+
+def _lifts_block(view: UserView) -> bool:
+    # PRODUCT §3: unblocking is deliberate; on the profile the admin confirms it with
+    # their own password. This decides what the form asks for, not whether it is allowed.
+    return view.user.status == Status.BLOCKED
+
+
+@router.get("/users/{user_id}", response_class=HTMLResponse)
+def profile(request: Request, user_id: str, admin: AdminDep, container: ContainerDep) -> Response:
+    """The Status line, what it may change to (with the effect on the count), history."""
+    return _profile(request, admin, container, user_id)
+
+
+@router.post("/users/{user_id}/status")
+def change(
+    request: Request,
+    user_id: str,
+    admin: AdminDep,
+    container: ContainerDep,
+    to: Annotated[str, Form()] = "",
+    reason_code: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the status through route admin_profile; refusals show next to the field."""
+    values = {"to": to, "reason_code": reason_code, "note": note}
+    problems = _check_form(to, reason_code, version)
+    if problems:
+        return _profile(
+            request, admin, container, user_id, status_code=422, form_errors=problems, values=values
+        )
+    with reading(container) as conn:
+        view = _user(conn, admin, user_id)
+        stored = admin_queries.password_hash_of(conn, admin.workspace_id, admin.user.id)
+    target = Status(to)
+    if _lifts_block(view) and target != view.user.status:
+        problem = _password_problem(stored, password)
+        if problem:
+            return _profile(
+                request, admin, container, user_id, status_code=422,
+                form_errors={"password": problem}, values=values,
+            )  # fmt: skip
+    try:
+        result = change_status(
+            container.uow(),
+            workspace_id=admin.workspace_id,
+            user_id=user_id,
+            to=target,
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            reason_code=ReasonCode(reason_code) if reason_code else None,
+            note=note.strip() or None,
+            now=container.clock(),
+            request_id=None,
+            expected_version=int(version),
+        )
+    except errors.DomainError as refusal:
+        field = _field_of(refusal, target, reason_code)
+        return _profile(
+            request, admin, container, user_id, status_code=refusal.http_status,
+            form_errors={field: refusal.detail}, values=values,
+        )  # fmt: skip
+    return redirect(request, f"/admin/users/{user_id}", flash=_done(result, target))
+
+
+def _check_form(to: str, reason_code: str, version: str) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if to not in Status._value2member_map_:
+        problems["to"] = "Choose the status to change to."
+    if reason_code and reason_code not in ReasonCode._value2member_map_:
+        problems["reason_code"] = "Choose one of the listed reasons."
+    if not version.isdigit():
+        problems["form"] = "This form is out of date. Reload the page and try again."
+    return problems
+
+
+def _password_problem(stored: str | None, password: str) -> str | None:
+    if not password:
+        return "Enter your own password to confirm lifting the block."
+    if not stored or not verify_password(stored, password):
+        return "That is not your password. Nothing was changed."
+    return None
+
+
+def _field_of(refusal: errors.DomainError, target: Status, reason_code: str) -> str:
+    if isinstance(refusal, errors.ReasonRequired):
+        return "reason_code" if target == Status.BLOCKED and not reason_code else "note"
+    return FIELD_OF_CODE.get(refusal.code, "to")
+
+
+def _done(result: ChangeResult, target: Status) -> str:
+    name = result.user.name
+    if not result.changed:
+        return f"{name} was already {target.value.capitalize()}: nothing changed."
+    r = result.revoked
+    ended = (
+        f" Ended {r.sessions} session(s) and {r.tokens} token(s)." if r.sessions + r.tokens else ""
+    )
+    return f"{name} is now {target.value.capitalize()}.{ended}"

@@ -1,0 +1,158 @@
+"""Read-side queries for the admin dashboard: user search, the audit log, and the
+signed-in admin's password hash. They read; they never change state.
+
+Every query names `workspace_id` and walks an index in key order (keyset pages),
+so a page costs the same at the first user and at the millionth.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Select, or_, select
+
+from roster.adapters.repositories import audit_from_row, user_from_row
+from roster.adapters.tables import audit_events, users
+from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.vocabulary import Route, Status
+from roster.services.queries import UserView
+
+REFUSED = "refused"  # an outcome filter meaning "any refusal"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One keyset page and the cursors around it (None: no page that way)."""
+
+    items: list[T]
+    next_after: str | None
+    prev_before: str | None
+
+
+def find_users(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    q: str | None = None,
+    status: Status | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+) -> Page[UserView]:
+    """Users in id order matching text `q` (email or name) and `status`; the page
+    after the id `after`, or the one before the id `before`."""
+    query = select(users).where(users.c.workspace_id == workspace_id)
+    if status is not None:
+        query = query.where(users.c.status == status.value)
+    if q and q.strip():
+        text = q.strip()
+        query = query.where(
+            or_(
+                users.c.email.contains(text.lower(), autoescape=True),
+                users.c.name.icontains(text, autoescape=True),
+            )
+        )
+    backwards = before is not None and after is None
+    if backwards:
+        query = query.where(users.c.id < before).order_by(users.c.id.desc())
+    else:
+        if after is not None:
+            query = query.where(users.c.id > after)
+        query = query.order_by(users.c.id)
+    rows = list(conn.execute(query.limit(limit + 1)))
+    more = len(rows) > limit
+    views = [UserView(user_from_row(r), r.last_seen_at, r.created_at) for r in rows[:limit]]
+    if backwards:
+        views.reverse()
+        has_next, has_prev = True, more
+    else:
+        has_next, has_prev = more, after is not None
+    first, last = (views[0].user.id, views[-1].user.id) if views else (None, None)
+    return Page(views, last if has_next else None, first if has_prev else None)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    user_id: str | None = None
+    route: Route | None = None
+    outcome: str | None = None  # "applied", "refused", or one refusal code
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    entry: AuditEntry
+    email: str
+
+
+def _audit_query(workspace_id: str, f: AuditFilter) -> Select[Any]:
+    a = audit_events.c
+    query = select(audit_events).where(a.workspace_id == workspace_id)
+    if f.user_id:
+        query = query.where(a.user_id == f.user_id)
+    if f.route:
+        query = query.where(a.route == f.route.value)
+    if f.outcome == REFUSED:
+        query = query.where(a.outcome != APPLIED)
+    elif f.outcome:
+        query = query.where(a.outcome == f.outcome)
+    if f.since:
+        query = query.where(a.at >= f.since)
+    if f.until:
+        query = query.where(a.at < f.until)
+    return query
+
+
+def _with_emails(conn: Connection, workspace_id: str, rows: list[Any]) -> list[AuditRow]:
+    """Entries with their user's email: one more query, by primary key."""
+    entries = [audit_from_row(r) for r in rows]
+    ids = sorted({e.user_id for e in entries})
+    query = select(users.c.id, users.c.email).where(
+        users.c.workspace_id == workspace_id, users.c.id.in_(ids)
+    )
+    emails = {r.id: r.email for r in conn.execute(query)} if ids else {}
+    return [AuditRow(e, emails.get(e.user_id, "")) for e in entries]
+
+
+def audit_page(
+    conn: Connection,
+    workspace_id: str,
+    f: AuditFilter,
+    *,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> tuple[list[AuditRow], int | None]:
+    """The newest events matching `f`, older than `before_seq`; and the next cursor."""
+    query = _audit_query(workspace_id, f)
+    if before_seq is not None:
+        query = query.where(audit_events.c.seq < before_seq)
+    rows = list(conn.execute(query.order_by(audit_events.c.seq.desc()).limit(limit + 1)))
+    items = _with_emails(conn, workspace_id, rows[:limit])
+    return items, (items[-1].entry.seq if len(rows) > limit else None)
+
+
+def iter_audit(
+    conn: Connection, workspace_id: str, f: AuditFilter, *, chunk: int = 500
+) -> Iterator[AuditRow]:
+    """Every event matching `f`, oldest first, a chunk at a time (for CSV export)."""
+    after = 0
+    while True:
+        query = _audit_query(workspace_id, f).where(audit_events.c.seq > after)
+        rows = list(conn.execute(query.order_by(audit_events.c.seq).limit(chunk)))
+        batch = _with_emails(conn, workspace_id, rows)
+        yield from batch
+        if len(batch) < chunk:
+            return
+        after = batch[-1].entry.seq
+
+
+def password_hash_of(conn: Connection, workspace_id: str, user_id: str) -> str | None:
+    """A user's stored Argon2id hash (to confirm a deliberate act with their password)."""
+    return conn.execute(
+        select(users.c.password_hash).where(
+            users.c.workspace_id == workspace_id, users.c.id == user_id
+        )
+    ).scalar_one_or_none()
