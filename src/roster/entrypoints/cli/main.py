@@ -2,7 +2,7 @@
 
 import typer
 
-from roster.entrypoints.cli import audit, tokens, users, workspaces
+from roster.entrypoints.cli import audit, bulk, tokens, users, workspaces
 from roster.entrypoints.cli.common import container, reported
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
+app.add_typer(bulk.app, name="bulk")
 
 
 @db.command("upgrade")

@@ -1,0 +1,795 @@
+"""Bulk actions (PRODUCT §7): one status for many users, as a resumable job.
+
+A job names its users by ids or by a filter and sets one status through route
+`bulk`. It runs in chunks ordered by user id. Each chunk is ONE short transaction:
+`apply_changes` decides every user through the domain and writes statuses, audit
+events (batch id = job id), revocations and the counter; the chunk's per-user
+results and the job's cursor and counts are written in the same transaction. A
+process killed mid-chunk loses only that uncommitted chunk, which the next run
+redoes from the committed cursor: no change is lost or doubled.
+
+The job's row is the chunk's lease. On PostgreSQL a runner claims it
+`FOR UPDATE SKIP LOCKED` for the length of the chunk's transaction, so two server
+processes never run the same chunk (the other one skips to another job, or finds
+the cursor moved); the lock dies with a killed process's connection. On SQLite
+the chunk's write transaction (BEGIN IMMEDIATE) serializes runners the same way.
+
+A preview (and a dry-run job) runs the same domain decisions on copies of the
+users, in the same order and with the same running headcount, and writes nothing.
+"""
+
+import bisect
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from roster.adapters.repositories import user_from_row
+from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
+from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.domain import errors
+from roster.domain.ids import new_id
+from roster.domain.users import Actor, Headcount, User
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.workspaces import UserCounts
+from roster.services import queries
+from roster.services.status import Outcome, apply_changes
+
+MAX_IDS = 1_000_000
+CHUNK = 1000  # users per chunk transaction: short enough that other writers barely wait
+PAGE = 5000  # users per read page of a preview
+RUNNABLE = ("queued", "running")
+MAX_FAILURES = 3  # a chunk that fails this often (not a refusal: a crash of ours) fails the job
+
+Result = Literal["applied", "unchanged", "refused"]
+
+
+# --- What a bulk action asks for --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """Users matching every given part (PRODUCT §7). `q` is text in email or name;
+    last-seen bounds compare with the start of the day (UTC) and never match a
+    user who was never seen."""
+
+    statuses: tuple[Status, ...] = ()
+    roles: tuple[Role, ...] = ()
+    q: str | None = None
+    last_seen_before: date | None = None
+    last_seen_after: date | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": [s.value for s in self.statuses] or None,
+            "role": [r.value for r in self.roles] or None,
+            "q": self.q,
+            "last_seen_before": _iso(self.last_seen_before),
+            "last_seen_after": _iso(self.last_seen_after),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "UserFilter":
+        return cls(
+            statuses=tuple(Status(s) for s in data.get("status") or ()),
+            roles=tuple(Role(r) for r in data.get("role") or ()),
+            q=data.get("q"),
+            last_seen_before=_date(data.get("last_seen_before")),
+            last_seen_after=_date(data.get("last_seen_after")),
+        )
+
+    def where(self, workspace_id: str) -> list[Any]:
+        """The SQL conditions of this filter on `users`."""
+        c = users.c
+        conditions: list[Any] = [c.workspace_id == workspace_id]
+        if self.statuses:
+            conditions.append(c.status.in_([s.value for s in self.statuses]))
+        if self.roles:
+            conditions.append(c.role.in_([r.value for r in self.roles]))
+        if self.q and self.q.strip():
+            text = self.q.strip().lower()
+            conditions.append(
+                or_(
+                    func.lower(c.email).contains(text, autoescape=True),
+                    func.lower(c.name).contains(text, autoescape=True),
+                )
+            )
+        if self.last_seen_before:
+            conditions.append(c.last_seen_at < _midnight(self.last_seen_before))
+        if self.last_seen_after:
+            conditions.append(c.last_seen_at >= _midnight(self.last_seen_after))
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRequest:
+    """Set `to` on the selected users: by ids, or by a filter (exactly one)."""
+
+    to: Status
+    user_ids: tuple[str, ...] | None = None
+    filter: UserFilter | None = None
+    reason_code: ReasonCode | None = None
+    note: str | None = None
+    dry_run: bool = False
+
+    def checked(self) -> "BulkRequest":
+        """This request with its ids deduplicated and sorted, or InvalidInput."""
+        if (self.user_ids is None) == (self.filter is None):
+            raise errors.InvalidInput("Select users either by user_ids or by a filter.")
+        if self.user_ids is None:
+            return self
+        ids = sorted(set(self.user_ids))
+        if not ids:
+            raise errors.InvalidInput("user_ids is empty: select at least one user.")
+        if len(ids) > MAX_IDS:
+            raise errors.InvalidInput(f"At most {MAX_IDS:,} user ids per bulk action.")
+        if bad := next((i for i in ids if not i or len(i) > 40), None):
+            raise errors.InvalidInput(f"{bad[:60]!r} is not a user id.")
+        return replace(self, user_ids=tuple(ids))
+
+    def selection_json(self) -> dict[str, Any]:
+        if self.filter is not None:
+            return {"filter": self.filter.as_json()}
+        return {"user_ids": len(self.user_ids or ())}
+
+    def fingerprint(self) -> str:
+        """The same request gives the same digest (for Idempotency-Key reuse)."""
+        body = {
+            "to": self.to.value,
+            "reason_code": self.reason_code.value if self.reason_code else None,
+            "note": self.note,
+            "dry_run": self.dry_run,
+            "filter": self.filter.as_json() if self.filter else None,
+        }
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode())
+        for user_id in self.user_ids or ():
+            digest.update(b"\0" + user_id.encode())
+        return digest.hexdigest()
+
+
+# --- What a bulk action did (or would do) -------------------------------------------
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of outcomes, and the change to the active user count."""
+
+    applied: int = 0
+    unchanged: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    active_delta: int = 0
+    owners_delta: int = 0
+
+    @property
+    def refused_total(self) -> int:
+        return sum(self.refused.values())
+
+    @property
+    def total(self) -> int:
+        return self.applied + self.unchanged + self.refused_total
+
+    def count(self, outcomes: Sequence[Outcome]) -> None:
+        for o in outcomes:
+            if o.result == "refused":
+                code = o.code or "refused"
+                self.refused[code] = self.refused.get(code, 0) + 1
+            elif o.result == "applied":
+                self.applied += 1
+            else:
+                self.unchanged += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A dry run: what the action would do, with the active user count before/after."""
+
+    tally: Tally
+    active_before: int
+
+    @property
+    def active_after(self) -> int:
+        return self.active_before + self.tally.active_delta
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    workspace_id: str
+    id: str
+    state: str
+    dry_run: bool
+    to: Status
+    reason_code: ReasonCode | None
+    note: str | None
+    selection: dict[str, Any]
+    actor: Actor
+    total: int
+    processed: int
+    tally: Tally
+    revoked: dict[str, int]
+    cursor: str | None
+    chunks: int
+    worker: str | None
+    error: str | None
+    failures: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in RUNNABLE
+
+    @property
+    def progress(self) -> float:
+        if self.finished:
+            return 1.0
+        return min(1.0, self.processed / self.total) if self.total else 0.0
+
+    @property
+    def filter(self) -> UserFilter | None:
+        data = self.selection.get("filter")
+        return UserFilter.from_json(data) if data is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    user_id: str
+    outcome: str
+    code: str | None
+    from_status: Status | None
+    email: str | None
+    name: str | None
+
+
+# --- Preview ------------------------------------------------------------------------
+
+
+def preview(
+    engine: Engine, *, workspace_id: str, request: BulkRequest, actor: Actor, now: datetime
+) -> Preview:
+    """What `request` would do now: the domain decides each user on a copy, in id
+    order with a running headcount, exactly as the job would. Writes nothing."""
+    request = request.checked()
+    with engine.connect() as conn:
+        workspace = queries.workspace_by_id(conn, workspace_id)
+        counts = queries.user_counts_of(conn, workspace_id)
+        tally = Tally()
+        after: str | None = None
+        while ids := _page_ids(conn, workspace_id, request, after, PAGE):
+            outcomes, counts = _decide(
+                _load(conn, workspace_id, ids), ids, request, actor, workspace.policy, counts, now
+            )
+            tally.count(outcomes)
+            after = ids[-1]
+        base = queries.user_counts_of(conn, workspace_id)
+    tally.active_delta = counts.active - base.active
+    tally.owners_delta = counts.active_owners - base.active_owners
+    return Preview(tally, active_before=base.active)
+
+
+def _page_ids(
+    conn: Connection, workspace_id: str, request: BulkRequest, after: str | None, limit: int
+) -> list[str]:
+    if request.user_ids is not None:
+        start = bisect.bisect_right(request.user_ids, after) if after is not None else 0
+        return list(request.user_ids[start : start + limit])
+    assert request.filter is not None
+    return _filter_ids(conn, workspace_id, request.filter, after, limit)
+
+
+def _filter_ids(
+    conn: Connection, workspace_id: str, f: UserFilter, after: str | None, limit: int
+) -> list[str]:
+    query: Select[tuple[str]] = select(users.c.id).where(*f.where(workspace_id))
+    if after is not None:
+        query = query.where(users.c.id > after)
+    return list(conn.scalars(query.order_by(users.c.id).limit(limit)))
+
+
+def _load(conn: Connection, workspace_id: str, ids: Sequence[str]) -> dict[str, User]:
+    found: dict[str, User] = {}
+    for i in range(0, len(ids), 900):
+        rows = conn.execute(
+            select(users).where(
+                users.c.workspace_id == workspace_id, users.c.id.in_(ids[i : i + 900])
+            )
+        )
+        found.update((r.id, user_from_row(r)) for r in rows)
+    return found
+
+
+def _decide(
+    loaded: dict[str, User],
+    ids: Sequence[str],
+    request: BulkRequest,
+    actor: Actor,
+    policy: Any,
+    counts: UserCounts,
+    now: datetime,
+) -> tuple[list[Outcome], UserCounts]:
+    """The domain's decision for each user, on copies that are never saved: the same
+    calls, order and running headcount as `apply_changes`."""
+    outcomes: list[Outcome] = []
+    for user_id in ids:
+        user = loaded.get(user_id)
+        if user is None:
+            outcomes.append(Outcome(user_id, "refused", errors.NotFound.code))
+            continue
+        before = user.status
+        try:
+            event = user.change_status(
+                request.to,
+                route=Route.BULK,
+                actor=actor,
+                reason_code=request.reason_code,
+                note=request.note,
+                now=now,
+                policy=policy,
+                headcount=Headcount(counts.active, counts.active_owners),
+            )
+        except errors.DomainError as refusal:
+            outcomes.append(Outcome(user_id, "refused", refusal.code, before))
+            continue
+        if event is None:
+            outcomes.append(Outcome(user_id, "unchanged", None, before))
+            continue
+        counts = counts.moved(user.role, before, user.status)
+        outcomes.append(Outcome(user_id, "applied", None, before))
+    return outcomes, counts
+
+
+# --- Starting a job -----------------------------------------------------------------
+
+
+def start_job(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    *,
+    workspace_id: str,
+    request: BulkRequest,
+    actor: Actor,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> tuple[Job, bool]:
+    """Queue a job; returns it and whether it is new. A repeated `idempotency_key`
+    returns the job it first made (a different request under the same key is
+    refused), so a client may retry a POST safely."""
+    request = request.checked()
+    fingerprint = request.fingerprint()
+    if idempotency_key is not None:
+        if not 0 < len(idempotency_key) <= 200:
+            raise errors.InvalidInput("Idempotency-Key must be 1 to 200 characters.")
+        if existing := _by_key(uow_factory, workspace_id, idempotency_key, fingerprint):
+            return existing, False
+    job_id = new_id("blk")
+    try:
+        with uow_factory() as uow:
+            _insert_job(
+                uow, workspace_id, job_id, request, actor, now, idempotency_key, fingerprint
+            )
+            uow.commit()
+    except IntegrityError:
+        # Two requests raced with one key: the other one's job is the job.
+        if idempotency_key and (
+            existing := _by_key(uow_factory, workspace_id, idempotency_key, fingerprint)
+        ):
+            return existing, False
+        raise
+    with uow_factory() as uow:
+        return _job(uow.conn, workspace_id, job_id), True
+
+
+def _by_key(
+    uow_factory: Callable[[], SqlUnitOfWork], workspace_id: str, key: str, fingerprint: str
+) -> Job | None:
+    with uow_factory().engine.connect() as conn:
+        row = conn.execute(
+            select(bulk_jobs).where(
+                bulk_jobs.c.workspace_id == workspace_id, bulk_jobs.c.idempotency_key == key
+            )
+        ).first()
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise errors.InvalidInput(
+            "This Idempotency-Key was already used for a different bulk action."
+        )
+    return _job_from_row(row)
+
+
+def _insert_job(
+    uow: SqlUnitOfWork,
+    workspace_id: str,
+    job_id: str,
+    request: BulkRequest,
+    actor: Actor,
+    now: datetime,
+    key: str | None,
+    fingerprint: str,
+) -> None:
+    conn = uow.conn
+    if uow.workspaces.get(workspace_id) is None:
+        raise errors.NotFound("No such workspace.")
+    if request.filter is not None:
+        total = conn.scalar(select(func.count()).where(*request.filter.where(workspace_id))) or 0
+    else:
+        total = len(request.user_ids or ())
+    conn.execute(
+        insert(bulk_jobs).values(
+            workspace_id=workspace_id,
+            id=job_id,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+            state="queued",
+            dry_run=request.dry_run,
+            to_status=request.to.value,
+            reason_code=request.reason_code.value if request.reason_code else None,
+            note=request.note,
+            selection=request.selection_json(),
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_user_id=actor.user_id,
+            total=total,
+            processed=0,
+            applied=0,
+            unchanged=0,
+            refused=0,
+            refused_codes={},
+            active_delta=0,
+            owners_delta=0,
+            revoked_sessions=0,
+            revoked_tokens=0,
+            revoked_invitations=0,
+            chunks=0,
+            failures=0,
+            created_at=now,
+        )
+    )
+    ids = request.user_ids or ()
+    for i in range(0, len(ids), 10_000):
+        conn.execute(
+            insert(bulk_job_targets),
+            [
+                {"workspace_id": workspace_id, "job_id": job_id, "user_id": u}
+                for u in ids[i : i + 10_000]
+            ],
+        )
+
+
+# --- Running jobs -------------------------------------------------------------------
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_chunk(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    *,
+    now: datetime,
+    job: tuple[str, str] | None = None,
+    size: int = CHUNK,
+    worker: str | None = None,
+) -> Job | None:
+    """Claim a runnable job (or the given (workspace_id, job_id)) and run its next
+    chunk in one transaction. Returns the job as committed, or None when there was
+    nothing to claim (no runnable job, or another process holds it right now)."""
+    with uow_factory() as uow:
+        claimed = _claim(uow.conn, job)
+        if claimed is None:
+            return None
+        try:
+            _run_claimed(uow, claimed, now, size, worker or worker_name())
+        except Exception as crash:
+            uow.conn.rollback()
+            _note_failure(uow_factory, claimed, crash, now)
+            raise
+        uow.commit()
+        return _job(uow.conn, claimed.workspace_id, claimed.id)
+
+
+def run_job(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    *,
+    workspace_id: str,
+    job_id: str,
+    clock: Callable[[], datetime],
+    size: int = CHUNK,
+    pause: float = 0.0,
+    progress: Callable[[Job], None] = lambda _: None,
+) -> Job:
+    """Run one job to its end in this process (the CLI's synchronous path). Chunks
+    another process holds are waited for, not run twice."""
+    while True:
+        done = run_chunk(uow_factory, now=clock(), job=(workspace_id, job_id), size=size)
+        if done is None:
+            with uow_factory().engine.connect() as conn:
+                current = _job(conn, workspace_id, job_id)
+            if current.finished:
+                return current
+            time.sleep(0.05)  # another runner holds this job's chunk right now
+            continue
+        progress(done)
+        if done.finished:
+            return done
+        if pause:
+            time.sleep(pause)
+
+
+def run_pending(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    *,
+    clock: Callable[[], datetime],
+    budget: float = 2.0,
+    size: int = CHUNK,
+    pause: float = 0.0,
+) -> int:
+    """Run chunks of any runnable jobs for about `budget` seconds (the background
+    tick). Returns how many chunks ran."""
+    deadline = time.monotonic() + budget
+    ran = 0
+    while time.monotonic() < deadline:
+        if run_chunk(uow_factory, now=clock(), size=size) is None:
+            break
+        ran += 1
+        if pause:
+            time.sleep(pause)
+    return ran
+
+
+def _claim(conn: Connection, which: tuple[str, str] | None) -> Job | None:
+    query = select(bulk_jobs).where(bulk_jobs.c.state.in_(RUNNABLE))
+    if which is not None:
+        query = query.where(bulk_jobs.c.workspace_id == which[0], bulk_jobs.c.id == which[1])
+    # Job discovery is the one query that spans workspaces: a runner serves them all.
+    query = query.order_by(bulk_jobs.c.created_at, bulk_jobs.c.id).limit(1)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    row = conn.execute(query).first()
+    return _job_from_row(row) if row else None
+
+
+def _run_claimed(uow: SqlUnitOfWork, job: Job, now: datetime, size: int, worker: str) -> None:
+    """One chunk: decide and write the next `size` users after the cursor, then move
+    the cursor, counts and results, all in the caller's transaction."""
+    conn = uow.conn
+    # The counter row first (the workspace lock every status writer takes first),
+    # so the filter below reads statuses no other writer is changing.
+    before = uow.counts.lock(job.workspace_id)
+    ids = _next_ids(conn, job, size)
+    request = BulkRequest(job.to, reason_code=job.reason_code, note=job.note, user_ids=())
+    if job.dry_run:
+        workspace = queries.workspace_by_id(conn, job.workspace_id)
+        # A dry run changes nothing, so carry its running headcount over chunks.
+        hypothetical = UserCounts(
+            before.active + job.tally.active_delta,
+            before.inactive,
+            before.blocked,
+            before.active_owners + job.tally.owners_delta,
+        )
+        loaded = _load(conn, job.workspace_id, ids)
+        outcomes, after = _decide(
+            loaded, ids, request, job.actor, workspace.policy, hypothetical, now
+        )
+        delta, revoked = after.minus(hypothetical), None
+    else:
+        outcomes, revoked = apply_changes(
+            uow,
+            workspace_id=job.workspace_id,
+            targets=[(i, job.to) for i in ids],
+            route=Route.BULK,
+            actor=job.actor,
+            reason_code=job.reason_code,
+            note=job.note,
+            now=now,
+            batch_id=job.id,
+        )
+        delta = uow.counts.lock(job.workspace_id).minus(before)
+    if outcomes:
+        conn.execute(insert(bulk_results), [_result_row(job, o) for o in outcomes])
+    tally = Tally()
+    tally.count(outcomes)
+    codes = dict(job.tally.refused)
+    for code, n in tally.refused.items():
+        codes[code] = codes.get(code, 0) + n
+    finished = len(ids) < size
+    c = bulk_jobs.c
+    conn.execute(
+        update(bulk_jobs)
+        .where(c.workspace_id == job.workspace_id, c.id == job.id)
+        .values(
+            state="done" if finished else "running",
+            cursor=ids[-1] if ids else job.cursor,
+            processed=c.processed + len(outcomes),
+            applied=c.applied + tally.applied,
+            unchanged=c.unchanged + tally.unchanged,
+            refused=c.refused + tally.refused_total,
+            refused_codes=codes,
+            active_delta=c.active_delta + delta.active,
+            owners_delta=c.owners_delta + delta.active_owners,
+            revoked_sessions=c.revoked_sessions + (revoked.sessions if revoked else 0),
+            revoked_tokens=c.revoked_tokens + (revoked.tokens if revoked else 0),
+            revoked_invitations=c.revoked_invitations + (revoked.invitations if revoked else 0),
+            chunks=c.chunks + 1,
+            worker=worker,
+            started_at=job.started_at or now,
+            finished_at=now if finished else None,
+        )
+    )
+
+
+def _next_ids(conn: Connection, job: Job, size: int) -> list[str]:
+    if job.filter is not None:
+        return _filter_ids(conn, job.workspace_id, job.filter, job.cursor, size)
+    t = bulk_job_targets.c
+    query = select(t.user_id).where(t.workspace_id == job.workspace_id, t.job_id == job.id)
+    if job.cursor is not None:
+        query = query.where(t.user_id > job.cursor)
+    return list(conn.scalars(query.order_by(t.user_id).limit(size)))
+
+
+def _result_row(job: Job, o: Outcome) -> dict[str, Any]:
+    return {
+        "workspace_id": job.workspace_id,
+        "job_id": job.id,
+        "user_id": o.user_id,
+        "outcome": o.result,
+        "code": o.code,
+        "from_status": o.from_status.value if o.from_status else None,
+    }
+
+
+def _note_failure(
+    uow_factory: Callable[[], SqlUnitOfWork], job: Job, crash: Exception, now: datetime
+) -> None:
+    """Count a crashed chunk (its transaction rolled back); fail the job after a few."""
+    with uow_factory() as uow:
+        c = bulk_jobs.c
+        failed = job.failures + 1 >= MAX_FAILURES
+        uow.conn.execute(
+            update(bulk_jobs)
+            .where(c.workspace_id == job.workspace_id, c.id == job.id)
+            .values(
+                failures=c.failures + 1,
+                error=f"{type(crash).__name__}: {crash}"[:2000],
+                state="failed" if failed else job.state,
+                finished_at=now if failed else None,
+            )
+        )
+        uow.commit()
+
+
+# --- Reading jobs and results -------------------------------------------------------
+
+
+def get_job(conn: Connection, workspace_id: str, job_id: str) -> Job:
+    """The job, or NotFound (also for another workspace's job)."""
+    return _job(conn, workspace_id, job_id)
+
+
+def _job(conn: Connection, workspace_id: str, job_id: str) -> Job:
+    row = conn.execute(
+        select(bulk_jobs).where(bulk_jobs.c.workspace_id == workspace_id, bulk_jobs.c.id == job_id)
+    ).first()
+    if row is None:
+        raise errors.NotFound("No such bulk action in this workspace.")
+    return _job_from_row(row)
+
+
+def _job_from_row(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        workspace_id=m["workspace_id"],
+        id=m["id"],
+        state=m["state"],
+        dry_run=bool(m["dry_run"]),
+        to=Status(m["to_status"]),
+        reason_code=ReasonCode(m["reason_code"]) if m["reason_code"] else None,
+        note=m["note"],
+        selection=dict(m["selection"]),
+        actor=Actor(id=m["actor_id"], name=m["actor_name"], user_id=m["actor_user_id"]),
+        total=m["total"],
+        processed=m["processed"],
+        tally=Tally(
+            applied=m["applied"],
+            unchanged=m["unchanged"],
+            refused=dict(m["refused_codes"]),
+            active_delta=m["active_delta"],
+            owners_delta=m["owners_delta"],
+        ),
+        revoked={
+            "sessions": m["revoked_sessions"],
+            "tokens": m["revoked_tokens"],
+            "invitations": m["revoked_invitations"],
+        },
+        cursor=m["cursor"],
+        chunks=m["chunks"],
+        worker=m["worker"],
+        error=m["error"],
+        failures=m["failures"],
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+    )
+
+
+def list_jobs(conn: Connection, workspace_id: str, limit: int = 20) -> list[Job]:
+    rows = conn.execute(
+        select(bulk_jobs)
+        .where(bulk_jobs.c.workspace_id == workspace_id)
+        .order_by(bulk_jobs.c.created_at.desc(), bulk_jobs.c.id.desc())
+        .limit(limit)
+    )
+    return [_job_from_row(r) for r in rows]
+
+
+def list_results(
+    conn: Connection,
+    workspace_id: str,
+    job_id: str,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    outcome: str | None = None,
+) -> list[ResultRow]:
+    """A page of a job's results in user-id order, after the cursor `after`."""
+    _job(conn, workspace_id, job_id)
+    r, u = bulk_results.c, users.c
+    query = (
+        select(r.user_id, r.outcome, r.code, r.from_status, u.email, u.name)
+        .select_from(
+            bulk_results.outerjoin(users, and_(u.workspace_id == r.workspace_id, u.id == r.user_id))
+        )
+        .where(r.workspace_id == workspace_id, r.job_id == job_id)
+    )
+    if outcome is not None:
+        query = query.where(r.outcome == outcome)
+    if after is not None:
+        query = query.where(r.user_id > after)
+    rows = conn.execute(query.order_by(r.user_id).limit(limit))
+    return [
+        ResultRow(
+            x.user_id,
+            x.outcome,
+            x.code,
+            Status(x.from_status) if x.from_status else None,
+            x.email,
+            x.name,
+        )
+        for x in rows
+    ]
+
+
+def iter_results(
+    conn: Connection, workspace_id: str, job_id: str, *, page: int = 5000
+) -> Iterator[ResultRow]:
+    """Every result of a job, page by page (for the CSV download)."""
+    after = None
+    while batch := list_results(conn, workspace_id, job_id, after=after, limit=page):
+        yield from batch
+        after = batch[-1].user_id
+
+
+# --- Small helpers ------------------------------------------------------------------
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, dtime(0, 0), tzinfo=UTC)
