@@ -9,11 +9,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from roster.adapters.tables import sign_in_throttles as t
 
+
 @dataclass(frozen=True, slots=True)
 class Counter:
     failures: int
     window_started_at: datetime
     blocked_until: datetime | None
+
 
 def read(conn: Connection, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]:
     """The counters of `keys` that exist, in one query."""
@@ -41,6 +43,7 @@ def counter_for_update(conn: Connection, workspace_id: str, key: str, now: datet
     row = conn.execute(query).one()
     return Counter(row.failures, row.window_started_at, row.blocked_until)
 
+
 def save(conn: Connection, workspace_id: str, key: str, counter: Counter) -> None:
     conn.execute(
         update(t)
@@ -52,8 +55,10 @@ def save(conn: Connection, workspace_id: str, key: str, counter: Counter) -> Non
         )
     )
 
+
 def clear(conn: Connection, workspace_id: str, key: str) -> None:
     conn.execute(delete(t).where(t.c.workspace_id == workspace_id, t.c.key == key))
+
 
 def forget_older_than(conn: Connection, workspace_id: str, before: datetime) -> int:
     """Drop counters whose window and block both ended before `before`."""

@@ -77,7 +77,9 @@ def check(conn: Connection, keys: Keys, now: datetime) -> bool:
     only when there is something to clear (no write on an ordinary sign-in).
     """
     counters = throttle_store.read(conn, keys.workspace_id, keys.all())
-    blocks = [c.blocked_until for c in counters.values() if c.blocked_until and c.blocked_until > now]
+    blocks = [
+        c.blocked_until for c in counters.values() if c.blocked_until and c.blocked_until > now
+    ]
     if blocks:
         raise TooManyAttempts(max(1, math.ceil((max(blocks) - now).total_seconds())))
     return keys.account in counters

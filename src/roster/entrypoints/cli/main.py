@@ -2,7 +2,7 @@
 
 import typer
 
-from roster.entrypoints.cli import audit, bulk, tokens, users, workspaces
+from roster.entrypoints.cli import audit, bulk, invitations, tokens, users, workspaces
 from roster.entrypoints.cli.common import container, reported
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app.add_typer(db, name="db")
 app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(invitations.app, name="invitations")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bulk.app, name="bulk")
 

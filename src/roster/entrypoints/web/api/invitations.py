@@ -1,0 +1,152 @@
+"""Invitations: created by admins (and integrations), accepted by the invitee."""
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from roster.domain.credentials import CredentialKind
+from roster.domain.invitations import Invitation, InvitationState
+from roster.domain.vocabulary import Role, Route
+from roster.entrypoints.web.api.schemas import Strict, UserOut
+from roster.entrypoints.web.deps import ContainerDep, PrincipalDep, require_kinds
+from roster.entrypoints.web.problems import responses
+from roster.services import queries
+from roster.services.invitations import (
+    accept_invitation,
+    create_invitation,
+    list_invitations,
+    revoke_invitation,
+)
+
+router = APIRouter(prefix="/invitations", tags=["invitations"])
+INVITERS = require_kinds(CredentialKind.SERVICE)  # owners and admins, or an integration
+
+
+class InvitationBody(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    role: Role = Role.MEMBER
+    name: str | None = Field(default=None, max_length=200)
+
+
+class InvitationOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    role: Role
+    state: InvitationState
+    invited_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, i: Invitation, now: datetime) -> "InvitationOut":
+        fields = {f: getattr(i, f) for f in i.__slots__ if f != "workspace_id"}
+        return cls(**fields, state=i.state(now))
+
+
+class InvitationCreated(InvitationOut):
+    token: str = Field(description="Shown once; Roster keeps only its hash.")
+    accept_url: str = Field(description="The accept page's path, to send to the invitee.")
+
+
+class InvitationPage(BaseModel):
+    items: list[InvitationOut]
+    next_cursor: str | None = Field(description="Send as `after` for the next page.")
+
+
+class AcceptBody(Strict):
+    password: str | None = Field(default=None, max_length=1024)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class AcceptedOut(BaseModel):
+    user: UserOut
+    created: bool = Field(description="A new account, rather than an existing one made Active.")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=InvitationCreated,
+    responses=responses(401, 403, 409, 422),
+    dependencies=[INVITERS],
+)
+def create(
+    body: InvitationBody, principal: PrincipalDep, container: ContainerDep
+) -> InvitationCreated:
+    """Invite an email. A Blocked user's email is refused (`user_blocked`, audited);
+    a full workspace is `seat_limit_reached`. A new invitation replaces a pending one."""
+    now = container.clock()
+    made = create_invitation(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        email=body.email,
+        role=body.role,
+        name=body.name,
+        actor=principal.actor,
+        now=now,
+    )
+    out = InvitationOut.of(made.invitation, now)
+    return InvitationCreated(
+        **out.model_dump(), token=made.token, accept_url=f"/invitations/{made.token}"
+    )
+
+
+@router.get(
+    "", response_model=InvitationPage, responses=responses(401, 403), dependencies=[INVITERS]
+)
+def list_(
+    principal: PrincipalDep,
+    container: ContainerDep,
+    after: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> InvitationPage:
+    """The workspace's invitations, newest first, with their state (never their tokens)."""
+    now = container.clock()
+    with container.engine.connect() as conn:
+        found = list_invitations(conn, principal.workspace_id, after=after, limit=limit + 1)
+    items = [InvitationOut.of(i, now) for i in found[:limit]]
+    more = len(found) > limit
+    return InvitationPage(items=items, next_cursor=items[-1].id if more else None)
+
+
+@router.delete(
+    "/{invitation_id}",
+    status_code=204,
+    responses=responses(401, 403, 404),
+    dependencies=[INVITERS],
+)
+def revoke(invitation_id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+    """Revoke a pending invitation: its token stops working."""
+    revoke_invitation(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        invitation_id=invitation_id,
+        now=container.clock(),
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{token}/accept",
+    response_model=AcceptedOut,
+    responses=responses(404, 409, 422),
+)
+def accept(token: str, body: AcceptBody, container: ContainerDep) -> AcceptedOut:
+    """Accept an invitation (the token is the credential). A new account needs a
+    password. An existing Inactive user becomes Active (route invitation); a Blocked
+    one is refused (`user_blocked`, audited) and the invitation stays pending."""
+    accepted = accept_invitation(
+        container.engine,
+        token=token,
+        password=body.password,
+        name=body.name,
+        now=container.clock(),
+    )
+    with container.engine.connect() as conn:
+        view = queries.user_by_id(conn, accepted.workspace_id, accepted.user.id)
+        policy = queries.workspace_by_id(conn, accepted.workspace_id).policy
+    return AcceptedOut(user=UserOut.of(view, Route.INVITATION, policy), created=accepted.created)

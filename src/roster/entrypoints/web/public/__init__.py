@@ -1,0 +1,1 @@
+"""Public pages that need no account: accepting an invitation."""

@@ -1,0 +1,229 @@
+"""The `invitation` flow: admins invite an email; accepting it creates an Active
+user, or makes an existing Inactive user Active (route invitation).
+
+A Blocked user's invitation can be neither created nor accepted (`user_blocked`),
+and both steps respect the seat limit; each refusal about an existing user is
+audited like any other attempt. Acceptance is one transaction: the invitation,
+the user and their audit entry land together or not at all.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, update
+
+from roster.adapters import invitation_store
+from roster.adapters.passwords import hash_password
+from roster.adapters.tables import users
+from roster.adapters.tokens import new_token, token_hash, workspace_of
+from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.domain import errors
+from roster.domain.audit import AuditEntry
+from roster.domain.emails import normalize_email
+from roster.domain.ids import new_id
+from roster.domain.invitations import Invitation, check_invitation
+from roster.domain.users import Actor, Headcount, User
+from roster.domain.vocabulary import Role, Route, Status
+from roster.services.status import apply_changes
+from roster.services.users import NewUser, add_users
+
+INVITATION_TTL = timedelta(days=7)
+MIN_PASSWORD = 10
+NOT_VALID = "This invitation is not valid: it may have expired, been revoked, or been used already."
+_ERRORS: dict[str, type[errors.DomainError]] = {
+    cls.code: cls for cls in errors.DomainError.__subclasses__()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedInvitation:
+    invitation: Invitation
+    token: str  # shown once; only its hash is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    user: User
+    created: bool  # a new account, rather than an existing one made Active
+    workspace_id: str
+
+
+def create_invitation(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    email: str,
+    role: Role = Role.MEMBER,
+    name: str | None = None,
+    actor: Actor,
+    now: datetime,
+    ttl: timedelta = INVITATION_TTL,
+) -> CreatedInvitation:
+    """Invite `email`, replacing any pending invitation of it; the token is returned once."""
+    address = normalize_email(email)
+    with SqlUnitOfWork(engine) as uow:
+        workspace = uow.workspaces.get(workspace_id)
+        if workspace is None:
+            raise errors.NotFound("No such workspace.")
+        counts = uow.counts.lock(workspace_id)
+        invitee = uow.users.get_by_email(workspace_id, address)
+        try:
+            check_invitation(
+                invitee,
+                actor=actor,
+                policy=workspace.policy,
+                headcount=Headcount(counts.active, counts.active_owners),
+            )
+        except errors.DomainError as refusal:
+            if invitee is not None and not isinstance(refusal, errors.InvalidInput):
+                uow.audit.add([_refused(invitee, actor, now, refusal)])
+                uow.commit()
+            raise
+        invitation_store.revoke_for_email(uow.conn, workspace_id, address, now)
+        token = new_token(workspace_id)
+        invitation = Invitation(
+            id=new_id("inv"),
+            workspace_id=workspace_id,
+            email=address,
+            name=name.strip() if name and name.strip() else None,
+            role=role,
+            invited_by=actor.user_id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        invitation_store.add(uow.conn, invitation, token_hash(token))
+        uow.commit()
+    return CreatedInvitation(invitation, token)
+
+
+def pending_invitation(conn: Connection, token: str, now: datetime) -> Invitation:
+    """The pending invitation behind `token`, or `not_found`."""
+    workspace_id = workspace_of(token)
+    found = (
+        invitation_store.live_by_hash(conn, workspace_id, token_hash(token), now)
+        if workspace_id
+        else None
+    )
+    if found is None:
+        raise errors.NotFound(NOT_VALID)
+    return found
+
+
+def accept_invitation(
+    engine: Engine,
+    *,
+    token: str,
+    password: str | None,
+    name: str | None = None,
+    now: datetime,
+) -> Accepted:
+    """Accept an invitation: create the invitee Active, or make them Active.
+
+    A new account needs a password; an existing one keeps theirs unless a new one
+    is given. A refusal (Blocked user, full workspace) leaves the invitation
+    pending and the refusal in the audit log.
+    """
+    workspace_id = workspace_of(token)
+    if workspace_id is None:
+        raise errors.NotFound(NOT_VALID)
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise errors.InvalidInput(f"Choose a password of at least {MIN_PASSWORD} characters.")
+    hashed = hash_password(password) if password else None  # slow: outside the transaction
+    with SqlUnitOfWork(engine) as uow:
+        uow.counts.lock(workspace_id)  # the workspace lock first, as every writer does
+        invitation = invitation_store.live_by_hash(
+            uow.conn, workspace_id, token_hash(token), now, lock=True
+        )
+        if invitation is None:
+            raise errors.NotFound(NOT_VALID)
+        invitee = uow.users.get_by_email(workspace_id, invitation.email)
+        if invitee is None:
+            user = _create(uow, invitation, name, hashed, now)
+        else:
+            user = _reactivate(uow, invitation, invitee, now)
+            if hashed:
+                _set_password(uow.conn, user, hashed)
+        invitation_store.mark_accepted(uow.conn, invitation, now)
+        uow.commit()
+    return Accepted(user, created=invitee is None, workspace_id=workspace_id)
+
+
+def _create(
+    uow: SqlUnitOfWork, invitation: Invitation, name: str | None, hashed: str | None, now: datetime
+) -> User:
+    if hashed is None:
+        raise errors.InvalidInput("Choose a password to create your account.")
+    chosen = (name or "").strip() or invitation.name or invitation.email.split("@")[0]
+    [user] = add_users(
+        uow,
+        workspace_id=invitation.workspace_id,
+        new=[
+            NewUser(
+                invitation.email, chosen[:200], invitation.role, Status.ACTIVE, password_hash=hashed
+            )
+        ],
+        route=Route.INVITATION,
+        actor=Actor(id=None, name=f"{invitation.email} (invitation)"),
+        now=now,
+        batch_id=None,
+    )
+    return user
+
+
+def _reactivate(uow: SqlUnitOfWork, invitation: Invitation, invitee: User, now: datetime) -> User:
+    """Make the invitee Active through the domain; commit and raise an audited refusal."""
+    [outcome], _ = apply_changes(
+        uow,
+        workspace_id=invitation.workspace_id,
+        targets=[(invitee.id, Status.ACTIVE)],
+        route=Route.INVITATION,
+        actor=Actor(id=invitee.id, name=invitee.name, user_id=invitee.id),
+        now=now,
+        batch_id=invitation.id,
+    )
+    if outcome.result == "refused":
+        uow.commit()  # the refusal's audit entry; the invitation stays pending
+        raise _ERRORS.get(outcome.code or "", errors.TransitionNotAllowed)()
+    found = uow.users.get(invitation.workspace_id, invitee.id)
+    assert found is not None
+    return found
+
+
+def _set_password(conn: Connection, user: User, hashed: str) -> None:
+    conn.execute(
+        update(users)
+        .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+        .values(password_hash=hashed)
+    )
+
+
+def _refused(user: User, actor: Actor, now: datetime, refusal: errors.DomainError) -> AuditEntry:
+    return AuditEntry(
+        workspace_id=user.workspace_id,
+        user_id=user.id,
+        from_status=user.status,
+        to_status=Status.ACTIVE,
+        route=Route.INVITATION,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        reason_code=None,
+        note="The invitation was not created.",
+        at=now,
+        outcome=refusal.code,
+        id=new_id("evt"),
+    )
+
+
+def revoke_invitation(
+    engine: Engine, *, workspace_id: str, invitation_id: str, now: datetime
+) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        if not invitation_store.revoke(uow.conn, workspace_id, invitation_id, now):
+            raise errors.NotFound("No such pending invitation in this workspace.")
+        uow.commit()
+
+
+def list_invitations(
+    conn: Connection, workspace_id: str, *, after: str | None = None, limit: int = 50
+) -> list[Invitation]:
+    return invitation_store.page(conn, workspace_id, after=after, limit=limit)
