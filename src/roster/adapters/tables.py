@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -410,3 +411,27 @@ webhook_deliveries = Table(
 
 # Added to the foundation's outbox by 0005: when a failed webhook may be retried.
 outbox.append_column(Column("next_attempt_at", UtcDateTime(), nullable=True))
+
+
+# --- Billing (issue 7): daily usage snapshots, derived from the audit log ---
+
+# One row per workspace and calendar day (in `timezone`, the workspace's zone when it
+# was built), written only once the day is sealed: the log's clock has passed its end,
+# so no transition can change it. Derived data: `roster billing snapshot --rebuild`
+# recomputes every row from audit_events. `through_seq` and `clock` are where the
+# stream of applied transitions stood at the day's end, so a report resumes there.
+billing_days = Table(
+    "billing_days",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    Column("opening", Integer, nullable=False),
+    Column("peak", Integer, nullable=False),
+    Column("closing", Integer, nullable=False),
+    Column("seat_days", Integer, nullable=False),
+    Column("through_seq", BigInteger, nullable=False),
+    Column("clock", UtcDateTime(), nullable=True),
+    Column("built_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+)
