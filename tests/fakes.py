@@ -82,6 +82,8 @@ class _Users:
     def save_role(self, user: User) -> None:
         self.s.users[(user.workspace_id, user.id)] = user
 
+    save_profile = save_role
+
 
 class _Counts:
     def __init__(self, s: FakeStore) -> None:

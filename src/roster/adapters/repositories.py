@@ -207,6 +207,14 @@ class SqlUserRepository:
             .values(role=user.role, version=user.version)
         )
 
+    def save_profile(self, user: User) -> None:
+        """Name and role (the fields an admin edits), with the version they bumped."""
+        self.conn.execute(
+            update(users)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(name=user.name, role=user.role, version=user.version)
+        )
+
 
 class SqlUserCounts:
     def __init__(self, conn: Connection) -> None:

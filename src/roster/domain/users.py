@@ -112,6 +112,15 @@ class User:
             self.role = role
             self.version += 1
 
+    def rename(self, name: str) -> None:
+        """Give this user a new display name (not blank, at most 200 characters)."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise errors.InvalidInput("A name needs 1 to 200 characters.")
+        if name != self.name:
+            self.name = name
+            self.version += 1
+
 
 def check_change(
     user: User,

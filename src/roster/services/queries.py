@@ -1,19 +1,21 @@
 """Read-side queries for the CLI, API and pages. They read; they never change state."""
 
+import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select, tuple_
 
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
 from roster.domain import errors
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry
 from roster.domain.emails import normalize_email
 from roster.domain.users import User
-from roster.domain.vocabulary import Status
+from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -133,3 +135,201 @@ def workspace_by_id(conn: Connection, workspace_id: str) -> Workspace:
     if row is None:
         raise errors.NotFound("No such workspace.")
     return Workspace(**row._mapping)
+
+
+# --- Users API (issue 4): filtered, sorted keyset pages of users, and of the audit log ---
+
+USER_SORT_KEYS = ("id", "email", "name", "created_at", "last_seen_at")
+"""Sort keys of user lists; `-key` sorts descending. `id` breaks ties, so the order is total."""
+
+_UNIQUE_SORT_KEYS = frozenset({"id", "email"})  # unique per workspace: no tiebreak needed
+_NULLABLE_SORT_KEYS = frozenset({"last_seen_at"})  # NULL (never seen) sorts as the smallest
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """Which users a list, export or bulk action means (PRODUCT §7): all given parts hold.
+
+    `q` is text found in the email or the name, any case. `last_seen_before/after`
+    compare the last sighting; a user never seen matches neither.
+    """
+
+    status: tuple[Status, ...] = ()
+    role: tuple[Role, ...] = ()
+    q: str | None = None
+    last_seen_before: datetime | None = None
+    last_seen_after: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        c = users.c
+        where: list[ColumnElement[bool]] = []
+        if self.status:
+            where.append(c.status.in_([s.value for s in self.status]))
+        if self.role:
+            where.append(c.role.in_([r.value for r in self.role]))
+        if self.q and self.q.strip():
+            text = self.q.strip()
+            where.append(
+                or_(
+                    c.email.icontains(text.lower(), autoescape=True),
+                    c.name.icontains(text, autoescape=True),
+                )
+            )
+        if self.last_seen_before is not None:
+            where.append(c.last_seen_at < self.last_seen_before)
+        if self.last_seen_after is not None:
+            where.append(c.last_seen_at > self.last_seen_after)
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a page ended: the last row's sort value and id."""
+
+    value: Any
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    users: list[UserView]
+    next: Keyset | None  # None: this was the last page
+
+
+def page_users(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    where: UserFilter = UserFilter(),
+    sort: str = "id",
+    after: Keyset | None = None,
+    limit: int = 50,
+) -> UserPage:
+    """One page of users in `sort` order (`-key` for descending), after `after`.
+
+    Keyset pagination: each page is an index range scan that starts where the last
+    one stopped, so page 10,000 costs what page 1 costs, and users added or changed
+    meanwhile are neither skipped nor repeated (a row whose sort key changes moves).
+    """
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    if key not in USER_SORT_KEYS:
+        raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
+    column = users.c[key]
+    query = select(users).where(users.c.workspace_id == workspace_id, *where.clauses())
+    if after is not None:
+        query = query.where(_after(key, descending, after))
+    order = [_ordered(key, descending)]
+    if key not in _UNIQUE_SORT_KEYS:
+        order.append(users.c.id.desc() if descending else users.c.id.asc())
+    rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
+    views = [_view(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return UserPage(views, Keyset(last._mapping[column.key], last.id) if last else None)
+
+
+def _ordered(key: str, descending: bool) -> Any:
+    column = users.c[key]
+    if key in _NULLABLE_SORT_KEYS:
+        return column.desc().nulls_last() if descending else column.asc().nulls_first()
+    return column.desc() if descending else column.asc()
+
+
+def _after(key: str, descending: bool, at: Keyset) -> ColumnElement[bool]:
+    """The rows strictly after `at` in the page order (NULL is the smallest value)."""
+    column, ids = users.c[key], users.c.id
+    if key in _UNIQUE_SORT_KEYS:
+        past: ColumnElement[bool] = column < at.value if descending else column > at.value
+        return past
+    if at.value is None:  # inside the NULL run, which comes first ascending, last descending
+        run = and_(column.is_(None), ids < at.id if descending else ids > at.id)
+        return run if descending else or_(run, column.is_not(None))
+    row = tuple_(column, ids)
+    beyond = row < (at.value, at.id) if descending else row > (at.value, at.id)
+    if key in _NULLABLE_SORT_KEYS and descending:
+        return or_(beyond, column.is_(None))
+    return beyond
+
+
+def encode_cursor(sort: str, at: Keyset) -> str:
+    """An opaque cursor naming the sort it belongs to and where its page ended."""
+    value = at.value.isoformat() if isinstance(at.value, datetime) else at.value
+    raw = json.dumps([sort, value, at.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> Keyset:
+    """The keyset a cursor names; `validation_error` if it is not one of ours for `sort`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        got_sort, value, last_id = json.loads(raw)
+        if got_sort != sort or not isinstance(last_id, str):
+            raise ValueError(sort)
+        key = sort.removeprefix("-")
+        if key in ("created_at", "last_seen_at") and value is not None:
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, str | None):
+            raise ValueError(value)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise errors.InvalidInput(
+            "cursor is not a cursor this list gave out for this sort; start without one."
+        ) from None
+    return Keyset(value, last_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which audit events to list: all given parts hold. `outcome` is `applied`,
+    `refused` (any refusal), or one refusal code such as `user_blocked`."""
+
+    user_id: str | None = None
+    route: tuple[Route, ...] = ()
+    outcome: str | None = None
+    actor_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        c = audit_events.c
+        where: list[ColumnElement[bool]] = []
+        if self.user_id is not None:
+            where.append(c.user_id == self.user_id)
+        if self.route:
+            where.append(c.route.in_([r.value for r in self.route]))
+        if self.outcome == "refused":
+            where.append(c.outcome != APPLIED)
+        elif self.outcome is not None:
+            where.append(c.outcome == self.outcome)
+        if self.actor_id is not None:
+            where.append(c.actor_id == self.actor_id)
+        if self.since is not None:
+            where.append(c.at >= self.since)
+        if self.until is not None:
+            where.append(c.at < self.until)
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    next_before: int | None  # the seq to continue below; None: this was the last page
+
+
+def page_audit(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    where: AuditFilter = AuditFilter(),
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> AuditPage:
+    """One page of the workspace's audit log, newest first (by `seq`, the commit order),
+    continuing below `before_seq`. New events land above the first page, so paging
+    down never repeats or skips one."""
+    query = select(audit_events).where(audit_events.c.workspace_id == workspace_id)
+    query = query.where(*where.clauses())
+    if before_seq is not None:
+        query = query.where(audit_events.c.seq < before_seq)
+    rows = conn.execute(query.order_by(audit_events.c.seq.desc()).limit(limit + 1)).all()
+    entries = [audit_from_row(r) for r in rows[:limit]]
+    return AuditPage(entries, entries[-1].seq if len(rows) > limit else None)

@@ -147,3 +147,40 @@ def set_role(uow: UnitOfWork, *, workspace_id: str, user_id: str, role: Role) ->
         uow.counts.add(workspace_id, delta)
         uow.commit()
         return user
+
+
+def update_user(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    user_id: str,
+    name: str | None = None,
+    role: Role | None = None,
+    expected_version: int | None = None,
+) -> User:
+    """Change a user's name and/or role in one transaction (the API's PATCH).
+
+    `expected_version` (from If-Match) refuses a stale edit with `version_conflict`;
+    the role follows `set_role`'s rule that the last active owner stays an owner.
+    """
+    with uow:
+        counts = uow.counts.lock(workspace_id)
+        user = uow.users.get_for_update(workspace_id, user_id)
+        if user is None:
+            raise errors.NotFound("No such user in this workspace.")
+        if expected_version is not None and expected_version != user.version:
+            raise errors.VersionConflict()
+        before = user.role
+        if role is not None:
+            user.change_role(role, headcount=Headcount(counts.active, counts.active_owners))
+        if name is not None:
+            user.rename(name)
+        uow.users.save_profile(user)
+        if user.role != before:
+            uow.counts.add(workspace_id, _role_delta(before, user.role, user.status))
+        uow.commit()
+        return user
+
+
+def _role_delta(before: Role, after: Role, status: Status) -> UserCounts:
+    return UserCounts().moved(after, None, status).minus(UserCounts().moved(before, None, status))

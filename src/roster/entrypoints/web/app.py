@@ -9,7 +9,19 @@ from fastapi.responses import HTMLResponse
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
 from roster.entrypoints.web import admin, problems
-from roster.entrypoints.web.api import auth, flows, introspect, invitations, me, tokens, users
+from roster.entrypoints.web.api import (
+    audit,
+    auth,
+    flows,
+    introspect,
+    invitations,
+    me,
+    reference,
+    tokens,
+    users,
+    workspace,
+)
+from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5)
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.limits import BodyLimit
 from roster.entrypoints.web.public import invitations as invitation_page
@@ -58,8 +70,12 @@ def create_app(container: Container | None = None, *, background: bool = False) 
         app.include_router(router, prefix=API)
     for router in (flows.router, introspect.router, invitations.router):  # access (issue 3)
         app.include_router(router, prefix=API)
+    for router in (audit.router, workspace.router, reference.router):  # users API (issue 4)
+        app.include_router(router, prefix=API)
+    app.include_router(bulk_api.router, prefix=API)  # bulk actions (issue 5)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin
+    app.include_router(__import__("roster.entrypoints.web.scim", fromlist=["router"]).router)  # SCIM (issue 8)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

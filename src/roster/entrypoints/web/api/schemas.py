@@ -1,18 +1,40 @@
 """Pydantic request and response bodies of the REST API."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from roster.domain.audit import AuditEntry
 from roster.domain.credentials import CredentialKind
 from roster.domain.transitions import Policy, allowed_targets
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.queries import UserView
+
+
+def storable(value: Any) -> Any:
+    """Refuse text no database can keep: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable)]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
 
 
 class SignInBody(Strict):
@@ -122,3 +144,114 @@ def parse_etag(value: str | None) -> int | None:
 
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+# --- Users API (issue 4) ---
+
+
+class UserCreateBody(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.MEMBER
+    status: Status = Status.ACTIVE
+    reason_code: ReasonCode | None = Field(default=None, description="Needed to create Blocked.")
+    note: str | None = Field(default=None, max_length=2000)
+    password: str | None = Field(
+        default=None,
+        min_length=12,
+        max_length=1024,
+        description="Optional: lets the user sign in with a password (stored as Argon2id).",
+    )
+
+
+class UserPatchBody(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class AuditEventOut(BaseModel):
+    id: str
+    seq: int = Field(description="The workspace's order of events (commit order).")
+    user_id: str
+    from_status: Status | None = Field(description="null: the event created the user.")
+    to_status: Status
+    route: Route
+    actor_id: str | None
+    actor_name: str
+    reason_code: ReasonCode | None
+    note: str | None
+    request_id: str | None
+    batch_id: str | None
+    at: datetime
+    outcome: str = Field(description="`applied`, or the refusal's code (e.g. user_blocked).")
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> "AuditEventOut":
+        return cls(
+            id=e.id,
+            seq=e.seq,
+            user_id=e.user_id,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            route=e.route,
+            actor_id=e.actor_id,
+            actor_name=e.actor_name,
+            reason_code=e.reason_code,
+            note=e.note,
+            request_id=e.request_id,
+            batch_id=e.batch_id,
+            at=e.at,
+            outcome=e.outcome,
+        )
+
+
+class AuditList(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class CountsOut(BaseModel):
+    active: int = Field(description="Active (billable) users, exact.")
+    inactive: int
+    blocked: int
+
+
+class WorkspaceOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    allow_api_unblock: bool = Field(
+        description="Whether personal tokens (route admin_api) may lift a block."
+    )
+    reactivate_on_sign_in: bool = Field(
+        description="Whether an Inactive user's correct sign-in makes them Active."
+    )
+    seat_limit: int | None = Field(description="Most Active users allowed; null: no limit.")
+    users: CountsOut
+
+    @classmethod
+    def of(cls, w: Workspace, counts: UserCounts) -> "WorkspaceOut":
+        return cls(
+            id=w.id,
+            slug=w.slug,
+            name=w.name,
+            allow_api_unblock=w.allow_api_unblock,
+            reactivate_on_sign_in=w.reactivate_on_sign_in,
+            seat_limit=w.seat_limit,
+            users=CountsOut(active=counts.active, inactive=counts.inactive, blocked=counts.blocked),
+        )
+
+
+class WorkspacePatchBody(Strict):
+    allow_api_unblock: bool | None = None
+    reactivate_on_sign_in: bool | None = None
+    seat_limit: int | None = Field(
+        default=None, ge=0, le=1_000_000_000, description="null removes the limit."
+    )

@@ -1,34 +1,65 @@
-"""Users in the REST API."""
+"""Users in the REST API.
 
+Who may do what: owners and admins (sessions and personal tokens, route admin_api)
+may do everything here. An integration's service token (route automation) may list
+and read users and change a status. Members and SCIM tokens get 403: members
+manage nothing, and identity providers speak SCIM at /scim/v2.
+"""
+
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
+from roster.adapters.passwords import hash_password
 from roster.domain import errors
-from roster.domain.credentials import Principal
+from roster.domain.credentials import CredentialKind, Principal
+from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.api.schemas import (
     Revocations,
     StatusChangeBody,
     StatusChangeOut,
+    Text,
+    UserCreateBody,
+    UserList,
     UserOut,
+    UserPatchBody,
     parse_etag,
 )
-from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.status import change_status
+from roster.services.users import NewUser, create_user, update_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+IfMatch = Annotated[
+    str | None,
+    Header(description="The user's ETag: a write against a stale one answers 412."),
+]
+UserId = Annotated[Text, Path(max_length=100, description="An opaque user id.")]
+SORTS = [*queries.USER_SORT_KEYS, *(f"-{k}" for k in queries.USER_SORT_KEYS)]
 
-def _may_change_statuses(principal: Principal) -> None:
-    """Admins (admin_api) and integrations (service → automation, scim) may; members may not."""
-    if (
-        principal.user is not None
-        and not principal.is_admin
-        and principal.kind.value in ("session", "api_session", "personal")
-    ):
-        raise errors.Forbidden("Only owners and admins may change a user's status.")
+
+def _reader(principal: PrincipalDep) -> Principal:
+    """Admins, and integrations' service tokens."""
+    if principal.is_admin or principal.kind == CredentialKind.SERVICE:
+        return principal
+    raise errors.Forbidden("Only owners, admins and service tokens may read or change users.")
+
+
+ReaderDep = Annotated[Principal, Depends(_reader)]
+
+
+def json_body(request: Request) -> None:
+    """A body that is not JSON is refused before it is parsed, saying what to send."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise errors.InvalidInput("The request body must be JSON (Content-Type: application/json).")
+
+
+JsonBody = Annotated[None, Depends(json_body)]
 
 
 def _user_out(container: ContainerDep, principal: Principal, user_id: str) -> UserOut:
@@ -37,35 +68,140 @@ def _user_out(container: ContainerDep, principal: Principal, user_id: str) -> Us
     return UserOut.of(view, principal.route, principal.policy)
 
 
-@router.get("/{user_id}", response_model=UserOut, responses=responses(401, 403, 404))
-def read(
-    user_id: str, principal: PrincipalDep, container: ContainerDep, response: Response
-) -> UserOut:
-    """One user, with an ETag to send back in If-Match."""
-    _may_change_statuses(principal)
-    out = _user_out(container, principal, user_id)
+def _tagged(response: Response, out: UserOut) -> UserOut:
     response.headers["ETag"] = out.etag
     return out
+
+
+@router.get("", response_model=UserList, responses=responses(401, 403, 422))
+def list_users(
+    principal: ReaderDep,
+    container: ContainerDep,
+    status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
+    role: Annotated[list[Role] | None, Query(description="Any of these roles.")] = None,
+    q: Annotated[Text | None, Query(max_length=200, description="Text in email or name.")] = None,
+    last_seen_before: datetime | None = None,
+    last_seen_after: datetime | None = None,
+    sort: Annotated[
+        str, Query(description=f"One of {', '.join(SORTS)}; ties break on id.", max_length=20)
+    ] = "id",
+    cursor: Annotated[Text | None, Query(max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> UserList:
+    """Users of the workspace, a page at a time (keyset pagination: pass `next_cursor`
+    back as `cursor`). Never-seen users match neither last-seen bound and sort as
+    the oldest sighting."""
+    where = queries.UserFilter(
+        status=tuple(status or ()),
+        role=tuple(role or ()),
+        q=q,
+        last_seen_before=_aware(last_seen_before),
+        last_seen_after=_aware(last_seen_after),
+    )
+    after = queries.decode_cursor(cursor, sort) if cursor else None
+    with container.engine.connect() as conn:
+        page = queries.page_users(
+            conn, principal.workspace_id, where=where, sort=sort, after=after, limit=limit
+        )
+    return UserList(
+        items=[UserOut.of(v, principal.route, principal.policy) for v in page.users],
+        next_cursor=queries.encode_cursor(sort, page.next) if page.next else None,
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A date-time without a zone is taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UserOut,
+    responses=responses(401, 403, 409, 413, 422),
+)
+def create(
+    admin: AdminDep,
+    _json: JsonBody,
+    body: UserCreateBody,
+    container: ContainerDep,
+    response: Response,
+) -> UserOut:
+    """Create a user (route admin_api). Creating Blocked needs a reason code; creating
+    Active counts against the seat limit. An email already taken is a validation_error."""
+    user = create_user(
+        container.uow(),
+        workspace_id=admin.workspace_id,
+        new=NewUser(
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            status=body.status,
+            reason_code=body.reason_code,
+            note=body.note,
+            password_hash=hash_password(body.password) if body.password else None,
+        ),
+        route=admin.route,
+        actor=admin.actor,
+        now=container.clock(),
+    )
+    response.headers["Location"] = f"{router.prefix}/{user.id}"
+    return _tagged(response, _user_out(container, admin, user.id))
+
+
+@router.get("/{user_id}", response_model=UserOut, responses=responses(401, 403, 404, 422))
+def read(
+    user_id: UserId, principal: ReaderDep, container: ContainerDep, response: Response
+) -> UserOut:
+    """One user, with an ETag to send back in If-Match."""
+    return _tagged(response, _user_out(container, principal, user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    responses=responses(401, 403, 404, 409, 412, 413, 422),
+)
+def patch(
+    user_id: UserId,
+    admin: AdminDep,
+    _json: JsonBody,
+    body: UserPatchBody,
+    container: ContainerDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UserOut:
+    """Change a user's name and/or role (not their status: see PUT …/status). The
+    last active owner cannot stop being an owner (409 last_owner)."""
+    update_user(
+        container.uow(),
+        workspace_id=admin.workspace_id,
+        user_id=user_id,
+        name=body.name,
+        role=body.role,
+        expected_version=parse_etag(if_match),
+    )
+    return _tagged(response, _user_out(container, admin, user_id))
 
 
 @router.put(
     "/{user_id}/status",
     response_model=StatusChangeOut,
-    responses=responses(401, 403, 404, 409, 412, 422),
+    responses=responses(401, 403, 404, 409, 412, 413, 422),
 )
 def put_status(
-    user_id: str,
+    user_id: UserId,
+    principal: ReaderDep,
+    _json: JsonBody,
     body: StatusChangeBody,
-    principal: PrincipalDep,
     container: ContainerDep,
     response: Response,
-    if_match: Annotated[
-        str | None, Header(description="The user's ETag, to refuse a stale write.")
-    ] = None,
+    if_match: IfMatch = None,
 ) -> StatusChangeOut:
     """Change one user's status through the caller's route (a personal token:
     admin_api; a service token: automation). Refusals are audited."""
-    _may_change_statuses(principal)
     result = change_status(
         container.uow(),
         workspace_id=principal.workspace_id,
@@ -78,8 +214,7 @@ def put_status(
         now=container.clock(),
         expected_version=parse_etag(if_match),
     )
-    out = _user_out(container, principal, result.user.id)
-    response.headers["ETag"] = out.etag
+    out = _tagged(response, _user_out(container, principal, result.user.id))
     r = result.revoked
     return StatusChangeOut(
         user=out,
