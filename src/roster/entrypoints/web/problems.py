@@ -98,6 +98,41 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, from_domain)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _from_validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _from_http)  # type: ignore[arg-type]
+    _document(app)
+
+
+def _document(app: FastAPI) -> None:
+    """Make /openapi.json say what the API answers: under /api/v1 every 4xx is a
+    problem (application/problem+json), including FastAPI's own 422, and every
+    operation lists 401 when it takes a credential, 413 and 422 when it takes a body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = build()
+        for path, item in spec.get("paths", {}).items():
+            if path.startswith("/api/"):
+                for op in item.values():
+                    _problem_responses(op)
+        schemas = spec.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problem_responses(op: dict[str, Any]) -> None:
+    answers = op.setdefault("responses", {})
+    needed = (["401"] if op.get("security") else []) + (
+        ["413", "422"] if "requestBody" in op else []
+    )
+    for code in needed:
+        answers.setdefault(code, {"description": _HTTP_CODES[int(code)].replace("_", " ")})
+    for code, answer in answers.items():
+        if code.startswith("4"):
+            answer["content"] = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
