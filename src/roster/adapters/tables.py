@@ -409,6 +409,17 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_workspace_rule", "workspace_id", "rule_id", "at"),
 )
 
+# How far each workspace's audit log has been read for user.created and
+# user.status_changed rules: audit seq is gapless and in commit order, so no event is
+# missed or seen twice. A row exists once the workspace has had a user.* event rule.
+automation_cursors = Table(
+    "automation_cursors",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("audit_seq", BigInteger, nullable=False),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+)
+
 # Added to the foundation's outbox by 0005: when a failed webhook may be retried.
 outbox.append_column(Column("next_attempt_at", UtcDateTime(), nullable=True))
 
@@ -435,3 +446,10 @@ billing_days = Table(
     Column("built_at", UtcDateTime(), nullable=False),
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
 )
+
+
+# --- Users API (issue 4): sort orders of user lists, as index ranges ---
+
+# Keyset pages sorted by name or creation read these in order; `id` breaks ties.
+Index("ix_users_workspace_name_id", users.c.workspace_id, users.c.name, users.c.id)
+Index("ix_users_workspace_created_id", users.c.workspace_id, users.c.created_at, users.c.id)
