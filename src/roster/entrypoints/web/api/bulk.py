@@ -1,0 +1,258 @@
+"""Bulk actions in the REST API, and the background tick that runs their jobs."""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from roster.bootstrap import Container
+from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.entrypoints.web.background import register
+from roster.entrypoints.web.deps import AdminDep, ContainerDep
+from roster.entrypoints.web.problems import responses
+from roster.services import bulk
+
+router = APIRouter(prefix="/bulk-actions", tags=["bulk actions"])
+
+TICK_BUDGET = 2.0  # seconds of chunks per background tick, so other ticks get their turn
+
+
+@register("bulk")
+def run_bulk_jobs(container: Container) -> None:
+    """Run chunks of queued bulk actions (any number of server processes may)."""
+    bulk.run_pending(container.uow, clock=container.clock, budget=TICK_BUDGET)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BulkFilter(_Strict):
+    """Every given part must hold."""
+
+    status: list[Status] | None = None
+    role: list[Role] | None = None
+    q: str | None = Field(default=None, max_length=200, description="Text in email or name.")
+    last_seen_before: date | None = Field(
+        default=None, description="Last seen before this day (UTC); never-seen users do not match."
+    )
+    last_seen_after: date | None = Field(
+        default=None, description="Last seen on or after this day."
+    )
+
+    def domain(self) -> bulk.UserFilter:
+        return bulk.UserFilter(
+            statuses=tuple(self.status or ()),
+            roles=tuple(self.role or ()),
+            q=self.q,
+            last_seen_before=self.last_seen_before,
+            last_seen_after=self.last_seen_after,
+        )
+
+
+class BulkActionBody(_Strict):
+    status: Status
+    user_ids: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        default=None, max_length=bulk.MAX_IDS, description="Up to 1,000,000 ids."
+    )
+    filter: BulkFilter | None = None
+    reason_code: ReasonCode | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    dry_run: bool = Field(default=False, description="Only record what would happen.")
+
+
+class Counts(BaseModel):
+    applied: int = Field(description="Changed (in a dry run: would change).")
+    unchanged: int
+    refused: int
+    refused_by_code: dict[str, int]
+
+
+class BulkJobOut(BaseModel):
+    id: str
+    state: Literal["queued", "running", "done", "failed"]
+    dry_run: bool
+    status: Status
+    reason_code: ReasonCode | None
+    note: str | None
+    selection: dict[str, Any]
+    total: int = Field(description="Users selected when the job was created.")
+    processed: int
+    progress: float = Field(ge=0, le=1)
+    counts: Counts
+    active_users_delta: int = Field(description="Change to the active (billable) user count.")
+    revoked: dict[str, int]
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    results_url: str
+
+    @classmethod
+    def of(cls, job: bulk.Job) -> "BulkJobOut":
+        t = job.tally
+        return cls(
+            id=job.id,
+            state=job.state,
+            dry_run=job.dry_run,
+            status=job.to,
+            reason_code=job.reason_code,
+            note=job.note,
+            selection=job.selection,
+            total=job.total,
+            processed=job.processed,
+            progress=job.progress,
+            counts=Counts(
+                applied=t.applied,
+                unchanged=t.unchanged,
+                refused=t.refused_total,
+                refused_by_code=t.refused,
+            ),
+            active_users_delta=t.active_delta,
+            revoked=job.revoked,
+            created_by=job.actor.name,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            error=job.error,
+            results_url=f"/api/v1/bulk-actions/{job.id}/results",
+        )
+
+
+class ResultOut(BaseModel):
+    user_id: str
+    email: str | None
+    name: str | None
+    from_status: Status | None
+    outcome: Literal["applied", "unchanged", "refused"]
+    code: str | None
+
+
+class ResultsPage(BaseModel):
+    items: list[ResultOut]
+    next_cursor: str | None = Field(description="Pass as `after` for the next page.")
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=BulkJobOut,
+    responses=responses(401, 403, 413, 422),
+)
+def create(
+    body: BulkActionBody,
+    principal: AdminDep,
+    container: ContainerDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(description="Retrying with the same key returns the same job.")
+    ] = None,
+) -> BulkJobOut:
+    """Queue a bulk action (route bulk). It runs in the background; follow it at
+    `GET /bulk-actions/{id}`. A Blocked user is never changed: their result is
+    `refused: user_blocked`."""
+    request = bulk.BulkRequest(
+        to=body.status,
+        user_ids=tuple(body.user_ids) if body.user_ids is not None else None,
+        filter=body.filter.domain() if body.filter is not None else None,
+        reason_code=body.reason_code,
+        note=body.note,
+        dry_run=body.dry_run,
+    )
+    job, _ = bulk.start_job(
+        container.uow,
+        workspace_id=principal.workspace_id,
+        request=request,
+        actor=principal.actor,
+        now=container.clock(),
+        idempotency_key=idempotency_key,
+    )
+    response.headers["Location"] = f"/api/v1/bulk-actions/{job.id}"
+    return BulkJobOut.of(job)
+
+
+@router.get("", response_model=list[BulkJobOut], responses=responses(401, 403))
+def recent(principal: AdminDep, container: ContainerDep) -> list[BulkJobOut]:
+    """The workspace's latest bulk actions, newest first."""
+    with container.engine.connect() as conn:
+        return [BulkJobOut.of(j) for j in bulk.list_jobs(conn, principal.workspace_id)]
+
+
+@router.get("/{job_id}", response_model=BulkJobOut, responses=responses(401, 403, 404))
+def read(job_id: str, principal: AdminDep, container: ContainerDep) -> BulkJobOut:
+    """A bulk action's state, progress and counts."""
+    with container.engine.connect() as conn:
+        return BulkJobOut.of(bulk.get_job(conn, principal.workspace_id, job_id))
+
+
+CSV_HEADER = ("user_id", "email", "name", "from_status", "outcome", "code")
+
+
+@router.get(
+    "/{job_id}/results",
+    response_model=ResultsPage,
+    responses=responses(401, 403, 404, 422)
+    | {200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def results(
+    job_id: str,
+    principal: AdminDep,
+    container: ContainerDep,
+    request: Request,
+    after: Annotated[str | None, Query(max_length=40, description="The cursor.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    outcome: Literal["applied", "unchanged", "refused"] | None = None,
+    format: Literal["json", "csv"] | None = None,
+) -> Any:
+    """Each user's result, in user-id order (cursor pagination), or every result as
+    CSV with `?format=csv` or `Accept: text/csv`."""
+    wants_csv = format == "csv" or (
+        format is None and "text/csv" in request.headers.get("accept", "")
+    )
+    with container.engine.connect() as conn:
+        if wants_csv:
+            bulk.get_job(conn, principal.workspace_id, job_id)  # 404 before streaming
+            return _csv(container, principal.workspace_id, job_id)
+        rows = bulk.list_results(
+            conn, principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
+        )
+    return ResultsPage(
+        items=[ResultOut.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=rows[-1].user_id if len(rows) == limit else None,
+    )
+
+
+def _csv(container: Container, workspace_id: str, job_id: str) -> StreamingResponse:
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        out.writerow(CSV_HEADER)
+        with container.engine.connect() as conn:
+            for n, r in enumerate(bulk.iter_results(conn, workspace_id, job_id)):
+                out.writerow(
+                    (
+                        r.user_id,
+                        r.email or "",
+                        r.name or "",
+                        r.from_status.value if r.from_status else "",
+                        r.outcome,
+                        r.code or "",
+                    )
+                )
+                if n % 1000 == 999:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="bulk-{job_id}.csv"'},
+    )
