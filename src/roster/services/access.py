@@ -129,7 +129,7 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> bool:
             now=now,
         )
     except errors.SeatLimitReached as full:
-        raise errors.SeatLimitReached(
+        raise AccountNotActive(
             f"This account is Inactive in {row.ws_name}, and the workspace has no free "
             f"seat to reactivate it. Ask an admin of {row.ws_name}."
         ) from full

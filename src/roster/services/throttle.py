@@ -37,7 +37,10 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-class TooManyAttempts(errors.DomainError):
+class TooManyAttempts(errors.Unauthenticated):
+    """Not signed in, and not allowed to try again yet. A kind of `Unauthenticated`,
+    so any sign-in form that shows refusals shows this one too."""
+
     code = "too_many_requests"
     http_status = 429
     title = "Too many sign-in attempts"

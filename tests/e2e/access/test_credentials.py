@@ -1,0 +1,155 @@
+"""Every credential stops on the very next request after its user leaves Active,
+whatever route moved them; introspection agrees at every step."""
+
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from roster.adapters import credential_store
+from roster.bootstrap import Container
+from roster.domain.credentials import CredentialKind
+from roster.domain.ids import new_id
+from roster.domain.users import Actor
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.services.access import sign_in
+from roster.services.status import apply_changes, change_status
+from tests.conftest import Tenant
+from tests.e2e.access.conftest import bearer
+from tests.e2e.access.conftest import sign_in as api_sign_in
+from tests.e2e.conftest import PASSWORD, add_user, token_for
+
+Changer = Callable[[TestClient, Container, Tenant, str], None]
+
+
+def _by_admin_api(client: TestClient, container: Container, tenant: Tenant, uid: str) -> None:
+    owner = token_for(container, tenant, CredentialKind.PERSONAL)
+    body = {"status": "blocked", "reason_code": "access_violation"}
+    assert client.put(f"/api/v1/users/{uid}/status", json=body, headers=owner).status_code == 200
+
+
+def _by_automation(client: TestClient, container: Container, tenant: Tenant, uid: str) -> None:
+    service = token_for(container, tenant, CredentialKind.SERVICE)
+    r = client.put(f"/api/v1/users/{uid}/status", json={"status": "inactive"}, headers=service)
+    assert r.status_code == 200
+
+
+def _by_route(route: Route, to: Status) -> Changer:
+    def change(client: TestClient, container: Container, tenant: Tenant, uid: str) -> None:
+        change_status(
+            container.uow(),
+            workspace_id=tenant.id,
+            user_id=uid,
+            to=to,
+            route=route,
+            actor=Actor(id=None, name=f"{route.value} test"),
+            reason_code=ReasonCode.NEEDS_REVIEW if to == Status.BLOCKED else None,
+            now=container.clock(),
+        )
+
+    return change
+
+
+def _by_bulk(client: TestClient, container: Container, tenant: Tenant, uid: str) -> None:
+    with container.uow() as uow:
+        [outcome], _ = apply_changes(
+            uow,
+            workspace_id=tenant.id,
+            targets=[(uid, Status.BLOCKED)],
+            route=Route.BULK,
+            actor=Actor(id=None, name="bulk test"),
+            reason_code=ReasonCode.PAYMENT_DISPUTE,
+            now=container.clock(),
+            batch_id=new_id("bat"),
+        )
+        uow.commit()
+    assert outcome.result == "applied"
+
+
+CHANGERS: dict[str, Changer] = {
+    "admin_api-blocked": _by_admin_api,
+    "automation-inactive": _by_automation,
+    "cli-inactive": _by_route(Route.CLI, Status.INACTIVE),
+    "scim-inactive": _by_route(Route.SCIM, Status.INACTIVE),
+    "bulk-blocked": _by_bulk,
+}
+BEARER_KINDS = ["api_session", "personal", "service", "scim"]
+
+
+def _credential(
+    client: TestClient, container: Container, tenant: Tenant, uid: str, kind: str
+) -> dict[str, str]:
+    if kind == "api_session":
+        return bearer(api_sign_in(client, tenant, "sub@x.example"))
+    return token_for(container, tenant, CredentialKind(kind), uid)
+
+
+def _introspect(client: TestClient, caller: dict[str, str], headers: dict[str, str]) -> bool:
+    token = headers["Authorization"].removeprefix("Bearer ")
+    r = client.post("/api/v1/introspect", data={"token": token}, headers=caller)
+    assert r.status_code == 200
+    active: bool = r.json()["active"]
+    return active
+
+
+@pytest.mark.parametrize("kind", BEARER_KINDS)
+@pytest.mark.parametrize("how", list(CHANGERS))
+def test_a_bearer_credential_stops_on_the_next_request_after_its_user_leaves_active(
+    client: TestClient, container: Container, tenant: Tenant, kind: str, how: str
+) -> None:
+    uid = add_user(container, tenant, "sub@x.example", role=Role.ADMIN)
+    headers = _credential(client, container, tenant, uid, kind)
+    introspector = token_for(container, tenant, CredentialKind.PERSONAL)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert _introspect(client, introspector, headers) is True
+    CHANGERS[how](client, container, tenant, uid)
+    after = client.get("/api/v1/me", headers=headers)
+    assert (after.status_code, after.json()["code"]) == (401, "unauthenticated")
+    assert _introspect(client, introspector, headers) is False
+
+
+@pytest.mark.parametrize("how", list(CHANGERS))
+def test_a_session_credential_stops_on_the_next_check_after_its_user_leaves_active(
+    client: TestClient, container: Container, tenant: Tenant, how: str
+) -> None:
+    uid = add_user(container, tenant, "sub@x.example", role=Role.ADMIN)
+    signed = sign_in(
+        container.engine,
+        workspace=tenant.workspace.slug,
+        email="sub@x.example",
+        password=PASSWORD,
+        now=container.clock(),
+        kind=CredentialKind.SESSION,
+    )
+    with container.engine.connect() as conn:
+        assert credential_store.check(conn, signed.token, container.clock()) is not None
+    CHANGERS[how](client, container, tenant, uid)
+    with container.engine.connect() as conn:
+        assert credential_store.check(conn, signed.token, container.clock()) is None
+
+
+@pytest.mark.parametrize("how", ["admin_api-blocked", "cli-inactive"])
+def test_the_dashboard_cookie_stops_on_the_next_page_after_its_user_leaves_active(
+    client: TestClient, container: Container, tenant: Tenant, how: str
+) -> None:
+    uid = add_user(container, tenant, "sub@x.example", role=Role.ADMIN)
+    form = client.get("/admin/sign-in").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf is not None
+    signed = client.post(
+        "/admin/sign-in",
+        data={
+            "workspace": tenant.workspace.slug,
+            "email": "sub@x.example",
+            "password": PASSWORD,
+            "csrf_token": csrf.group(1),
+        },
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    assert client.get("/admin/users", follow_redirects=False).status_code == 200
+    CHANGERS[how](client, container, tenant, uid)
+    after = client.get("/admin/users", follow_redirects=False)
+    assert after.status_code in (302, 303)
+    assert "/admin/sign-in" in after.headers["location"]
