@@ -25,6 +25,7 @@ from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.limits import BodyLimit
 from roster.entrypoints.web.public import invitations as invitation_page
+from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
 
 API = "/api/v1"
 
@@ -75,7 +76,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.include_router(bulk_api.router, prefix=API)  # bulk actions (issue 5)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin
-    app.include_router(__import__("roster.entrypoints.web.scim", fromlist=["router"]).router)  # SCIM (issue 8)
+    app.include_router(scim_router)  # SCIM 2.0 under /scim/v2 (issue 8)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

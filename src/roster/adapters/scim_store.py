@@ -1,0 +1,229 @@
+"""SQL for the SCIM attributes and groups (issue 8). Every statement names
+`workspace_id`; the user rows themselves are written only by the user services."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+
+from roster.adapters.repositories import CHUNK
+from roster.adapters.tables import scim_attributes, scim_group_members, scim_groups, users
+
+_A = scim_attributes.c
+
+
+def user_rows(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    emails: Sequence[str] | None = None,
+    user_name_keys: Sequence[str] | None = None,
+    external_ids: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Row[Any]]:
+    """Users joined with their SCIM attributes (absent for users made elsewhere).
+
+    The narrowing lists are OR-ed: a row matching any of them is returned. With
+    none given, every user of the workspace, in id order, from `offset`.
+    """
+    query = (
+        select(users, *[c.label(f"scim_{c.key}") for c in scim_attributes.c])
+        .outerjoin(
+            scim_attributes,
+            (_A.workspace_id == users.c.workspace_id) & (_A.user_id == users.c.id),
+        )
+        .where(users.c.workspace_id == workspace_id)
+    )
+    narrowing = []
+    if ids is not None:
+        narrowing.append(users.c.id.in_(ids))
+    if emails is not None:
+        narrowing.append(users.c.email.in_(emails))
+    if user_name_keys is not None:
+        narrowing.append(_A.user_name_key.in_(user_name_keys))
+    if external_ids is not None:
+        narrowing.append(_A.external_id.in_(external_ids))
+    if narrowing:
+        query = query.where(or_(*narrowing))
+    query = query.order_by(users.c.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query))
+
+
+def count_users(conn: Connection, workspace_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(users).where(users.c.workspace_id == workspace_id)
+        ).scalar_one()
+    )
+
+
+def owner_of_user_name(conn: Connection, workspace_id: str, key: str) -> str | None:
+    """The user whose userName compares equal to `key`, if any."""
+    return conn.execute(
+        select(_A.user_id).where(_A.workspace_id == workspace_id, _A.user_name_key == key)
+    ).scalar_one_or_none()
+
+
+def owner_of_email(conn: Connection, workspace_id: str, email: str) -> str | None:
+    return conn.execute(
+        select(users.c.id).where(users.c.workspace_id == workspace_id, users.c.email == email)
+    ).scalar_one_or_none()
+
+
+def save_attributes(
+    conn: Connection, workspace_id: str, user_id: str, values: dict[str, Any], now: datetime
+) -> None:
+    """Insert or update a user's SCIM row, bumping its version."""
+    updated = conn.execute(
+        update(scim_attributes)
+        .where(_A.workspace_id == workspace_id, _A.user_id == user_id)
+        .values(**values, version=_A.version + 1, updated_at=now)
+    ).rowcount
+    if not updated:
+        conn.execute(
+            insert(scim_attributes).values(
+                workspace_id=workspace_id, user_id=user_id, version=1, updated_at=now, **values
+            )
+        )
+
+
+def save_identity(
+    conn: Connection, workspace_id: str, user_id: str, *, email: str, name: str
+) -> None:
+    """The user's email and name as the identity provider now states them."""
+    conn.execute(
+        update(users)
+        .where(users.c.workspace_id == workspace_id, users.c.id == user_id)
+        .values(email=email, name=name)
+    )
+
+
+# Groups
+
+_G = scim_groups.c
+_M = scim_group_members.c
+
+
+def group_rows(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    display_names: Sequence[str] | None = None,
+) -> list[Row[Any]]:
+    query = select(scim_groups).where(_G.workspace_id == workspace_id)
+    narrowing = []
+    if ids is not None:
+        narrowing.append(_G.id.in_(ids))
+    if display_names is not None:
+        lowered = [d.lower() for d in display_names]
+        narrowing.append(func.lower(_G.display_name).in_(lowered))
+    if narrowing:
+        query = query.where(or_(*narrowing))
+    return list(conn.execute(query.order_by(_G.id)))
+
+
+def members_of(
+    conn: Connection, workspace_id: str, group_ids: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """group id → [(member id, member type)], in member id order."""
+    found: dict[str, list[tuple[str, str]]] = {g: [] for g in group_ids}
+    for i in range(0, len(group_ids), CHUNK):
+        rows = conn.execute(
+            select(_M.group_id, _M.member_id, _M.member_type)
+            .where(_M.workspace_id == workspace_id, _M.group_id.in_(group_ids[i : i + CHUNK]))
+            .order_by(_M.group_id, _M.member_id)
+        )
+        for row in rows:
+            found[row.group_id].append((row.member_id, row.member_type))
+    return found
+
+
+def existing_ids(conn: Connection, workspace_id: str, ids: Iterable[str]) -> dict[str, str]:
+    """Which of `ids` are users or groups of the workspace: id → "User" / "Group"."""
+    wanted = sorted(set(ids))
+    found: dict[str, str] = {}
+    for i in range(0, len(wanted), CHUNK):
+        chunk = wanted[i : i + CHUNK]
+        for (uid,) in conn.execute(
+            select(users.c.id).where(users.c.workspace_id == workspace_id, users.c.id.in_(chunk))
+        ):
+            found[uid] = "User"
+        for (gid,) in conn.execute(
+            select(_G.id).where(_G.workspace_id == workspace_id, _G.id.in_(chunk))
+        ):
+            found[gid] = "Group"
+    return found
+
+
+def insert_group(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(scim_groups).values(**values))
+
+
+def update_group(
+    conn: Connection, workspace_id: str, group_id: str, values: dict[str, Any], now: datetime
+) -> None:
+    conn.execute(
+        update(scim_groups)
+        .where(_G.workspace_id == workspace_id, _G.id == group_id)
+        .values(**values, version=_G.version + 1, updated_at=now)
+    )
+
+
+def set_members(
+    conn: Connection, workspace_id: str, group_id: str, members: dict[str, str]
+) -> None:
+    """Make the group's membership exactly `members` (id → type)."""
+    conn.execute(
+        delete(scim_group_members).where(_M.workspace_id == workspace_id, _M.group_id == group_id)
+    )
+    if members:
+        conn.execute(
+            insert(scim_group_members),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "group_id": group_id,
+                    "member_id": m,
+                    "member_type": t,
+                }
+                for m, t in sorted(members.items())
+            ],
+        )
+
+
+def delete_group(conn: Connection, workspace_id: str, group_id: str) -> bool:
+    """Delete a group, its memberships, and its membership in other groups."""
+    conn.execute(
+        delete(scim_group_members).where(
+            _M.workspace_id == workspace_id,
+            or_(_M.group_id == group_id, _M.member_id == group_id),
+        )
+    )
+    gone = conn.execute(
+        delete(scim_groups).where(_G.workspace_id == workspace_id, _G.id == group_id)
+    ).rowcount
+    return bool(gone)
+
+
+def groups_of(
+    conn: Connection, workspace_id: str, user_ids: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """user id → [(group id, group display name)], for the read-only `groups`."""
+    found: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
+    ids = list(user_ids)
+    for i in range(0, len(ids), CHUNK):
+        rows = conn.execute(
+            select(_M.member_id, _G.id, _G.display_name)
+            .join(scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id))
+            .where(_M.workspace_id == workspace_id, _M.member_id.in_(ids[i : i + CHUNK]))
+            .order_by(_M.member_id, _G.id)
+        )
+        for row in rows:
+            found[row.member_id].append((row.id, row.display_name))
+    return found

@@ -1,0 +1,133 @@
+"""Reading what identity providers send, including the shapes they really send.
+
+Entra's default job capitalises op names, sends booleans as "True"/"False",
+path-less replaces keyed by attribute paths, the manager as a bare id or a
+one-element array, and filters with unquoted values; it posts
+`application/scim+json; charset=utf-8`. scim2-models, under `POLICY`, takes care
+of most of it; the rest is mended here before validation.
+"""
+
+import json
+import re
+from typing import Any
+
+from fastapi import Request
+from scim2_models import InvalidSyntaxException, ScimPolicy
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+_ENTERPRISE_NAMES = ("employeeNumber", "costCenter", "organization", "division", "department")
+_JSON_TYPES = ("application/scim+json", "application/json")
+
+POLICY = ScimPolicy(
+    unknown=ScimPolicy.Unknown.ignore,  # Entra sends nulls and root-level extras
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,  # Entra's member removal
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,  # add emails[type eq "work"]
+)
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or invalidSyntax. Any JSON content type is taken;
+    a body sent without one is read as JSON too."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and kind not in _JSON_TYPES and not kind.endswith("+json"):
+        raise InvalidSyntaxException(
+            detail=f"Send the body as application/scim+json, not {kind}."
+        )
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as bad:
+        raise InvalidSyntaxException(detail=f"The body is not valid JSON: {bad}") from bad
+    if not isinstance(body, dict):
+        raise InvalidSyntaxException(detail="The body must be a JSON object.")
+    return body
+
+
+def lift_enterprise(body: dict[str, Any]) -> dict[str, Any]:
+    """Move enterprise attributes sent at the root (Entra's older shape) into the
+    extension, and make a manager a complex value."""
+    out = dict(body)
+    extension = dict(out.get(ENTERPRISE) or {})
+    for name in (*_ENTERPRISE_NAMES, "manager"):
+        for key in [k for k in out if k.lower() == name.lower()]:
+            value = out.pop(key)
+            if value is not None:
+                extension.setdefault(name, value)
+    if "manager" in extension:
+        extension["manager"] = _manager(extension["manager"])
+    if extension:
+        out[ENTERPRISE] = extension
+    return out
+
+
+def _manager(value: Any) -> Any:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, str):
+        return {"value": value}
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None}
+    return value
+
+
+def _is_manager_path(path: str) -> bool:
+    lowered = path.lower()
+    return lowered == "manager" or lowered == f"{ENTERPRISE}:manager".lower()
+
+
+def mend_patch(body: dict[str, Any]) -> dict[str, Any]:
+    """Entra's manager forms → the enterprise extension's complex `manager`."""
+    operations = body.get("Operations") or body.get("operations")
+    if not isinstance(operations, list):
+        return body
+    mended = []
+    for op in operations:
+        if not isinstance(op, dict):
+            mended.append(op)
+            continue
+        op = dict(op)
+        path = op.get("path")
+        if isinstance(path, str) and _is_manager_path(path):
+            op["path"] = f"{ENTERPRISE}:manager"
+            if "value" in op:
+                op["value"] = _manager(op["value"])
+        elif path is None and isinstance(op.get("value"), dict):
+            op["value"] = lift_enterprise(op["value"])
+        elif isinstance(op.get("value"), list):
+            # Entra's member objects carry "$ref": null, which would otherwise
+            # have to match too when a remove selects members by value.
+            op["value"] = [
+                {k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item
+                for item in op["value"]
+            ]
+        mended.append(op)
+    return {k: v for k, v in body.items() if k not in ("Operations", "operations")} | {
+        "Operations": mended
+    }
+
+
+_OPERATOR = r"(eq|ne|co|sw|ew|gt|ge|lt|le)"
+_UNQUOTED = re.compile(rf"(?i)\b{_OPERATOR}\s+(?![\"(\[])([^\s\"()\[\]]+)")
+_QUOTED = re.compile(r'("(?:[^"\\]|\\.)*")')
+_LITERALS = re.compile(r"(?i)^(true|false|null|-?\d+(\.\d+)?([eE][-+]?\d+)?)$")
+_MANAGER = re.compile(
+    rf"(?i)(?<![\w:.]){re.escape(ENTERPRISE)}:manager(?![\w.])|(?<![\w:.])manager(?![\w.])"
+)
+
+
+def mend_filter(text: str) -> str:
+    """Quote values Entra leaves bare, and read `manager` as the enterprise
+    manager's id, as Entra's manager check means it."""
+
+    def quote(match: re.Match[str]) -> str:
+        op, value = match.group(1), match.group(2)
+        if _LITERALS.match(value):
+            return match.group(0)
+        return f'{op} "{value}"'
+
+    parts = _QUOTED.split(text)
+    for i in range(0, len(parts), 2):  # outside the quoted values only
+        if len(parts) == 1:
+            parts[i] = _UNQUOTED.sub(quote, parts[i])
+        parts[i] = _MANAGER.sub(f"{ENTERPRISE}:manager.value", parts[i])
+    return "".join(parts)

@@ -1,0 +1,140 @@
+"""List requests: filter, sortBy/sortOrder, startIndex/count, attributes.
+
+scim2-models parses and evaluates the filter. The parts of it that name a
+column Roster indexes (id, userName, externalId, displayName) narrow what the
+database returns first; the whole filter is then evaluated on what came back.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_models import ListResponse, SearchRequest
+from scim2_models.path import AttrPath, Comparison, CompareOperator, LogicalExpr, LogicalOperator
+
+from roster.domain import errors
+from roster.domain.emails import normalize_email
+from roster.entrypoints.web.scim.bodies import mend_filter
+from roster.entrypoints.web.scim.resources import MAX_RESULTS
+from roster.services.scim import Narrowing, comparison_key
+
+
+def _split(value: str | None) -> list[str] | None:
+    parts = [p.strip() for p in (value or "").split(",") if p.strip()]
+    return parts or None
+
+
+def search_request(model: Any, params: dict[str, Any]) -> Any:
+    """A SearchRequest from query parameters or a /.search body (invalidFilter,
+    invalidValue and the like come out of its validation)."""
+    lowered = {k.lower(): v for k, v in params.items() if v is not None}
+    fields: dict[str, Any] = {}
+    if "filter" in lowered:
+        fields["filter"] = mend_filter(str(lowered["filter"]))
+    if "sortby" in lowered:
+        fields["sort_by"] = lowered["sortby"]
+    if "sortorder" in lowered:
+        fields["sort_order"] = str(lowered["sortorder"]).lower()
+    for name, key in (("start_index", "startindex"), ("count", "count")):
+        if key in lowered:
+            fields[name] = _integer(lowered[key], key)
+    for name, key in (("attributes", "attributes"), ("excluded_attributes", "excludedattributes")):
+        if key in lowered:
+            raw = lowered[key]
+            fields[name] = raw if isinstance(raw, list) else _split(str(raw))
+    return SearchRequest[model](**fields)  # type: ignore[valid-type]
+
+
+def _integer(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidInput(f"{name} must be an integer.") from None
+
+
+def _core(path: AttrPath, *names: str) -> bool:
+    in_core = path.uri is None or path.uri.startswith("urn:ietf:params:scim:schemas:core:2.0:")
+    return in_core and path.sub_attr is None and path.attr.lower() in names
+
+
+def narrowing(node: Any) -> Narrowing | None:
+    """A superset of the matches that the database can fetch by index, or None."""
+    if isinstance(node, Comparison) and node.op == CompareOperator.eq:
+        value = node.value
+        if not isinstance(value, str):
+            return None
+        path = node.attr_path
+        if _core(path, "id"):
+            return Narrowing(ids=[value])
+        if _core(path, "externalid"):
+            return Narrowing(external_ids=[value])
+        if _core(path, "username"):
+            key = comparison_key(value)
+            try:
+                email = normalize_email(value)
+            except errors.InvalidInput:
+                email = key
+            return Narrowing(user_name_keys=[key], emails=[email, key])
+        if _core(path, "displayname"):
+            return Narrowing(display_names=[value])
+        return None
+    if isinstance(node, LogicalExpr):
+        parts = [narrowing(t) for t in node.terms]
+        if node.op == LogicalOperator.and_:
+            return next((p for p in parts if p is not None), None)
+        if all(p is not None for p in parts):
+            return _union([p for p in parts if p is not None])
+    return None
+
+
+def _union(parts: list[Narrowing]) -> Narrowing:
+    def joined(name: str) -> list[str] | None:
+        lists = [getattr(p, name) for p in parts if getattr(p, name) is not None]
+        return [v for values in lists for v in values] if lists else None
+
+    # An OR of narrowings on different columns still fetches every match: the
+    # repository ORs the lists, and an empty list would select nothing.
+    return Narrowing(
+        ids=joined("ids"),
+        emails=joined("emails"),
+        user_name_keys=joined("user_name_keys"),
+        external_ids=joined("external_ids"),
+        display_names=joined("display_names"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    total: int
+    start_index: int
+    resources: list[Any]
+
+
+def bounds(search: Any) -> tuple[int, int]:
+    """(startIndex ≥ 1, count ≤ MAX_RESULTS) of a request."""
+    start = max(1, search.start_index or 1)
+    count = MAX_RESULTS if search.count is None else min(search.count, MAX_RESULTS)
+    return start, count
+
+
+def select(search: Any, candidates: list[Any]) -> Page:
+    """Filter, sort and page resources already built from the candidates."""
+    found = candidates
+    if search.filter is not None:
+        found = [r for r in found if search.filter.match(r)]
+    if search.sort_by is not None:
+        found = search.sort(found)
+    start, count = bounds(search)
+    return Page(len(found), start, found[start - 1 : start - 1 + count])
+
+
+def list_response(model: Any, page: Page, search: Any, rebuild: Callable[[Any], Any]) -> Any:
+    body = ListResponse[model](  # type: ignore[valid-type]
+        total_results=page.total,
+        start_index=page.start_index,
+        items_per_page=len(page.resources),
+        resources=[rebuild(r) for r in page.resources],
+    )
+    from scim2_models import Context
+
+    return body.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search)

@@ -1,0 +1,393 @@
+"""/scim/v2: Users, Groups and the discovery endpoints (RFC 7644).
+
+Every route authenticates a `scim` token (another kind gets 403) and answers
+application/scim+json; every failure is a SCIM Error (see errors.py).
+"""
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from scim2_models import (
+    Context,
+    Group,
+    ListResponse,
+    NotFoundException,
+    PatchOp,
+    ResourceType,
+    Schema,
+)
+
+from roster.domain import errors
+from roster.domain.credentials import CredentialKind, Principal
+from roster.entrypoints.web.deps import ContainerDep
+from roster.entrypoints.web.scim import queries
+from roster.entrypoints.web.scim.bodies import POLICY, lift_enterprise, mend_patch, read_json
+from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
+from roster.entrypoints.web.scim.resources import (
+    UserModel,
+    group_model,
+    group_write,
+    resource_types,
+    schemas,
+    service_provider_config,
+    user_model,
+    user_write,
+)
+from roster.services import scim
+from roster.services.access import authenticate
+
+PREFIX = "/scim/v2"
+router = APIRouter(prefix=PREFIX, route_class=ScimRoute, tags=["scim"], include_in_schema=False)
+
+
+def scim_principal(request: Request, container: ContainerDep) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    with container.engine.connect() as conn:
+        principal = authenticate(conn, bearer or None, container.clock())
+    if principal.kind != CredentialKind.SCIM:
+        raise errors.Forbidden(
+            "Only a scim token may use /scim/v2 (roster tokens create --kind scim)."
+        )
+    return principal
+
+
+ScimPrincipal = Annotated[Principal, Depends(scim_principal)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + PREFIX
+
+
+def _one(body: Any, status: int = 200, etag: str | None = None, location: str | None = None) -> Response:
+    headers = {}
+    if etag:
+        headers["ETag"] = etag
+    if location:
+        headers["Location"] = location
+    return ScimResponse(body, status_code=status, headers=headers)
+
+
+def _params(request: Request) -> dict[str, Any]:
+    return dict(request.query_params)
+
+
+# Discovery
+
+
+@router.get("/ServiceProviderConfig")
+def get_service_provider_config(request: Request, _: ScimPrincipal) -> Response:
+    config = service_provider_config(_base(request))
+    return _one(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+
+
+def _listed(model: Any, items: list[Any]) -> Response:
+    body = ListResponse[model](  # type: ignore[valid-type]
+        total_results=len(items), start_index=1, items_per_page=len(items), resources=items
+    )
+    return _one(body.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+
+
+@router.get("/Schemas")
+def get_schemas(request: Request, _: ScimPrincipal) -> Response:
+    return _listed(Schema, schemas(_base(request)))
+
+
+@router.get("/Schemas/{schema_id}")
+def get_schema(schema_id: str, request: Request, _: ScimPrincipal) -> Response:
+    for schema in schemas(_base(request)):
+        if schema.id == schema_id:
+            return _one(schema.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    raise NotFoundException(detail=f"No schema {schema_id}.")
+
+
+@router.get("/ResourceTypes")
+def get_resource_types(request: Request, _: ScimPrincipal) -> Response:
+    return _listed(ResourceType, resource_types(_base(request)))
+
+
+@router.get("/ResourceTypes/{type_id}")
+def get_resource_type(type_id: str, request: Request, _: ScimPrincipal) -> Response:
+    for kind in resource_types(_base(request)):
+        if kind.id == type_id:
+            return _one(kind.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    raise NotFoundException(detail=f"No resource type {type_id}.")
+
+
+# Users
+
+
+def _user_out(
+    request: Request, container: ContainerDep, su: scim.ScimUser, params: Any = None
+) -> Any:
+    groups = scim.groups_of_users(container.engine, su.user.workspace_id, [su.user.id])
+    return user_model(su, _base(request), groups[su.user.id])
+
+
+def _dump_user(model: Any, params: Any = None) -> Any:
+    return model.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=params)
+
+
+def _search_users(
+    request: Request, container: ContainerDep, principal: Principal, params: dict[str, Any]
+) -> Response:
+    search = queries.search_request(UserModel, params)
+    workspace = principal.workspace_id
+    base = _base(request)
+    if search.filter is None and search.sort_by is None:
+        start, count = queries.bounds(search)
+        total, found = scim.page_users(
+            container.engine, workspace, offset=start - 1, limit=count
+        )
+        page = queries.Page(total, start, found)
+    else:
+        narrowed = queries.narrowing(search.filter.ast) if search.filter is not None else None
+        candidates = scim.find_users(container.engine, workspace, narrowed)
+        page = queries.select(search, [user_model(su, base) for su in candidates])
+        page = queries.Page(page.total, page.start_index, [_scim_of(m, candidates) for m in page.resources])
+    groups = scim.groups_of_users(container.engine, workspace, [su.user.id for su in page.resources])
+    body = queries.list_response(
+        UserModel, page, search, lambda su: user_model(su, base, groups[su.user.id])
+    )
+    return _one(body)
+
+
+def _scim_of(model: Any, candidates: list[scim.ScimUser]) -> scim.ScimUser:
+    return next(su for su in candidates if su.user.id == model.id)
+
+
+@router.get("/Users")
+def list_users(request: Request, container: ContainerDep, principal: ScimPrincipal) -> Response:
+    return _search_users(request, container, principal, _params(request))
+
+
+@router.post("/Users/.search")
+async def search_users(
+    request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    return _search_users(request, container, principal, await read_json(request))
+
+
+@router.get("/Users/{user_id}")
+def get_user(
+    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    su = scim.get_user(container.engine, principal.workspace_id, user_id)
+    search = queries.search_request(UserModel, _params(request))
+    model = _user_out(request, container, su)
+    return _one(_dump_user(model, search), etag=su.etag)
+
+
+@router.post("/Users")
+async def create_user(
+    request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    body = lift_enterprise(await read_json(request))
+    model = UserModel.model_validate(
+        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+    )
+    su = scim.create_user(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        actor=principal.actor,
+        write=user_write(model, keep_active=True),
+        now=container.clock(),
+    )
+    out = _user_out(request, container, su)
+    return _one(_dump_user(out), 201, su.etag, out.meta.location)
+
+
+@router.put("/Users/{user_id}")
+async def replace_user(
+    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    body = lift_enterprise(await read_json(request))
+    current = scim.get_user(container.engine, principal.workspace_id, user_id)
+    model = UserModel.model_validate(
+        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+    )
+    model.replace(user_model(current, _base(request)))
+    return _write_user(request, container, principal, user_id, model)
+
+
+@router.patch("/Users/{user_id}")
+async def patch_user(
+    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    body = mend_patch(await read_json(request))
+    current = scim.get_user(container.engine, principal.workspace_id, user_id)
+    patch = PatchOp[UserModel].model_validate(  # type: ignore[valid-type]
+        body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+    )
+    model = user_model(current, _base(request))
+    patch.patch(model, scim_policy=POLICY)
+    return _write_user(request, container, principal, user_id, model)
+
+
+def _write_user(
+    request: Request, container: ContainerDep, principal: Principal, user_id: str, model: Any
+) -> Response:
+    su = scim.update_user(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        user_id=user_id,
+        actor=principal.actor,
+        write=user_write(model),
+        now=container.clock(),
+        if_match=request.headers.get("if-match"),
+    )
+    return _one(_dump_user(_user_out(request, container, su)), etag=su.etag)
+
+
+@router.delete("/Users/{user_id}")
+def delete_user(
+    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    """Deactivates: the user becomes Inactive and stays readable (docs/scim.md)."""
+    scim.deactivate_user(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        user_id=user_id,
+        actor=principal.actor,
+        now=container.clock(),
+        if_match=request.headers.get("if-match"),
+    )
+    return Response(status_code=204)
+
+
+# Groups
+
+
+def _search_groups(
+    request: Request, container: ContainerDep, principal: Principal, params: dict[str, Any]
+) -> Response:
+    search = queries.search_request(Group, params)
+    narrowed = queries.narrowing(search.filter.ast) if search.filter is not None else None
+    base = _base(request)
+    found = scim.find_groups(container.engine, principal.workspace_id, narrowed)
+    page = queries.select(search, [group_model(g, base) for g in found])
+    return _one(queries.list_response(Group, page, search, lambda g: g))
+
+
+@router.get("/Groups")
+def list_groups(request: Request, container: ContainerDep, principal: ScimPrincipal) -> Response:
+    return _search_groups(request, container, principal, _params(request))
+
+
+@router.post("/Groups/.search")
+async def search_groups(
+    request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    return _search_groups(request, container, principal, await read_json(request))
+
+
+@router.get("/Groups/{group_id}")
+def get_group(
+    group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    group = scim.get_group(container.engine, principal.workspace_id, group_id)
+    search = queries.search_request(Group, _params(request))
+    out = group_model(group, _base(request))
+    body = out.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=search)
+    return _one(body, etag=group.etag)
+
+
+@router.post("/Groups")
+async def create_group(
+    request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    model = Group.model_validate(
+        await read_json(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+    )
+    group = scim.create_group(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        write=group_write(model),
+        now=container.clock(),
+    )
+    out = group_model(group, _base(request))
+    body = out.model_dump(scim_ctx=Context.RESOURCE_CREATION_RESPONSE)
+    return _one(body, 201, group.etag, out.meta.location if out.meta else None)
+
+
+@router.put("/Groups/{group_id}")
+async def replace_group(
+    group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    current = scim.get_group(container.engine, principal.workspace_id, group_id)
+    model = Group.model_validate(
+        await read_json(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+    )
+    model.replace(group_model(current, _base(request)))
+    return _write_group(request, container, principal, group_id, model)
+
+
+@router.patch("/Groups/{group_id}")
+async def patch_group(
+    group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    body = mend_patch(await read_json(request))
+    current = scim.get_group(container.engine, principal.workspace_id, group_id)
+    patch = PatchOp[Group].model_validate(
+        body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+    )
+    model = group_model(current, _base(request))
+    patch.patch(model, scim_policy=POLICY)
+    return _write_group(request, container, principal, group_id, model)
+
+
+def _write_group(
+    request: Request, container: ContainerDep, principal: Principal, group_id: str, model: Group
+) -> Response:
+    group = scim.update_group(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        group_id=group_id,
+        write=group_write(model),
+        now=container.clock(),
+        if_match=request.headers.get("if-match"),
+    )
+    out = group_model(group, _base(request))
+    return _one(out.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE), etag=group.etag)
+
+
+@router.delete("/Groups/{group_id}")
+def delete_group(
+    group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    scim.delete_group(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        group_id=group_id,
+        if_match=request.headers.get("if-match"),
+    )
+    return Response(status_code=204)
+
+
+@router.post("/.search")
+def search_everything(_: ScimPrincipal) -> Response:
+    return error_response(501, "Search /Users/.search or /Groups/.search, one type at a time.")
+
+
+# Anything else under /scim/v2: 405 on a known path, else 404, as SCIM errors.
+
+_KNOWN = [
+    re.compile(p)
+    for p in (
+        r"/ServiceProviderConfig",
+        r"/Schemas(/[^/]+)?",
+        r"/ResourceTypes(/[^/]+)?",
+        r"/(Users|Groups)(/[^/]+)?",
+        r"/\.search",
+    )
+]
+
+
+@router.api_route(
+    "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+)
+def elsewhere(rest: str, _: ScimPrincipal) -> Response:
+    if any(p.fullmatch("/" + rest) for p in _KNOWN):
+        return error_response(405, "This method is not supported on this endpoint.")
+    return error_response(404, f"There is nothing at {PREFIX}/{rest}.")

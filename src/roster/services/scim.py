@@ -1,0 +1,454 @@
+"""SCIM 2.0 use cases: what an identity provider may read and write.
+
+The web layer parses SCIM and hands over plain values; this module decides what
+they mean for a Roster user. `active` is a reading of the status (only Active reads
+true). Writing it goes through `change_status` with route `scim`, so the transition
+table decides: an identity provider may deactivate and reactivate, never lift a block.
+"""
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from roster.adapters import scim_store
+from roster.adapters.repositories import user_from_row
+from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.domain import errors
+from roster.domain.emails import normalize_email
+from roster.domain.ids import new_id
+from roster.domain.users import Actor, User
+from roster.domain.vocabulary import Route, Status
+from roster.services.status import change_status
+from roster.services.users import NewUser, add_users
+
+# Attributes never stored as sent: derived, read-only, or secrets we do not keep.
+_NOT_STORED = frozenset(
+    {"schemas", "id", "meta", "userName", "externalId", "displayName", "active", "password",
+     "groups", "members"}
+)
+
+
+class Uniqueness(errors.DomainError):
+    """Another resource already holds this userName or email."""
+
+    code = "uniqueness"
+    http_status = 409
+    title = "Already taken"
+
+
+def reads_active(status: Status) -> bool:
+    """SCIM's `active`: Active reads true; Inactive and Blocked read false."""
+    return status == Status.ACTIVE
+
+
+def _target(active: bool) -> Status:
+    """The status a provider's `active` asks for. false asks for Inactive, which the
+    table lets scim reach only from Active: a Blocked user reads false already, so
+    asking false of them changes nothing (see `_status_wanted`)."""
+    return Status.ACTIVE if active else Status.INACTIVE
+
+
+def comparison_key(value: str) -> str:
+    """userName compares case-insensitively (RFC 7643 §4.1.1, caseExact false)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
+
+
+@dataclass(frozen=True, slots=True)
+class ScimUser:
+    user: User
+    created_at: datetime
+    user_name: str
+    external_id: str | None
+    display_name: str | None
+    attributes: dict[str, Any]
+    scim_version: int
+    updated_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return reads_active(self.user.status)
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.user.version}-{self.scim_version}"'
+
+    @property
+    def last_modified(self) -> datetime:
+        stamps = [self.created_at, self.updated_at, self.user.status_changed_at]
+        return max(s for s in stamps if s is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class UserWrite:
+    """A User resource as the provider states it. `active` None leaves the status."""
+
+    user_name: str
+    external_id: str | None
+    display_name: str | None
+    active: bool | None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """A superset of the users a filter can match, for the database to fetch.
+    Lists are OR-ed; the caller still evaluates the filter on what comes back."""
+
+    ids: Sequence[str] | None = None
+    emails: Sequence[str] | None = None
+    user_name_keys: Sequence[str] | None = None
+    external_ids: Sequence[str] | None = None
+    display_names: Sequence[str] | None = None
+
+
+def _scim_user(row: Row[Any]) -> ScimUser:
+    m = row._mapping
+    present = m["scim_user_id"] is not None
+    return ScimUser(
+        user=user_from_row(row),
+        created_at=m["created_at"],
+        user_name=m["scim_user_name"] if present else m["email"],
+        external_id=m["scim_external_id"],
+        display_name=m["scim_display_name"] if present else m["name"],
+        attributes=dict(m["scim_attributes"] or {}) if present else {},
+        scim_version=m["scim_version"] or 0,
+        updated_at=m["scim_updated_at"],
+    )
+
+
+def get_user(engine: Engine, workspace_id: str, user_id: str) -> ScimUser:
+    with engine.connect() as conn:
+        rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
+    if not rows:
+        raise errors.NotFound(f"No user {user_id} in this workspace.")
+    return _scim_user(rows[0])
+
+
+def find_users(engine: Engine, workspace_id: str, narrowing: Narrowing | None) -> list[ScimUser]:
+    """The users a filter may match (every user when it cannot be narrowed)."""
+    n = narrowing or Narrowing()
+    with engine.connect() as conn:
+        rows = scim_store.user_rows(
+            conn,
+            workspace_id,
+            ids=n.ids,
+            emails=n.emails,
+            user_name_keys=n.user_name_keys,
+            external_ids=n.external_ids,
+        )
+    return [_scim_user(r) for r in rows]
+
+
+def page_users(
+    engine: Engine, workspace_id: str, *, offset: int, limit: int
+) -> tuple[int, list[ScimUser]]:
+    """One page of every user, in id order, and the total: no filter, no sort."""
+    with engine.connect() as conn:
+        total = scim_store.count_users(conn, workspace_id)
+        rows = scim_store.user_rows(conn, workspace_id, offset=offset, limit=limit)
+    return total, [_scim_user(r) for r in rows]
+
+
+def _account_email(write: UserWrite) -> str:
+    """The email Roster keys the account on: userName when it is an email, else the
+    primary (or work, or first) address of `emails`."""
+    try:
+        return normalize_email(write.user_name)
+    except errors.InvalidInput:
+        pass
+    emails = [e for e in write.attributes.get("emails") or [] if isinstance(e, dict)]
+    ranked = sorted(emails, key=lambda e: (not e.get("primary"), e.get("type") != "work"))
+    for entry in ranked:
+        if isinstance(entry.get("value"), str):
+            return normalize_email(entry["value"])
+    raise errors.InvalidInput(
+        "userName must be an email address, or the user needs an address in emails."
+    )
+
+
+def _display_name(write: UserWrite, email: str) -> str:
+    name = write.attributes.get("name") or {}
+    joined = " ".join(str(name[k]) for k in ("givenName", "familyName") if name.get(k))
+    chosen = write.display_name or name.get("formatted") or joined or email.split("@", maxsplit=1)[0]
+    return str(chosen).strip()[:200] or email
+
+
+def _stored(write: UserWrite) -> dict[str, Any]:
+    try:
+        user_name = normalize_email(write.user_name)
+    except errors.InvalidInput:
+        user_name = write.user_name.strip()
+    if not user_name:
+        raise errors.InvalidInput("userName is required.")
+    return {
+        "user_name": user_name[:320],
+        "user_name_key": comparison_key(user_name)[:320],
+        "external_id": write.external_id,
+        "display_name": write.display_name,
+        "attributes": {k: v for k, v in write.attributes.items() if k not in _NOT_STORED},
+    }
+
+
+def _check_unique(
+    engine: Engine, workspace_id: str, user_id: str | None, key: str, email: str
+) -> None:
+    with engine.connect() as conn:
+        holders = {
+            scim_store.owner_of_user_name(conn, workspace_id, key),
+            scim_store.owner_of_email(conn, workspace_id, email),
+            scim_store.owner_of_email(conn, workspace_id, key),
+        }
+    if holders - {None, user_id}:
+        raise Uniqueness(f"A user with the userName or email {email} already exists.")
+
+
+def create_user(
+    engine: Engine, *, workspace_id: str, actor: Actor, write: UserWrite, now: datetime
+) -> ScimUser:
+    """Create a user through route `scim`, with their SCIM attributes, in one transaction."""
+    email = _account_email(write)
+    stored = _stored(write)
+    _check_unique(engine, workspace_id, None, stored["user_name_key"], email)
+    status = _target(write.active if write.active is not None else True)
+    uow = SqlUnitOfWork(engine)
+    try:
+        with uow:
+            (user,) = add_users(
+                uow,
+                workspace_id=workspace_id,
+                new=[NewUser(email, _display_name(write, email), status=status)],
+                route=Route.SCIM,
+                actor=actor,
+                now=now,
+                batch_id=None,
+            )
+            scim_store.save_attributes(uow.conn, workspace_id, user.id, stored, now)
+            uow.commit()
+    except (IntegrityError, errors.InvalidInput) as clash:
+        if isinstance(clash, errors.InvalidInput) and "already exists" not in clash.detail:
+            raise
+        raise Uniqueness(f"A user with the email {email} already exists.") from clash
+    return get_user(engine, workspace_id, user.id)
+
+
+def update_user(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    user_id: str,
+    actor: Actor,
+    write: UserWrite,
+    now: datetime,
+    if_match: str | None = None,
+) -> ScimUser:
+    """Replace a user's SCIM attributes and, when `active` asks for it, their status.
+
+    The status goes first, through `change_status`: a refusal (a Blocked user asked
+    to become active) is audited there and propagates before anything else is
+    written, so the request changes nothing.
+    """
+    current = get_user(engine, workspace_id, user_id)
+    _check_version(current.etag, if_match)
+    email = _account_email(write)
+    stored = _stored(write)
+    _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
+    _set_active(engine, current, write.active, actor=actor, now=now)
+    try:
+        with engine.begin() as conn:
+            scim_store.save_identity(
+                conn, workspace_id, user_id, email=email, name=_display_name(write, email)
+            )
+            scim_store.save_attributes(conn, workspace_id, user_id, stored, now)
+    except IntegrityError as clash:
+        raise Uniqueness(f"A user with the userName or email {email} already exists.") from clash
+    return get_user(engine, workspace_id, user_id)
+
+
+def deactivate_user(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    user_id: str,
+    actor: Actor,
+    now: datetime,
+    if_match: str | None = None,
+) -> None:
+    """DELETE: the user becomes Inactive (route scim) and stays, with their history.
+    A Blocked user stays Blocked: the request succeeds and changes nothing."""
+    current = get_user(engine, workspace_id, user_id)
+    _check_version(current.etag, if_match)
+    _set_active(engine, current, False, actor=actor, now=now)
+
+
+def _set_active(
+    engine: Engine, current: ScimUser, active: bool | None, *, actor: Actor, now: datetime
+) -> None:
+    if active is None or active == current.active:
+        return  # what `active` reads already: no change, no audit entry
+    change_status(
+        SqlUnitOfWork(engine),
+        workspace_id=current.user.workspace_id,
+        user_id=current.user.id,
+        to=_target(active),
+        route=Route.SCIM,
+        actor=actor,
+        now=now,
+        expected_version=current.user.version,
+    )
+
+
+def _check_version(etag: str, if_match: str | None) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {t.strip() for t in if_match.split(",")}
+    if etag not in wanted and etag.removeprefix("W/") not in wanted:
+        raise errors.VersionConflict()
+
+
+# Groups
+
+
+@dataclass(frozen=True, slots=True)
+class ScimGroup:
+    id: str
+    display_name: str
+    external_id: str | None
+    attributes: dict[str, Any]
+    members: list[tuple[str, str]]  # (id, "User" | "Group")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+
+@dataclass(frozen=True, slots=True)
+class GroupWrite:
+    """A Group as the provider states it; `members` are the member objects as sent
+    (each with a `value` id), kept so `display` and `$ref` read back as written."""
+
+    display_name: str
+    external_id: str | None
+    members: list[dict[str, Any]]
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    MAX_NAME: ClassVar[int] = 255
+
+
+def _group(row: Row[Any], members: list[tuple[str, str]]) -> ScimGroup:
+    m = row._mapping
+    return ScimGroup(
+        id=m["id"],
+        display_name=m["display_name"],
+        external_id=m["external_id"],
+        attributes=dict(m["attributes"] or {}),
+        members=members,
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def find_groups(engine: Engine, workspace_id: str, narrowing: Narrowing | None) -> list[ScimGroup]:
+    n = narrowing or Narrowing()
+    with engine.connect() as conn:
+        rows = scim_store.group_rows(
+            conn, workspace_id, ids=n.ids, display_names=n.display_names
+        )
+        members = scim_store.members_of(conn, workspace_id, [r.id for r in rows])
+    return [_group(r, members[r.id]) for r in rows]
+
+
+def get_group(engine: Engine, workspace_id: str, group_id: str) -> ScimGroup:
+    found = find_groups(engine, workspace_id, Narrowing(ids=[group_id]))
+    if not found:
+        raise errors.NotFound(f"No group {group_id} in this workspace.")
+    return found[0]
+
+
+def _group_values(write: GroupWrite) -> dict[str, Any]:
+    name = write.display_name.strip()
+    if not name:
+        raise errors.InvalidInput("displayName is required.")
+    return {
+        "display_name": name[: GroupWrite.MAX_NAME],
+        "external_id": write.external_id,
+        "attributes": {k: v for k, v in write.attributes.items() if k not in _NOT_STORED}
+        | {"members": write.members},
+    }
+
+
+def _members(engine: Engine, workspace_id: str, write: GroupWrite) -> dict[str, str]:
+    ids = [str(m.get("value")) for m in write.members]
+    with engine.connect() as conn:
+        found = scim_store.existing_ids(conn, workspace_id, ids)
+    missing = sorted(set(ids) - set(found))
+    if missing:
+        raise errors.InvalidInput(f"No user or group {missing[0]} in this workspace.")
+    return found
+
+
+def create_group(
+    engine: Engine, *, workspace_id: str, write: GroupWrite, now: datetime
+) -> ScimGroup:
+    values = _group_values(write)
+    members = _members(engine, workspace_id, write)
+    group_id = new_id("grp")
+    with engine.begin() as conn:
+        scim_store.insert_group(
+            conn,
+            {
+                "workspace_id": workspace_id,
+                "id": group_id,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            | values,
+        )
+        scim_store.set_members(conn, workspace_id, group_id, members)
+    return get_group(engine, workspace_id, group_id)
+
+
+def update_group(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    group_id: str,
+    write: GroupWrite,
+    now: datetime,
+    if_match: str | None = None,
+) -> ScimGroup:
+    current = get_group(engine, workspace_id, group_id)
+    _check_version(current.etag, if_match)
+    values = _group_values(write)
+    members = _members(engine, workspace_id, write)
+    with engine.begin() as conn:
+        scim_store.update_group(conn, workspace_id, group_id, values, now)
+        scim_store.set_members(conn, workspace_id, group_id, members)
+    return get_group(engine, workspace_id, group_id)
+
+
+def delete_group(
+    engine: Engine, *, workspace_id: str, group_id: str, if_match: str | None = None
+) -> None:
+    """Groups carry no status, so unlike users they are deleted for real."""
+    current = get_group(engine, workspace_id, group_id)
+    _check_version(current.etag, if_match)
+    with engine.begin() as conn:
+        scim_store.delete_group(conn, workspace_id, group_id)
+
+
+def groups_of_users(
+    engine: Engine, workspace_id: str, user_ids: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """user id → [(group id, group display name)] for the read-only `groups` attribute."""
+    with engine.connect() as conn:
+        return scim_store.groups_of(conn, workspace_id, user_ids)
