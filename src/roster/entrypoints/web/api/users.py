@@ -127,6 +127,7 @@ def create(
     _json: JsonBody,
     body: UserCreateBody,
     container: ContainerDep,
+    request: Request,
     response: Response,
 ) -> UserOut:
     """Create a user (route admin_api). Creating Blocked needs a reason code; creating
@@ -147,7 +148,7 @@ def create(
         actor=admin.actor,
         now=container.clock(),
     )
-    response.headers["Location"] = f"{router.prefix}/{user.id}"
+    response.headers["Location"] = f"{request.url.path.rstrip('/')}/{user.id}"
     return _tagged(response, _user_out(container, admin, user.id))
 
 
