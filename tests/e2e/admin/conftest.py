@@ -3,7 +3,7 @@
 import re
 
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from roster.bootstrap import Container
 from roster.domain.vocabulary import Role
