@@ -141,6 +141,18 @@ def upgrade() -> None:
             "ix_webhook_deliveries_workspace_rule", ["workspace_id", "rule_id", "at"]
         )
 
+    op.create_table(
+        "automation_cursors",
+        sa.Column("workspace_id", ID, nullable=False),
+        sa.Column("audit_seq", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_automation_cursors_workspace_id_workspaces"),
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_automation_cursors")),
+    )
+
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(_when("next_attempt_at", nullable=True))
 
@@ -148,6 +160,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("next_attempt_at")
+    op.drop_table("automation_cursors")
     op.drop_table("webhook_deliveries")
     op.drop_table("automation_outcomes")
     op.drop_table("automation_runs")

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from roster.adapters.tables import (
     audit_events,
+    automation_rules,
     credentials,
     invitations,
     outbox,
@@ -321,7 +322,7 @@ class SqlAccessRevoker:
         self.conn = conn
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
-        sessions = tokens = invites = 0
+        sessions = tokens = invites = automations = 0
         for chunk in _chunks(list(user_ids)):
             for kind_is_session in (True, False):
                 kinds = credentials.c.kind.in_(("session", "api_session"))
@@ -349,7 +350,19 @@ class SqlAccessRevoker:
                 )
                 .values(revoked_at=now)
             ).rowcount
-        return Revoked(sessions=sessions, tokens=tokens, invitations=invites)
+            rules = automation_rules.c  # personal automations stop with their owner
+            automations += self.conn.execute(
+                update(automation_rules)
+                .where(
+                    rules.workspace_id == workspace_id,
+                    rules.owner_user_id.in_(chunk),
+                    rules.enabled.is_(True),
+                )
+                .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active.")
+            ).rowcount
+        return Revoked(
+            sessions=sessions, tokens=tokens, invitations=invites, automations=automations
+        )
 
 
 class SqlOutbox:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from roster.domain import errors
@@ -183,7 +183,7 @@ def parse_trigger(data: Any) -> Trigger:
     return Trigger("schedule", every_minutes=every)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -239,7 +239,7 @@ def _one_enum(name: str, value: Any, where: str) -> str:
         value = value.strip().lower().lstrip("@")
         if not DOMAIN.match(value):
             raise RuleInvalid(where, f"{value!r} is not an email domain such as example.com.")
-    return value
+    return str(value)
 
 
 def _event_condition(name: str, op: Any, value: Any, where: str, trigger: Trigger) -> Condition:
@@ -447,3 +447,71 @@ def dormant_template(days: int = 90, daily_at: str = "03:00") -> dict[str, Any]:
         ],
         "action": {"type": "set_status", "status": "inactive", "note": f"Not seen for {days} days"},
     }
+
+
+# ----------------------------------------------------------------- stored rules and runs
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A saved rule of one workspace. `owner_user_id` set: a personal automation,
+    which stops when its owner leaves Active."""
+
+    id: str
+    workspace_id: str
+    definition: RuleDefinition
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    next_run_at: datetime | None = None
+    owner_user_id: str | None = None
+    webhook_secret: str | None = None
+    disabled_reason: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.definition.enabled
+
+    @property
+    def summary(self) -> str:
+        return summary(self.definition)
+
+
+RunState = Literal["running", "succeeded", "failed", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One execution of a rule: its state, its counts, and why it failed or stopped."""
+
+    id: str
+    workspace_id: str
+    rule_id: str
+    trigger: str  # schedule, event, manual
+    dry_run: bool
+    state: RunState
+    depth: int
+    started_at: datetime
+    matched: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    active_delta: int = 0
+    event: str | None = None
+    event_id: str | None = None
+    reason: str | None = None
+    cursor: str | None = None
+    holder: str | None = None
+    lease_until: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """One user's result in a run: applied, unchanged, or refused with its code."""
+
+    user_id: str
+    result: str
+    code: str | None
+    from_status: Status | None
+    to_status: Status | None

@@ -14,7 +14,7 @@ from roster.adapters import credential_store
 from roster.adapters.credential_store import Checked
 from roster.adapters.database import WRITE
 from roster.adapters.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from roster.adapters.repositories import user_from_row
+from roster.adapters.repositories import SqlOutbox, user_from_row
 from roster.adapters.tables import users, workspaces
 from roster.adapters.tokens import new_token, workspace_of
 from roster.adapters.unit_of_work import SqlUnitOfWork
@@ -180,6 +180,8 @@ def _open_session(
             .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
             .values(**stamp)
         )
+        # For automations triggered by user.signed_in, acted on after commit.
+        SqlOutbox(conn).add(user.workspace_id, "user.signed_in", [{"user_id": user.id}], now)
     return SignedIn(token, expires, user, reactivated)
 
 

@@ -1,0 +1,590 @@
+"""SQL for automations: rules, runs, per-user outcomes, the audit cursor, and the
+conditions translated into a WHERE clause.
+
+Every statement names `workspace_id`, except the two pollers that find work across
+workspaces (`due_rules`, `stale_runs`, `workspaces_with_events`); what they return
+is then handled one workspace at a time.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+
+from roster.adapters.repositories import user_from_row
+from roster.adapters.tables import (
+    audit_events,
+    automation_cursors,
+    automation_outcomes,
+    automation_rules,
+    automation_runs,
+    outbox,
+    user_counts,
+    users,
+)
+from roster.domain.rules import (
+    Condition,
+    Rule,
+    Run,
+    RunOutcome,
+    Subject,
+    cutoff,
+    parse_rule,
+)
+from roster.domain.users import User
+from roster.domain.vocabulary import Role, Status
+
+WEBHOOK_TOPIC = "webhook"
+STATUS_CHANGED_TOPIC = "user.status_changed"  # read from the audit log instead
+
+# ----------------------------------------------------------------- rules
+
+
+def _rule_row(rule: Rule) -> dict[str, Any]:
+    d = rule.definition
+    return {
+        "workspace_id": rule.workspace_id,
+        "id": rule.id,
+        "name": d.name,
+        "enabled": d.enabled,
+        "trigger": d.trigger.as_json(),
+        "conditions": [c.as_json() for c in d.conditions],
+        "action": d.action.as_json(),
+        "event": d.trigger.event,
+        "owner_user_id": rule.owner_user_id,
+        "webhook_secret": rule.webhook_secret,
+        "created_by": rule.created_by,
+        "created_at": rule.created_at,
+        "updated_at": rule.updated_at,
+        "next_run_at": rule.next_run_at,
+        "disabled_reason": rule.disabled_reason,
+    }
+
+
+def rule_from_row(row: Row[Any]) -> Rule:
+    m = row._mapping
+    definition = parse_rule(
+        {
+            "name": m["name"],
+            "enabled": m["enabled"],
+            "personal": m["owner_user_id"] is not None,
+            "trigger": m["trigger"],
+            "conditions": m["conditions"],
+            "action": m["action"],
+        }
+    )
+    return Rule(
+        id=m["id"],
+        workspace_id=m["workspace_id"],
+        definition=definition,
+        created_by=m["created_by"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        next_run_at=m["next_run_at"],
+        owner_user_id=m["owner_user_id"],
+        webhook_secret=m["webhook_secret"],
+        disabled_reason=m["disabled_reason"],
+    )
+
+
+def insert_rule(conn: Connection, rule: Rule) -> None:
+    conn.execute(insert(automation_rules).values(**_rule_row(rule)))
+
+
+def save_rule(conn: Connection, rule: Rule) -> None:
+    values = _rule_row(rule)
+    for key in ("workspace_id", "id", "created_at", "created_by"):
+        values.pop(key)
+    r = automation_rules.c
+    conn.execute(
+        update(automation_rules)
+        .where(r.workspace_id == rule.workspace_id, r.id == rule.id)
+        .values(**values)
+    )
+
+
+def delete_rule(conn: Connection, workspace_id: str, rule_id: str) -> bool:
+    r = automation_rules.c
+    # Outcomes and runs go with their rule (ON DELETE CASCADE); the audit log keeps
+    # every change the rule made, under the run's batch id.
+    runs = select(automation_runs.c.id).where(
+        automation_runs.c.workspace_id == workspace_id, automation_runs.c.rule_id == rule_id
+    )
+    conn.execute(
+        delete(automation_outcomes).where(
+            automation_outcomes.c.workspace_id == workspace_id,
+            automation_outcomes.c.run_id.in_(runs),
+        )
+    )
+    conn.execute(
+        delete(automation_runs).where(
+            automation_runs.c.workspace_id == workspace_id, automation_runs.c.rule_id == rule_id
+        )
+    )
+    gone = conn.execute(
+        delete(automation_rules).where(r.workspace_id == workspace_id, r.id == rule_id)
+    )
+    return gone.rowcount == 1
+
+
+def get_rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule | None:
+    r = automation_rules.c
+    row = conn.execute(
+        select(automation_rules).where(r.workspace_id == workspace_id, r.id == rule_id)
+    ).first()
+    return rule_from_row(row) if row else None
+
+
+def list_rules(conn: Connection, workspace_id: str) -> list[Rule]:
+    r = automation_rules.c
+    rows = conn.execute(
+        select(automation_rules).where(r.workspace_id == workspace_id).order_by(r.id)
+    )
+    return [rule_from_row(row) for row in rows]
+
+
+def event_rules(conn: Connection, workspace_id: str, events: Iterable[str]) -> list[Rule]:
+    r = automation_rules.c
+    rows = conn.execute(
+        select(automation_rules)
+        .where(r.workspace_id == workspace_id, r.enabled == true(), r.event.in_(list(events)))
+        .order_by(r.id)
+    )
+    return [rule_from_row(row) for row in rows]
+
+
+def due_rules(conn: Connection, now: datetime, limit: int) -> list[tuple[str, str, datetime]]:
+    """Enabled schedule rules whose time has come, across workspaces, oldest first."""
+    r = automation_rules.c
+    rows = conn.execute(
+        select(r.workspace_id, r.id, r.next_run_at)
+        .where(r.next_run_at <= now, r.enabled == true())
+        .order_by(r.next_run_at)
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def claim_due(
+    conn: Connection, workspace_id: str, rule_id: str, seen: datetime, next_at: datetime | None
+) -> bool:
+    """Move a due rule's next_run_at on, only if nobody did since we read it: of
+    several processes that saw the rule due, exactly one wins this update."""
+    r = automation_rules.c
+    won = conn.execute(
+        update(automation_rules)
+        .where(
+            r.workspace_id == workspace_id,
+            r.id == rule_id,
+            r.next_run_at == seen,
+            r.enabled == true(),
+        )
+        .values(next_run_at=next_at)
+    )
+    return won.rowcount == 1
+
+
+def stop_personal_rules(
+    conn: Connection, workspace_id: str, owner_ids: Sequence[str], reason: str
+) -> int:
+    r = automation_rules.c
+    return conn.execute(
+        update(automation_rules)
+        .where(
+            r.workspace_id == workspace_id,
+            r.owner_user_id.in_(list(owner_ids)),
+            r.enabled == true(),
+        )
+        .values(enabled=False, next_run_at=None, disabled_reason=reason)
+    ).rowcount
+
+
+# ----------------------------------------------------------------- runs
+
+
+_RUN_FIELDS = Run.__slots__
+
+
+def insert_run(conn: Connection, run: Run) -> None:
+    conn.execute(insert(automation_runs).values(**{f: getattr(run, f) for f in _RUN_FIELDS}))
+
+
+def run_from_row(row: Row[Any]) -> Run:
+    m = row._mapping
+    return Run(**{f: m[f] for f in _RUN_FIELDS})
+
+
+def get_run(conn: Connection, workspace_id: str, run_id: str) -> Run | None:
+    c = automation_runs.c
+    row = conn.execute(
+        select(automation_runs).where(c.workspace_id == workspace_id, c.id == run_id)
+    ).first()
+    return run_from_row(row) if row else None
+
+
+def list_runs(
+    conn: Connection, workspace_id: str, rule_id: str, *, limit: int, before: str | None = None
+) -> list[Run]:
+    c = automation_runs.c
+    query = select(automation_runs).where(c.workspace_id == workspace_id, c.rule_id == rule_id)
+    if before:
+        query = query.where(c.id < before)
+    rows = conn.execute(query.order_by(c.id.desc()).limit(limit))
+    return [run_from_row(r) for r in rows]
+
+
+def advance_run(conn: Connection, run: Run, progressed: Run) -> bool:
+    """Save a chunk's progress, only while `run.holder` still holds the lease."""
+    c = automation_runs.c
+    changed = {
+        f: getattr(progressed, f)
+        for f in (
+            "cursor",
+            "matched",
+            "applied",
+            "unchanged",
+            "refused",
+            "active_delta",
+            "lease_until",
+            "state",
+            "reason",
+            "finished_at",
+        )
+    }
+    done = conn.execute(
+        update(automation_runs)
+        .where(
+            c.workspace_id == run.workspace_id,
+            c.id == run.id,
+            c.holder == run.holder,
+            c.state == "running",
+        )
+        .values(**changed)
+    )
+    return done.rowcount == 1
+
+
+def fail_run(conn: Connection, workspace_id: str, run_id: str, reason: str, now: datetime) -> None:
+    c = automation_runs.c
+    conn.execute(
+        update(automation_runs)
+        .where(c.workspace_id == workspace_id, c.id == run_id, c.state == "running")
+        .values(state="failed", reason=reason[:2000], finished_at=now, lease_until=None)
+    )
+
+
+def stale_runs(conn: Connection, now: datetime, limit: int) -> list[Run]:
+    """Runs whose holder stopped renewing its lease (a crashed process), any workspace."""
+    c = automation_runs.c
+    rows = conn.execute(
+        select(automation_runs)
+        .where(c.state == "running", c.lease_until < now)
+        .order_by(c.lease_until)
+        .limit(limit)
+    )
+    return [run_from_row(r) for r in rows]
+
+
+def take_over(conn: Connection, run: Run, holder: str, until: datetime) -> Run | None:
+    c = automation_runs.c
+    won = conn.execute(
+        update(automation_runs)
+        .where(
+            c.workspace_id == run.workspace_id,
+            c.id == run.id,
+            c.state == "running",
+            c.lease_until == run.lease_until,
+        )
+        .values(holder=holder, lease_until=until)
+    )
+    return replace(run, holder=holder, lease_until=until) if won.rowcount == 1 else None
+
+
+def run_depth(conn: Connection, workspace_id: str, run_id: str | None) -> int | None:
+    if not run_id:
+        return None
+    c = automation_runs.c
+    depth: int | None = conn.execute(
+        select(c.depth).where(c.workspace_id == workspace_id, c.id == run_id)
+    ).scalar()
+    return depth
+
+
+# ----------------------------------------------------------------- outcomes
+
+
+def insert_outcomes(
+    conn: Connection, workspace_id: str, run_id: str, outcomes: Sequence[RunOutcome]
+) -> None:
+    if not outcomes:
+        return
+    conn.execute(
+        insert(automation_outcomes),
+        [
+            {
+                "workspace_id": workspace_id,
+                "run_id": run_id,
+                "user_id": o.user_id,
+                "result": o.result,
+                "code": o.code,
+                "from_status": o.from_status,
+                "to_status": o.to_status,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+def list_outcomes(
+    conn: Connection, workspace_id: str, run_id: str, *, after: str | None, limit: int
+) -> list[tuple[RunOutcome, str]]:
+    """Outcomes in user id order, each with the user's email."""
+    o = automation_outcomes.c
+    query = (
+        select(automation_outcomes, users.c.email)
+        .join(users, and_(users.c.workspace_id == o.workspace_id, users.c.id == o.user_id))
+        .where(o.workspace_id == workspace_id, o.run_id == run_id)
+    )
+    if after:
+        query = query.where(o.user_id > after)
+    rows = conn.execute(query.order_by(o.user_id).limit(limit))
+    return [(_outcome(r), r.email) for r in rows]
+
+
+def _outcome(r: Row[Any]) -> RunOutcome:
+    m = r._mapping
+    return RunOutcome(
+        user_id=m["user_id"],
+        result=m["result"],
+        code=m["code"],
+        from_status=Status(m["from_status"]) if m["from_status"] else None,
+        to_status=Status(m["to_status"]) if m["to_status"] else None,
+    )
+
+
+def refused_by_code(conn: Connection, workspace_id: str, run_id: str) -> dict[str, int]:
+    o = automation_outcomes.c
+    rows = conn.execute(
+        select(o.code, func.count())
+        .where(o.workspace_id == workspace_id, o.run_id == run_id, o.result == "refused")
+        .group_by(o.code)
+    )
+    return {str(code): int(n) for code, n in rows}
+
+
+def runs_for_user(
+    conn: Connection, workspace_id: str, user_id: str, limit: int
+) -> list[tuple[Run, RunOutcome, str]]:
+    """The runs that touched a user (real runs, newest first), with the outcome and
+    the rule's name: for the user's profile."""
+    o, c, r = automation_outcomes.c, automation_runs.c, automation_rules.c
+    rows = conn.execute(
+        select(automation_runs, automation_outcomes, r.name.label("rule_name"))
+        .join(
+            automation_outcomes,
+            and_(o.workspace_id == c.workspace_id, o.run_id == c.id),
+        )
+        .join(automation_rules, and_(r.workspace_id == c.workspace_id, r.id == c.rule_id))
+        .where(o.workspace_id == workspace_id, o.user_id == user_id, c.dry_run == false())
+        .order_by(c.started_at.desc())
+        .limit(limit)
+    )
+    return [(run_from_row(row), _outcome(row), row.rule_name) for row in rows]
+
+
+# ----------------------------------------------------------------- candidates
+
+
+def candidates(
+    conn: Connection,
+    workspace_id: str,
+    conditions: Sequence[Condition],
+    now: datetime,
+    *,
+    after: str | None,
+    limit: int,
+    lock: bool = False,
+) -> tuple[list[tuple[User, Subject]], str | None]:
+    """The next `limit` users by id after `after` that the SQL form of the conditions
+    selects, and the last id scanned (the run's next cursor; None when done).
+
+    The SQL narrows the set; the caller still asks the domain's `matches`, so the
+    domain stays the judge of what a condition means.
+    """
+    u = users.c
+    where = [u.workspace_id == workspace_id, *(_sql(c, now) for c in conditions)]
+    if after:
+        where.append(u.id > after)
+    query = select(users).where(*where).order_by(u.id).limit(limit)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
+    found = [(user_from_row(r), subject_of(r)) for r in rows]
+    return found, (rows[-1].id if len(rows) == limit else None)
+
+
+def subject_of(r: Row[Any], event_data: dict[str, Any] | None = None) -> Subject:
+    m = r._mapping
+    return Subject(
+        user_id=m["id"],
+        email=m["email"],
+        status=Status(m["status"]),
+        role=Role(m["role"]),
+        last_seen_at=m["last_seen_at"],
+        created_at=m["created_at"],
+        event_data=event_data or {},
+    )
+
+
+def subject(conn: Connection, workspace_id: str, user_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(users).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
+    ).first()
+
+
+def _sql(c: Condition, now: datetime) -> ColumnElement[bool]:
+    u = users.c
+    values = c.value if c.op == "in" else [c.value]
+    if c.field == "status":
+        return u.status.in_(values)
+    if c.field == "role":
+        return u.role.in_(values)
+    if c.field == "email_domain":
+        return or_(*(u.email.like(f"%@{d}") for d in values))
+    if c.field == "last_seen_days":
+        seen = func.coalesce(u.last_seen_at, u.created_at)
+        at = cutoff(c.value, now)
+        return seen < at if c.op == "gt" else seen > at
+    if c.field == "never_signed_in_days":
+        at = cutoff(c.value, now)
+        created = u.created_at < at if c.op == "gt" else u.created_at > at
+        return and_(u.last_seen_at.is_(None), created)
+    return true()  # event.data conditions: judged on the event, not the table
+
+
+# ----------------------------------------------------------------- events
+
+
+def ensure_cursor(conn: Connection, workspace_id: str) -> None:
+    """Start reading the workspace's audit log from now, if not reading it already."""
+    exists = conn.execute(
+        select(automation_cursors.c.audit_seq).where(
+            automation_cursors.c.workspace_id == workspace_id
+        )
+    ).first()
+    if exists is None:
+        seq = conn.execute(
+            select(user_counts.c.audit_seq).where(user_counts.c.workspace_id == workspace_id)
+        ).scalar_one()
+        conn.execute(insert(automation_cursors).values(workspace_id=workspace_id, audit_seq=seq))
+
+
+def lock_cursor(conn: Connection, workspace_id: str) -> int | None:
+    """The workspace's audit cursor, locked until commit (None: not reading)."""
+    query = select(automation_cursors.c.audit_seq).where(
+        automation_cursors.c.workspace_id == workspace_id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    seq: int | None = conn.execute(query).scalar()
+    return seq
+
+
+def set_cursor(conn: Connection, workspace_id: str, seq: int) -> None:
+    conn.execute(
+        update(automation_cursors)
+        .where(automation_cursors.c.workspace_id == workspace_id)
+        .values(audit_seq=seq)
+    )
+
+
+def audit_seq(conn: Connection, workspace_id: str) -> int:
+    seq: int = conn.execute(
+        select(user_counts.c.audit_seq).where(user_counts.c.workspace_id == workspace_id)
+    ).scalar_one()
+    return seq
+
+
+def applied_events_after(
+    conn: Connection, workspace_id: str, seq: int, limit: int
+) -> list[Row[Any]]:
+    a = audit_events.c
+    return list(
+        conn.execute(
+            select(
+                a.seq,
+                a.id,
+                a.user_id,
+                a.from_status,
+                a.to_status,
+                a.route,
+                a.reason_code,
+                a.batch_id,
+                a.at,
+            )
+            .where(a.workspace_id == workspace_id, a.seq > seq, a.outcome == "applied")
+            .order_by(a.seq)
+            .limit(limit)
+        )
+    )
+
+
+def workspaces_with_events(conn: Connection, limit: int) -> list[str]:
+    """Workspaces with audit events not yet read, or event rows waiting in the outbox."""
+    cur, uc, ob = automation_cursors.c, user_counts.c, outbox.c
+    behind = (
+        select(cur.workspace_id)
+        .join(user_counts, uc.workspace_id == cur.workspace_id)
+        .where(uc.audit_seq > cur.audit_seq)
+    )
+    waiting = (
+        select(ob.workspace_id)
+        .where(ob.sent_at.is_(None), ob.topic.not_in([WEBHOOK_TOPIC, STATUS_CHANGED_TOPIC]))
+        .distinct()
+    )
+    found = [r[0] for r in conn.execute(behind.limit(limit))]
+    found += [r[0] for r in conn.execute(waiting.limit(limit)) if r[0] not in found]
+    return found
+
+
+def pending_events(conn: Connection, workspace_id: str, limit: int) -> list[Row[Any]]:
+    """Event rows of the outbox (user.signed_in and external events), oldest first,
+    locked (other dispatchers skip them)."""
+    ob = outbox.c
+    query = (
+        select(ob.id, ob.topic, ob.payload, ob.created_at)
+        .where(
+            ob.workspace_id == workspace_id,
+            ob.sent_at.is_(None),
+            ob.topic.not_in([WEBHOOK_TOPIC, STATUS_CHANGED_TOPIC]),
+        )
+        .order_by(ob.created_at, ob.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query))
+
+
+def mark_sent(conn: Connection, workspace_id: str, ids: Sequence[str], now: datetime) -> None:
+    if ids:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.workspace_id == workspace_id, outbox.c.id.in_(list(ids)))
+            .values(sent_at=now)
+        )

@@ -1,0 +1,661 @@
+"""Automations: saving rules, running them, and reacting to events (PRODUCT §8).
+
+A rule never writes a status itself: its changes go through `apply_changes` on route
+`automation`, so the domain decides each user, and a Blocked user comes back as the
+outcome `refused: user_blocked` (audited) while the run itself succeeds.
+
+Scheduled and manual runs walk the users in id order, one chunk per transaction: the
+chunk's status changes, audit events, outcomes and the run's cursor and counts commit
+together, so a crash loses nothing and doubles nothing: the next process to see the
+run's lease expire resumes after its cursor. Event runs happen inside the dispatcher's
+transaction that also moves the event cursor, so an event is acted on exactly once.
+"""
+
+import os
+import secrets
+import socket
+from base64 import b64encode
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row
+
+from roster.adapters import automation_store as store
+from roster.adapters.repositories import SqlOutbox, user_from_row
+from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.domain import errors
+from roster.domain.emails import normalize_email
+from roster.domain.ids import new_id
+from roster.domain.rules import (
+    EVENT_NAME,
+    MAX_DEPTH,
+    Condition,
+    Rule,
+    Run,
+    RunOutcome,
+    Subject,
+    matches,
+    next_run,
+    parse_rule,
+)
+from roster.domain.users import Actor, Headcount, User
+from roster.domain.vocabulary import Route, Status
+from roster.domain.workspaces import UserCounts, Workspace
+from roster.services.status import apply_changes
+
+Clock = Callable[[], datetime]
+
+CHUNK = 1000
+"""Users per transaction of a run: short transactions, few round trips."""
+LEASE = timedelta(minutes=2)
+"""A run's holder renews its lease every chunk; a lease this old means it died."""
+EVENT_BATCH = 200
+AUDIT_TOPICS = ("user.created", "user.status_changed")
+
+
+def holder_name() -> str:
+    """Who holds a lease: host and process, for the runs page."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def actor_of(rule: Rule) -> Actor:
+    return Actor(id=rule.id, name=f"automation: {rule.definition.name}"[:200])
+
+
+# ----------------------------------------------------------------- rules
+
+
+def create_rule(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    data: Any,
+    created_by: Actor,
+    now: datetime,
+) -> Rule:
+    """Save a new rule from its JSON shape (`RuleInvalid` names a wrong field).
+
+    A personal rule belongs to the admin who made it and stops when they leave Active.
+    """
+    definition = parse_rule(data)
+    if definition.personal and created_by.user_id is None:
+        raise errors.InvalidInput("personal: only a signed-in admin can own a personal rule.")
+    with SqlUnitOfWork(engine) as uow:
+        workspace = _workspace(uow, workspace_id)
+        rule = Rule(
+            id=new_id("rule"),
+            workspace_id=workspace_id,
+            definition=definition,
+            created_by=created_by.name,
+            created_at=now,
+            updated_at=now,
+            owner_user_id=created_by.user_id if definition.personal else None,
+            webhook_secret=_secret() if definition.action.kind == "webhook" else None,
+        )
+        rule = _scheduled(rule, workspace, now)
+        store.insert_rule(uow.conn, rule)
+        _watch_events(uow.conn, rule)
+        uow.commit()
+        return rule
+
+
+def update_rule(
+    engine: Engine, *, workspace_id: str, rule_id: str, data: Any, now: datetime
+) -> Rule:
+    """Replace a rule's definition; its schedule restarts from now."""
+    definition = parse_rule(data)
+    with SqlUnitOfWork(engine) as uow:
+        workspace = _workspace(uow, workspace_id)
+        rule = _rule(uow.conn, workspace_id, rule_id)
+        secret = rule.webhook_secret or (_secret() if definition.action.kind == "webhook" else None)
+        rule = replace(
+            rule,
+            definition=replace(definition, personal=rule.owner_user_id is not None),
+            updated_at=now,
+            webhook_secret=secret,
+            disabled_reason=None if definition.enabled else rule.disabled_reason,
+        )
+        rule = _scheduled(rule, workspace, now)
+        store.save_rule(uow.conn, rule)
+        _watch_events(uow.conn, rule)
+        uow.commit()
+        return rule
+
+
+def set_enabled(
+    engine: Engine, *, workspace_id: str, rule_id: str, enabled: bool, now: datetime
+) -> Rule:
+    with SqlUnitOfWork(engine) as uow:
+        rule = _rule(uow.conn, workspace_id, rule_id)
+        data = rule.definition.as_json() | {"enabled": enabled}
+    return update_rule(engine, workspace_id=workspace_id, rule_id=rule_id, data=data, now=now)
+
+
+def delete_rule(engine: Engine, *, workspace_id: str, rule_id: str) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        if not store.delete_rule(uow.conn, workspace_id, rule_id):
+            raise errors.NotFound("No such automation in this workspace.")
+        uow.commit()
+
+
+def _secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + b64encode(secrets.token_bytes(32)).decode()
+
+
+def _scheduled(rule: Rule, workspace: Workspace, now: datetime) -> Rule:
+    due = next_run(rule.definition.trigger, now, workspace.timezone) if rule.enabled else None
+    return replace(rule, next_run_at=due)
+
+
+def _watch_events(conn: Connection, rule: Rule) -> None:
+    if rule.enabled and rule.definition.trigger.event in AUDIT_TOPICS:
+        store.ensure_cursor(conn, rule.workspace_id)
+
+
+def _workspace(uow: SqlUnitOfWork, workspace_id: str) -> Workspace:
+    workspace = uow.workspaces.get(workspace_id)
+    if workspace is None:
+        raise errors.NotFound("No such workspace.")
+    return workspace
+
+
+def _rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
+    rule = store.get_rule(conn, workspace_id, rule_id)
+    if rule is None:
+        raise errors.NotFound("No such automation in this workspace.")
+    return rule
+
+
+# ----------------------------------------------------------------- runs
+
+
+def start_run(
+    engine: Engine, *, workspace_id: str, rule_id: str, dry_run: bool, clock: Clock
+) -> Run:
+    """Run a rule now over every user it selects, to the end, and return the run.
+
+    A dry run records what would happen (outcomes and counts) and changes nothing.
+    An event rule acts when its event arrives; it can only be dry-run by hand, which
+    judges its user conditions over everyone.
+    """
+    now = clock()
+    with SqlUnitOfWork(engine) as uow:
+        rule = _rule(uow.conn, workspace_id, rule_id)
+        if rule.definition.trigger.kind == "event" and not dry_run:
+            raise errors.InvalidInput(
+                "An event rule runs when its event arrives (POST /api/v1/events); "
+                "it can only be dry-run by hand."
+            )
+        run = _new_run(rule, "manual", dry_run, now, depth=0, holder=holder_name())
+        store.insert_run(uow.conn, run)
+        uow.commit()
+    return execute(engine, run, clock)
+
+
+def _new_run(
+    rule: Rule,
+    trigger: str,
+    dry_run: bool,
+    now: datetime,
+    *,
+    depth: int,
+    holder: str | None = None,
+    event: str | None = None,
+    event_id: str | None = None,
+) -> Run:
+    return Run(
+        id=new_id("run"),
+        workspace_id=rule.workspace_id,
+        rule_id=rule.id,
+        trigger=trigger,
+        dry_run=dry_run,
+        state="running",
+        depth=depth,
+        started_at=now,
+        event=event,
+        event_id=event_id,
+        holder=holder,
+        lease_until=now + LEASE if holder else None,
+    )
+
+
+class LostLease(Exception):
+    """Another process took the run over: stop without writing."""
+
+
+def execute(engine: Engine, run: Run, clock: Clock) -> Run:
+    """Do a running run's remaining chunks. A chunk that fails rolls back alone and
+    marks the run failed with the reason; chunks before it stay, with outcomes."""
+    simulated: UserCounts | None = None
+    while run.state == "running":
+        try:
+            run, simulated = _chunk(engine, run, clock, simulated)
+        except LostLease:
+            return run
+        except Exception as crash:
+            with SqlUnitOfWork(engine) as uow:
+                store.fail_run(uow.conn, run.workspace_id, run.id, _reason(crash), clock())
+                uow.commit()
+            raise
+    return run
+
+
+def _reason(crash: Exception) -> str:
+    if isinstance(crash, errors.DomainError):
+        return f"{crash.code}: {crash.detail}"
+    return f"{type(crash).__name__}: {crash}"
+
+
+def _chunk(
+    engine: Engine, run: Run, clock: Clock, simulated: UserCounts | None
+) -> tuple[Run, UserCounts | None]:
+    """One transaction: the next users after the cursor, decided and recorded.
+
+    The conditions are judged at the run's start (`started_at`) in every chunk, so a
+    resumed run and its dry run select exactly the same users.
+    """
+    with SqlUnitOfWork(engine) as uow:
+        conn = uow.conn
+        rule = _rule(conn, run.workspace_id, run.rule_id)
+        workspace = _workspace(uow, run.workspace_id)
+        scan = [c for c in rule.definition.conditions if not c.on_event]
+        if not run.dry_run:
+            uow.counts.lock(run.workspace_id)  # the workspace lock first, as everywhere
+        found, cursor = store.candidates(
+            conn,
+            run.workspace_id,
+            scan,
+            run.started_at,
+            after=run.cursor,
+            limit=CHUNK,
+            lock=not run.dry_run,
+        )
+        chosen = [u for u, s in found if matches(scan, s, run.started_at)]
+        if run.dry_run:
+            simulated = simulated or uow.counts.lock(run.workspace_id)
+            outcomes, simulated = simulate(rule, workspace, chosen, simulated, clock())
+        else:
+            outcomes = act(uow, rule, run, chosen, clock())
+        store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
+        progressed = _progress(run, outcomes, cursor, found, clock())
+        if not store.advance_run(conn, run, progressed):
+            raise LostLease()
+        uow.commit()
+        return progressed, simulated
+
+
+def _progress(
+    run: Run,
+    outcomes: Sequence[RunOutcome],
+    cursor: str | None,
+    found: Sequence[tuple[User, Subject]],
+    now: datetime,
+) -> Run:
+    count = counts(outcomes)
+    done = cursor is None
+    return replace(
+        run,
+        cursor=cursor or (found[-1][0].id if found else run.cursor),
+        matched=run.matched + len(outcomes),
+        applied=run.applied + count["applied"],
+        unchanged=run.unchanged + count["unchanged"],
+        refused=run.refused + count["refused"],
+        active_delta=run.active_delta + count["active_delta"],
+        lease_until=None if done else now + LEASE,
+        state="succeeded" if done else "running",
+        finished_at=now if done else None,
+    )
+
+
+def counts(outcomes: Iterable[RunOutcome]) -> dict[str, int]:
+    out = {"applied": 0, "unchanged": 0, "refused": 0, "active_delta": 0}
+    for o in outcomes:
+        out[o.result] += 1
+        if o.result == "applied" and o.from_status != o.to_status:
+            out["active_delta"] += int(o.to_status == Status.ACTIVE) - int(
+                o.from_status == Status.ACTIVE
+            )
+    return out
+
+
+def act(
+    uow: SqlUnitOfWork,
+    rule: Rule,
+    run: Run,
+    users: Sequence[User],
+    now: datetime,
+    event: Mapping[str, Any] | None = None,
+) -> list[RunOutcome]:
+    """Do the rule's action for these users inside the caller's transaction."""
+    action = rule.definition.action
+    if not users:
+        return []
+    if action.kind == "webhook":
+        return _queue_webhooks(uow, rule, run, users, now, event)
+    assert action.status is not None
+    outcomes, _ = apply_changes(
+        uow,
+        workspace_id=rule.workspace_id,
+        targets=[(u.id, action.status) for u in users],
+        route=Route.AUTOMATION,
+        actor=actor_of(rule),
+        reason_code=action.reason_code,
+        note=action.note,
+        now=now,
+        batch_id=run.id,
+    )
+    return [RunOutcome(o.user_id, o.result, o.code, o.from_status, action.status) for o in outcomes]
+
+
+def simulate(
+    rule: Rule, workspace: Workspace, users: Sequence[User], running: UserCounts, now: datetime
+) -> tuple[list[RunOutcome], UserCounts]:
+    """What `act` would do, decided by the same domain call on copies, writing nothing.
+    `running` carries the headcount from chunk to chunk, as the real run's lock would."""
+    action = rule.definition.action
+    if action.kind == "webhook":
+        return [RunOutcome(u.id, "applied", None, u.status, u.status) for u in users], running
+    assert action.status is not None
+    out = []
+    for user in users:
+        before = user.status
+        try:
+            changed = user.change_status(
+                action.status,
+                route=Route.AUTOMATION,
+                actor=actor_of(rule),
+                reason_code=action.reason_code,
+                note=action.note,
+                now=now,
+                policy=workspace.policy,
+                headcount=Headcount(running.active, running.active_owners),
+            )
+        except errors.DomainError as refusal:
+            out.append(RunOutcome(user.id, "refused", refusal.code, before, action.status))
+            continue
+        result = "applied" if changed else "unchanged"
+        out.append(RunOutcome(user.id, result, None, before, action.status))
+        running = running.moved(user.role, before, user.status)
+    return out, running
+
+
+def _queue_webhooks(
+    uow: SqlUnitOfWork,
+    rule: Rule,
+    run: Run,
+    users: Sequence[User],
+    now: datetime,
+    event: Mapping[str, Any] | None,
+) -> list[RunOutcome]:
+    """Webhooks leave after commit: here they only become outbox rows."""
+    kind = event["type"] if event else "automation.matched"
+    SqlOutbox(uow.conn).add(
+        rule.workspace_id,
+        store.WEBHOOK_TOPIC,
+        (
+            {
+                "url": rule.definition.action.url,
+                "rule_id": rule.id,
+                "run_id": run.id,
+                "type": kind,
+                "data": {
+                    "rule": {"id": rule.id, "name": rule.definition.name},
+                    "user": {
+                        "id": u.id,
+                        "email": u.email,
+                        "status": u.status.value,
+                        "role": u.role.value,
+                    },
+                    "event": dict(event) if event else None,
+                },
+            }
+            for u in users
+        ),
+        now,
+    )
+    return [RunOutcome(u.id, "applied", None, u.status, u.status) for u in users]
+
+
+# ----------------------------------------------------------------- the scheduler
+
+
+def run_due(engine: Engine, clock: Clock, *, holder: str, limit: int = 20) -> list[Run]:
+    """Start every due schedule rule (each exactly once across all processes) and
+    resume runs whose holder died. For `roster serve`'s loop and for cron."""
+    done: list[Run] = []
+    with engine.connect() as conn:
+        due = store.due_rules(conn, clock(), limit)
+        stale = store.stale_runs(conn, clock(), limit)
+    for workspace_id, rule_id, seen in due:
+        run = _claim(engine, workspace_id, rule_id, seen, holder, clock)
+        if run is not None:
+            done.append(execute(engine, run, clock))
+    for old in stale:
+        with SqlUnitOfWork(engine) as uow:
+            taken = store.take_over(uow.conn, old, holder, clock() + LEASE)
+            uow.commit()
+        if taken is not None:
+            done.append(execute(engine, taken, clock))
+    return done
+
+
+def _claim(
+    engine: Engine, workspace_id: str, rule_id: str, seen: datetime, holder: str, clock: Clock
+) -> Run | None:
+    """Win the due rule (compare-and-set on next_run_at) and open its run, together."""
+    now = clock()
+    with SqlUnitOfWork(engine) as uow:
+        rule = store.get_rule(uow.conn, workspace_id, rule_id)
+        workspace = uow.workspaces.get(workspace_id)
+        if rule is None or workspace is None:
+            return None
+        following = next_run(rule.definition.trigger, now, workspace.timezone)
+        if not store.claim_due(uow.conn, workspace_id, rule_id, seen, following):
+            return None
+        run = _new_run(rule, "schedule", False, now, depth=0, holder=holder)
+        store.insert_run(uow.conn, run)
+        uow.commit()
+        return run
+
+
+def dry_run_all(engine: Engine, *, workspace_id: str, clock: Clock) -> list[Run]:
+    """Dry-run every enabled schedule rule of a workspace (`roster automations run
+    --dry-run`)."""
+    with engine.connect() as conn:
+        rules = store.list_rules(conn, workspace_id)
+    return [
+        start_run(engine, workspace_id=workspace_id, rule_id=r.id, dry_run=True, clock=clock)
+        for r in rules
+        if r.enabled and r.definition.trigger.kind == "schedule"
+    ]
+
+
+# ----------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    type: str
+    user_id: str
+    data: Mapping[str, Any]
+    depth: int
+
+
+def post_event(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    type: str,
+    user_id: str | None,
+    email: str | None,
+    data: Mapping[str, Any],
+    now: datetime,
+) -> str:
+    """Record an external event (`payment.failed`, …) about one user, for the event
+    rules to act on after commit; returns the event's id."""
+    if not isinstance(type, str) or not EVENT_NAME.match(type) or type.startswith("user."):
+        raise errors.InvalidInput(
+            "type: name an event such as payment.failed; user.* events are Roster's own."
+        )
+    if (user_id is None) == (email is None):
+        raise errors.InvalidInput("Name the user by user_id or by email (one of them).")
+    with SqlUnitOfWork(engine) as uow:
+        user = (
+            uow.users.get(workspace_id, user_id)
+            if user_id is not None
+            else uow.users.get_by_email(workspace_id, normalize_email(email or ""))
+        )
+        if user is None:
+            raise errors.NotFound("No such user in this workspace.")
+        event_id = new_id("msg")
+        payload = {"event_id": event_id, "user_id": user.id, "data": dict(data)}
+        SqlOutbox(uow.conn).add(workspace_id, type, [payload], now)
+        uow.commit()
+        return event_id
+
+
+def dispatch(engine: Engine, clock: Clock, *, limit: int = 20) -> list[Run]:
+    """Act on the events waiting in every workspace (a `roster serve` tick)."""
+    with engine.connect() as conn:
+        workspaces = store.workspaces_with_events(conn, limit)
+    return [run for w in workspaces for run in dispatch_workspace(engine, w, clock)]
+
+
+def dispatch_workspace(engine: Engine, workspace_id: str, clock: Clock) -> list[Run]:
+    """One transaction: the next events of a workspace, each matched against its
+    enabled event rules, acted on, and marked done. A rule's failure is its run's
+    (rolled back to a savepoint and recorded), never the other rules'."""
+    now = clock()
+    with SqlUnitOfWork(engine) as uow:
+        conn = uow.conn
+        seq = store.lock_cursor(conn, workspace_id)
+        audited = (
+            store.applied_events_after(conn, workspace_id, seq, EVENT_BATCH)
+            if seq is not None
+            else []
+        )
+        queued = store.pending_events(conn, workspace_id, EVENT_BATCH)
+        events = [_audit_event(conn, workspace_id, r) for r in audited]
+        events += [_queued_event(r) for r in queued]
+        rules = store.event_rules(conn, workspace_id, {e.type for e in events})
+        workspace = _workspace(uow, workspace_id)
+        runs = [
+            run
+            for e in events
+            for rule in rules
+            if rule.definition.trigger.event == e.type
+            and (run := _event_run(uow, rule, workspace, e, now)) is not None
+        ]
+        if audited:
+            store.set_cursor(conn, workspace_id, audited[-1].seq)
+        store.mark_sent(conn, workspace_id, [r.id for r in queued], now)
+        uow.commit()
+        return runs
+
+
+def _audit_event(conn: Connection, workspace_id: str, r: Row[Any]) -> Event:
+    parent = store.run_depth(conn, workspace_id, r.batch_id)
+    if r.from_status is None:
+        kind, data = "user.created", {"status": r.to_status, "route": r.route}
+    else:
+        kind = "user.status_changed"
+        data = {
+            "from": r.from_status,
+            "to": r.to_status,
+            "route": r.route,
+            "reason_code": r.reason_code,
+        }
+    return Event(r.id, kind, r.user_id, data, 0 if parent is None else parent + 1)
+
+
+def _queued_event(r: Row[Any]) -> Event:
+    p = r.payload
+    return Event(p.get("event_id") or r.id, r.topic, p["user_id"], p.get("data") or {}, 0)
+
+
+def _event_run(
+    uow: SqlUnitOfWork, rule: Rule, workspace: Workspace, e: Event, now: datetime
+) -> Run | None:
+    """The rule's run for one event, or None when its conditions do not hold."""
+    conn = uow.conn
+    row = store.subject(conn, workspace.id, e.user_id)
+    if row is None:
+        return None
+    conditions: Sequence[Condition] = rule.definition.conditions
+    if not matches(conditions, store.subject_of(row, dict(e.data)), now):
+        return None
+    run = _new_run(rule, "event", False, now, depth=e.depth, event=e.type, event_id=e.id)
+    if e.depth >= MAX_DEPTH:
+        stopped = replace(
+            run,
+            state="stopped",
+            finished_at=now,
+            reason=f"loop protection: {MAX_DEPTH} event rules in a row; the chain stops here.",
+        )
+        store.insert_run(conn, stopped)
+        return stopped
+    store.insert_run(conn, replace(run, holder="dispatch"))
+    savepoint = conn.begin_nested()
+    try:
+        user = user_from_row(row)
+        event = {"type": e.type, "id": e.id, "data": dict(e.data)}
+        outcomes = act(uow, rule, run, [user], now, event)
+        store.insert_outcomes(conn, workspace.id, run.id, outcomes)
+        savepoint.commit()
+    except Exception as crash:
+        savepoint.rollback()
+        failed = replace(run, state="failed", reason=_reason(crash), finished_at=now)
+        store.advance_run(conn, replace(run, holder="dispatch"), failed)
+        return failed
+    done = _progress(replace(run, holder="dispatch"), outcomes, None, [], now)
+    store.advance_run(conn, replace(run, holder="dispatch"), done)
+    return done
+
+
+# ----------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    run: Run
+    refused_by_code: dict[str, int]
+
+
+def read_run(conn: Connection, workspace_id: str, rule_id: str, run_id: str) -> RunView:
+    run = store.get_run(conn, workspace_id, run_id)
+    if run is None or run.rule_id != rule_id:
+        raise errors.NotFound("No such run of this automation.")
+    return RunView(run, store.refused_by_code(conn, workspace_id, run_id))
+
+
+def get_rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
+    return _rule(conn, workspace_id, rule_id)
+
+
+def list_rules(conn: Connection, workspace_id: str) -> list[Rule]:
+    return store.list_rules(conn, workspace_id)
+
+
+def list_runs(
+    conn: Connection, workspace_id: str, rule_id: str, *, limit: int = 50, before: str | None
+) -> list[Run]:
+    _rule(conn, workspace_id, rule_id)
+    return store.list_runs(conn, workspace_id, rule_id, limit=limit, before=before)
+
+
+def list_outcomes(
+    conn: Connection, workspace_id: str, rule_id: str, run_id: str, *, after: str | None, limit: int
+) -> list[tuple[RunOutcome, str]]:
+    read_run(conn, workspace_id, rule_id, run_id)
+    return store.list_outcomes(conn, workspace_id, run_id, after=after, limit=limit)
+
+
+def runs_for_user(
+    conn: Connection, workspace_id: str, user_id: str, limit: int = 20
+) -> list[tuple[Run, RunOutcome, str]]:
+    """The automation runs that touched a user, newest first: for their profile."""
+    return store.runs_for_user(conn, workspace_id, user_id, limit)
