@@ -45,7 +45,11 @@ format: install ## Rewrite the code in ruff's format and apply safe fixes
 bench: install ## Run the benchmarks and print their ratios (see docs/benchmarks.md)
 	$(BIN)/python -m bench
 
+screenshots: install browser ## Refresh docs/screenshots/ (users page, a Blocked profile) from the demo seed
+	$(BIN)/python -m tests.e2e.admin.screenshots
+
 clean: ## Remove the venv, caches and the local database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage roster.db roster.db-*
 
 .PHONY: help install browser run test check format bench clean
+.PHONY: screenshots

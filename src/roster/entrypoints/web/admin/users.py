@@ -96,6 +96,7 @@ def _profile(
         targets=[(t, _effect(counts, view, t)) for t in targets],
         active_now=counts.active,
         lifts_block=_lifts_block(view),
+        can_block=Status.BLOCKED in targets,
         reasons=list(ReasonCode),
         history=history,
         errors=form_errors or {},
