@@ -17,8 +17,8 @@ from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
 from roster.services.access import create_token
-from roster.services.queries import workspace_by_slug
 from roster.services.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG, seed_demo
+from roster.services.queries import workspace_by_slug
 from tests.e2e.admin.live import chromium, live_server
 
 OUT = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
@@ -68,7 +68,7 @@ def main() -> None:
             page.reload()
             page.screenshot(path=OUT / "blocked-profile.png", full_page=True)
         engine.dispose()
-    print(f"wrote {OUT / 'users.png'} and {OUT / 'blocked-profile.png'}")  # noqa: T201
+    print(f"wrote {OUT / 'users.png'} and {OUT / 'blocked-profile.png'}")
 
 
 if __name__ == "__main__":
