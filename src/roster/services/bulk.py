@@ -478,10 +478,13 @@ def run_chunk(
     job: tuple[str, str] | None = None,
     size: int = CHUNK,
     worker: str | None = None,
+    hold: float = 0.0,
 ) -> Job | None:
     """Claim a runnable job (or the given (workspace_id, job_id)) and run its next
     chunk in one transaction. Returns the job as committed, or None when there was
-    nothing to claim (no runnable job, or another process holds it right now)."""
+    nothing to claim (no runnable job, or another process holds it right now).
+    `hold` (tests only) keeps the chunk's transaction open that long before commit,
+    so a test can kill or race a runner in the middle of a chunk."""
     with uow_factory() as uow:
         claimed = _claim(uow.conn, job)
         if claimed is None:
@@ -492,6 +495,8 @@ def run_chunk(
             uow.conn.rollback()
             _note_failure(uow_factory, claimed, crash, now)
             raise
+        if hold:
+            time.sleep(hold)
         uow.commit()
         return _job(uow.conn, claimed.workspace_id, claimed.id)
 
@@ -503,13 +508,13 @@ def run_job(
     job_id: str,
     clock: Callable[[], datetime],
     size: int = CHUNK,
-    pause: float = 0.0,
+    hold: float = 0.0,
     progress: Callable[[Job], None] = lambda _: None,
 ) -> Job:
     """Run one job to its end in this process (the CLI's synchronous path). Chunks
     another process holds are waited for, not run twice."""
     while True:
-        done = run_chunk(uow_factory, now=clock(), job=(workspace_id, job_id), size=size)
+        done = run_chunk(uow_factory, now=clock(), job=(workspace_id, job_id), size=size, hold=hold)
         if done is None:
             with uow_factory().engine.connect() as conn:
                 current = _job(conn, workspace_id, job_id)
@@ -520,8 +525,6 @@ def run_job(
         progress(done)
         if done.finished:
             return done
-        if pause:
-            time.sleep(pause)
 
 
 def run_pending(
@@ -530,7 +533,6 @@ def run_pending(
     clock: Callable[[], datetime],
     budget: float = 2.0,
     size: int = CHUNK,
-    pause: float = 0.0,
 ) -> int:
     """Run chunks of any runnable jobs for about `budget` seconds (the background
     tick). Returns how many chunks ran."""
@@ -540,8 +542,6 @@ def run_pending(
         if run_chunk(uow_factory, now=clock(), size=size) is None:
             break
         ran += 1
-        if pause:
-            time.sleep(pause)
     return ran
 
 

@@ -21,7 +21,8 @@ app = typer.Typer(help="Bulk actions: set one status on many users.", no_args_is
 WORKSPACE = typer.Option(..., "--workspace", "-w", help="The workspace's slug.")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 CHUNK = typer.Option(bulk.CHUNK, "--chunk-size", min=1, max=10_000, help="Users per transaction.")
-PAUSE_ENV = "ROSTER_BULK_CHUNK_PAUSE"  # seconds between chunks: lets tests stop a job mid-way
+# Tests only: seconds each chunk's transaction stays open, so a test can kill a runner mid-chunk.
+HOLD_ENV = "ROSTER_BULK_CHUNK_HOLD"
 
 
 def _workspace_id(slug: str) -> str:
@@ -123,7 +124,7 @@ def set_status(
 
 def _run(job: bulk.Job, chunk_size: int, quiet: bool) -> bulk.Job:
     c = container()
-    pause = float(os.environ.get(PAUSE_ENV) or 0)
+    hold = float(os.environ.get(HOLD_ENV) or 0)
     with Progress(transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
         task = bar.add_task("Changing", total=job.total or None)
         return bulk.run_job(
@@ -132,7 +133,7 @@ def _run(job: bulk.Job, chunk_size: int, quiet: bool) -> bulk.Job:
             job_id=job.id,
             clock=c.clock,
             size=chunk_size,
-            pause=pause,
+            hold=hold,
             progress=lambda j: bar.update(task, completed=j.processed),
         )
 
