@@ -2,7 +2,15 @@
 
 import typer
 
-from roster.entrypoints.cli import audit, bulk, invitations, tokens, users, workspaces
+from roster.entrypoints.cli import (
+    audit,
+    automations,
+    bulk,
+    invitations,
+    tokens,
+    users,
+    workspaces,
+)
 from roster.entrypoints.cli.common import container, reported
 
 app = typer.Typer(
@@ -18,6 +26,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(invitations.app, name="invitations")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bulk.app, name="bulk")
+app.add_typer(automations.app, name="automations")  # automations (issue 6)
 
 
 @db.command("upgrade")

@@ -22,6 +22,8 @@ from roster.entrypoints.web.api import (
     workspace,
 )
 from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5)
+from roster.entrypoints.web.api import events as automation_events  # automations (issue 6)
+from roster.entrypoints.web.api.automations import router as automations_router
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.limits import BodyLimit
 from roster.entrypoints.web.public import invitations as invitation_page
@@ -74,6 +76,8 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     for router in (audit.router, workspace.router, reference.router):  # users API (issue 4)
         app.include_router(router, prefix=API)
     app.include_router(bulk_api.router, prefix=API)  # bulk actions (issue 5)
+    for router in (automations_router, automation_events.router):  # automations (issue 6)
+        app.include_router(router, prefix=API)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin
     app.include_router(scim_router)  # SCIM 2.0 under /scim/v2 (issue 8)
