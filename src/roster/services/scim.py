@@ -6,6 +6,7 @@ true). Writing it goes through `change_status` with route `scim`, so the transit
 table decides: an identity provider may deactivate and reactivate, never lift a block.
 """
 
+import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,8 +29,18 @@ from roster.services.users import NewUser, add_users
 
 # Attributes never stored as sent: derived, read-only, or secrets we do not keep.
 _NOT_STORED = frozenset(
-    {"schemas", "id", "meta", "userName", "externalId", "displayName", "active", "password",
-     "groups", "members"}
+    {
+        "schemas",
+        "id",
+        "meta",
+        "userName",
+        "externalId",
+        "displayName",
+        "active",
+        "password",
+        "groups",
+        "members",
+    }
 )
 
 
@@ -166,15 +177,18 @@ def _account_email(write: UserWrite) -> str:
     for entry in ranked:
         if isinstance(entry.get("value"), str):
             return normalize_email(entry["value"])
-    raise errors.InvalidInput(
-        "userName must be an email address, or the user needs an address in emails."
-    )
+    # No address at all: Roster keys accounts on an email, so the account gets a
+    # reserved, undeliverable one (RFC 2606 .invalid) derived from the userName.
+    digest = hashlib.sha256(comparison_key(write.user_name).encode()).hexdigest()[:24]
+    return f"scim-{digest}@no-email.invalid"
 
 
 def _display_name(write: UserWrite, email: str) -> str:
     name = write.attributes.get("name") or {}
     joined = " ".join(str(name[k]) for k in ("givenName", "familyName") if name.get(k))
-    chosen = write.display_name or name.get("formatted") or joined or email.split("@", maxsplit=1)[0]
+    chosen = (
+        write.display_name or name.get("formatted") or joined or email.split("@", maxsplit=1)[0]
+    )
     return str(chosen).strip()[:200] or email
 
 
@@ -359,9 +373,7 @@ def _group(row: Row[Any], members: list[tuple[str, str]]) -> ScimGroup:
 def find_groups(engine: Engine, workspace_id: str, narrowing: Narrowing | None) -> list[ScimGroup]:
     n = narrowing or Narrowing()
     with engine.connect() as conn:
-        rows = scim_store.group_rows(
-            conn, workspace_id, ids=n.ids, display_names=n.display_names
-        )
+        rows = scim_store.group_rows(conn, workspace_id, ids=n.ids, display_names=n.display_names)
         members = scim_store.members_of(conn, workspace_id, [r.id for r in rows])
     return [_group(r, members[r.id]) for r in rows]
 

@@ -56,7 +56,10 @@ class Scim:
         return str(r.json()["id"])
 
     def patch(self, user_id: str, *operations: dict[str, Any], **headers: str) -> Any:
-        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list(operations)}
+        body = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": list(operations),
+        }
         return self.request("PATCH", f"/scim/v2/Users/{user_id}", body, **headers)
 
     def get(self, path: str) -> Any:

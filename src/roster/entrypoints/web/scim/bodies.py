@@ -30,9 +30,7 @@ async def read_json(request: Request) -> dict[str, Any]:
     a body sent without one is read as JSON too."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind not in _JSON_TYPES and not kind.endswith("+json"):
-        raise InvalidSyntaxException(
-            detail=f"Send the body as application/scim+json, not {kind}."
-        )
+        raise InvalidSyntaxException(detail=f"Send the body as application/scim+json, not {kind}.")
     raw = await request.body()
     try:
         body = json.loads(raw)
@@ -81,11 +79,11 @@ def mend_patch(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(operations, list):
         return body
     mended = []
-    for op in operations:
-        if not isinstance(op, dict):
-            mended.append(op)
+    for sent in operations:
+        if not isinstance(sent, dict):
+            mended.append(sent)
             continue
-        op = dict(op)
+        op = dict(sent)
         path = op.get("path")
         if isinstance(path, str) and _is_manager_path(path):
             op["path"] = f"{ENTERPRISE}:manager"

@@ -4,7 +4,7 @@ The router's routes use `ScimRoute`, which turns whatever a handler or dependenc
 raises into an Error message, so the app-wide RFC 9457 handlers never see them.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -70,13 +70,13 @@ def to_response(exc: Exception) -> ScimResponse:
 
 
 class ScimRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Exception as exc:  # noqa: BLE001 - translated, or re-raised when unknown
+            except Exception as exc:
                 return to_response(exc)
 
         return guarded

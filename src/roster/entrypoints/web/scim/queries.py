@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import ListResponse, SearchRequest
-from scim2_models.path import AttrPath, Comparison, CompareOperator, LogicalExpr, LogicalOperator
+from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from roster.domain import errors
 from roster.domain.emails import normalize_email
@@ -42,7 +42,7 @@ def search_request(model: Any, params: dict[str, Any]) -> Any:
         if key in lowered:
             raw = lowered[key]
             fields[name] = raw if isinstance(raw, list) else _split(str(raw))
-    return SearchRequest[model](**fields)  # type: ignore[valid-type]
+    return SearchRequest[model](**fields)
 
 
 def _integer(value: Any, name: str) -> int:
@@ -57,27 +57,31 @@ def _core(path: AttrPath, *names: str) -> bool:
     return in_core and path.sub_attr is None and path.attr.lower() in names
 
 
+def _by_user_name(value: str) -> Narrowing:
+    key = comparison_key(value)
+    try:
+        email = normalize_email(value)
+    except errors.InvalidInput:
+        email = key
+    return Narrowing(user_name_keys=[key], emails=[email, key])
+
+
+_INDEXED: dict[str, Callable[[str], Narrowing]] = {
+    "id": lambda v: Narrowing(ids=[v]),
+    "externalid": lambda v: Narrowing(external_ids=[v]),
+    "username": _by_user_name,
+    "displayname": lambda v: Narrowing(display_names=[v]),
+}
+
+
 def narrowing(node: Any) -> Narrowing | None:
     """A superset of the matches that the database can fetch by index, or None."""
-    if isinstance(node, Comparison) and node.op == CompareOperator.eq:
-        value = node.value
-        if not isinstance(value, str):
-            return None
+    if isinstance(node, Comparison):
         path = node.attr_path
-        if _core(path, "id"):
-            return Narrowing(ids=[value])
-        if _core(path, "externalid"):
-            return Narrowing(external_ids=[value])
-        if _core(path, "username"):
-            key = comparison_key(value)
-            try:
-                email = normalize_email(value)
-            except errors.InvalidInput:
-                email = key
-            return Narrowing(user_name_keys=[key], emails=[email, key])
-        if _core(path, "displayname"):
-            return Narrowing(display_names=[value])
-        return None
+        indexed = next((f for name, f in _INDEXED.items() if _core(path, name)), None)
+        if node.op != CompareOperator.eq or not isinstance(node.value, str) or indexed is None:
+            return None
+        return indexed(node.value)
     if isinstance(node, LogicalExpr):
         parts = [narrowing(t) for t in node.terms]
         if node.op == LogicalOperator.and_:
@@ -129,7 +133,7 @@ def select(search: Any, candidates: list[Any]) -> Page:
 
 
 def list_response(model: Any, page: Page, search: Any, rebuild: Callable[[Any], Any]) -> Any:
-    body = ListResponse[model](  # type: ignore[valid-type]
+    body = ListResponse[model](
         total_results=page.total,
         start_index=page.start_index,
         items_per_page=len(page.resources),

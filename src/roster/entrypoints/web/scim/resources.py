@@ -14,6 +14,7 @@ from scim2_models import (
     Group,
     Meta,
     Patch,
+    Required,
     ResourceType,
     Schema,
     SchemaExtension,
@@ -31,9 +32,7 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 MAX_RESULTS = 200
 
 
-def user_model(
-    su: ScimUser, base: str, groups: list[tuple[str, str]] | None = None
-) -> Any:
+def user_model(su: ScimUser, base: str, groups: list[tuple[str, str]] | None = None) -> Any:
     """The User resource a provider reads: stored attributes, plus what Roster owns
     (id, userName, active from the status, meta)."""
     doc: dict[str, Any] = dict(su.attributes)
@@ -143,9 +142,24 @@ def schemas(base: str) -> list[Schema]:
     found = []
     for model in (User, Group, EnterpriseUser):
         schema = model.to_schema()
+        if model is User:
+            _status_is_always_assigned(schema)
         schema.meta = Meta(resource_type="Schema", location=f"{base}/Schemas/{schema.id}")
         found.append(schema)
     return found
+
+
+def _status_is_always_assigned(schema: Schema) -> None:
+    """`active` is the reading of the user's status, which always has a value: it
+    is published as required (a create without it makes an Active user), and a
+    PATCH cannot remove it."""
+    for attribute in schema.attributes or []:
+        if attribute.name == "active":
+            attribute.required = Required.true
+            attribute.description = (
+                "Whether the user is Active. Inactive and Blocked users read false; "
+                "a Blocked user cannot be made active through SCIM."
+            )
 
 
 def resource_types(base: str) -> list[ResourceType]:

@@ -12,6 +12,7 @@ from scim2_models import (
     Context,
     Group,
     ListResponse,
+    MutabilityException,
     NotFoundException,
     PatchOp,
     ResourceType,
@@ -24,6 +25,9 @@ from roster.entrypoints.web.deps import ContainerDep
 from roster.entrypoints.web.scim import queries
 from roster.entrypoints.web.scim.bodies import POLICY, lift_enterprise, mend_patch, read_json
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
+from roster.entrypoints.web.scim.resources import (
+    CORE_USER as CORE,
+)
 from roster.entrypoints.web.scim.resources import (
     UserModel,
     group_model,
@@ -60,7 +64,9 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
-def _one(body: Any, status: int = 200, etag: str | None = None, location: str | None = None) -> Response:
+def _one(
+    body: Any, status: int = 200, etag: str | None = None, location: str | None = None
+) -> Response:
     headers = {}
     if etag:
         headers["ETag"] = etag
@@ -83,7 +89,7 @@ def get_service_provider_config(request: Request, _: ScimPrincipal) -> Response:
 
 
 def _listed(model: Any, items: list[Any]) -> Response:
-    body = ListResponse[model](  # type: ignore[valid-type]
+    body = ListResponse[model](
         total_results=len(items), start_index=1, items_per_page=len(items), resources=items
     )
     return _one(body.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
@@ -137,16 +143,18 @@ def _search_users(
     base = _base(request)
     if search.filter is None and search.sort_by is None:
         start, count = queries.bounds(search)
-        total, found = scim.page_users(
-            container.engine, workspace, offset=start - 1, limit=count
-        )
+        total, found = scim.page_users(container.engine, workspace, offset=start - 1, limit=count)
         page = queries.Page(total, start, found)
     else:
         narrowed = queries.narrowing(search.filter.ast) if search.filter is not None else None
         candidates = scim.find_users(container.engine, workspace, narrowed)
         page = queries.select(search, [user_model(su, base) for su in candidates])
-        page = queries.Page(page.total, page.start_index, [_scim_of(m, candidates) for m in page.resources])
-    groups = scim.groups_of_users(container.engine, workspace, [su.user.id for su in page.resources])
+        page = queries.Page(
+            page.total, page.start_index, [_scim_of(m, candidates) for m in page.resources]
+        )
+    groups = scim.groups_of_users(
+        container.engine, workspace, [su.user.id for su in page.resources]
+    )
     body = queries.list_response(
         UserModel, page, search, lambda su: user_model(su, base, groups[su.user.id])
     )
@@ -217,12 +225,22 @@ async def patch_user(
 ) -> Response:
     body = mend_patch(await read_json(request))
     current = scim.get_user(container.engine, principal.workspace_id, user_id)
-    patch = PatchOp[UserModel].model_validate(  # type: ignore[valid-type]
+    patch = PatchOp[UserModel].model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
+    _refuse_removing_active(patch)
     model = user_model(current, _base(request))
     patch.patch(model, scim_policy=POLICY)
     return _write_user(request, container, principal, user_id, model)
+
+
+def _refuse_removing_active(patch: Any) -> None:
+    for operation in patch.operations or []:
+        if operation.op == "remove" and str(operation.path).lower() in ("active", f"{CORE}:active"):
+            raise MutabilityException(
+                detail="active is the user's status and cannot be removed; "
+                "replace it with false to deactivate the user."
+            )
 
 
 def _write_user(

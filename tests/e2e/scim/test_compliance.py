@@ -1,0 +1,56 @@
+"""The scim2-tester compliance suite against a live server on the test's database."""
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+import uvicorn
+from scim2_client.engines.httpx2 import SyncSCIMClient
+from scim2_tester import Status, check_server
+
+from roster.bootstrap import Container
+from roster.entrypoints.web.app import create_app
+
+# Roster's one deliberate departure (docs/scim.md): DELETE /Users/{id} deactivates
+# the user, who stays readable with active false, so this check sees them still there.
+DEACTIVATED_NOT_DELETED = "User object_deletion"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_url(container: Container) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_scim2_tester_checks_pass_but_user_delete_deactivates(
+    live_url: str, scim_headers: dict[str, str]
+) -> None:
+    with httpx2.Client(base_url=f"{live_url}/scim/v2", headers=scim_headers) as http:
+        results = check_server(SyncSCIMClient(http))
+    named = [(f"{r.resource_type or ''} {r.title}".strip(), r) for r in results]
+    failed = [(n, r.reason) for n, r in named if r.status not in (Status.SUCCESS, Status.SKIPPED)]
+    assert len(results) > 100
+    assert [n for n, _ in failed] == [DEACTIVATED_NOT_DELETED], failed
+    assert "still exists after deletion" in str(failed[0][1])
+    assert [r.status for n, r in named if n == "Group object_deletion"] == [Status.SUCCESS]
+    skipped = {n for n, r in named if r.status == Status.SKIPPED}
+    # Only the root /.search across resource types (answered 501) is not run.
+    assert skipped <= {"User search_with_attributes", "Group search_with_attributes"}
