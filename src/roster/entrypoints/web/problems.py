@@ -82,6 +82,8 @@ def _from_validation(request: Request, exc: RequestValidationError) -> JSONRespo
 
 
 def _from_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:  # FastAPI could not read the body (bad encoding, broken form)
+        return problem(422, "validation_error", "Invalid input", str(exc.detail) + ".", request)
     code = _HTTP_CODES.get(exc.status_code, "error")
     title = code.replace("_", " ").capitalize()
     return problem(
