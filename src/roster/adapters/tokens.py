@@ -7,9 +7,11 @@ fast hash is enough (there is nothing to brute-force, unlike a password).
 
 import hashlib
 import hmac
+import re
 import secrets
 
 PREFIX = "rst"
+_SHAPE = re.compile(r"rst\.([A-Za-z0-9_]{1,40})\.[A-Za-z0-9_-]{32,128}")
 
 
 def new_token(workspace_id: str) -> str:
@@ -22,10 +24,8 @@ def token_hash(token: str) -> str:
 
 def workspace_of(token: str) -> str | None:
     """The workspace a well-formed token names, or None for anything else."""
-    parts = token.split(".")
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[2]) < 32:
-        return None
-    return parts[1]
+    found = _SHAPE.fullmatch(token)
+    return found.group(1) if found else None
 
 
 def same_hash(a: str, b: str) -> bool:

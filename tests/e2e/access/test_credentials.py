@@ -16,7 +16,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services.access import sign_in
 from roster.services.status import apply_changes, change_status
 from tests.conftest import Tenant
-from tests.e2e.access.conftest import bearer
+from tests.e2e.access.conftest import Clock, bearer
 from tests.e2e.access.conftest import sign_in as api_sign_in
 from tests.e2e.conftest import PASSWORD, add_user, token_for
 
@@ -153,3 +153,19 @@ def test_the_dashboard_cookie_stops_on_the_next_page_after_its_user_leaves_activ
     after = client.get("/admin/users", follow_redirects=False)
     assert after.status_code in (302, 303)
     assert "/admin/sign-in" in after.headers["location"]
+
+
+def test_last_use_is_stamped_at_most_every_few_minutes_not_on_every_request(
+    timed_client: TestClient, timed: Container, tenant: Tenant, clock: Clock
+) -> None:
+    owner = token_for(timed, tenant, CredentialKind.PERSONAL)
+
+    def last_used() -> list[object]:
+        return [t["last_used_at"] for t in timed_client.get("/api/v1/tokens", headers=owner).json()]
+
+    first = last_used()
+    clock.advance(minutes=1)
+    assert last_used() == first  # within TOUCH_EVERY: no write
+    clock.advance(minutes=5)
+    assert last_used() != first
+    assert timed_client.get("/api/v1/me", headers=owner).json()["last_seen_at"] is not None

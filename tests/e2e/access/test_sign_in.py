@@ -27,13 +27,13 @@ from tests.e2e.conftest import PASSWORD, add_user
 def verifies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every Argon2id verification a sign-in makes, by the hash it checked against."""
     calls: list[str] = []
-    real = access.verify_password
+    real = passwords.verify_password
 
     def counted(stored: str, password: str) -> bool:
         calls.append("dummy" if stored == passwords.DUMMY_HASH else "account")
         return real(stored, password)
 
-    monkeypatch.setattr(access, "verify_password", counted)
+    monkeypatch.setattr("roster.services.access.verify_password", counted)
     return calls
 
 

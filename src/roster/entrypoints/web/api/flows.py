@@ -3,10 +3,10 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Route, Status
+from roster.entrypoints.web.api.invitations import SERVICE_OR_ADMIN
 from roster.entrypoints.web.api.schemas import UserOut
-from roster.entrypoints.web.deps import ContainerDep, PrincipalDep, require_kinds
+from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.status import change_status
@@ -23,7 +23,7 @@ class UpgradeOut(BaseModel):
     "/{user_id}/upgrade",
     response_model=UpgradeOut,
     responses=responses(401, 403, 404, 409),
-    dependencies=[require_kinds(CredentialKind.SERVICE)],
+    dependencies=[SERVICE_OR_ADMIN],
 )
 def upgrade(user_id: str, principal: PrincipalDep, container: ContainerDep) -> UpgradeOut:
     """An Inactive user did something that needs a seat: make them Active (route

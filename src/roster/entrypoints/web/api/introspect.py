@@ -6,7 +6,8 @@ from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel, Field
 
 from roster.domain.credentials import CredentialKind
-from roster.entrypoints.web.deps import ContainerDep, PrincipalDep, require_kinds
+from roster.entrypoints.web.api.invitations import SERVICE_OR_ADMIN
+from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services.access import introspect as check_token
 
@@ -32,7 +33,7 @@ class IntrospectionOut(BaseModel):
     response_model=IntrospectionOut,
     response_model_exclude_none=True,
     responses=responses(401, 403, 422),
-    dependencies=[require_kinds(CredentialKind.SERVICE)],
+    dependencies=[SERVICE_OR_ADMIN],
 )
 def introspect(
     token: Annotated[str, Form(max_length=512, description="The token to check.")],

@@ -2,14 +2,15 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from roster.domain.credentials import CredentialKind
+from roster.domain import errors
+from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.invitations import Invitation, InvitationState
 from roster.domain.vocabulary import Role, Route
 from roster.entrypoints.web.api.schemas import Strict, UserOut
-from roster.entrypoints.web.deps import ContainerDep, PrincipalDep, require_kinds
+from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.invitations import (
@@ -20,7 +21,16 @@ from roster.services.invitations import (
 )
 
 router = APIRouter(prefix="/invitations", tags=["invitations"])
-INVITERS = require_kinds(CredentialKind.SERVICE)  # owners and admins, or an integration
+
+
+def service_or_admin(principal: PrincipalDep) -> Principal:
+    """An owner or admin, or an integration's service token (the host app)."""
+    if principal.kind != CredentialKind.SERVICE and not principal.is_admin:
+        raise errors.Forbidden("Only owners, admins and service tokens may do this.")
+    return principal
+
+
+SERVICE_OR_ADMIN = Depends(service_or_admin)
 
 
 class InvitationBody(Strict):
@@ -72,7 +82,7 @@ class AcceptedOut(BaseModel):
     status_code=201,
     response_model=InvitationCreated,
     responses=responses(401, 403, 409, 422),
-    dependencies=[INVITERS],
+    dependencies=[SERVICE_OR_ADMIN],
 )
 def create(
     body: InvitationBody, principal: PrincipalDep, container: ContainerDep
@@ -96,12 +106,15 @@ def create(
 
 
 @router.get(
-    "", response_model=InvitationPage, responses=responses(401, 403), dependencies=[INVITERS]
+    "",
+    response_model=InvitationPage,
+    responses=responses(401, 403),
+    dependencies=[SERVICE_OR_ADMIN],
 )
 def list_(
     principal: PrincipalDep,
     container: ContainerDep,
-    after: str | None = Query(default=None, max_length=64),
+    after: str | None = Query(default=None, max_length=64, pattern=r"^[A-Za-z0-9_]+$"),
     limit: int = Query(default=50, ge=1, le=200),
 ) -> InvitationPage:
     """The workspace's invitations, newest first, with their state (never their tokens)."""
@@ -117,7 +130,7 @@ def list_(
     "/{invitation_id}",
     status_code=204,
     responses=responses(401, 403, 404),
-    dependencies=[INVITERS],
+    dependencies=[SERVICE_OR_ADMIN],
 )
 def revoke(invitation_id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
     """Revoke a pending invitation: its token stops working."""

@@ -8,6 +8,7 @@ a matching pair; a cross-site form post carries neither.
 
 import hashlib
 import hmac
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from roster.services.invitations import accept_invitation, pending_invitation
 router = APIRouter(prefix="/invitations", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 CSRF_COOKIE = "roster_invitation_csrf"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def _signature(token: str, nonce: str) -> str:
@@ -33,6 +35,8 @@ def _signature(token: str, nonce: str) -> str:
 
 def _csrf_ok(token: str, cookie: str | None, submitted: str) -> bool:
     nonce, _, signature = submitted.partition(".")
+    if not (_NONCE.fullmatch(nonce) and _NONCE.fullmatch(signature)):
+        return False
     return (
         bool(cookie)
         and hmac.compare_digest(nonce, cookie or "")
@@ -90,6 +94,12 @@ def submit(
     password_confirm: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Accept; on success redirect (post/redirect/get), else the form with the error."""
+    with container.engine.connect() as conn:
+        try:
+            invitation = pending_invitation(conn, token, container.clock())
+        except errors.NotFound as gone:
+            return _page(request, 404, state="invalid", message=gone.detail)
+        workspace = queries.workspace_by_id(conn, invitation.workspace_id)
     if not _csrf_ok(token, request.cookies.get(CSRF_COOKIE), csrf):
         return _page(
             request,
@@ -97,12 +107,6 @@ def submit(
             state="invalid",
             message="This form expired. Open the invitation link again and resubmit.",
         )
-    with container.engine.connect() as conn:
-        try:
-            invitation = pending_invitation(conn, token, container.clock())
-        except errors.NotFound as gone:
-            return _page(request, 404, state="invalid", message=gone.detail)
-        workspace = queries.workspace_by_id(conn, invitation.workspace_id)
     form = {"invitation": invitation, "workspace": workspace.name, "csrf": csrf, "name": name}
     if password != password_confirm:
         return _page(
