@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
@@ -78,9 +79,13 @@ async def check_csrf(request: Request, secret: str | None) -> None:
 async def admin_session(request: Request, container: ContainerDep) -> AdminSession:
     """The signed-in admin, re-checked now; CSRF-checked on every unsafe request."""
     token = request.cookies.get(SESSION_COOKIE)
-    try:
+
+    def check() -> Principal:
         with container.engine.connect() as conn:
-            principal = authenticate(conn, token, container.clock())
+            return authenticate(conn, token, container.clock())
+
+    try:  # in a worker thread: a database round trip must not block the event loop
+        principal = await run_in_threadpool(check)
     except errors.Unauthenticated:
         raise SignInRequired() from None
     if principal.kind != CredentialKind.SESSION or principal.user is None:
