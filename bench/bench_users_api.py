@@ -1,0 +1,211 @@
+"""GET /api/v1/users?status=blocked at 1,000,000 users, next to the raw SQL it runs.
+
+Run: .venv/bin/python -m bench.bench_users_api [--users 1000000] [--database-url URL]
+     [--runs 200]
+
+Seeds a fresh database (a temporary SQLite file unless --database-url names an
+empty PostgreSQL database) with one workspace of N users (78% Active, 16% Inactive,
+6% Blocked) straight into the table (executemany on SQLite, COPY on PostgreSQL) and
+sets its counter row to match. Then, in one run on the same database, it times:
+- the API: the request through the whole ASGI app in-process (httpx ASGITransport:
+  middleware, the bearer check, the keyset page, UserOut with allowed_transitions,
+  JSON), with an admin's personal token;
+- the baseline: the queries the API runs (the one-query credential check and the
+  page select), executed and fetched directly.
+It prints p50/p95 of each and the ratio of the p95s. Target: p95 <= 200 ms and <= 2x.
+"""
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine, insert, select, text, update
+
+from roster.adapters import credential_store
+from roster.adapters.database import make_engine
+from roster.adapters.migrator import upgrade
+from roster.adapters.tables import user_counts, users
+from roster.bootstrap import Container
+from roster.config import Settings
+from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
+from roster.domain.vocabulary import Route, Status
+from roster.entrypoints.web.app import create_app
+from roster.services import queries
+from roster.services.access import create_token
+from roster.services.users import NewUser
+from roster.services.workspaces import create_workspace
+
+CHUNK = 50_000
+COLUMNS = ["workspace_id", "id", "email", "name", "role", "status", "status_reason",
+           "status_changed_at", "status_changed_by", "last_seen_at", "created_at",
+           "version"]  # fmt: skip
+
+
+def _people(workspace_id: str, n: int, now: datetime) -> Iterator[list[tuple[object, ...]]]:
+    rng = random.Random(4)
+    batch: list[tuple[object, ...]] = []
+    for i in range(n):
+        status = rng.choices(("active", "inactive", "blocked"), weights=(78, 16, 6))[0]
+        reason = "needs_review" if status == "blocked" else None
+        seen = now - timedelta(minutes=rng.randrange(200_000))
+        uid = f"usr_{i:012x}{rng.getrandbits(64):016x}"  # the shape of new_id, in order
+        batch.append((workspace_id, uid, f"person{i}@bench.example", f"Person {i}", "member",
+                      status, reason, now, "bench", seen, now, 1))  # fmt: skip
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def seed(container: Container, n: int) -> tuple[str, str]:
+    """A workspace with an owner and n members; its id and the owner's personal token."""
+    now = container.clock()
+    workspace, owner = create_workspace(
+        container.uow(),
+        slug="bench-api",
+        name="Bench",
+        route=Route.CLI,
+        actor=Actor(None, "bench"),
+        now=now,
+        owner=NewUser("owner@bench.example", "Bench Owner"),
+    )
+    counts = {"active": 0, "inactive": 0, "blocked": 0}
+    for batch in _people(workspace.id, n, now):
+        for row in batch:
+            counts[str(row[5])] += 1
+        _insert(container.engine, batch)
+    with container.engine.begin() as conn:
+        c = user_counts.c
+        conn.execute(
+            update(user_counts)
+            .where(c.workspace_id == workspace.id)
+            .values(**{k: getattr(c, k) + v for k, v in counts.items()})
+        )
+        conn.execute(text("ANALYZE users" if conn.dialect.name == "postgresql" else "ANALYZE"))
+    _, token = create_token(
+        container.engine,
+        workspace_id=workspace.id,
+        kind=CredentialKind.PERSONAL,
+        name="bench",
+        user_id=owner.id,
+        now=now,
+    )
+    return workspace.id, token
+
+
+def _insert(engine: Engine, batch: list[tuple[object, ...]]) -> None:
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            conn.execute(insert(users), [dict(zip(COLUMNS, row, strict=True)) for row in batch])
+        return
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        with cur.copy(f"COPY users ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row(row)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    for _ in range(5):
+        fn()  # warm caches and the connection pool
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+async def timed_api(client: httpx.AsyncClient, path: str, runs: int) -> list[float]:
+    out = []
+    for i in range(runs + 5):
+        started = time.perf_counter()
+        answer = await client.get(path)
+        if i >= 5:
+            out.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, answer.text[:300]
+        assert len(answer.json()["items"]) == 50
+    return out
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    container = Container(Settings(database_url=url), engine)
+    started = time.perf_counter()
+    workspace_id, token = seed(container, args.users)
+    print(f"{engine.dialect.name}: seeded {args.users:,} users in "
+          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+
+    blocked = queries.UserFilter(status=(Status.BLOCKED,))
+    with engine.connect() as conn:  # a cursor halfway through the blocked users
+        middle = None
+        for _ in range(int(args.users * 0.06 / 2 / 500)):
+            middle = queries.page_users(
+                conn, workspace_id, where=blocked, after=middle, limit=500
+            ).next
+    assert middle is not None
+    cursor = queries.encode_cursor("id", middle)
+
+    def raw(status: str | None, after: queries.Keyset | None) -> Callable[[], object]:
+        """The SQL the API runs, without the app: the credential check and the page."""
+        query = select(users).where(users.c.workspace_id == workspace_id)
+        if status:
+            query = query.where(users.c.status == status)
+        if after:
+            query = query.where(users.c.id > after.id)
+        query = query.order_by(users.c.id).limit(51)
+
+        def run() -> object:
+            with engine.connect() as conn:
+                credential_store.check(conn, token, datetime.now(UTC))
+                return conn.execute(query).fetchall()
+
+        return run
+
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(container)),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    scenarios = [
+        ("status=blocked", "/api/v1/users?status=blocked", raw("blocked", None)),
+        ("blocked, mid cursor", f"/api/v1/users?status=blocked&cursor={cursor}",
+         raw("blocked", middle)),
+        ("first page", "/api/v1/users", raw(None, None)),
+    ]  # fmt: skip
+    print(f"{'scenario':<20} {'api p50':>9} {'api p95':>9} {'raw p50':>8} {'raw p95':>8} ratio")
+    for name, path, baseline in scenarios:
+        base = timed(baseline, args.runs)
+        full = asyncio.run(timed_api(client, path, args.runs))
+        print(
+            f"{name:<20} {statistics.median(full):8.1f}ms {p95(full):8.1f}ms "
+            f"{statistics.median(base):7.1f}ms {p95(base):7.1f}ms {p95(full) / p95(base):5.2f}x"
+        )
+    asyncio.run(client.aclose())
+
+
+if __name__ == "__main__":
+    main()
