@@ -45,9 +45,13 @@ from roster.services import queries
 from roster.services.status import Outcome, apply_changes
 
 MAX_IDS = 1_000_000
-CHUNK = 1000  # users per chunk transaction: short enough that other writers barely wait
+CHUNK = 500  # users per chunk transaction: short, so requests waiting to write barely wait
 PAGE = 5000  # users per read page of a preview
 RUNNABLE = ("queued", "running")
+# SQLite has one writer at a time and its busy handler polls (every 1 to 100 ms), so a
+# runner that starts its next chunk the moment it commits can starve requests waiting
+# to write. It leaves the lock free this long between chunks; PostgreSQL needs no gap.
+SQLITE_GAP = 0.03
 MAX_FAILURES = 3  # a chunk that fails this often (not a refusal: a crash of ours) fails the job
 
 Result = Literal["applied", "unchanged", "refused"]
@@ -525,6 +529,7 @@ def run_job(
         progress(done)
         if done.finished:
             return done
+        _yield_lock(uow_factory)
 
 
 def run_pending(
@@ -542,7 +547,13 @@ def run_pending(
         if run_chunk(uow_factory, now=clock(), size=size) is None:
             break
         ran += 1
+        _yield_lock(uow_factory)
     return ran
+
+
+def _yield_lock(uow_factory: Callable[[], SqlUnitOfWork]) -> None:
+    if uow_factory().engine.dialect.name == "sqlite":
+        time.sleep(SQLITE_GAP)
 
 
 def _claim(conn: Connection, which: tuple[str, str] | None) -> Job | None:

@@ -1,0 +1,383 @@
+"""Block 100,000 of 1,000,000 users with a bulk job, next to the best raw SQL doing
+the same writes, in one run on one database; meanwhile a real server answers
+authenticated requests, and we report their latency and any error.
+
+Run: .venv/bin/python -m bench.bench_bulk [--users 1000000] [--target 100000]
+     [--database-url URL] [--chunk 1000]
+
+Every run seeds a fresh workspace. Three disjoint sets of `target` Active users
+(user i with i % 10 == 0, 1, 2) are blocked, each by one contender:
+- `raw, one statement each`: set-based INSERT … SELECT / UPDATE over a table of
+  the target ids, all in one transaction;
+- `raw, PK-ordered chunks`: the same statements per chunk of `--chunk` ids, one
+  transaction per chunk (what a careful hand-written job does);
+- `roster bulk job`: `start_job` (ids stored) + `run_job`, through the domain.
+All three write the same rows: the status columns, one audit event per user (the
+raw SQL leaves `hash` empty: chaining needs the previous row, so it is not
+expressible set-based), one outbox message per user, the revocation UPDATEs,
+the counter, one per-user result row and the job row.
+"""
+
+import argparse
+import multiprocessing as mp
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, text, update
+
+from roster.adapters.database import WRITE, make_engine
+from roster.adapters.migrator import upgrade
+from roster.adapters.tables import bulk_jobs, user_counts
+from roster.bootstrap import Container
+from roster.config import Settings
+from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
+from roster.domain.vocabulary import ReasonCode, Route, Status
+from roster.services import bulk
+from roster.services.access import create_token
+from roster.services.users import NewUser
+from roster.services.workspaces import create_workspace
+
+SEED_BATCH = 50_000
+ACTOR = Actor(id=None, name="bench")
+
+
+# --- Seeding -----------------------------------------------------------------------
+
+
+def user_id(i: int) -> str:
+    return f"usr_{i:028x}"  # PK order = i order
+
+
+def seed(c: Container, n: int) -> tuple[str, str, str]:
+    """A workspace with an owner and `n` Active members; (workspace id, slug, owner id)."""
+    slug = f"bench-{secrets.token_hex(3)}"
+    ws, owner = create_workspace(
+        c.uow(),
+        slug=slug,
+        name=None,
+        route=Route.CLI,
+        actor=ACTOR,
+        now=c.clock(),
+        owner=NewUser(f"owner@{slug}.example", "Owner"),
+    )
+    now = datetime.now(UTC)
+    stamp = now.replace(tzinfo=None).isoformat(" ") if _sqlite(c.engine) else now.isoformat()
+    cols = "workspace_id,id,email,name,role,status,created_at,version,status_changed_at"
+    raw = c.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if _sqlite(c.engine):
+            cur.execute("BEGIN")  # the driver connection autocommits otherwise
+        for start in range(0, n, SEED_BATCH):
+            rows = [
+                (ws.id, user_id(i), f"u{i}@{slug}.example", f"User {i}", "member", "active",
+                 stamp, 1, stamp)
+                for i in range(start, min(n, start + SEED_BATCH))
+            ]  # fmt: skip
+            if _sqlite(c.engine):
+                cur.executemany(f"INSERT INTO users ({cols}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            else:
+                with cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        cur.execute(f"UPDATE user_counts SET active = active + {n} WHERE workspace_id = '{ws.id}'")
+        raw.commit()
+        if not _sqlite(c.engine):
+            cur.execute("ANALYZE users")
+            raw.commit()
+    finally:
+        raw.close()
+    return ws.id, slug, owner.id
+
+
+def _sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def targets(n: int, target: int, residue: int) -> list[str]:
+    return [user_id(i) for i in range(residue, n, 10)][:target]
+
+
+# --- The raw SQL contender -----------------------------------------------------------
+
+
+def raw_job(conn: Connection, ws: str, ids: list[str], now: datetime) -> str:
+    job_id = f"blk_raw{secrets.token_hex(8)}"
+    conn.execute(
+        insert(bulk_jobs).values(
+            workspace_id=ws, id=job_id, fingerprint="", state="running", dry_run=False,
+            to_status="blocked", reason_code="payment_dispute", note=None, selection={},
+            actor_id=None, actor_name="bench", actor_user_id=None, total=len(ids),
+            processed=0, applied=0, unchanged=0, refused=0, refused_codes={},
+            active_delta=0, owners_delta=0, revoked_sessions=0, revoked_tokens=0,
+            revoked_invitations=0, chunks=0, failures=0, created_at=now,
+        )
+    )  # fmt: skip
+    return job_id
+
+
+def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datetime) -> None:
+    """Block `ids` (all Active) with the same writes as the job, set-based."""
+    sqlite = conn.dialect.name == "sqlite"
+    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS t_ids (id VARCHAR(40) PRIMARY KEY)"))
+    conn.execute(text("DELETE FROM t_ids"))
+    conn.execute(text("INSERT INTO t_ids (id) VALUES (:id)"), [{"id": i} for i in ids])
+    rand = "lower(hex(randomblob(12)))" if sqlite else "md5(random()::text)"
+    stamp = now.replace(tzinfo=None) if sqlite else now
+    p = {"ws": ws, "now": stamp, "job": job_id, "n": len(ids)}
+    seq = conn.execute(
+        text("SELECT audit_seq FROM user_counts WHERE workspace_id = :ws"), p
+    ).scalar_one()
+    conn.execute(
+        text(
+            "INSERT INTO audit_events (workspace_id, id, seq, user_id, from_status, to_status,"
+            " route, actor_id, actor_name, reason_code, note, request_id, batch_id, at, outcome,"
+            " hash)"
+            f" SELECT :ws, 'evt_' || {rand}, :seq + row_number() OVER (ORDER BY u.id), u.id,"
+            " u.status, 'blocked', 'bulk', NULL, 'bench', 'payment_dispute', NULL, NULL, :job,"
+            " :now, 'applied', ''"
+            " FROM users u JOIN t_ids t ON t.id = u.id WHERE u.workspace_id = :ws"
+            " AND u.status = 'active'"
+        ),
+        p | {"seq": seq},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO outbox (workspace_id, id, topic, payload, created_at, attempts)"
+            f" SELECT :ws, 'msg_' || {rand}, 'user.status_changed',"
+            ' \'{"user_id": "\' || t.id || \'", "to": "blocked"}\', :now, 0 FROM t_ids t'
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO bulk_results (workspace_id, job_id, user_id, outcome, code, from_status)"
+            " SELECT :ws, :job, t.id, 'applied', NULL, 'active' FROM t_ids t"
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            "UPDATE users SET status = 'blocked', status_reason = 'payment_dispute',"
+            " status_note = NULL, status_changed_at = :now, status_changed_by = 'bench',"
+            " version = version + 1"
+            " WHERE workspace_id = :ws AND status = 'active' AND id IN (SELECT id FROM t_ids)"
+        ),
+        p,
+    )
+    for kinds in ("IN", "NOT IN"):
+        conn.execute(
+            text(
+                "UPDATE credentials SET revoked_at = :now WHERE workspace_id = :ws"
+                f" AND kind {kinds} ('session', 'api_session') AND revoked_at IS NULL"
+                " AND user_id IN (SELECT id FROM t_ids)"
+            ),
+            p,
+        )
+    conn.execute(
+        text(
+            "UPDATE invitations SET revoked_at = :now WHERE workspace_id = :ws"
+            " AND accepted_at IS NULL AND revoked_at IS NULL"
+            " AND invited_by IN (SELECT id FROM t_ids)"
+        ),
+        p,
+    )
+    conn.execute(
+        update(user_counts)
+        .where(user_counts.c.workspace_id == ws)
+        .values(
+            active=user_counts.c.active - len(ids),
+            blocked=user_counts.c.blocked + len(ids),
+            audit_seq=user_counts.c.audit_seq + len(ids),
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE bulk_jobs SET processed = processed + :n, applied = applied + :n,"
+            " cursor = :last WHERE workspace_id = :ws AND id = :job"
+        ),
+        p | {"last": ids[-1]},
+    )
+
+
+def raw_one_statement(engine: Engine, ws: str, ids: list[str]) -> float:
+    started = time.perf_counter()
+    with engine.execution_options(**WRITE).begin() as conn:
+        now = datetime.now(UTC)
+        raw_block(conn, ws, raw_job(conn, ws, ids, now), ids, now)
+    return time.perf_counter() - started
+
+
+def raw_chunks(engine: Engine, ws: str, ids: list[str], chunk: int) -> float:
+    started = time.perf_counter()
+    writer = engine.execution_options(**WRITE)
+    with writer.begin() as conn:
+        job_id = raw_job(conn, ws, ids, datetime.now(UTC))
+    for start in range(0, len(ids), chunk):
+        with writer.begin() as conn:
+            raw_block(conn, ws, job_id, ids[start : start + chunk], datetime.now(UTC))
+    return time.perf_counter() - started
+
+
+def roster_job(c: Container, ws: str, ids: list[str], chunk: int) -> float:
+    started = time.perf_counter()
+    job, _ = bulk.start_job(
+        c.uow,
+        workspace_id=ws,
+        request=bulk.BulkRequest(
+            Status.BLOCKED, user_ids=tuple(ids), reason_code=ReasonCode.PAYMENT_DISPUTE
+        ),
+        actor=ACTOR,
+        now=c.clock(),
+    )
+    done = bulk.run_job(c.uow, workspace_id=ws, job_id=job.id, clock=c.clock, size=chunk)
+    elapsed = time.perf_counter() - started
+    assert (done.state, done.tally.applied) == ("done", len(ids)), done
+    return elapsed
+
+
+# --- Requests during the job ----------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(url: str) -> Iterator[str]:
+    port = _free_port()
+    log = Path(tempfile.mkdtemp()) / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "uvicorn", "roster.entrypoints.web.app:create_app",
+             "--factory", "--port", str(port), "--log-level", "warning"],
+            env=os.environ | {"ROSTER_DATABASE_URL": url}, stdout=out, stderr=out,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(100):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        text_log = log.read_text()
+        if "database is locked" in text_log:
+            print("SERVER LOG: 'database is locked' seen")
+
+
+def load(base: str, token: str, victim: str, stop: Any, out: Any) -> None:
+    """GET /me, and every 10th request a status PUT (a write), until `stop` is set."""
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            started = time.perf_counter()
+            if n % 10 == 0:
+                to = "inactive" if n % 20 == 0 else "active"
+                r = client.put(f"/api/v1/users/{victim}/status", json={"status": to})
+            else:
+                r = client.get("/api/v1/me")
+            latencies.append(time.perf_counter() - started)
+            if r.status_code >= 400:
+                errors.append(f"{r.status_code} {r.text[:200]}")
+            time.sleep(0.01)
+    out.put((latencies, errors))
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) > 1 else float("nan")
+
+
+# --- Main ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--target", type=int, default=100_000)
+    parser.add_argument("--chunk", type=int, default=bulk.CHUNK)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-requests", action="store_true")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    c = Container(settings=Settings(database_url=url), engine=engine)
+    print(f"{engine.dialect.name}: seeding {args.users:,} users ...", flush=True)
+    started = time.perf_counter()
+    ws, _, owner = seed(c, args.users)
+    print(f"  seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    victim = user_id(args.users - 1)  # not in any target set (i % 10 == 9)
+
+    one = raw_one_statement(engine, ws, targets(args.users, args.target, 1))
+    chunked = raw_chunks(engine, ws, targets(args.users, args.target, 2), args.chunk)
+    _, token = create_token(
+        engine, workspace_id=ws, kind=CredentialKind.PERSONAL, name="bench", user_id=owner,
+        now=c.clock() - timedelta(seconds=1),
+    )  # fmt: skip
+    ours, latencies, errors = _with_requests(c, url, ws, args, token, victim)
+
+    best = min(one, chunked)
+    print(f"\nBlock {args.target:,} of {args.users:,} users ({engine.dialect.name}, "
+          f"chunks of {args.chunk}):")  # fmt: skip
+    print(f"  raw SQL, one statement each, one transaction  {one:8.2f} s")
+    print(f"  raw SQL, PK-ordered chunks                    {chunked:8.2f} s")
+    print(f"  roster bulk job (start_job + run_job)         {ours:8.2f} s")
+    print(f"  ratio to the best raw SQL                     {ours / best:8.2f} x")
+    if latencies:
+        print(
+            f"  requests during the job: {len(latencies)}, p50 "
+            f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99(latencies) * 1000:.1f} ms, "
+            f"errors {len(errors)}"
+        )
+        for e in errors[:5]:
+            print("    ", e)
+
+
+def _with_requests(
+    c: Container, url: str, ws: str, args: argparse.Namespace, token: str, victim: str
+) -> tuple[float, list[float], list[str]]:
+    ids = targets(args.users, args.target, 0)
+    if args.no_requests:
+        return roster_job(c, ws, ids, args.chunk), [], []
+    with server(url) as base:
+        stop, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
+        client = mp.Process(target=load, args=(base, token, victim, stop, out))
+        client.start()
+        time.sleep(1)
+        ours = roster_job(c, ws, ids, args.chunk)
+        stop.set()
+        latencies, errors = out.get(timeout=120)
+        client.join()
+    return ours, latencies, errors
+
+
+if __name__ == "__main__":
+    main()
