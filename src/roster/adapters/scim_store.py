@@ -13,6 +13,13 @@ from roster.adapters.tables import scim_attributes, scim_group_members, scim_gro
 _A = scim_attributes.c
 
 
+def _users_joined() -> Any:
+    return select(users, *[c.label(f"scim_{c.key}") for c in scim_attributes.c]).outerjoin(
+        scim_attributes,
+        (_A.workspace_id == users.c.workspace_id) & (_A.user_id == users.c.id),
+    )
+
+
 def user_rows(
     conn: Connection,
     workspace_id: str,
@@ -26,32 +33,26 @@ def user_rows(
 ) -> list[Row[Any]]:
     """Users joined with their SCIM attributes (absent for users made elsewhere).
 
-    The narrowing lists are OR-ed: a row matching any of them is returned. With
+    A row matching any of the narrowing lists is returned; each list is looked up
+    on its own index (an OR across the two tables would scan the workspace). With
     none given, every user of the workspace, in id order, from `offset`.
     """
-    query = (
-        select(users, *[c.label(f"scim_{c.key}") for c in scim_attributes.c])
-        .outerjoin(
-            scim_attributes,
-            (_A.workspace_id == users.c.workspace_id) & (_A.user_id == users.c.id),
-        )
-        .where(users.c.workspace_id == workspace_id)
-    )
-    narrowing = []
-    if ids is not None:
-        narrowing.append(users.c.id.in_(ids))
-    if emails is not None:
-        narrowing.append(users.c.email.in_(emails))
-    if user_name_keys is not None:
-        narrowing.append(_A.user_name_key.in_(user_name_keys))
-    if external_ids is not None:
-        narrowing.append(_A.external_id.in_(external_ids))
-    if narrowing:
-        query = query.where(or_(*narrowing))
-    query = query.order_by(users.c.id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(conn.execute(query))
+    lookups = [
+        (users.c.id, ids),
+        (users.c.email, emails),
+        (_A.user_name_key, user_name_keys),
+        (_A.external_id, external_ids),
+    ]
+    wanted = [(column, values) for column, values in lookups if values is not None]
+    base = _users_joined().where(users.c.workspace_id == workspace_id)
+    if not wanted:
+        query = base.order_by(users.c.id).offset(offset)
+        return list(conn.execute(query if limit is None else query.limit(limit)))
+    found: dict[str, Row[Any]] = {}
+    for column, values in wanted:
+        for row in conn.execute(base.where(column.in_(list(values)[:CHUNK]))):
+            found[row.id] = row
+    return [found[k] for k in sorted(found)]
 
 
 def count_users(conn: Connection, workspace_id: str) -> int:
