@@ -28,7 +28,7 @@ from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
 from roster.bootstrap import Container
 from roster.config import Settings
-from roster.domain.rules import dormant_template
+from roster.domain.rules import Run, dormant_template
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route
 from roster.services import automations as auto
@@ -76,7 +76,7 @@ def seed(c: Container, n: int, due: int, now: datetime) -> str:
             if sqlite:
                 cur.executemany(f"INSERT INTO users ({cols}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
             else:
-                with cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                with cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
         cur.execute(f"UPDATE user_counts SET active = active + {n} WHERE workspace_id = '{ws.id}'")
@@ -198,7 +198,7 @@ def _raw(conn: Connection, ws: str, rule_id: str, now: datetime) -> int:
     return int(n)
 
 
-def sweep(c: Container, ws: str, now: datetime) -> tuple[float, auto.Run, float, auto.Run]:
+def sweep(c: Container, ws: str, now: datetime) -> tuple[float, Run, float, Run]:
     rule = auto.create_rule(
         c.engine, workspace_id=ws, data=dormant_template(DAYS), created_by=ACTOR, now=now
     )

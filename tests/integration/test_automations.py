@@ -9,7 +9,7 @@ from sqlalchemy import select
 from roster.adapters.tables import audit_events, automation_rules
 from roster.bootstrap import Container
 from roster.domain import errors
-from roster.domain.rules import MAX_DEPTH, RuleInvalid, dormant_template
+from roster.domain.rules import MAX_DEPTH, Rule, RuleInvalid, Run, dormant_template
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services import automations as auto
@@ -55,11 +55,11 @@ def status_of(c: Container, t: Tenant, user_id: str) -> Status:
         return queries.user_by_id(conn, t.id, user_id).user.status
 
 
-def rule(c: Container, t: Tenant, data: dict[str, Any], now: datetime = T0) -> auto.Rule:
+def rule(c: Container, t: Tenant, data: dict[str, Any], now: datetime = T0) -> Rule:
     return auto.create_rule(c.engine, workspace_id=t.id, data=data, created_by=ADMIN, now=now)
 
 
-def outcomes(c: Container, t: Tenant, r: auto.Run) -> set[tuple[str, str, str | None]]:
+def outcomes(c: Container, t: Tenant, r: Run) -> set[tuple[str, str, str | None]]:
     with c.engine.connect() as conn:
         found = auto.list_outcomes(conn, t.id, r.rule_id, r.id, after=None, limit=10_000)
     return {(o.user_id, o.result, o.code) for o, _ in found}
@@ -334,7 +334,7 @@ def test_event_rules_that_trigger_each_other_stop_at_the_fixed_depth(
         actor=CLI,
         now=T0,
     )
-    runs: list[auto.Run] = []
+    runs: list[Run] = []
     for _ in range(MAX_DEPTH + 3):
         runs += auto.dispatch_workspace(container.engine, tenant.id, at(T0))
     assert [r.depth for r in runs] == list(range(MAX_DEPTH + 1))
@@ -358,7 +358,7 @@ def test_a_due_schedule_runs_once_and_moves_to_its_next_time(
         assert auto.get_rule(conn, tenant.id, r.id).next_run_at == due + timedelta(minutes=60)
 
 
-def _mine(runs: list[auto.Run], r: auto.Rule) -> list[auto.Run]:
+def _mine(runs: list[Run], r: Rule) -> list[Run]:
     return [x for x in runs if x.rule_id == r.id]
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from roster.adapters.tables import automation_runs
 from roster.bootstrap import Container
+from roster.domain.rules import Run
 from roster.domain.users import Actor
 from roster.services import automations as auto
 from tests.conftest import new_tenant
@@ -25,7 +26,7 @@ def test_two_servers_with_the_same_due_rule_run_it_once(pg_container: Container)
         now=T0,
     )
     start = threading.Barrier(4)
-    runs: list[auto.Run] = []
+    runs: list[Run] = []
 
     def server(name: str) -> None:
         start.wait()
@@ -76,7 +77,7 @@ def test_two_dispatchers_act_on_an_event_once(pg_container: Container) -> None:
             now=T0,
         )
     start = threading.Barrier(3)
-    runs: list[auto.Run] = []
+    runs: list[Run] = []
 
     def dispatcher() -> None:
         start.wait()

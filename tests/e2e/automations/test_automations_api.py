@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
+from roster.domain.rules import MAX_DEPTH
 from roster.domain.vocabulary import Role, Status
-from roster.services import automations as auto
 from roster.services import outbox
 from tests.conftest import Tenant
 from tests.e2e.conftest import add_user, token_for
@@ -272,4 +272,4 @@ def test_roster_serve_registers_the_automation_ticks() -> None:
     from roster.entrypoints.web.background import TICKS
 
     assert {"automations", "automation-events", "webhooks"} <= {name for name, _ in TICKS}
-    assert auto.MAX_DEPTH >= 2
+    assert MAX_DEPTH >= 2
