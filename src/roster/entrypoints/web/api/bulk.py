@@ -218,7 +218,7 @@ def results(
     with container.engine.connect() as conn:
         if wants_csv:
             bulk.get_job(conn, principal.workspace_id, job_id)  # 404 before streaming
-            return _csv(container, principal.workspace_id, job_id)
+            return csv_download(container, principal.workspace_id, job_id)
         rows = bulk.list_results(
             conn, principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
         )
@@ -228,7 +228,7 @@ def results(
     )
 
 
-def _csv(container: Container, workspace_id: str, job_id: str) -> StreamingResponse:
+def csv_download(container: Container, workspace_id: str, job_id: str) -> StreamingResponse:
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
         out = csv.writer(buffer)
