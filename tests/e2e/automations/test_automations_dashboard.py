@@ -52,3 +52,19 @@ def test_an_admin_writes_a_rule_previews_it_and_sees_the_blocked_refused(
     assert "User blocked: 1" in run_page.text
     assert f"/admin/users/{blocked}" in run_page.text
     assert "Automations" in client.get("/admin/automations").text
+
+
+def test_the_runs_that_touched_a_user_are_listed(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    signed_in_admin(client, container, tenant)
+    member = add_user(container, tenant, f"m@{tenant.workspace.slug}.example")
+    saved = post_form(
+        client, "/admin/automations/new", "/admin/automations/new",
+        {"definition": json.dumps(RULE)},
+    )  # fmt: skip
+    rule_url = saved.headers["location"]
+    post_form(client, rule_url, f"{rule_url}/runs", {})
+    page = client.get(f"/admin/users/{member}/automation-runs")
+    assert "Clean up" in page.text
+    assert "applied (to Inactive)" in page.text

@@ -194,3 +194,16 @@ def run_page(
         request, "automations/run.html", title="Automation run", rule=rule, view=view,
         outcomes=outcomes, next_after=outcomes[-1][0].user_id if len(outcomes) == 100 else None,
     )  # fmt: skip
+
+
+@router.get("/users/{user_id}/automation-runs", response_class=HTMLResponse)
+def user_runs_page(
+    request: Request, user_id: str, admin: AdminDep, container: ContainerDep
+) -> HTMLResponse:
+    """The automation runs that touched one user (a companion to their profile)."""
+    with reading(container) as conn:
+        touched = auto.runs_for_user(conn, admin.workspace_id, user_id, limit=100)
+    return render(
+        request, "automations/user_runs.html", title="Automation runs", user_id=user_id,
+        touched=touched,
+    )  # fmt: skip
