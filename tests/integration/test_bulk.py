@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from roster.adapters.tables import audit_events, bulk_results, users
 from roster.bootstrap import Container
+from roster.domain import errors
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services import bulk, queries
@@ -214,14 +215,24 @@ def test_the_seat_limit_holds_across_chunks(container: Container, tenant: Tenant
 def test_an_idempotency_key_returns_the_same_job(container: Container, tenant: Tenant) -> None:
     ids = seed(container, tenant, {"ann": A})
     request = bulk.BulkRequest(I, user_ids=(ids["ann"],))
-    args = {"workspace_id": tenant.id, "actor": admin_of(tenant), "idempotency_key": "k-1"}
-    first, new = bulk.start_job(container.uow, request=request, now=container.clock(), **args)
-    again, again_new = bulk.start_job(container.uow, request=request, now=container.clock(), **args)
+
+    def start(request: bulk.BulkRequest) -> tuple[bulk.Job, bool]:
+        return bulk.start_job(
+            container.uow,
+            workspace_id=tenant.id,
+            request=request,
+            actor=admin_of(tenant),
+            now=container.clock(),
+            idempotency_key="k-1",
+        )
+
+    first, new = start(request)
+    again, again_new = start(request)
     assert (new, again_new) == (True, False)
     assert again.id == first.id
     other = bulk.BulkRequest(A, user_ids=(ids["ann"],))
-    with pytest.raises(bulk.errors.InvalidInput):
-        bulk.start_job(container.uow, request=other, now=container.clock(), **args)
+    with pytest.raises(errors.InvalidInput):
+        start(other)
 
 
 def test_a_resumed_job_continues_after_the_last_committed_chunk(
@@ -259,7 +270,7 @@ def test_a_resumed_job_continues_after_the_last_committed_chunk(
 def test_another_workspaces_job_is_not_found(container: Container, tenant: Tenant) -> None:
     ids = seed(container, tenant, {"ann": A})
     job = run(container, tenant, bulk.BulkRequest(I, user_ids=(ids["ann"],)))
-    with container.engine.connect() as conn, pytest.raises(bulk.errors.NotFound):
+    with container.engine.connect() as conn, pytest.raises(errors.NotFound):
         bulk.get_job(conn, "wsp_other", job.id)
 
 
@@ -270,7 +281,7 @@ def test_bad_requests_change_nothing(container: Container, tenant: Tenant) -> No
         bulk.BulkRequest(I, user_ids=()),
         bulk.BulkRequest(I, user_ids=("x" * 41,)),
     ):
-        with pytest.raises(bulk.errors.InvalidInput):
+        with pytest.raises(errors.InvalidInput):
             bulk.start_job(
                 container.uow,
                 workspace_id=tenant.id,
