@@ -21,6 +21,7 @@ from roster.entrypoints.web.api import (
     users,
     workspace,
 )
+from roster.entrypoints.web.api import billing as billing_api  # billing (issue 7)
 from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5)
 from roster.entrypoints.web.api import events as automation_events  # automations (issue 6)
 from roster.entrypoints.web.api.automations import router as automations_router
@@ -76,6 +77,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     for router in (audit.router, workspace.router, reference.router):  # users API (issue 4)
         app.include_router(router, prefix=API)
     app.include_router(bulk_api.router, prefix=API)  # bulk actions (issue 5)
+    app.include_router(billing_api.router, prefix=API)  # billing (issue 7)
     for router in (automations_router, automation_events.router):  # automations (issue 6)
         app.include_router(router, prefix=API)
     app.include_router(invitation_page.router)  # the invitation accept page
