@@ -276,11 +276,12 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(billing_days), rows)
 
 
-def build_all_snapshots(engine: Engine, now: datetime) -> int:
-    """Bring every workspace's snapshots up to date (the nightly job)."""
+def build_all_snapshots(engine: Engine, now: datetime, *, rebuild: bool = False) -> int:
+    """Bring every workspace's snapshots up to date (the nightly job), or rebuild them."""
     with engine.connect() as conn:
         ids = list(conn.execute(select(workspaces.c.id).order_by(workspaces.c.id)).scalars())
-    return sum(build_snapshots(engine, workspace_id, now) for workspace_id in ids)
+    build = rebuild_snapshots if rebuild else build_snapshots
+    return sum(build(engine, workspace_id, now) for workspace_id in ids)
 
 
 # --- Verification ------------------------------------------------------------------

@@ -5,6 +5,7 @@ import typer
 from roster.entrypoints.cli import (
     audit,
     automations,
+    billing,
     bulk,
     invitations,
     tokens,
@@ -27,6 +28,7 @@ app.add_typer(invitations.app, name="invitations")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bulk.app, name="bulk")
 app.add_typer(automations.app, name="automations")  # automations (issue 6)
+app.add_typer(billing.app, name="billing")  # billing (issue 7)
 
 
 @db.command("upgrade")
