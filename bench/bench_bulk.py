@@ -51,6 +51,7 @@ from roster.services.users import NewUser
 from roster.services.workspaces import create_workspace
 
 SEED_BATCH = 50_000
+WS, JOB = "CAST(:ws AS VARCHAR(40))", "CAST(:job AS VARCHAR(40))"  # typed for PostgreSQL
 ACTOR = Actor(id=None, name="bench")
 
 
@@ -136,6 +137,8 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
     conn.execute(text("DELETE FROM t_ids"))
     conn.execute(text("INSERT INTO t_ids (id) VALUES (:id)"), [{"id": i} for i in ids])
     rand = "lower(hex(randomblob(12)))" if sqlite else "md5(random()::text)"
+    payload = """'{"user_id": "' || t.id || '", "to": "blocked"}'"""
+    payload = payload if sqlite else f"({payload})::json"
     stamp = now.replace(tzinfo=None) if sqlite else now
     p = {"ws": ws, "now": stamp, "job": job_id, "n": len(ids)}
     seq = conn.execute(
@@ -146,8 +149,9 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
             "INSERT INTO audit_events (workspace_id, id, seq, user_id, from_status, to_status,"
             " route, actor_id, actor_name, reason_code, note, request_id, batch_id, at, outcome,"
             " hash)"
-            f" SELECT :ws, 'evt_' || {rand}, :seq + row_number() OVER (ORDER BY u.id), u.id,"
-            " u.status, 'blocked', 'bulk', NULL, 'bench', 'payment_dispute', NULL, NULL, :job,"
+            f" SELECT {WS}, 'evt_' || {rand}, :seq + row_number() OVER (ORDER BY u.id), u.id,"
+            " u.status, 'blocked', 'bulk', NULL, 'bench', 'payment_dispute', NULL, NULL,"
+            f" {JOB},"
             " :now, 'applied', ''"
             " FROM users u JOIN t_ids t ON t.id = u.id WHERE u.workspace_id = :ws"
             " AND u.status = 'active'"
@@ -157,15 +161,15 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
     conn.execute(
         text(
             "INSERT INTO outbox (workspace_id, id, topic, payload, created_at, attempts)"
-            f" SELECT :ws, 'msg_' || {rand}, 'user.status_changed',"
-            ' \'{"user_id": "\' || t.id || \'", "to": "blocked"}\', :now, 0 FROM t_ids t'
+            f" SELECT {WS}, 'msg_' || {rand}, 'user.status_changed',"
+            f" {payload}, :now, 0 FROM t_ids t"
         ),
         p,
     )
     conn.execute(
         text(
             "INSERT INTO bulk_results (workspace_id, job_id, user_id, outcome, code, from_status)"
-            " SELECT :ws, :job, t.id, 'applied', NULL, 'active' FROM t_ids t"
+            f" SELECT {WS}, {JOB}, t.id, 'applied', NULL, 'active' FROM t_ids t"
         ),
         p,
     )
