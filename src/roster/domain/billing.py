@@ -128,27 +128,43 @@ def day_of(instant: datetime, timezone: str) -> date:
 
 
 class _Stream:
-    """Transitions one at a time, each with its instant, applied as the caller says."""
+    """Transitions one at a time, each with its instant, applied as the caller says.
+
+    Keeps the position as plain attributes: this loop runs once per audit event.
+    """
 
     def __init__(self, start: Cursor, transitions: Iterable[Transition]) -> None:
-        self.cursor = start
+        self.active, self.seq, self.clock = start.active, start.seq, start.clock
         self._rest: Iterator[Transition] = iter(transitions)
-        self._next: Transition | None = next(self._rest, None)
+        self._next: Transition | None = None
+        self._instant: datetime | None = None
+        self._advance()
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.active, self.seq, self.clock)
+
+    def _advance(self) -> None:
+        t = self._next = next(self._rest, None)
+        if t is None:
+            self._instant = None
+        else:
+            clock = self.clock
+            self._instant = t.at if clock is None or t.at > clock else clock
 
     def next_instant(self) -> datetime | None:
-        return None if self._next is None else self.cursor.instant_of(self._next)
+        return self._instant
 
     def apply(self) -> Transition:
         t = self._next
         assert t is not None
-        self.cursor = self.cursor.after(t)
-        self._next = next(self._rest, None)
+        self.active += t.active_delta
+        self.seq, self.clock = t.seq, self._instant
+        self._advance()
         return t
 
     def apply_through(self, instant: datetime, *, inclusive: bool) -> None:
-        while (at := self.next_instant()) is not None and (
-            at <= instant if inclusive else at < instant
-        ):
+        while (at := self._instant) is not None and (at <= instant if inclusive else at < instant):
             self.apply()
 
 
@@ -167,7 +183,7 @@ def usage_by_day(
 
 def _one_day(d: Day, stream: _Stream) -> DayUsage:
     stream.apply_through(d.start, inclusive=True)
-    opening = peak = stream.cursor.active
+    opening = peak = stream.active
     seen: set[str] = set()  # users met since midnight
     counted: set[str] = set()  # users who have had a seat at some instant today
     newcomers = 0
@@ -180,20 +196,19 @@ def _one_day(d: Day, stream: _Stream) -> DayUsage:
                 if t.from_status == Status.ACTIVE:  # Active at midnight: in `opening`
                     counted.add(t.user_id)
             touched[t.user_id] = t.to_status
-        peak = max(peak, stream.cursor.active)
+        peak = max(peak, stream.active)
         for user_id, status in touched.items():
             if status == Status.ACTIVE and user_id not in counted:
                 counted.add(user_id)
                 newcomers += 1
-    active = stream.cursor.active
-    return DayUsage(d.day, opening, peak, active, opening + newcomers, stream.cursor)
+    return DayUsage(d.day, opening, peak, stream.active, opening + newcomers, stream.cursor)
 
 
 def active_at(start: Cursor, transitions: Iterable[Transition], instant: datetime) -> int:
     """The Active count at `instant`: after every transition at or before it."""
     stream = _Stream(start, transitions)
     stream.apply_through(instant, inclusive=True)
-    return stream.cursor.active
+    return stream.active
 
 
 def last_sealed_day(clock: datetime, timezone: str) -> date:

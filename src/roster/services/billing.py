@@ -27,6 +27,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import queries
 
+_TO: dict[str, Status] = {s.value: s for s in Status}
 _STATUS: dict[str | None, Status | None] = {None: None} | {s.value: s for s in Status}
 _FIRST_PAGE, _PAGE = 256, 8192
 
@@ -144,7 +145,7 @@ def transitions(conn: Connection, workspace_id: str, after_seq: int) -> Iterator
             .limit(page)
         ).all()
         for seq, user_id, from_status, to_status, at in rows:
-            yield Transition(seq, user_id, _STATUS[from_status], Status(to_status), at)
+            yield Transition(seq, user_id, _STATUS[from_status], _TO[to_status], at)
         if len(rows) < page:
             return
         last, page = rows[-1][0], _PAGE

@@ -1,0 +1,253 @@
+"""Billing: the active count at 10,000 and 1,000,000 users next to reading one row by
+primary key; and a one-year usage report over 1,000,000 audit events.
+
+Run: .venv/bin/python -m bench.bench_billing [--database-url URL] [--big 1000000]
+     [--report-users 100000] [--report-events 1000000]
+
+Seeding goes straight to the tables with executemany (it is test data, not the
+thing measured). Each timing is the median of many calls, interleaved with its
+baseline in the same run on the same database.
+"""
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, insert, select, update
+
+from roster.adapters.database import make_engine
+from roster.adapters.migrator import upgrade
+from roster.adapters.tables import audit_events, user_counts, users, workspaces
+from roster.domain.ids import new_id
+from roster.services import billing, queries
+
+CHUNK = 20_000
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def new_workspace(engine: Engine, tag: str) -> str:
+    ws = new_id("ws")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(workspaces).values(
+                id=ws,
+                slug=f"{tag}-{ws[-6:]}",
+                name=tag,
+                allow_api_unblock=False,
+                reactivate_on_sign_in=False,
+                timezone="UTC",
+                created_at=T0,
+            )
+        )
+        conn.execute(
+            insert(user_counts).values(
+                workspace_id=ws,
+                active=0,
+                inactive=0,
+                blocked=0,
+                active_owners=0,
+                audit_seq=0,
+                audit_head="",
+            )
+        )
+    return ws
+
+
+def seed_users(engine: Engine, ws: str, n: int, status: Callable[[int], str]) -> list[str]:
+    ids = [f"usr_{i:010d}" for i in range(n)]
+    counts = {"active": 0, "inactive": 0, "blocked": 0}
+    for start in range(0, n, CHUNK):
+        rows = []
+        for i in range(start, min(n, start + CHUNK)):
+            s = status(i)
+            counts[s] += 1
+            rows.append(
+                {
+                    "workspace_id": ws,
+                    "id": ids[i],
+                    "email": f"u{i}@b.example",
+                    "name": f"U{i}",
+                    "role": "member",
+                    "status": s,
+                    "created_at": T0,
+                    "version": 1,
+                }
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(users), rows)
+    with engine.begin() as conn:
+        conn.execute(update(user_counts).where(user_counts.c.workspace_id == ws).values(**counts))
+    return ids
+
+
+def median_us(fn: Callable[[], object], rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1e6
+
+
+def count_vs_pk(engine: Engine, ws: str, user_id: str, rounds: int = 3000) -> tuple[float, float]:
+    """The active count (counter row) and a users row by primary key, interleaved."""
+    with engine.connect() as conn:
+
+        def count() -> object:
+            return queries.user_counts_of(conn, ws).active
+
+        def pk_row() -> object:
+            return conn.execute(
+                select(users.c.status).where(users.c.workspace_id == ws, users.c.id == user_id)
+            ).first()
+
+        counts, pks = [], []
+        for _ in range(5):
+            counts.append(median_us(count, rounds // 5))
+            pks.append(median_us(pk_row, rounds // 5))
+        conn.rollback()
+    return statistics.median(counts), statistics.median(pks)
+
+
+def seed_history(engine: Engine, ws: str, n_users: int, n_events: int) -> None:
+    """n_users created in January, then status changes at increasing times over the
+    year (2% of attempts refused), with the users table and counter left consistent."""
+    rng = random.Random(7)
+    ids = seed_users(engine, ws, n_users, lambda i: "active")
+    status = dict.fromkeys(ids, "active")
+    span = timedelta(days=366).total_seconds()
+    changes = n_events - n_users
+    stamps = sorted(rng.uniform(30 * 86400, span) for _ in range(changes))
+    seq = 0
+    batch: list[dict[str, object]] = []
+
+    def flush() -> None:
+        if batch:
+            with engine.begin() as conn:
+                conn.execute(insert(audit_events), batch)
+            batch.clear()
+
+    def add(user_id: str, frm: str | None, to: str, at: datetime, outcome: str) -> None:
+        nonlocal seq
+        seq += 1
+        batch.append(
+            {
+                "workspace_id": ws,
+                "id": f"evt_{seq:012d}",
+                "seq": seq,
+                "user_id": user_id,
+                "from_status": frm,
+                "to_status": to,
+                "route": "automation",
+                "actor_name": "bench",
+                "at": at,
+                "outcome": outcome,
+                "hash": "",
+            }
+        )
+        if len(batch) >= CHUNK:
+            flush()
+
+    for i, user_id in enumerate(ids):
+        add(user_id, None, "active", T0 + timedelta(seconds=i * 25), "applied")
+    for offset in stamps:
+        user_id = ids[rng.randrange(n_users)]
+        at = T0 + timedelta(seconds=offset)
+        current = status[user_id]
+        if rng.random() < 0.02:
+            add(user_id, current, "active", at, "user_blocked")
+            continue
+        to = rng.choice([s for s in ("active", "inactive", "blocked") if s != current])
+        status[user_id] = to
+        add(user_id, current, to, at, "applied")
+    flush()
+    final = {
+        s: sum(1 for v in status.values() if v == s) for s in ("active", "inactive", "blocked")
+    }
+    with engine.begin() as conn:
+        for s in ("inactive", "blocked"):
+            who = [u for u, v in status.items() if v == s]
+            for start in range(0, len(who), 900):
+                conn.execute(
+                    update(users)
+                    .where(users.c.workspace_id == ws, users.c.id.in_(who[start : start + 900]))
+                    .values(status=s)
+                )
+        conn.execute(
+            update(user_counts)
+            .where(user_counts.c.workspace_id == ws)
+            .values(**final, audit_seq=seq)
+        )
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    t = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--report-users", type=int, default=100_000)
+    parser.add_argument("--report-events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench-billing.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    print(f"database: {engine.dialect.name}")
+
+    print("\n## Active count vs one row by primary key")
+    for n in (args.small, args.big):
+        ws = new_workspace(engine, f"count{n}")
+        started = time.perf_counter()
+        ids = seed_users(engine, ws, n, lambda i: ("active", "inactive", "blocked")[i % 3])
+        t = time.perf_counter() - started
+        count, pk = count_vs_pk(engine, ws, ids[len(ids) // 2])
+        print(
+            f"{n:>9,} users (seeded in {t:.0f} s): active count {count:6.1f} µs, "
+            f"users row by PK {pk:6.1f} µs, ratio {count / pk:.2f}x"
+        )
+
+    print(
+        f"\n## One-year usage report: {args.report_users:,} users, "
+        f"{args.report_events:,} audit events"
+    )
+    ws = new_workspace(engine, "report")
+    t, _ = timed(lambda: seed_history(engine, ws, args.report_users, args.report_events))
+    print(f"seeded in {t:.0f} s")
+    first, last = date(2024, 1, 1), date(2024, 12, 31)
+
+    def report() -> billing.UsageReport:
+        with engine.connect() as conn:
+            workspace = queries.workspace_by_id(conn, ws)
+            return billing.usage(conn, workspace, first, last)
+
+    t_replay, replayed = timed(report)
+    t_build, saved = timed(lambda: billing.build_snapshots(engine, ws, datetime.now(UTC)))
+    runs = [timed(report) for _ in range(5)]
+    t_snap = statistics.median(r[0] for r in runs)
+    assert isinstance(replayed, billing.UsageReport)
+    assert all(r[1] == replayed for r in runs), "snapshots and replay disagree"
+    with engine.connect() as conn:
+        t_pk = median_us(lambda: queries.user_counts_of(conn, ws), 200) / 1e6
+    print(f"replayed from the audit log (no snapshots): {t_replay * 1000:8.1f} ms")
+    print(
+        f"building the snapshots ({saved} days):        {t_build * 1000:8.1f} ms "
+        "(once; nightly after that)"
+    )
+    print(
+        f"report with snapshots (median of 5):        {t_snap * 1000:8.1f} ms "
+        f"(target < 1000 ms; {t_snap / t_pk:.0f}x one PK read)"
+    )
+    print(f"seat-days over the year: {replayed.totals.seat_days:,}")
+
+
+if __name__ == "__main__":
+    main()
