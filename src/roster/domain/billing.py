@@ -32,6 +32,7 @@ from roster.domain import errors
 from roster.domain.vocabulary import Status
 
 MAX_DAYS = 3660  # about ten years: the longest report we answer in one go
+EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)  # far from datetime's edges
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,16 @@ def check_period(first: date, last: date) -> None:
         raise errors.InvalidInput("The period ends before it starts: `to` must not precede `from`.")
     if (last - first).days + 1 > MAX_DAYS:
         raise errors.InvalidInput(f"A report covers at most {MAX_DAYS} days; ask for less.")
+    if first < EARLIEST or last > LATEST:
+        raise errors.InvalidInput(f"Dates must fall between {EARLIEST} and {LATEST}.")
+
+
+def check_instant(instant: datetime) -> None:
+    """Refuse an instant without a zone, or one too near the ends of the calendar."""
+    if instant.tzinfo is None:
+        raise errors.InvalidInput("Give the instant with its offset, e.g. 2025-01-31T23:59:59Z.")
+    if not EARLIEST < instant.astimezone(UTC).date() < LATEST:
+        raise errors.InvalidInput(f"The instant must fall between {EARLIEST} and {LATEST}.")
 
 
 def _midnight(d: date, tz: ZoneInfo) -> datetime:

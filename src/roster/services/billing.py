@@ -20,7 +20,7 @@ from roster.adapters.tables import audit_events, billing_days, users, workspaces
 from roster.domain import billing as arithmetic
 from roster.domain.audit import APPLIED
 from roster.domain.billing import ORIGIN, Cursor, DayUsage, Totals, Transition
-from roster.domain.errors import DomainError, InvalidInput
+from roster.domain.errors import DomainError
 from roster.domain.transitions import Policy
 from roster.domain.users import Actor, Headcount, check_change
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -126,8 +126,7 @@ def usage(conn: Connection, workspace: Workspace, first: date, last: date) -> Us
 
 def active_at(conn: Connection, workspace: Workspace, instant: datetime) -> int:
     """The Active count at a past instant (for an invoice date), from the audit log."""
-    if instant.tzinfo is None:
-        raise InvalidInput("Give the instant with its offset, e.g. 2025-01-31T23:59:59Z.")
+    arithmetic.check_instant(instant)
     start = _base_before(conn, workspace, arithmetic.day_of(instant, workspace.timezone))
     return arithmetic.active_at(start, transitions(conn, workspace.id, start.seq), instant)
 

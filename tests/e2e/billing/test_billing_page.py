@@ -53,6 +53,8 @@ def test_a_bad_date_is_explained_next_to_the_field(
     assert '<p class="error" id="from-error">Write the date as YYYY-MM-DD.</p>' in page.text
     backwards = client.get("/admin/billing", params={"from": "2031-06-03", "to": "2031-06-02"})
     assert "The last day must be on or after the first day." in backwards.text
+    far = client.get("/admin/billing", params={"from": "9999-12-01", "to": "9999-12-31"})
+    assert (far.status_code, "Choose days between" in far.text) == (422, True)
 
 
 def test_the_csv_download_has_one_line_per_day_and_a_total(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from roster.domain.billing import MAX_DAYS, DayUsage, day_of
+from roster.domain.billing import EARLIEST, LATEST, MAX_DAYS, DayUsage, day_of
 from roster.entrypoints.web.admin.rendering import render
 from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import reading
@@ -33,6 +33,8 @@ def _period(
         problems["to"] = "The last day must be on or after the first day."
     elif not problems and (last - first).days + 1 > MAX_DAYS:
         problems["from"] = f"Choose a period of at most {MAX_DAYS} days."
+    elif not problems and not EARLIEST <= first <= last <= LATEST:
+        problems["from"] = f"Choose days between {EARLIEST} and {LATEST}."
     shown = {
         "from": params.get("from") or first.isoformat(),
         "to": params.get("to") or last.isoformat(),
