@@ -26,6 +26,7 @@ from roster.domain.vocabulary import Route
 from roster.domain.workspaces import Workspace
 from roster.services.users import NewUser
 from roster.services.workspaces import create_workspace
+from tests import tally
 
 PG_ADMIN_URL = os.environ.get(
     "ROSTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -158,5 +159,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     line = ", ".join(f"{n} {k}" for k, n in _pg_outcomes.items())
     terminalreporter.write_line(f"PostgreSQL tests: {line}")
+    terminalreporter.write_line(tally.line())
     if path := os.environ.get("ROSTER_PG_REPORT"):
         Path(path).write_text(json.dumps(_pg_outcomes))

@@ -12,6 +12,7 @@ import threading
 import time
 
 from roster.bootstrap import Container
+from tests import tally
 from tests.stress import checker
 from tests.stress.driver import Record, build_world, drive
 from tests.stress.servers import Server, start_servers
@@ -65,6 +66,7 @@ def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
         f"{len(seen.faults)} faults injected ({', '.join(seen.faults)}), "
         f"{len(violations)} violations found"
     )
+    tally.add(operations=total, faults=len(seen.faults), violations=len(violations))
     assert violations == []
     assert seen.applied["admin_api"] > 0
     assert seen.refused[("automation", "user_blocked")] > 0
