@@ -30,12 +30,14 @@ def user_rows(
     external_ids: Sequence[str] | None = None,
     offset: int = 0,
     limit: int | None = None,
+    deprovisioned: bool = False,
 ) -> list[Row[Any]]:
     """Users joined with their SCIM attributes (absent for users made elsewhere).
 
     A row matching any of the narrowing lists is returned; each list is looked up
     on its own index (an OR across the two tables would scan the workspace). With
-    none given, every user of the workspace, in id order, from `offset`.
+    none given, every user of the workspace, in id order, from `offset`. Users a
+    SCIM DELETE deprovisioned are left out unless `deprovisioned` asks for them.
     """
     lookups = [
         (users.c.id, ids),
@@ -45,6 +47,8 @@ def user_rows(
     ]
     wanted = [(column, values) for column, values in lookups if values is not None]
     base = _users_joined().where(users.c.workspace_id == workspace_id)
+    if not deprovisioned:
+        base = base.where(_A.deprovisioned_at.is_(None))
     if not wanted:
         query = base.order_by(users.c.id).offset(offset)
         return list(conn.execute(query if limit is None else query.limit(limit)))
@@ -56,11 +60,16 @@ def user_rows(
 
 
 def count_users(conn: Connection, workspace_id: str) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).select_from(users).where(users.c.workspace_id == workspace_id)
-        ).scalar_one()
-    )
+    """The workspace's users SCIM shows: all but those it deprovisioned."""
+    everyone = conn.execute(
+        select(func.count()).select_from(users).where(users.c.workspace_id == workspace_id)
+    ).scalar_one()
+    gone = conn.execute(
+        select(func.count())
+        .select_from(scim_attributes)
+        .where(_A.workspace_id == workspace_id, _A.deprovisioned_at.is_not(None))
+    ).scalar_one()
+    return int(everyone) - int(gone)
 
 
 def owner_of_user_name(conn: Connection, workspace_id: str, key: str) -> str | None:
@@ -77,9 +86,15 @@ def owner_of_email(conn: Connection, workspace_id: str, email: str) -> str | Non
 
 
 def save_attributes(
-    conn: Connection, workspace_id: str, user_id: str, values: dict[str, Any], now: datetime
+    conn: Connection,
+    workspace_id: str,
+    user_id: str,
+    values: dict[str, Any],
+    now: datetime,
+    fallback: dict[str, Any] | None = None,
 ) -> None:
-    """Insert or update a user's SCIM row, bumping its version."""
+    """Update a user's SCIM row with `values`, bumping its version; a user with no
+    row yet gets one of `fallback` (default: nothing more) and `values`."""
     updated = conn.execute(
         update(scim_attributes)
         .where(_A.workspace_id == workspace_id, _A.user_id == user_id)
@@ -88,9 +103,33 @@ def save_attributes(
     if not updated:
         conn.execute(
             insert(scim_attributes).values(
-                workspace_id=workspace_id, user_id=user_id, version=1, updated_at=now, **values
+                workspace_id=workspace_id,
+                user_id=user_id,
+                version=1,
+                updated_at=now,
+                **(fallback or {}) | values,
             )
         )
+
+
+def deprovision(
+    conn: Connection, workspace_id: str, user_id: str, fallback: dict[str, Any], now: datetime
+) -> None:
+    """Mark the user deprovisioned (a user made elsewhere gets their SCIM row from
+    `fallback`) and take them out of every group."""
+    save_attributes(conn, workspace_id, user_id, {"deprovisioned_at": now}, now, fallback)
+    conn.execute(
+        delete(scim_group_members).where(
+            _M.workspace_id == workspace_id, _M.member_id == user_id, _M.member_type == "User"
+        )
+    )
+
+
+def is_deprovisioned(conn: Connection, workspace_id: str, user_id: str) -> bool:
+    stamp = conn.execute(
+        select(_A.deprovisioned_at).where(_A.workspace_id == workspace_id, _A.user_id == user_id)
+    ).scalar_one_or_none()
+    return stamp is not None
 
 
 def save_identity(
@@ -152,7 +191,16 @@ def existing_ids(conn: Connection, workspace_id: str, ids: Iterable[str]) -> dic
     for i in range(0, len(wanted), CHUNK):
         chunk = wanted[i : i + CHUNK]
         for (uid,) in conn.execute(
-            select(users.c.id).where(users.c.workspace_id == workspace_id, users.c.id.in_(chunk))
+            select(users.c.id)
+            .outerjoin(
+                scim_attributes,
+                (_A.workspace_id == users.c.workspace_id) & (_A.user_id == users.c.id),
+            )
+            .where(
+                users.c.workspace_id == workspace_id,
+                users.c.id.in_(chunk),
+                _A.deprovisioned_at.is_(None),
+            )
         ):
             found[uid] = "User"
         for (gid,) in conn.execute(

@@ -276,6 +276,9 @@ scim_attributes = Table(
     Column("attributes", JSON, nullable=False),
     Column("version", Integer, nullable=False, default=1),  # meta.version, with users.version
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Set by a SCIM DELETE: the user (Inactive, history kept) is gone from SCIM, which
+    # answers 404 for them; a later POST of the same userName or email links them again.
+    Column("deprovisioned_at", UtcDateTime(), nullable=True),
     ForeignKeyConstraint(["workspace_id", "user_id"], ["users.workspace_id", "users.id"]),
     UniqueConstraint("workspace_id", "user_name_key", name="uq_scim_attributes_user_name_key"),
     Index("ix_scim_attributes_workspace_external_id", "workspace_id", "external_id"),

@@ -9,7 +9,7 @@ table decides: an identity provider may deactivate and reactivate, never lift a 
 import hashlib
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -208,25 +208,55 @@ def _stored(write: UserWrite) -> dict[str, Any]:
     }
 
 
-def _check_unique(
-    engine: Engine, workspace_id: str, user_id: str | None, key: str, email: str
-) -> None:
+def _holders(engine: Engine, workspace_id: str, key: str, email: str) -> set[str]:
+    """The users already holding this userName or email, deprovisioned ones too."""
     with engine.connect() as conn:
-        holders = {
+        found = {
             scim_store.owner_of_user_name(conn, workspace_id, key),
             scim_store.owner_of_email(conn, workspace_id, email),
             scim_store.owner_of_email(conn, workspace_id, key),
         }
-    if holders - {None, user_id}:
+    return {h for h in found if h is not None}
+
+
+def _check_unique(
+    engine: Engine, workspace_id: str, user_id: str | None, key: str, email: str
+) -> None:
+    if _holders(engine, workspace_id, key, email) - {user_id}:
         raise Uniqueness(f"A user with the userName or email {email} already exists.")
+
+
+def _deprovisioned_holder(
+    engine: Engine, workspace_id: str, key: str, email: str
+) -> ScimUser | None:
+    """The one deprovisioned user this userName or email names, whom a POST links again."""
+    holders = _holders(engine, workspace_id, key, email)
+    if len(holders) != 1:
+        return None
+    with engine.connect() as conn:
+        (holder,) = holders
+        if not scim_store.is_deprovisioned(conn, workspace_id, holder):
+            return None
+        (row,) = scim_store.user_rows(conn, workspace_id, ids=[holder], deprovisioned=True)
+    return _scim_user(row)
 
 
 def create_user(
     engine: Engine, *, workspace_id: str, actor: Actor, write: UserWrite, now: datetime
 ) -> ScimUser:
-    """Create a user through route `scim`, with their SCIM attributes, in one transaction."""
+    """Create a user through route `scim`, with their SCIM attributes, in one transaction.
+
+    When the userName or email is a user a SCIM DELETE deprovisioned, that account is
+    linked again instead (RFC 7644 allows no duplicate, and Roster keeps people's
+    history): their attributes are replaced and `active` (true when absent) applies
+    as a PUT's would, so a Blocked user asked to be active is refused.
+    """
     email = _account_email(write)
     stored = _stored(write)
+    if gone := _deprovisioned_holder(engine, workspace_id, stored["user_name_key"], email):
+        active = True if write.active is None else write.active
+        revived = replace(write, active=active)
+        return _rewrite(engine, gone, revived, actor=actor, now=now, relink=True)
     _check_unique(engine, workspace_id, None, stored["user_name_key"], email)
     status = _target(write.active if write.active is not None else True)
     uow = SqlUnitOfWork(engine)
@@ -268,8 +298,21 @@ def update_user(
     """
     current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
+    return _rewrite(engine, current, write, actor=actor, now=now)
+
+
+def _rewrite(
+    engine: Engine,
+    current: ScimUser,
+    write: UserWrite,
+    *,
+    actor: Actor,
+    now: datetime,
+    relink: bool = False,
+) -> ScimUser:
+    workspace_id, user_id = current.user.workspace_id, current.user.id
     email = _account_email(write)
-    stored = _stored(write)
+    stored = _stored(write) | ({"deprovisioned_at": None} if relink else {})
     _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
     _set_active(engine, current, write.active, actor=actor, now=now)
     try:
@@ -292,11 +335,17 @@ def deactivate_user(
     now: datetime,
     if_match: str | None = None,
 ) -> None:
-    """DELETE: the user becomes Inactive (route scim) and stays, with their history.
-    A Blocked user stays Blocked: the request succeeds and changes nothing."""
+    """DELETE: the user becomes Inactive (route scim) and is deprovisioned: SCIM
+    answers 404 for them from now on, while Roster keeps the account and its history.
+    A Blocked user stays Blocked. Run again (a crash between the two steps), it
+    finishes the job."""
     current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
     _set_active(engine, current, False, actor=actor, now=now)
+    key = comparison_key(current.user_name)
+    fallback = {"user_name": current.user_name, "user_name_key": key, "attributes": {}}
+    with engine.begin() as conn:
+        scim_store.deprovision(conn, workspace_id, user_id, fallback, now)
 
 
 def _set_active(

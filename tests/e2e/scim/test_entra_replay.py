@@ -167,15 +167,29 @@ def test_every_entra_fixture_is_replayed_in_order(
             ("user_blocked", Route.SCIM, Status.ACTIVE)
         }
 
-    # The block is lifted where it may be; then Entra's hard delete deactivates.
+    # The block is lifted where it may be; then Entra's hard delete deactivates the
+    # account (kept in Roster, with its history) and SCIM no longer shows it.
     _set(container, tenant, user_id, Status.ACTIVE, note="cleared")
     r = replay(idp, "24", user_id=user_id)
     assert r.status_code == 204
     assert _status(container, tenant, user_id) == Status.INACTIVE
-    r = replay(idp, "09", user_id=user_id)
-    assert r.status_code == 200
-    assert r.json()["active"] is False
     assert _audit(container, tenant, user_id)[-1].route == Route.SCIM
+    for name in ("09", "24"):  # read after delete, and delete again: gone
+        r = replay(idp, name, user_id=user_id)
+        assert r.status_code == 404, (name, r.text)
+        assert r.json()["schemas"] == [ERROR]
+        assert r.json()["status"] == "404"
+    assert replay(idp, "03").json()["totalResults"] == 0
+
+    # Provisioned again (the matching query found nobody). Fixture 12 renamed her,
+    # so alice@example.com names no account any more and a new one is made; the
+    # same userName linking the old account again is tested with Okta's requests.
+    r = replay(idp, "06")
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] != user_id
+    assert r.json()["active"] is True
+    assert replay(idp, "09", user_id=user_id).status_code == 404
+    user_id = r.json()["id"]  # the groups below hold the account SCIM can see
 
     # Groups.
     r = replay(idp, "25")

@@ -101,6 +101,19 @@ def test_a_blocked_user_reads_inactive_and_a_put_cannot_unblock_them(
     r = idp.request("DELETE", f"/scim/v2/Users/{user_id}")
     assert r.status_code == 204
     assert _status(container, tenant, user_id) == Status.BLOCKED
+    assert idp.get(f"/scim/v2/Users/{user_id}").status_code == 404
+
+    # Provisioned again after the delete: the same account, still Blocked.
+    r = idp.request("POST", "/scim/v2/Users", okta_user("erin@example.com", active=True))
+    assert r.status_code == 400
+    assert r.json()["scimType"] == "mutability"
+    assert _status(container, tenant, user_id) == Status.BLOCKED
+    assert idp.get(f"/scim/v2/Users/{user_id}").status_code == 404
+    r = idp.request("POST", "/scim/v2/Users", okta_user("erin@example.com", active=False))
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == user_id
+    assert r.json()["active"] is False
+    assert _status(container, tenant, user_id) == Status.BLOCKED
 
 
 def test_users_made_elsewhere_are_visible_and_attribute_names_are_case_insensitive(
