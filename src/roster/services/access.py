@@ -86,9 +86,9 @@ def sign_in(
     if had_failures:
         throttle.succeeded(engine, keys)
     user = user_from_row(row)
-    reactivated = _admit(engine, user, row, now)
+    admitted = _admit(engine, user, row, now)
     rehashed = hash_password(password) if needs_rehash(stored) else None
-    return _open_session(engine, user, kind, now, reactivated, rehashed)
+    return _open_session(engine, admitted, kind, now, admitted is not user, rehashed)
 
 
 def _normalized(email: str) -> str:
@@ -108,18 +108,19 @@ def _account_row(conn: Connection, workspace: str, email: str) -> Row[Any] | Non
     ).first()
 
 
-def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> bool:
-    """Whether this sign-in reactivated the user; raise when they may not sign in.
+def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
+    """The user as they sign in (a new User when this sign-in reactivated them);
+    raise when they may not sign in.
 
     Reactivation goes through the domain (route sign_in), which refuses a Blocked
     user and a full workspace; the refusal is audited like any other.
     """
     if user.status == Status.ACTIVE:
-        return False
+        return user
     if not row.reactivate_on_sign_in:
         raise AccountNotActive(_not_active_message(user.status, row.ws_name))
     try:
-        change_status(
+        result = change_status(
             SqlUnitOfWork(engine),
             workspace_id=user.workspace_id,
             user_id=user.id,
@@ -135,8 +136,7 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> bool:
         ) from full
     except errors.DomainError as refusal:
         raise AccountNotActive(_not_active_message(user.status, row.ws_name)) from refusal
-    user.status = Status.ACTIVE
-    return True
+    return result.user
 
 
 def _not_active_message(status: Status, workspace_name: str) -> str:

@@ -13,13 +13,14 @@ from roster.adapters import passwords
 from roster.adapters.tables import users
 from roster.bootstrap import Container
 from roster.domain.users import Actor
-from roster.domain.vocabulary import Route, Status
+from roster.domain.vocabulary import Role, Route, Status
 from roster.entrypoints.web.app import create_app
 from roster.services import access
 from roster.services.users import NewUser, create_user
 from roster.services.workspaces import update_settings
 from tests.conftest import Tenant
 from tests.e2e.access.conftest import Clock, bearer, history, sign_in, status_of
+from tests.e2e.admin.conftest import sign_in as dashboard_sign_in
 from tests.e2e.conftest import PASSWORD, add_user
 
 
@@ -233,3 +234,18 @@ def test_failed_sign_ins_per_client_address_are_throttled_across_accounts(
     assert int(r.headers["Retry-After"]) > 0
     clock.advance(minutes=2)
     assert sign_in(timed_client, tenant, "fine@x.example").status_code == 201
+
+
+def test_the_dashboard_sign_in_is_throttled_per_client_address_too(
+    timed_client: TestClient, timed: Container, tenant: Tenant, clock: Clock
+) -> None:
+    add_user(timed, tenant, "admin-ok@x.example", role=Role.ADMIN)
+    for n in range(20):
+        page = dashboard_sign_in(timed_client, tenant, f"spray{n}@x.example", "wrong")
+        assert page.status_code == 401
+    page = dashboard_sign_in(timed_client, tenant, "admin-ok@x.example")
+    assert page.status_code == 429
+    assert int(page.headers["Retry-After"]) > 0
+    assert "Too many failed sign-ins" in page.text
+    clock.advance(minutes=2)
+    assert dashboard_sign_in(timed_client, tenant, "admin-ok@x.example").status_code == 303

@@ -14,6 +14,7 @@ from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import safe_next
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services.access import authenticate, revoke_credential, sign_in
+from roster.services.throttle import TooManyAttempts
 
 router = APIRouter()
 NOT_ADMIN = "Only owners and admins can use the dashboard."
@@ -62,9 +63,13 @@ async def sign_in_submit(
             password=password,
             now=container.clock(),
             kind=CredentialKind.SESSION,
+            address=request.client.host if request.client else None,
         )
     except (errors.Unauthenticated, errors.Forbidden) as refusal:
-        return _form(request, status_code=refusal.http_status, error=refusal.detail, **values)
+        page = _form(request, status_code=refusal.http_status, error=refusal.detail, **values)
+        if isinstance(refusal, TooManyAttempts):
+            page.headers["Retry-After"] = str(refusal.retry_after)
+        return page
     if signed.user.role not in ADMIN_ROLES:
         _revoke(container, signed.token)
         return _form(request, status_code=403, error=NOT_ADMIN, **values)
