@@ -65,6 +65,8 @@ def test_the_runs_that_touched_a_user_are_listed(
     )  # fmt: skip
     rule_url = saved.headers["location"]
     post_form(client, rule_url, f"{rule_url}/runs", {})
+    profile = client.get(f"/admin/users/{member}")
+    assert f'href="/admin/users/{member}/automation-runs"' in profile.text
     page = client.get(f"/admin/users/{member}/automation-runs")
     assert "Clean up" in page.text
     assert "applied (to Inactive)" in page.text
