@@ -60,12 +60,11 @@ def clear(conn: Connection, workspace_id: str, key: str) -> None:
     conn.execute(delete(t).where(t.c.workspace_id == workspace_id, t.c.key == key))
 
 
-def forget_older_than(conn: Connection, workspace_id: str, before: datetime) -> int:
-    """Drop counters whose window and block both ended before `before`."""
+def forget_ended(conn: Connection, window_started_before: datetime, now: datetime) -> int:
+    """Drop the counters, of every workspace, whose window and block have both ended."""
     return conn.execute(
         delete(t).where(
-            t.c.workspace_id == workspace_id,
-            t.c.window_started_at < before,
-            (t.c.blocked_until.is_(None)) | (t.c.blocked_until < before),
+            t.c.window_started_at < window_started_before,
+            (t.c.blocked_until.is_(None)) | (t.c.blocked_until <= now),
         )
     ).rowcount

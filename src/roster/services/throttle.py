@@ -122,3 +122,10 @@ def succeeded(engine: Engine, keys: Keys) -> None:
     """A right password clears its account's counter."""
     with engine.execution_options(**WRITE).begin() as conn:
         throttle_store.clear(conn, keys.workspace_id, keys.account)
+
+
+def prune(engine: Engine, now: datetime, limits: Limits = DEFAULT_LIMITS) -> int:
+    """Forget counters that no longer count: their window and any block are over, so
+    the next failure would start afresh anyway. Returns how many were dropped."""
+    with engine.execution_options(**WRITE).begin() as conn:
+        return throttle_store.forget_ended(conn, now - limits.window, now)

@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from roster.adapters import passwords
-from roster.adapters.tables import users
+from roster.adapters.tables import sign_in_throttles, users
 from roster.bootstrap import Container
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route, Status
+from roster.entrypoints.web.api import auth
 from roster.entrypoints.web.app import create_app
 from roster.services import access
 from roster.services.users import NewUser, create_user
@@ -249,3 +250,24 @@ def test_the_dashboard_sign_in_is_throttled_per_client_address_too(
     assert "Too many failed sign-ins" in page.text
     clock.advance(minutes=2)
     assert dashboard_sign_in(timed_client, tenant, "admin-ok@x.example").status_code == 303
+
+
+def test_the_server_forgets_throttle_counters_once_they_no_longer_count(
+    timed_client: TestClient, timed: Container, tenant: Tenant, clock: Clock
+) -> None:
+    for _ in range(5):
+        sign_in(timed_client, tenant, "old@x.example", "wrong")
+    clock.advance(minutes=10)
+    sign_in(timed_client, tenant, "recent@x.example", "wrong")
+    clock.advance(minutes=6)  # the first window (15 min) and its block are over
+
+    auth.PRUNE.next = None
+    auth.prune_tick(timed)
+
+    with timed.engine.connect() as conn:
+        keys = set(conn.execute(select(sign_in_throttles.c.key)).scalars())
+    # The address's window opened with the first failure, 16 minutes ago: it is over
+    # too, so its next failure would start a fresh count anyway.
+    assert keys == {"account:recent@x.example"}
+    # Forgetting changes nothing a user sees: the old account signs in afresh.
+    assert sign_in(timed_client, tenant, "old@x.example", "wrong").status_code == 401

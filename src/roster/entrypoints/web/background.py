@@ -9,6 +9,7 @@ number of server processes may run these loops at once.
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
 
@@ -17,6 +18,21 @@ log = logging.getLogger("roster.background")
 Tick = Callable[[Container], None]
 TICKS: list[tuple[str, Tick]] = []
 """(name, tick) pairs, registered at import time by the features that need them."""
+
+
+class Every:
+    """Lets a tick through once per `period` in this process. For jobs that need no
+    lease across processes: running them twice at once does no harm."""
+
+    def __init__(self, period: timedelta) -> None:
+        self.period = period
+        self.next: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        if self.next is not None and now < self.next:
+            return False
+        self.next = now + self.period
+        return True
 
 
 def register(name: str) -> Callable[[Tick], Tick]:

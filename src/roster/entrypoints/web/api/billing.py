@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
-from roster.entrypoints.web.background import register
+from roster.entrypoints.web.background import Every, register
 from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import billing, queries
@@ -159,22 +159,6 @@ def _csv(body: str, filename: str) -> Response:
 
 
 # --- The nightly snapshot job ------------------------------------------------------
-
-
-class Every:
-    """Lets a tick through once per `period` in this process. Across processes the
-    job needs no lease: snapshots of sealed days are identical whoever builds them,
-    and an insert of a day already saved is skipped."""
-
-    def __init__(self, period: timedelta) -> None:
-        self.period = period
-        self.next: datetime | None = None
-
-    def due(self, now: datetime) -> bool:
-        if self.next is not None and now < self.next:
-            return False
-        self.next = now + self.period
-        return True
 
 
 SNAPSHOTS = Every(timedelta(minutes=10))
