@@ -6,6 +6,7 @@ nothing is written. Then rows go in chunks, each chunk one transaction.
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from roster.services.users import NewUser, add_users
 
 REQUIRED = ("email", "name", "role", "status")
 OPTIONAL = ("reason", "note")
+MAX_NAME, MAX_NOTE = 200, 2000  # as the API and User.rename take them
 CHUNK = 2000
 
 
@@ -59,21 +61,27 @@ class BadFile(errors.InvalidInput):
 
 def parse_csv(text: str) -> list[ImportRow]:
     """Every row of the file, or BadFile naming each bad line."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise BadFile(
-            [(1, f"the header must name {', '.join(REQUIRED)}; missing {', '.join(missing)}")]
-        )
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as broken:
+        raise BadFile([(1, f"the header cannot be read: {broken}")]) from None
+    _check_header(header)
     reader.fieldnames = header
     rows, problems, seen = [], [], set()
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as broken:  # a field over csv's size limit, a bad quote
+            problems.append((reader.reader.line_num, f"the row cannot be read: {broken}"))
+            break
         line = reader.line_num
         try:
             row = _row(line, record)
         except (errors.InvalidInput, ValueError) as bad:
-            problems.append((line, str(bad)))
+            problems.append((line, bad.detail if isinstance(bad, errors.DomainError) else str(bad)))
             continue
         if row.email in seen:
             problems.append((line, f"{row.email} appears twice in the file"))
@@ -84,20 +92,46 @@ def parse_csv(text: str) -> list[ImportRow]:
     return rows
 
 
+def _check_header(header: list[str]) -> None:
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BadFile(
+            [(1, f"the header must name {', '.join(REQUIRED)}; missing {', '.join(missing)}")]
+        )
+    unknown = [c for c in header if c not in (*REQUIRED, *OPTIONAL)]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if unknown or twice:
+        what = [f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else []
+        what += [f"{', '.join(twice)} named twice"] if twice else []
+        columns = ", ".join((*REQUIRED, *OPTIONAL))
+        raise BadFile([(1, f"the header may only name {columns}: {'; '.join(what)}")])
+
+
 def _row(line: int, record: dict[str, str | None]) -> ImportRow:
     if None in record:
         raise ValueError("the row has more fields than the header")
+    if any(record.get(c) is None for c in REQUIRED):
+        raise ValueError("the row has fewer fields than the header")
     value = {k: (v or "").strip() for k, v in record.items()}
     email = normalize_email(value["email"])
     return ImportRow(
         line=line,
         email=email,
-        name=value["name"] or email.split("@")[0],
+        name=_text(value["name"], "name", MAX_NAME) or email.split("@")[0],
         role=_enum(Role, value["role"] or "member", "role"),
         status=_enum(Status, value["status"] or "active", "status"),
         reason=_enum(ReasonCode, value["reason"], "reason") if value.get("reason") else None,
-        note=value.get("note") or None,
+        note=_text(value.get("note") or "", "note", MAX_NOTE, keep="\n\t") or None,
     )
+
+
+def _text(value: str, what: str, longest: int, keep: str = "") -> str:
+    """A name or note as the API would take it: not too long, no control characters."""
+    if len(value) > longest:
+        raise ValueError(f"the {what} is longer than {longest} characters")
+    if any(unicodedata.category(c) == "Cc" and c not in keep for c in value):
+        raise ValueError(f"the {what} holds a control character (NUL, CR, LF or the like)")
+    return value
 
 
 E = TypeVar("E", Role, Status, ReasonCode)

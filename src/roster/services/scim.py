@@ -20,7 +20,7 @@ from roster.adapters import scim_store
 from roster.adapters.repositories import user_from_row
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
-from roster.domain.emails import normalize_email
+from roster.domain.emails import LookAlike, normalize_email
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Route, Status
@@ -170,6 +170,8 @@ def _account_email(write: UserWrite) -> str:
     primary (or work, or first) address of `emails`."""
     try:
         return normalize_email(write.user_name)
+    except LookAlike:
+        raise  # an address that could pass for another is refused, not re-keyed
     except errors.InvalidInput:
         pass
     emails = [e for e in write.attributes.get("emails") or [] if isinstance(e, dict)]

@@ -179,12 +179,17 @@ CSV_HEADER = ("user_id", "email", "name", "from_status", "outcome", "code")
 def csv_row(r: bulk.ResultRow) -> tuple[str, ...]:
     return (
         r.user_id,
-        r.email or "",
-        r.name or "",
+        _defuse(r.email or ""),
+        _defuse(r.name or ""),
         r.from_status.value if r.from_status else "",
         r.outcome,
         r.code or "",
     )
+
+
+def _defuse(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
 
 
 def job_json(job: bulk.Job) -> dict[str, Any]:

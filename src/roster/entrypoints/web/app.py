@@ -27,6 +27,7 @@ from roster.entrypoints.web.api import events as automation_events  # automation
 from roster.entrypoints.web.api.automations import router as automations_router
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.limits import BodyLimit
+from roster.entrypoints.web.nul_guard import NulGuard
 from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
 
@@ -70,6 +71,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.state.container = resolved
     problems.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(NulGuard)  # no %00 in any URL (a 500 on PostgreSQL otherwise)
     for router in (auth.router, me.router, tokens.router, users.router):
         app.include_router(router, prefix=API)
     for router in (flows.router, introspect.router, invitations.router):  # access (issue 3)

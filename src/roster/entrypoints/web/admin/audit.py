@@ -4,8 +4,9 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from roster.domain import errors
@@ -54,14 +55,16 @@ def _filters(
         problems["outcome"] = "Choose one of the listed outcomes."
     since = _day(params.get("since", ""), "since", problems)
     until = _day(params.get("until", ""), "until", problems)
-    if since and until and until <= since:
+    if until and until.date() == date.max:
+        problems["until"] = "Choose an earlier end date."
+    elif since and until and until <= since:
         problems["until"] = "The end date must be on or after the start date."
     f = AuditFilter(
         user_id=user_id,
         route=Route(route) if route and "route" not in problems else None,
         outcome=outcome if outcome and "outcome" not in problems else None,
         since=since,
-        until=until + timedelta(days=1) if until else None,
+        until=until + timedelta(days=1) if until and "until" not in problems else None,
     )
     return f, problems
 
@@ -78,7 +81,10 @@ def _day(value: str, field: str, problems: dict[str, str]) -> datetime | None:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, admin: AdminDep, container: ContainerDep, before: int | None = None
+    request: Request,
+    admin: AdminDep,
+    container: ContainerDep,
+    before: Annotated[int | None, Query(ge=0, lt=2**63)] = None,  # a sequence number
 ) -> HTMLResponse:
     params = dict(request.query_params)
     f, problems = _filters(container, admin, params)

@@ -26,9 +26,7 @@ def _period(
     back in the form, and plain-word problems by field."""
     problems: dict[str, str] = {}
     last = _date(params.get("to", ""), "to", problems) or today
-    first = _date(params.get("from", ""), "from", problems) or last - timedelta(
-        days=DEFAULT_DAYS - 1
-    )
+    first = _date(params.get("from", ""), "from", problems) or _days_before(last)
     if not problems and last < first:
         problems["to"] = "The last day must be on or after the first day."
     elif not problems and (last - first).days + 1 > MAX_DAYS:
@@ -40,6 +38,15 @@ def _period(
         "to": params.get("to") or last.isoformat(),
     }
     return first, last, shown, problems
+
+
+def _days_before(last: date) -> date:
+    """The default period's first day (date.min near the calendar's start: refused)."""
+    return (
+        last - timedelta(days=DEFAULT_DAYS - 1)
+        if last > date.min + timedelta(DEFAULT_DAYS)
+        else date.min
+    )
 
 
 def _date(value: str, field: str, problems: dict[str, str]) -> date | None:

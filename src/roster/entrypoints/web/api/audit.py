@@ -93,7 +93,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _decode(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isascii() or not cursor.isdigit():
+    if not cursor.isascii() or not cursor.isdigit() or int(cursor) >= 2**63:
         raise errors.InvalidInput("cursor is not a cursor this list gave out; start without one.")
     return int(cursor)
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roster.bootstrap import Container
 from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.entrypoints.web.api.audit import defuse
 from roster.entrypoints.web.background import register
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
@@ -238,8 +239,8 @@ def csv_download(container: Container, workspace_id: str, job_id: str) -> Stream
                 out.writerow(
                     (
                         r.user_id,
-                        r.email or "",
-                        r.name or "",
+                        defuse(r.email or ""),
+                        defuse(r.name or ""),
                         r.from_status.value if r.from_status else "",
                         r.outcome,
                         r.code or "",

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from fastapi import Request
-from scim2_models import InvalidSyntaxException, ScimPolicy
+from scim2_models import InvalidSyntaxException, InvalidValueException, ScimPolicy
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _ENTERPRISE_NAMES = ("employeeNumber", "costCenter", "organization", "division", "department")
@@ -36,9 +36,36 @@ async def read_json(request: Request) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as bad:
         raise InvalidSyntaxException(detail=f"The body is not valid JSON: {bad}") from bad
+    except RecursionError:  # json.loads gives up on thousands of nested levels
+        raise InvalidSyntaxException(detail="The body nests too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The body must be a JSON object.")
+    _refuse_unstorable(body)
     return body
+
+
+def _refuse_unstorable(body: Any) -> None:
+    """invalidValue for text no database can keep: NUL characters, lone surrogates."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
+            raise InvalidValueException(
+                detail="Text in the body may not hold NUL characters or lone surrogates."
+            )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def lift_enterprise(body: dict[str, Any]) -> dict[str, Any]:
