@@ -72,11 +72,6 @@ class World:
         return self.container.engine
 
 
-@pytest.fixture(scope="module")
-def world(sqlite_url: str) -> Iterator[World]:
-    yield from make_world(sqlite_container(sqlite_url))
-
-
 def make_world(container: Container) -> Iterator[World]:
     tenant = new_tenant(container)
     ids = {

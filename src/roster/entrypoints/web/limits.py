@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY = 1024 * 1024  # 1 MiB: far above any form, JSON or SCIM body Roster takes
 # Routes that take more: a bulk action may name up to 1,000,000 user ids (~40 bytes each).
 LARGER = {"/api/v1/bulk-actions": 48 * 1024 * 1024}
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class BodyLimit:
@@ -50,6 +51,11 @@ class BodyLimit:
                 raise
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        detail = f"The request body is over the limit of {limit} bytes."
+        if str(scope.get("path", "")).startswith("/scim/v2"):  # SCIM's own error shape
+            error = {"schemas": [SCIM_ERROR], "status": "413", "detail": detail}
+            await _answer(send, b"application/scim+json", json.dumps(error).encode())
+            return
         body = json.dumps(
             {
                 "type": "https://roster.dev/problems/payload_too_large",
@@ -57,17 +63,18 @@ class BodyLimit:
                 "status": 413,
                 "code": "payload_too_large",
                 "instance": scope.get("path"),
-                "detail": f"The request body is over the limit of {limit} bytes.",
+                "detail": detail,
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, b"application/problem+json", body)
+
+
+async def _answer(send: Send, kind: bytes, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -72,6 +72,8 @@ def lift_enterprise(body: dict[str, Any]) -> dict[str, Any]:
     """Move enterprise attributes sent at the root (Entra's older shape) into the
     extension, and make a manager a complex value."""
     out = dict(body)
+    if not isinstance(out.get(ENTERPRISE) or {}, dict):
+        return out  # not an object: validation refuses it (invalidValue)
     extension = dict(out.get(ENTERPRISE) or {})
     for name in (*_ENTERPRISE_NAMES, "manager"):
         for key in [k for k in out if k.lower() == name.lower()]:

@@ -116,8 +116,9 @@ class Page:
 
 def bounds(search: Any) -> tuple[int, int]:
     """(startIndex ≥ 1, count ≤ MAX_RESULTS) of a request."""
-    start = max(1, search.start_index or 1)
-    count = MAX_RESULTS if search.count is None else min(search.count, MAX_RESULTS)
+    # A start past any table pages past the end (and stays within SQL's OFFSET).
+    start = min(max(1, search.start_index or 1), 2**31)
+    count = MAX_RESULTS if search.count is None else max(0, min(search.count, MAX_RESULTS))
     return start, count
 
 
