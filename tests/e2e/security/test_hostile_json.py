@@ -1,0 +1,163 @@
+"""Every /api/v1 operation that takes a body, read from /openapi.json (a new one is
+covered without touching this file), under hostile bodies: malformed JSON, the wrong
+content type, 10,000 levels of nesting, over the 1 MiB limit, wrong types and
+fields the schema does not name. Each answer is an RFC 9457 problem with a stable
+`code` (413 past the limit), never a server error, and nothing changes.
+"""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from roster.entrypoints.web.limits import LARGER, MAX_BODY
+from tests.e2e.security.hostile_kit import (
+    World,
+    hostile,
+    make_world,
+    refused_as_problem,
+    sent,
+    snapshot,
+    sqlite_container,
+    unchanged,
+    violation,
+)
+
+
+@pytest.fixture(scope="module")
+def world(sqlite_url: str) -> Iterator[World]:
+    yield from make_world(sqlite_container(sqlite_url))
+
+
+def operations(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, concrete path, body schema, media type) of every operation with a body."""
+    spec = world.client.get("/openapi.json").json()
+    found = []
+    for template, item in spec["paths"].items():
+        for method, op in item.items():
+            if not template.startswith("/api/v1/") or "requestBody" not in op:
+                continue
+            media, content = next(iter(op["requestBody"]["content"].items()))
+            schema = _resolve(spec, content.get("schema", {}))
+            path = (
+                template.replace("{user_id}", world.active)
+                .replace("{rule_id}", "rul_nosuch")
+                .replace("{token}", "nosuch")
+            )
+            found.append((method.upper(), path, schema, media))
+    return found
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        schema = spec["components"]["schemas"][name]
+    return schema
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+# A name no schema uses: every body model forbids fields it does not name.
+extra_names = st.text(min_size=1, max_size=12).map(lambda s: "zz_" + s)
+
+
+@hostile(300)
+@given(st.data())
+def test_wrong_types_and_unknown_fields_get_a_problem_and_change_nothing(
+    world: World, data: st.DataObject
+) -> None:
+    ops = operations(world)
+    method, path, schema, media = data.draw(st.sampled_from(ops), label="operation")
+    names = sorted(schema.get("properties", {}))
+    body = data.draw(
+        st.dictionaries(st.sampled_from(names) if names else extra_names, json_values, max_size=4)
+        if names
+        else st.just({}),
+        label="fields",
+    )
+    body[data.draw(extra_names, label="extra")] = data.draw(json_values, label="extra value")
+    before = snapshot(world)
+    sent()
+    what = f"{method} {path} {json.dumps(body)[:300]}"
+    if media == "application/json":
+        r = world.client.request(
+            method, path, content=json.dumps(body), headers=world.personal | _json()
+        )
+    else:  # a form: every value as text
+        form = {k: json.dumps(v) for k, v in body.items()}
+        r = world.client.request(method, path, data=form, headers=world.personal)
+    if media == "application/json":
+        refused_as_problem(r, what)
+        unchanged(world, before, what)
+    else:  # introspection answers {"active": false} for anything it does not know
+        if r.status_code >= 500:
+            violation(f"{what}: answered {r.status_code}")
+        unchanged(world, before, what)
+
+
+RAW = {
+    "broken JSON": (b'{"status": ', "application/json"),
+    "10,000 nested arrays": (b"[" * 10_000 + b"]" * 10_000, "application/json"),
+    "10,000 nested objects": (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "application/json"),
+    "not UTF-8": (b'{"email": "\xff\xfe"}', "application/json"),
+    "a lone surrogate": (b'{"email": "\\ud800@x.example", "name": "\\udfff"}', "application/json"),
+    "NUL": (b'{"email": "a\\u0000@x.example", "name": "\\u0000"}', "application/json"),
+    "an array": (b"[1, 2, 3]", "application/json"),
+    "a string": (b'"status"', "application/json"),
+    "a huge number": (b"9" * 5000, "application/json"),
+    "empty": (b"", "application/json"),
+    "text/plain": (b'{"status": "inactive"}', "text/plain"),
+    "a form": (b"status=inactive&email=a%40x.example", "application/x-www-form-urlencoded"),
+    "XML": (b"<status>inactive</status>", "application/xml"),
+    "no content type": (b'{"status": "inactive"}', ""),
+}
+
+
+@hostile(1)
+@given(st.just(None))
+def test_malformed_deep_and_mistyped_bodies_get_a_problem(world: World, once: None) -> None:
+    for method, path, _, media in operations(world):
+        for name, (body, kind) in RAW.items():
+            if media != "application/json":
+                continue
+            before = snapshot(world)
+            sent()
+            headers = world.personal | ({"Content-Type": kind} if kind else {})
+            r = world.client.request(method, path, content=body, headers=headers)
+            what = f"{method} {path} with {name}"
+            refused_as_problem(r, what)
+            unchanged(world, before, what)
+
+
+@hostile(1)
+@given(st.just(None))
+def test_a_body_over_the_limit_gets_413_on_every_operation(world: World, once: None) -> None:
+    for method, path, _, media in operations(world):
+        limit = LARGER.get(path, MAX_BODY)
+        if limit > MAX_BODY:
+            continue  # bulk actions take 48 MiB: tests/e2e/security/test_body_limit.py
+        body = b'{"name": "' + b"x" * limit + b'"}'
+        before = snapshot(world)
+        sent()
+        r = world.client.request(
+            method, path, content=body, headers=world.personal | {"Content-Type": media}
+        )
+        what = f"{method} {path} over the limit"
+        refused_as_problem(r, what, 413)
+        unchanged(world, before, what)
+
+
+def _json() -> dict[str, str]:
+    return {"Content-Type": "application/json"}
