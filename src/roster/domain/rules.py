@@ -6,6 +6,7 @@ in plain words. Which user may change to what is not decided here: a rule's
 status change goes through `User.change_status` on route `automation` like any other.
 """
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -146,7 +147,32 @@ def parse_rule(data: Any) -> RuleDefinition:
     trigger = parse_trigger(body.get("trigger"))
     conditions = _conditions(body.get("conditions", []), trigger)
     action = parse_action(body.get("action"))
-    return RuleDefinition(name.strip(), enabled, trigger, conditions, action, personal)
+    return _storable(RuleDefinition(name.strip(), enabled, trigger, conditions, action, personal))
+
+
+def _storable(rule: "RuleDefinition") -> "RuleDefinition":
+    """Refuse what no database keeps or no JSON answer carries: NUL characters, lone
+    surrogates, NaN and infinities (Python's JSON reader takes the last ones)."""
+    pending: list[tuple[str, Any]] = [("rule", rule.as_json())]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, Mapping):
+            pending += [(f"{where}.{k}".removeprefix("rule."), v) for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            pending += [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, str) and ("\x00" in value or not _encodable(value)):
+            raise RuleInvalid(where, "text may not hold NUL characters or lone surrogates.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise RuleInvalid(where, "must be a finite number.")
+    return rule
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _object(data: Any, where: str) -> Mapping[str, Any]:
