@@ -102,6 +102,7 @@ _WATCHED: list[tuple[Table, tuple[str, ...]]] = [
     (t.users, ("last_seen_at",)),
     (t.audit_events, ()),
     (t.invitations, ()),
+    (t.outbox, ()),
     (t.bulk_jobs, ()),
     (t.scim_attributes, ()),
     (t.scim_groups, ()),

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from roster.entrypoints.web.limits import LARGER, MAX_BODY
@@ -161,3 +161,29 @@ def test_a_body_over_the_limit_gets_413_on_every_operation(world: World, once: N
 
 def _json() -> dict[str, str]:
     return {"Content-Type": "application/json"}
+
+
+@hostile(60)
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=10),
+        lambda v: st.lists(v, max_size=3) | st.dictionaries(st.text(max_size=5), v, max_size=3),
+        max_leaves=6,
+    ),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", '"a\\u0000b"', '"\\ud800"', "1e400"]),
+)
+@example([], "NaN")  # was a 500 on PostgreSQL (the outbox's JSON refuses NaN)
+def test_free_form_event_data_refuses_what_json_cannot_carry(
+    world: World, data: Any, poison: str
+) -> None:
+    """Event data is free-form JSON at any depth: a NaN, an infinity, a NUL or a lone
+    surrogate anywhere in it is refused; the event is not recorded."""
+    tree = json.dumps({"k": data, "poison": "POISON"}).replace('"POISON"', poison)
+    body = f'{{"type": "payment.failed", "user_id": "{world.active}", "data": {tree}}}'
+    before = snapshot(world)
+    sent()
+    r = world.client.post(
+        "/api/v1/events", content=body, headers=world.service | {"Content-Type": "application/json"}
+    )
+    refused_as_problem(r, f"event data with {poison}", 422)
+    unchanged(world, before, f"event data with {poison}")

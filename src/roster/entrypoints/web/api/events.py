@@ -4,12 +4,12 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.rules import Run
 from roster.entrypoints.web.api.automations import RunOut
-from roster.entrypoints.web.api.schemas import Strict
+from roster.entrypoints.web.api.schemas import Strict, storable_tree
 from roster.entrypoints.web.deps import ContainerDep, require_kinds
 from roster.entrypoints.web.problems import responses
 from roster.services import automations as auto
@@ -22,7 +22,9 @@ class EventBody(Strict):
     type: str = Field(min_length=3, max_length=64, examples=["payment.failed"])
     user_id: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=320)
-    data: dict[str, Any] = Field(default_factory=dict, description="Free-form event data.")
+    data: Annotated[dict[str, Any], AfterValidator(storable_tree)] = Field(
+        default_factory=dict, description="Free-form event data."
+    )
 
 
 class EventAccepted(BaseModel):

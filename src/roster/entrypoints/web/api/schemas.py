@@ -1,5 +1,6 @@
 """Pydantic request and response bodies of the REST API."""
 
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -26,6 +27,24 @@ def storable(value: Any) -> Any:
 
 
 Text = Annotated[str, AfterValidator(storable)]
+
+
+def storable_tree(value: Any) -> Any:
+    """`storable` for free-form JSON, at any depth; and no NaN or infinity, which
+    Python's JSON reader takes but no JSON column or answer can carry."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite (no NaN or Infinity)")
+        else:
+            storable(item)
+    return value
 
 
 class Strict(BaseModel):
