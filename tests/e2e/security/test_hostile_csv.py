@@ -5,7 +5,7 @@ plain sentence naming the line, and writes nothing; a good file still imports.
 """
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,11 +97,17 @@ BAD_HEADERS = {
     "a formula column": "email,name,role,status,=cmd",
     "a NUL in the header": "email,name\x00,role,status",
 }
-TWINS = {
-    "padded": lambda e: f"  {e}",
+
+
+def _full_width(email: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in email)
+
+
+TWINS: dict[str, Callable[[str], str]] = {
+    "padded": "  {}".format,
     "upper case": str.upper,
-    "full-width": lambda e: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in e),
-    "a trailing tab": lambda e: f'"{e}\t"',
+    "full-width": _full_width,
+    "a trailing tab": '"{}\t"'.format,
 }
 
 
