@@ -45,7 +45,7 @@ def hostile(examples: int) -> settings:
     )
 
 
-def sqlite_container(url: str) -> Container:
+def migrated_container(url: str) -> Container:
     if url not in _migrated:
         _migrated[url] = make_engine(url)
         upgrade(_migrated[url])

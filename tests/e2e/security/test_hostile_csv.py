@@ -20,9 +20,9 @@ from tests.e2e.security.hostile_kit import (
     World,
     hostile,
     make_world,
+    migrated_container,
     sent,
     snapshot,
-    sqlite_container,
     unchanged,
     violation,
 )
@@ -38,7 +38,7 @@ def world(sqlite_url: str) -> Iterator[World]:
         mp.setenv("ROSTER_DATABASE_URL", sqlite_url)
         get_settings.cache_clear()
         common.container.cache_clear()
-        yield from make_world(sqlite_container(sqlite_url))
+        yield from make_world(migrated_container(sqlite_url))
         common.container.cache_clear()
         get_settings.cache_clear()
 

@@ -27,11 +27,11 @@ from tests.e2e.security.hostile_kit import (
     World,
     hostile,
     make_world,
+    migrated_container,
     refused_as_problem,
     refused_as_scim_error,
     sent,
     snapshot,
-    sqlite_container,
     unchanged,
     violation,
 )
@@ -48,7 +48,7 @@ def world(sqlite_url: str) -> Iterator[World]:
         mp.setenv("ROSTER_DATABASE_URL", sqlite_url)
         get_settings.cache_clear()
         common.container.cache_clear()
-        yield from make_world(sqlite_container(sqlite_url))
+        yield from make_world(migrated_container(sqlite_url))
         common.container.cache_clear()
         get_settings.cache_clear()
 

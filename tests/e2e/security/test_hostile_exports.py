@@ -26,8 +26,8 @@ from tests.e2e.security.hostile_kit import (
     World,
     hostile,
     make_world,
+    migrated_container,
     sent,
-    sqlite_container,
     violation,
 )
 
@@ -41,7 +41,7 @@ def world(sqlite_url: str) -> Iterator[World]:
         mp.setenv("ROSTER_DATABASE_URL", sqlite_url)
         get_settings.cache_clear()
         common.container.cache_clear()
-        for w in make_world(sqlite_container(sqlite_url)):
+        for w in make_world(migrated_container(sqlite_url)):
             assert sign_in(w.client, w.tenant, "root@h.example").status_code == 303
             yield w
         common.container.cache_clear()

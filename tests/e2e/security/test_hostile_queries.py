@@ -17,11 +17,11 @@ from tests.e2e.security.hostile_kit import (
     World,
     hostile,
     make_world,
+    migrated_container,
     no_server_error,
     refused_as_problem,
     sent,
     snapshot,
-    sqlite_container,
     unchanged,
     violation,
 )
@@ -29,7 +29,7 @@ from tests.e2e.security.hostile_kit import (
 
 @pytest.fixture(scope="module")
 def world(sqlite_url: str) -> Iterator[World]:
-    for w in make_world(sqlite_container(sqlite_url)):
+    for w in make_world(migrated_container(sqlite_url)):
         answer = sign_in(w.client, w.tenant, "root@h.example")
         assert answer.status_code == 303, answer.text
         yield w

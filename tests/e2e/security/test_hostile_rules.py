@@ -18,10 +18,10 @@ from tests.e2e.security.hostile_kit import (
     World,
     hostile,
     make_world,
+    migrated_container,
     refused_as_problem,
     sent,
     snapshot,
-    sqlite_container,
     unchanged,
     violation,
 )
@@ -29,7 +29,7 @@ from tests.e2e.security.hostile_kit import (
 
 @pytest.fixture(scope="module")
 def world(sqlite_url: str) -> Iterator[World]:
-    yield from make_world(sqlite_container(sqlite_url))
+    yield from make_world(migrated_container(sqlite_url))
 
 
 VALID: list[dict[str, Any]] = [

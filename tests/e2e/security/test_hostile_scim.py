@@ -18,11 +18,11 @@ from tests.e2e.security.hostile_kit import (
     World,
     hostile,
     make_world,
+    migrated_container,
     no_server_error,
     refused_as_scim_error,
     sent,
     snapshot,
-    sqlite_container,
     unchanged,
     violation,
 )
@@ -30,7 +30,7 @@ from tests.e2e.security.hostile_kit import (
 
 @pytest.fixture(scope="module")
 def world(sqlite_url: str) -> Iterator[World]:
-    yield from make_world(sqlite_container(sqlite_url))
+    yield from make_world(migrated_container(sqlite_url))
 
 
 SCIM_JSON = {"Content-Type": "application/scim+json"}

@@ -1,0 +1,156 @@
+"""The hostile inputs that only PostgreSQL turned into server errors (it refuses NUL
+in text and NaN in JSON, and its integers stop at 2^63), replayed on PostgreSQL:
+NUL in URLs, forms, SCIM bodies, rules and CSV files; NaN and infinities in event
+data; offsets and cursors past 2^63. Each is a 4xx and changes nothing.
+
+A small fixed set (the Hypothesis runs are on SQLite): about a second.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from roster.config import get_settings
+from roster.entrypoints.cli import common
+from roster.entrypoints.cli.main import app
+from tests.e2e.admin.conftest import csrf_of, sign_in
+from tests.e2e.security.hostile_kit import (
+    World,
+    make_world,
+    migrated_container,
+    no_server_error,
+    refused_as_problem,
+    refused_as_scim_error,
+    sent,
+    snapshot,
+    unchanged,
+    violation,
+)
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+NUL = "a\x00b"
+
+
+@pytest.fixture(scope="module")
+def world(postgresql_url: str) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROSTER_DATABASE_URL", postgresql_url)
+        get_settings.cache_clear()
+        common.container.cache_clear()
+        yield from make_world(migrated_container(postgresql_url))
+        common.container().engine.dispose()
+        common.container.cache_clear()
+        get_settings.cache_clear()
+
+
+def test_nul_in_any_url_is_a_4xx_on_postgresql(world: World) -> None:
+    paths = {
+        "/api/v1/users/a%00b": "problem",
+        "/api/v1/bulk-actions/a%00b": "problem",
+        "/api/v1/automations/a%00b": "problem",
+        "/api/v1/audit-events?cursor=9223372036854775808": "problem",
+        "/scim/v2/Users/a%00b": "scim",
+        "/scim/v2/Users?filter=userName%20eq%20%22a%00b%22": "scim",
+        "/scim/v2/Users?startIndex=9223372036854775809": "ok",
+        "/admin/users/a%00b": "dashboard",
+        "/admin/users?q=a%00b": "dashboard",
+        "/admin/users?after=a%00b": "dashboard",
+        "/admin/audit?user=a%00b": "dashboard",
+        "/admin/audit?before=99999999999999999999": "dashboard",
+        "/admin/automations/a%00b": "dashboard",
+    }
+    assert sign_in(world.client, world.tenant, "root@h.example").status_code == 303
+    for path, shape in paths.items():
+        headers = world.scim if path.startswith("/scim") else world.personal
+        before = snapshot(world)
+        sent()
+        r = world.client.get(path, headers=headers)
+        if shape == "problem":
+            refused_as_problem(r, path)
+        elif shape == "scim":
+            refused_as_scim_error(r, path)
+        elif shape == "dashboard":
+            no_server_error(r, path)
+            if r.status_code < 400:
+                violation(f"{path}: answered {r.status_code}")
+        else:
+            no_server_error(r, path)
+        unchanged(world, before, path)
+
+
+def test_nul_nan_and_infinity_in_bodies_are_4xx_on_postgresql(world: World) -> None:
+    scim = world.scim | {"Content-Type": "application/scim+json"}
+    api = world.personal | {"Content-Type": "application/json"}
+    service = world.service | {"Content-Type": "application/json"}
+    rule = {
+        "name": NUL,
+        "trigger": {"type": "schedule", "daily_at": "03:00"},
+        "action": {"type": "set_status", "status": "inactive"},
+    }
+    event = '{"type": "payment.failed", "user_id": "%s", "data": {"x": %s}}'
+    user = {"schemas": [USER], "userName": "n@h.example"}
+    bodies = [
+        ("/scim/v2/Users", scim, user | {"displayName": NUL}),
+        ("/scim/v2/Users", scim, user | {"externalId": NUL}),
+        ("/scim/v2/Users", scim, user | {"name": {"givenName": NUL}}),
+        ("/scim/v2/Groups", scim, {"schemas": [GROUP], "displayName": NUL}),
+        ("/api/v1/automations", api, rule),
+        ("/api/v1/events", service, event % (world.active, "NaN")),
+        ("/api/v1/events", service, event % (world.active, "1e400")),
+        ("/api/v1/users", api, {"email": "n4@h.example", "name": NUL}),
+    ]  # fmt: skip
+    for path, headers, body in bodies:
+        content = body if isinstance(body, str) else json.dumps(body)
+        before = snapshot(world)
+        sent()
+        r = world.client.post(path, content=content, headers=headers)
+        what = f"POST {path} {content[:120]}"
+        if path.startswith("/scim"):
+            refused_as_scim_error(r, what)
+        else:
+            refused_as_problem(r, what, 422)
+        unchanged(world, before, what)
+
+
+def test_nul_in_dashboard_forms_is_a_4xx_on_postgresql(world: World) -> None:
+    client = world.client
+    form = csrf_of(client.get("/admin/sign-in"))
+    slug = world.tenant.workspace.slug
+    for data in (
+        {"workspace": NUL, "email": "root@h.example", "password": "x"},
+        {"workspace": slug, "email": NUL, "password": "x"},
+    ):
+        before = snapshot(world)
+        sent()
+        r = client.post("/admin/sign-in", data=data | {"csrf_token": form}, follow_redirects=False)
+        refused_as_problem(r, f"sign-in with {data}")
+        unchanged(world, before, f"sign-in with {data}")
+    assert sign_in(client, world.tenant, "root@h.example").status_code == 303
+    profile = f"/admin/users/{world.active}"
+    for page, action, data in (
+        (profile, f"{profile}/status", {"to": "inactive", "note": NUL, "version": "1"}),
+        ("/admin/tokens", "/admin/tokens", {"name": NUL, "kind": "personal"}),
+    ):
+        token = csrf_of(client.get(page))
+        before = snapshot(world)
+        sent()
+        r = client.post(action, data=data | {"csrf_token": token}, follow_redirects=False)
+        refused_as_problem(r, f"POST {action} with NUL")
+        unchanged(world, before, f"POST {action} with NUL")
+
+
+def test_nul_in_an_imported_file_names_its_line_on_postgresql(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_text("email,name,role,status\nnul@h.example,A\x00B,member,active\n")
+    before = snapshot(world)
+    sent()
+    result = CliRunner().invoke(
+        app, ["users", "import", str(path), "-w", world.tenant.workspace.slug]
+    )
+    if result.exit_code != 2 or "line 2:" not in result.stderr:
+        violation(f"import with NUL: exit {result.exit_code}: {result.stderr[:300]}")
+    unchanged(world, before, "import with NUL")
