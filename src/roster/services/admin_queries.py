@@ -8,15 +8,14 @@ so a page costs the same at the first user and at the millionth.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Select, or_, select
 
-from roster.adapters.repositories import audit_from_row, user_from_row
+from roster.adapters.repositories import audit_from_row
 from roster.adapters.tables import audit_events, users
 from roster.domain.audit import APPLIED, AuditEntry
 from roster.domain.vocabulary import Route, Status
-from roster.services.queries import UserView
 
 REFUSED = "refused"  # an outcome filter meaning "any refusal"
 T = TypeVar("T")
@@ -31,6 +30,20 @@ class Page(Generic[T]):
     prev_before: str | None
 
 
+class ListedUser(NamedTuple):
+    """One line of the users page, as stored (role and status are their values)."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    status: str
+    last_seen_at: datetime | None
+
+
+_LISTED = [users.c[name] for name in ListedUser._fields]
+
+
 def find_users(
     conn: Connection,
     workspace_id: str,
@@ -40,10 +53,11 @@ def find_users(
     after: str | None = None,
     before: str | None = None,
     limit: int = 50,
-) -> Page[UserView]:
+) -> Page[ListedUser]:
     """Users in id order matching text `q` (email or name) and `status`; the page
-    after the id `after`, or the one before the id `before`."""
-    query = select(users).where(users.c.workspace_id == workspace_id)
+    after the id `after`, or the one before the id `before`. Only the columns the
+    page shows, as plain tuples: no domain object per line."""
+    query = select(*_LISTED).where(users.c.workspace_id == workspace_id)
     if status is not None:
         query = query.where(users.c.status == status.value)
     if q and q.strip():
@@ -61,16 +75,16 @@ def find_users(
         if after is not None:
             query = query.where(users.c.id > after)
         query = query.order_by(users.c.id)
-    rows = list(conn.execute(query.limit(limit + 1)))
+    rows = conn.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
-    views = [UserView(user_from_row(r), r.last_seen_at, r.created_at) for r in rows[:limit]]
+    listed = [ListedUser._make(r) for r in rows[:limit]]
     if backwards:
-        views.reverse()
+        listed.reverse()
         has_next, has_prev = True, more
     else:
         has_next, has_prev = more, after is not None
-    first, last = (views[0].user.id, views[-1].user.id) if views else (None, None)
-    return Page(views, last if has_next else None, first if has_prev else None)
+    first, last = (listed[0].id, listed[-1].id) if listed else (None, None)
+    return Page(listed, last if has_next else None, first if has_prev else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,12 @@
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, tuple_
 
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
@@ -211,6 +211,23 @@ def page_users(
     one stopped, so page 10,000 costs what page 1 costs, and users added or changed
     meanwhile are neither skipped nor repeated (a row whose sort key changes moves).
     """
+    rows, following = page_user_rows(
+        conn, workspace_id, where=where, sort=sort, after=after, limit=limit
+    )
+    return UserPage([_view(r) for r in rows], following)
+
+
+def page_user_rows(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    where: UserFilter = UserFilter(),
+    sort: str = "id",
+    after: Keyset | None = None,
+    limit: int = 50,
+) -> tuple[Sequence[Row[Any]], Keyset | None]:
+    """`page_users` as the stored rows (every column of `users`), for readers that
+    turn them straight into output (the API's list) without a domain object per row."""
     key, descending = sort.removeprefix("-"), sort.startswith("-")
     if key not in USER_SORT_KEYS:
         raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
@@ -222,10 +239,8 @@ def page_users(
     if key not in _UNIQUE_SORT_KEYS:
         order.append(users.c.id.desc() if descending else users.c.id.asc())
     rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
-    views = [_view(r) for r in rows[:limit]]
-    more = len(rows) > limit
-    last = rows[limit - 1] if more else None
-    return UserPage(views, Keyset(last._mapping[column.key], last.id) if last else None)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return rows[:limit], (Keyset(last._mapping[column.key], last.id) if last else None)
 
 
 def _ordered(key: str, descending: bool) -> Any:

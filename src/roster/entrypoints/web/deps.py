@@ -13,7 +13,11 @@ from roster.services.access import authenticate
 bearer = HTTPBearer(auto_error=False, description="A Roster token: `Authorization: Bearer rst.…`")
 
 
-def get_container(request: Request) -> Container:
+# Dependencies that do no blocking work are `async def`: FastAPI runs a plain `def`
+# dependency in the threadpool, a hop per dependency per request.
+
+
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -34,7 +38,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_admin(principal: PrincipalDep) -> Principal:
+async def require_admin(principal: PrincipalDep) -> Principal:
     """A human owner or admin: dashboard session, API session or personal token."""
     if not principal.is_admin:
         raise errors.Forbidden("Only owners and admins may do this.")
@@ -45,7 +49,7 @@ AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
 def require_kinds(*kinds: CredentialKind) -> object:
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.kind not in kinds and not principal.is_admin:
             raise errors.Forbidden("This credential may not do this.")
         return principal

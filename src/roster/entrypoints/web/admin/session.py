@@ -13,12 +13,17 @@ checks it on every unsafe request, so no dashboard POST can forget to.
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.users import User
@@ -76,16 +81,11 @@ async def check_csrf(request: Request, secret: str | None) -> None:
         raise CsrfRefused()
 
 
-async def admin_session(request: Request, container: ContainerDep) -> AdminSession:
-    """The signed-in admin, re-checked now; CSRF-checked on every unsafe request."""
-    token = request.cookies.get(SESSION_COOKIE)
-
-    def check() -> Principal:
-        with container.engine.connect() as conn:
-            return authenticate(conn, token, container.clock())
-
-    try:  # in a worker thread: a database round trip must not block the event loop
-        principal = await run_in_threadpool(check)
+def signed_in(conn: Connection, token: str | None, now: datetime) -> AdminSession:
+    """The owner or admin whose session cookie is `token`, re-checked now on `conn`
+    (one query); SignInRequired or NotAdmin otherwise. No CSRF check here."""
+    try:
+        principal = authenticate(conn, token, now)
     except errors.Unauthenticated:
         raise SignInRequired() from None
     if principal.kind != CredentialKind.SESSION or principal.user is None:
@@ -93,10 +93,42 @@ async def admin_session(request: Request, container: ContainerDep) -> AdminSessi
     if not principal.is_admin:
         raise NotAdmin()
     assert token is not None  # authenticate refuses a missing token
+    return AdminSession(principal, principal.user, csrf_token_for(token))
+
+
+async def admin_session(request: Request, container: ContainerDep) -> AdminSession:
+    """The signed-in admin, re-checked now; CSRF-checked on every unsafe request."""
+    token = request.cookies.get(SESSION_COOKIE)
+
+    def check() -> AdminSession:
+        with container.engine.connect() as conn:
+            return signed_in(conn, token, container.clock())
+
+    # in a worker thread: a database round trip must not block the event loop
+    session = await run_in_threadpool(check)
     await check_csrf(request, token)
-    session = AdminSession(principal, principal.user, csrf_token_for(token))
     request.state.admin = session
     return session
+
+
+@contextmanager
+def reading_as_admin(
+    request: Request, container: Container
+) -> Iterator[tuple[AdminSession, Connection]]:
+    """For a page that only reads (GET): the admin re-checked on the connection the
+    page then reads with, so the check and the page share one worker-thread hop and
+    one connection. Raises what `admin_session` raises; use it inside that hop."""
+    if request.method not in SAFE_METHODS:
+        raise CsrfRefused()  # an unsafe request must go through admin_session
+    token = request.cookies.get(SESSION_COOKIE)
+    with container.engine.connect() as conn:
+        session = signed_in(conn, token, container.clock())
+        if conn.dialect.name == "sqlite":
+            # SQLite's read snapshot starts at the first read: end it, so the page
+            # sees the last-seen stamp authenticate may just have written.
+            conn.rollback()
+        request.state.admin = session
+        yield session, conn
 
 
 AdminDep = Annotated[AdminSession, Depends(admin_session)]

@@ -1,21 +1,25 @@
 """The users page and a user's profile, where an admin reads and changes the Status."""
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from roster.adapters.passwords import verify_password
 from roster.domain import errors
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
-from roster.entrypoints.web.admin.rendering import redirect, render
-from roster.entrypoints.web.admin.session import AdminDep, AdminSession
+from roster.entrypoints.web.admin.rendering import redirect, render, templates
+from roster.entrypoints.web.admin.session import AdminDep, AdminSession, reading_as_admin
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services import admin_queries, queries
+from roster.services.admin_queries import ListedUser
 from roster.services.queries import UserView
 from roster.services.status import ChangeResult, change_status
 
@@ -34,9 +38,8 @@ def _status_or_none(value: str) -> Status | None:
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(
+async def users_page(
     request: Request,
-    admin: AdminDep,
     container: ContainerDep,
     q: str = "",
     status: str = "",
@@ -45,28 +48,48 @@ def users_page(
 ) -> HTMLResponse:
     """Search, a status filter with exact counts, and keyset pages of 50."""
     chosen = _status_or_none(status)
-    with reading(container) as conn:
-        counts = queries.user_counts_of(conn, admin.workspace_id)
-        page = admin_queries.find_users(
-            conn,
-            admin.workspace_id,
-            q=q[:200],
+
+    def page() -> HTMLResponse:
+        with reading_as_admin(request, container) as (admin, conn):
+            counts = queries.user_counts_of(conn, admin.workspace_id)
+            found = admin_queries.find_users(
+                conn,
+                admin.workspace_id,
+                q=q[:200],
+                status=chosen,
+                after=after,
+                before=before,
+                limit=PAGE_SIZE,
+            )
+        return render(
+            request,
+            "users/list.html",
+            title="Users",
+            counts=counts,
+            total=counts.active + counts.inactive + counts.blocked,
+            statuses=list(Status),
+            q=q,
             status=chosen,
-            after=after,
-            before=before,
-            limit=PAGE_SIZE,
+            page=found,
+            rows=_rows(found.items),
         )
-    return render(
-        request,
-        "users/list.html",
-        title="Users",
-        counts=counts,
-        total=counts.active + counts.inactive + counts.blocked,
-        statuses=list(Status),
-        q=q,
-        status=chosen,
-        page=page,
-    )
+
+    # The session check, the queries and the rendering in one worker-thread hop on
+    # one connection (the event loop never waits on them).
+    return await run_in_threadpool(page)
+
+
+_when: Callable[[datetime | None], str] = templates.env.filters["when"]
+
+
+def _rows(listed: list[ListedUser]) -> list[tuple[str, ...]]:
+    """The table's lines as the strings they show: (id, name, email, role label,
+    status value, status label, last seen). The template only escapes and places them."""
+    return [
+        (u.id, u.name, u.email, u.role.capitalize(), u.status, u.status.capitalize(),
+         _when(u.last_seen_at))
+        for u in listed
+    ]  # fmt: skip
 
 
 def _profile(
