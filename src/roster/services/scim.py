@@ -204,10 +204,21 @@ def _stored(write: UserWrite) -> dict[str, Any]:
     return {
         "user_name": user_name[:320],
         "user_name_key": comparison_key(user_name)[:320],
-        "external_id": write.external_id,
-        "display_name": write.display_name,
+        "external_id": _external_id(write.external_id),
+        "display_name": write.display_name[:MAX_TEXT] if write.display_name else None,
         "attributes": {k: v for k, v in write.attributes.items() if k not in _NOT_STORED},
     }
+
+
+MAX_TEXT = 255  # the columns' width: displayName is cut to it, externalId refused past it
+
+
+def _external_id(value: str | None) -> str | None:
+    """The provider's own key: refused past the column's width, never cut (two cut
+    keys could collide)."""
+    if value is not None and len(value) > MAX_TEXT:
+        raise errors.InvalidInput(f"externalId is longer than {MAX_TEXT} characters.")
+    return value
 
 
 def _holders(engine: Engine, workspace_id: str, key: str, email: str) -> set[str]:
@@ -442,7 +453,7 @@ def _group_values(write: GroupWrite) -> dict[str, Any]:
         raise errors.InvalidInput("displayName is required.")
     return {
         "display_name": name[: GroupWrite.MAX_NAME],
-        "external_id": write.external_id,
+        "external_id": _external_id(write.external_id),
         "attributes": {k: v for k, v in write.attributes.items() if k not in _NOT_STORED}
         | {"members": write.members},
     }

@@ -98,6 +98,8 @@ def test_nul_nan_and_infinity_in_bodies_are_4xx_on_postgresql(world: World) -> N
         ("/scim/v2/Users", scim, user | {"externalId": NUL}),
         ("/scim/v2/Users", scim, user | {"name": {"givenName": NUL}}),
         ("/scim/v2/Groups", scim, {"schemas": [GROUP], "displayName": NUL}),
+        ("/scim/v2/Users", scim, user | {"externalId": "x" * 5000}),  # past varchar(255)
+        ("/scim/v2/Groups", scim, {"schemas": [GROUP], "displayName": "g", "externalId": "x" * 256}),  # noqa: E501
         ("/api/v1/automations", api, rule),
         ("/api/v1/events", service, event % (world.active, "NaN")),
         ("/api/v1/events", service, event % (world.active, "1e400")),
@@ -114,6 +116,19 @@ def test_nul_nan_and_infinity_in_bodies_are_4xx_on_postgresql(world: World) -> N
         else:
             refused_as_problem(r, what, 422)
         unchanged(world, before, what)
+
+
+def test_a_display_name_past_its_column_is_cut_not_a_500_on_postgresql(world: World) -> None:
+    sent()
+    body = {"schemas": [USER], "userName": "long@h.example", "displayName": "x" * 5000}
+    r = world.client.post(
+        "/scim/v2/Users",
+        content=json.dumps(body),
+        headers=world.scim | {"Content-Type": "application/scim+json"},
+    )
+    no_server_error(r, "a 5000-character displayName")
+    assert r.status_code == 201, r.text
+    assert len(r.json()["displayName"]) == 255
 
 
 def test_nul_in_dashboard_forms_is_a_4xx_on_postgresql(world: World) -> None:

@@ -230,6 +230,7 @@ user_bodies = st.one_of(
 @given(user_bodies)
 @example({"schemas": [USER], "userName": "x" * 900_000})
 @example({"schemas": [USER], ENTERPRISE: 1.0})  # was a 500 (dict(1.0))
+@example({"schemas": [USER], "userName": "e@h.example", "externalId": "x" * 256})  # PG: a 500
 @example({"schemas": [USER], "userName": "n@h.example", "displayName": "a\x00b"})
 @example({"schemas": [USER], "userName": "n@h.example", "externalId": "a\x00b"})
 @example({"schemas": [USER], "userName": "n@h.example", "name": {"givenName": "\x00"}})
