@@ -16,6 +16,14 @@ class Actor:
     name: str
     user_id: str | None = None
 
+    MAX_NAME = 200  # what the audit log and status_changed_by keep
+
+    def __post_init__(self) -> None:
+        # Made-up names ("scim token <its name>", "<email> (invitation)") can pass the
+        # 200 characters a stored actor name has: cut them, as a rule's name is.
+        if len(self.name) > self.MAX_NAME:
+            object.__setattr__(self, "name", self.name[: self.MAX_NAME])
+
 
 @dataclass(frozen=True, slots=True)
 class Headcount:

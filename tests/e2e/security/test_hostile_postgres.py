@@ -169,3 +169,31 @@ def test_nul_in_an_imported_file_names_its_line_on_postgresql(world: World, tmp_
     if result.exit_code != 2 or "line 2:" not in result.stderr:
         violation(f"import with NUL: exit {result.exit_code}: {result.stderr[:300]}")
     unchanged(world, before, "import with NUL")
+
+
+def test_long_made_up_actor_names_fit_the_audit_log_on_postgresql(world: World) -> None:
+    """A scim token named with 200 characters acts as "scim token <name>", and an
+    invitation of a 310-character address is accepted as "<email> (invitation)":
+    both were past actor_name's 200 characters, a 500 on PostgreSQL."""
+    sent(2)
+    made = world.client.post(
+        "/api/v1/tokens", json={"kind": "scim", "name": "n" * 200}, headers=world.personal
+    )
+    assert made.status_code == 201, made.text
+    r = world.client.post(
+        "/scim/v2/Users",
+        json={"schemas": [USER], "userName": "actor@h.example"},
+        headers={"Authorization": f"Bearer {made.json()['token']}"},
+    )
+    no_server_error(r, "a SCIM creation by a token with a 200-character name")
+    assert r.status_code == 201, r.text
+    invited = world.client.post(
+        "/api/v1/invitations", json={"email": "i" * 300 + "@h.example"}, headers=world.personal
+    )
+    assert invited.status_code == 201, invited.text
+    r = world.client.post(
+        f"/api/v1/invitations/{invited.json()['token']}/accept",
+        json={"name": "Long", "password": "correct horse battery staple"},
+    )
+    no_server_error(r, "accepting the invitation of a 310-character address")
+    assert r.status_code == 200, r.text
