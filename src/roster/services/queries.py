@@ -5,9 +5,21 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    or_,
+    select,
+    tuple_,
+)
 
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
@@ -58,13 +70,13 @@ def workspace_by_slug(conn: Connection, slug: str) -> Workspace:
 
 def user_counts_of(conn: Connection, workspace_id: str) -> UserCounts:
     """The exact counts, read from the counter row: one primary-key lookup."""
-    c = user_counts.c
-    row = conn.execute(
-        select(c.active, c.inactive, c.blocked, c.active_owners).where(
-            c.workspace_id == workspace_id
-        )
-    ).first()
+    row = conn.execute(_COUNTS, {"workspace_id": workspace_id}).first()
     return UserCounts(*row) if row else UserCounts()
+
+
+_COUNTS = select(
+    user_counts.c.active, user_counts.c.inactive, user_counts.c.blocked, user_counts.c.active_owners
+).where(user_counts.c.workspace_id == bindparam("workspace_id"))
 
 
 def _view(row: Any) -> UserView:
@@ -232,15 +244,52 @@ def page_user_rows(
     if key not in USER_SORT_KEYS:
         raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
     column = users.c[key]
-    query = select(users).where(users.c.workspace_id == workspace_id, *where.clauses())
-    if after is not None:
-        query = query.where(_after(key, descending, after))
+    if (where.q and where.q.strip()) or where.last_seen_before or where.last_seen_after:
+        query = select(users).where(users.c.workspace_id == workspace_id, *where.clauses())
+        if after is not None:
+            query = query.where(_after(key, descending, after))
+        rows = conn.execute(_in_order(query, key, descending).limit(limit + 1)).all()
+    else:  # the everyday shapes: a statement built once, values bound
+        after_null = None if after is None else after.value is None
+        statement = _page_statement(sort, len(where.status), len(where.role), after_null, limit)
+        values = {
+            "workspace_id": workspace_id,
+            "statuses": [s.value for s in where.status],
+            "roles": [r.value for r in where.role],
+            "after_value": after.value if after else None,
+            "after_id": after.id if after else None,
+        }
+        rows = conn.execute(statement, values).all()
+    last = rows[limit - 1] if len(rows) > limit else None
+    return rows[:limit], (Keyset(last._mapping[column.key], last.id) if last else None)
+
+
+@lru_cache(maxsize=256)
+def _page_statement(
+    sort: str, statuses: int, roles: int, after_null: bool | None, limit: int
+) -> Select[Any]:
+    """The page select of one shape (which filters, which kind of cursor) with bound
+    parameters for its values. Built once per shape, so a request pays neither for
+    building it nor for SQLAlchemy's walk to its compiled-SQL cache key."""
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    c = users.c
+    query = select(users).where(c.workspace_id == bindparam("workspace_id"))
+    if statuses:
+        query = query.where(c.status.in_(bindparam("statuses", expanding=True)))
+    if roles:
+        query = query.where(c.role.in_(bindparam("roles", expanding=True)))
+    if after_null is not None:
+        value = None if after_null else bindparam("after_value", type_=c[key].type)
+        at = Keyset(value, bindparam("after_id", type_=c.id.type))  # type: ignore[arg-type]
+        query = query.where(_after(key, descending, at))
+    return _in_order(query, key, descending).limit(limit + 1)
+
+
+def _in_order(query: Select[Any], key: str, descending: bool) -> Select[Any]:
     order = [_ordered(key, descending)]
     if key not in _UNIQUE_SORT_KEYS:
         order.append(users.c.id.desc() if descending else users.c.id.asc())
-    rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
-    last = rows[limit - 1] if len(rows) > limit else None
-    return rows[:limit], (Keyset(last._mapping[column.key], last.id) if last else None)
+    return query.order_by(*order)
 
 
 def _ordered(key: str, descending: bool) -> Any:
@@ -259,11 +308,18 @@ def _after(key: str, descending: bool, at: Keyset) -> ColumnElement[bool]:
     if at.value is None:  # inside the NULL run, which comes first ascending, last descending
         run = and_(column.is_(None), ids < at.id if descending else ids > at.id)
         return run if descending else or_(run, column.is_not(None))
-    row = tuple_(column, ids)
-    beyond = row < (at.value, at.id) if descending else row > (at.value, at.id)
+    row, bound = tuple_(column, ids), tuple_(_bound(at.value, column), _bound(at.id, ids))
+    beyond = row < bound if descending else row > bound
     if key in _NULLABLE_SORT_KEYS and descending:
         return or_(beyond, column.is_(None))
     return beyond
+
+
+def _bound(value: Any, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`value` as a parameter of `column`'s type (a cached statement passes its own)."""
+    if isinstance(value, BindParameter):
+        return value
+    return bindparam(None, value, type_=column.type)
 
 
 def encode_cursor(sort: str, at: Keyset) -> str:

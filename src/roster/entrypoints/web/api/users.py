@@ -28,7 +28,13 @@ from roster.entrypoints.web.api.schemas import (
     parse_etag,
     user_list_json,
 )
-from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
+from roster.entrypoints.web.deps import (
+    AdminDep,
+    ContainerDep,
+    PrincipalDep,
+    Reading,
+    get_reading,
+)
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.status import change_status
@@ -54,6 +60,15 @@ async def _reader(principal: PrincipalDep) -> Principal:
 ReaderDep = Annotated[Principal, Depends(_reader)]
 
 
+async def _reading_reader(reading: Annotated[Reading, Depends(get_reading)]) -> Reading:
+    """`_reader` for a view that reads on the connection its caller was checked on."""
+    await _reader(reading.principal)
+    return reading
+
+
+ReadingDep = Annotated[Reading, Depends(_reading_reader)]
+
+
 async def json_body(request: Request) -> None:
     """A body that is not JSON is refused before it is parsed, saying what to send."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -77,8 +92,7 @@ def _tagged(response: Response, out: UserOut) -> UserOut:
 
 @router.get("", response_model=UserList, responses=responses(401, 403, 422))
 async def list_users(
-    principal: ReaderDep,
-    container: ContainerDep,
+    reading: ReadingDep,
     status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
     role: Annotated[list[Role] | None, Query(description="Any of these roles.")] = None,
     q: Annotated[Text | None, Query(max_length=200, description="Text in email or name.")] = None,
@@ -101,17 +115,20 @@ async def list_users(
         last_seen_after=_aware(last_seen_after),
     )
 
+    principal = reading.principal
+
     def page() -> bytes:
-        after = queries.decode_cursor(cursor, sort) if cursor else None
-        with container.engine.connect() as conn:
+        with reading.conn as conn:
+            after = queries.decode_cursor(cursor, sort) if cursor else None
             rows, following = queries.page_user_rows(
                 conn, principal.workspace_id, where=where, sort=sort, after=after, limit=limit
             )
         next_cursor = queries.encode_cursor(sort, following) if following else None
         return user_list_json(rows, next_cursor, principal.route, principal.policy)
 
-    # The query and the JSON in one worker-thread hop; the JSON is UserList's document
-    # (response_model keeps it in the OpenAPI) serialised once from the rows.
+    # The query and the JSON in one worker-thread hop, on the connection the caller was
+    # checked on; the JSON is UserList's document (response_model keeps it in the
+    # OpenAPI) serialised once from the rows.
     return Response(await run_in_threadpool(page), media_type="application/json")
 
 
