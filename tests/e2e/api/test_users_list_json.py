@@ -1,0 +1,69 @@
+"""The users list builds its JSON straight from the stored rows (no model per user):
+each listed user must read exactly as `GET /users/{id}` shows them, for every
+status and for each kind of caller, on SQLite and PostgreSQL."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from roster.bootstrap import Container
+from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.services.status import change_status
+from tests.conftest import Tenant
+from tests.e2e.conftest import add_user, token_for
+
+
+def _listed(client: TestClient, headers: dict[str, str], query: str) -> list[dict[str, Any]]:
+    r = client.get(f"/api/v1/users?{query}", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert set(r.json()) == {"items", "next_cursor"}
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+def test_each_listed_user_reads_as_the_single_user_read(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    add_user(container, tenant, "admin@list.example", role=Role.ADMIN)
+    add_user(container, tenant, "inactive@list.example", status=Status.INACTIVE)
+    add_user(container, tenant, "never.seen@list.example", password=False)
+    blocked = add_user(container, tenant, "blocked@list.example")
+    change_status(
+        container.uow(),
+        workspace_id=tenant.id,
+        user_id=blocked,
+        to=Status.BLOCKED,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        reason_code=ReasonCode.PAYMENT_DISPUTE,
+        note="Chargeback «42» — see ticket\n#7",
+        now=container.clock(),
+    )
+    callers = {
+        "admin_api": token_for(container, tenant, CredentialKind.PERSONAL),
+        "automation": token_for(container, tenant, CredentialKind.SERVICE),
+    }
+    for route, headers in callers.items():
+        _listed(client, headers, "limit=1")  # the first use stamps last-seen: before reading
+        listed = _listed(client, headers, "limit=200")
+        assert len(listed) == 5
+        for item in listed:
+            single = client.get(f"/api/v1/users/{item['id']}", headers=headers)
+            assert single.status_code == 200, single.text
+            assert item == single.json(), route
+            assert single.headers["ETag"] == item["etag"]
+        by_email = {u["email"]: u for u in listed}
+        stopped = by_email["blocked@list.example"]
+        assert stopped["status_reason"] == "payment_dispute"
+        assert stopped["status_note"] == "Chargeback «42» — see ticket\n#7"
+        # Blocked can only be lifted on the dashboard profile or the CLI (unless the
+        # workspace allows admin_api): neither an admin's token nor a service token may.
+        assert stopped["allowed_transitions"] == []
+        assert by_email["inactive@list.example"]["allowed_transitions"]
+    # The same page twice: one status's transitions are computed once and shared,
+    # so the second listing must not differ from the first in any user.
+    again = _listed(client, callers["automation"], "limit=200&status=blocked&status=inactive")
+    assert {u["status"] for u in again} == {"blocked", "inactive"}
