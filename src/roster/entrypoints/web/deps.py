@@ -36,7 +36,15 @@ def get_principal(
     """The caller, checked against the user's status as it is now (one query)."""
     token = credentials.credentials if credentials else None
     with container.engine.connect() as conn:
-        return authenticate(conn, token, container.clock())
+        return bearer_only(authenticate(conn, token, container.clock()))
+
+
+def bearer_only(principal: Principal) -> Principal:
+    """Refuse the dashboard's session cookie sent as a bearer token: its route,
+    admin_profile, may lift blocks, which only the dashboard's profile page may do."""
+    if principal.kind == CredentialKind.SESSION:
+        raise errors.Unauthenticated("A valid credential is needed: sign in or send a token.")
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -62,7 +70,7 @@ async def get_reading(
     def check() -> Reading:
         conn = container.engine.connect()
         try:
-            principal = authenticate(conn, token, container.clock())
+            principal = bearer_only(authenticate(conn, token, container.clock()))
             if conn.dialect.name == "sqlite":
                 # SQLite's read snapshot starts at the first read: end it, so the view
                 # sees the last-seen stamp authenticate may just have written.

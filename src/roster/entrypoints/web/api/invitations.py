@@ -89,6 +89,10 @@ def create(
 ) -> InvitationCreated:
     """Invite an email. A Blocked user's email is refused (`user_blocked`, audited);
     a full workspace is `seat_limit_reached`. A new invitation replaces a pending one."""
+    if body.role != Role.MEMBER and not principal.is_admin:
+        # An integration may not mint an admin or owner: it could accept the
+        # invitation itself and sign in with more rights than it has.
+        raise errors.Forbidden("Only owners and admins may invite admins and owners.")
     now = container.clock()
     made = create_invitation(
         container.engine,
