@@ -13,6 +13,7 @@ from roster.services.ports import UnitOfWork
 from roster.services.users import NewUser, add_users
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MAX_SEAT_LIMIT = 1_000_000_000  # as the API takes it; the column is a 32-bit integer
 
 
 def create_workspace(
@@ -67,6 +68,8 @@ def update_settings(
     """Change the settings given; `seat_limit=None` removes the limit."""
     if isinstance(seat_limit, int) and seat_limit < 0:
         raise errors.InvalidInput("The seat limit cannot be negative.")
+    if isinstance(seat_limit, int) and seat_limit > MAX_SEAT_LIMIT:
+        raise errors.InvalidInput(f"The seat limit can be at most {MAX_SEAT_LIMIT:,}.")
     with uow:
         workspace = uow.workspaces.get(workspace_id)
         if workspace is None:

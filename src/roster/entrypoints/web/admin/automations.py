@@ -45,7 +45,7 @@ def _editor(
 ) -> HTMLResponse:
     try:
         words = summary(parse_rule(json.loads(text)))
-    except (ValueError, RuleInvalid):
+    except (ValueError, RuleInvalid, RecursionError):
         words = None
     return render(
         request,
@@ -64,6 +64,8 @@ def _parsed(text: str) -> tuple[Any, dict[str, str]]:
         data = json.loads(text)
     except ValueError as bad:
         return None, {"definition": f"This is not valid JSON: {bad}."}
+    except RecursionError:
+        return None, {"definition": "This is not valid JSON: it nests too deeply."}
     try:
         parse_rule(data)
     except RuleInvalid as bad:

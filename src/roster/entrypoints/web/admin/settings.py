@@ -57,7 +57,7 @@ def save_settings(
 ) -> Response:
     """Save all three settings (an unchecked box is off; an empty limit is none)."""
     limit = seat_limit.strip()
-    if limit and not limit.isdigit():
+    if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 18):
         problem = {"seat_limit": "Write the seat limit as a whole number, or leave it empty."}
         return _page(
             request, admin, container, status_code=422, form_errors=problem, seat_limit=seat_limit

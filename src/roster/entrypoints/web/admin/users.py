@@ -210,7 +210,7 @@ def _check_form(to: str, reason_code: str, version: str) -> dict[str, str]:
         problems["to"] = "Choose the status to change to."
     if reason_code and reason_code not in ReasonCode._value2member_map_:
         problems["reason_code"] = "Choose one of the listed reasons."
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit() and len(version) <= 18):  # "²", 10^5000
         problems["form"] = "This form is out of date. Reload the page and try again."
     return problems
 
