@@ -228,6 +228,8 @@ def create_token(
         _check_personal_owner(engine, workspace_id, user_id)
     elif not (name and name.strip()):
         raise errors.InvalidInput("A service or scim token needs a name.")
+    if name and len(name.strip()) > 200:  # the column's width, as the API takes it
+        raise errors.InvalidInput("A token's name has at most 200 characters.")
     token = new_token(workspace_id)
     with engine.execution_options(**WRITE).begin() as conn:
         credential_id = credential_store.add(
