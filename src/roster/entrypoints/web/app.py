@@ -27,6 +27,7 @@ from roster.entrypoints.web.api import events as automation_events  # automation
 from roster.entrypoints.web.api.automations import router as automations_router
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.limits import BodyLimit
+from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
 from roster.entrypoints.web.nul_guard import NulGuard
 from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
@@ -69,6 +70,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
         lifespan=lifespan,
     )
     app.state.container = resolved
+    redact_tokens_in_logs()  # invitation links carry their token in the path
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(NulGuard)  # no %00 in any URL (a 500 on PostgreSQL otherwise)

@@ -22,24 +22,29 @@ HEADERS = {
 
 class SecurityHeaders:
     """Pure ASGI middleware: adds HEADERS to responses under /admin, and keeps
-    pages (which show user data and one-time tokens) out of caches."""
+    pages (which show user data and one-time tokens) out of caches. Every other
+    HTML page (the invitation page, the landing page, the API reference) gets
+    HEADERS too: none of them may be framed or run inline script."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        dashboard = path == PREFIX or path.startswith(PREFIX + "/")
         static = path.startswith(PREFIX + "/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
-                    headers[name] = value
-                if not static:
+                html = headers.get("content-type", "").startswith("text/html")
+                if dashboard or html:
+                    for name, value in HEADERS.items():
+                        headers[name] = value
+                if dashboard and not static:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
