@@ -7,10 +7,13 @@ A small fixed set (the Hypothesis runs are on SQLite): about a second.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from roster.config import get_settings
@@ -19,6 +22,7 @@ from roster.entrypoints.cli.main import app
 from tests.e2e.admin.conftest import csrf_of, sign_in
 from tests.e2e.security.hostile_kit import (
     World,
+    hostile,
     make_world,
     migrated_container,
     no_server_error,
@@ -202,3 +206,40 @@ def test_long_made_up_actor_names_fit_the_audit_log_on_postgresql(world: World) 
     )
     no_server_error(r, "accepting the invitation of a 310-character address")
     assert r.status_code == 200, r.text
+
+
+SCIM_FIELDS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "userName": lambda v: {"userName": v},
+    "displayName": lambda v: {"displayName": v},
+    "externalId": lambda v: {"externalId": v},
+    "givenName": lambda v: {"name": {"givenName": v}},
+    "email": lambda v: {"userName": "mail-holder", "emails": [{"value": v, "primary": True}]},
+    "title": lambda v: {"title": v},
+    "employeeNumber": lambda v: {
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": v}
+    },
+}
+long_text = st.integers(190, 700).map("x".__mul__) | st.text(min_size=190, max_size=400)
+
+
+@hostile(25)
+@given(st.sampled_from(sorted(SCIM_FIELDS)), long_text)
+@example("externalId", "x" * 256)
+def test_long_scim_values_are_kept_cut_or_refused_on_postgresql(
+    world: World, field: str, value: str
+) -> None:
+    """Every column has a width on PostgreSQL; SCIM attributes past it are cut
+    (displayName) or refused (externalId, userName past 320), never a 500."""
+    body = {"schemas": [USER], "userName": f"long{len(value)}@h.example"}
+    body |= SCIM_FIELDS[field](value)
+    before = snapshot(world)
+    sent()
+    r = world.client.post(
+        "/scim/v2/Users",
+        content=json.dumps(body),
+        headers=world.scim | {"Content-Type": "application/scim+json"},
+    )
+    what = f"SCIM {field} of {len(value)} characters"
+    if r.status_code not in (201, 409):
+        refused_as_scim_error(r, what)
+        unchanged(world, before, what)
