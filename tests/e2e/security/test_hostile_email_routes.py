@@ -85,7 +85,7 @@ def _cli(world: World, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-@hostile(40)
+@hostile(25)
 @given(same_mailbox().map(_tagged))
 @example(("0-a@x.example", "  0-A@X.EXAMPLE "))
 @example(("0-b@bücher.example", "0-B@xn--bcher-kva.example"))

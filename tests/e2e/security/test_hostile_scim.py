@@ -95,7 +95,7 @@ filters = st.one_of(
 )
 
 
-@hostile(120)
+@hostile(100)
 @given(filters)
 @example("(" * 5000 + 'userName eq "a"' + ")" * 5000)
 @example(" and ".join(['userName eq "a"'] * 3000))
