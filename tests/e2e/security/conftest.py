@@ -1,10 +1,39 @@
 """Helpers shared by the authorization matrix and the web security tests."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+
+from tests.e2e.conftest import PASSWORD
+
+ADMIN_EMAIL = "ada@x.example"
+RULE = {
+    "name": "Web rule",
+    "enabled": False,
+    "trigger": {"type": "schedule", "daily_at": "03:00"},
+    "conditions": [{"field": "role", "op": "eq", "value": "member"}],
+    "action": {"type": "set_status", "status": "inactive", "note": "web"},
+}
+
+# A valid form for every POST route, so that only the CSRF token decides.
+FORM_DATA: dict[str, dict[str, str]] = {
+    "/admin/sign-in": {"workspace": "", "email": ADMIN_EMAIL, "password": PASSWORD},
+    "/admin/sign-out": {},
+    "/admin/users/{user_id}/status": {"to": "blocked", "reason_code": "other", "version": "1"},
+    "/admin/settings": {"seat_limit": "7"},
+    "/admin/tokens": {"kind": "service", "name": "csrf"},
+    "/admin/tokens/{token_id}/revoke": {},
+    "/admin/bulk-actions/new": {"status": "inactive", "q": "f"},
+    "/admin/bulk-actions": {"status": "inactive", "q": "f", "nonce": "n1"},
+    "/admin/automations/new": {"definition": json.dumps(RULE)},
+    "/admin/automations/{rule_id}": {"definition": json.dumps(RULE | {"name": "Changed"})},
+    "/admin/automations/{rule_id}/toggle": {},
+    "/admin/automations/{rule_id}/runs": {},
+    "/invitations/{token}": {"name": "Ivy", "password": PASSWORD, "password_confirm": PASSWORD},
+}
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:

@@ -27,20 +27,21 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
-from roster.adapters.tables import users
+from roster.adapters.tables import credentials, users
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.entrypoints.web.admin.session import SESSION_COOKIE, csrf_token_for
 from roster.entrypoints.web.app import create_app
 from roster.services.access import create_token, revoke_credential, sign_in
 from roster.services.status import change_status
 from tests import tally
 from tests.conftest import CLI_ACTOR, Tenant, new_tenant
 from tests.e2e.conftest import PASSWORD, PASSWORD_HASH, add_user
-from tests.e2e.security.conftest import api_routes
+from tests.e2e.security.conftest import FORM_DATA, api_routes
 
 SCIM_PREFIX = "/scim/v2"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -675,3 +676,137 @@ def test_a_service_token_invites_members_but_never_admins_or_owners(
     member = client.post(f"{API}/invitations", json={"email": "m@x.example"}, headers=service)
     assert (member.status_code, member.json()["role"]) == (201, "member")
     tally.add(hostile=2)
+
+
+# --- the dashboard: every page and form, for every kind of browser --------------------
+
+DASHBOARD_PUBLIC = {"GET /admin", "GET /admin/sign-in", "POST /admin/sign-in"}
+"""Pages anyone may open; every other dashboard route is for owners and admins."""
+DASHBOARD_REFUSED = (
+    "no cookie",
+    "forged",
+    "signed out",
+    "inactive admin",
+    "blocked admin",
+    "api session as cookie",
+    "personal token as cookie",
+)
+
+
+def _leaver_cookie(w: World, how: str) -> str:
+    """A dashboard session of an admin who then signed out or left Active."""
+    leaver = w.user(role=Role.ADMIN)
+    cookie = w.session(w.emails[leaver], CredentialKind.SESSION)
+    if how == "signed out":
+        out = TestClient(w.app, cookies={SESSION_COOKIE: cookie}).post(
+            "/admin/sign-out", data={"csrf_token": csrf_token_for(cookie)}, follow_redirects=False
+        )
+        assert out.status_code == 303
+    else:
+        w.leave_active(leaver, Status.INACTIVE if how == "inactive admin" else Status.BLOCKED)
+    return cookie
+
+
+COOKIES: dict[str, Callable[[World], str | None]] = {
+    "no cookie": lambda w: None,
+    "forged": lambda w: f"rst.{w.tenant.id}.{'A' * 43}",
+    "signed out": lambda w: _leaver_cookie(w, "signed out"),
+    "inactive admin": lambda w: _leaver_cookie(w, "inactive admin"),
+    "blocked admin": lambda w: _leaver_cookie(w, "blocked admin"),
+    "api session as cookie": lambda w: w.session(w.emails[w.admin_id]),
+    "personal token as cookie": lambda w: w.token(CredentialKind.PERSONAL, w.admin_id)[1],
+    "member": lambda w: w.session(w.emails[w.member_id], CredentialKind.SESSION),
+    "admin": lambda w: w.session(w.emails[w.admin_id], CredentialKind.SESSION),
+    "owner": lambda w: w.session(w.owner_email, CredentialKind.SESSION),
+    "other workspace admin": lambda w: w.session(
+        w.other.owner.email, CredentialKind.SESSION, tenant=w.other
+    ),
+}
+
+
+def _dashboard_verdict(w: World, key: str, name: str, owned: bool, r: Response) -> str | None:
+    """What `name` should have got, when `r` is not it (None: as expected)."""
+    location = r.headers.get("location", "")
+    # Signing out sends the browser to sign in too: its own redirect clears the cookie.
+    signs_out = key == SIGNS_OUT and f'{SESSION_COOKIE}=""' in r.headers.get("set-cookie", "")
+    if name in DASHBOARD_REFUSED:
+        ok = r.status_code == 303 and location.startswith("/admin/sign-in")
+        return None if ok else "303 to sign-in"
+    if name == "member":
+        return None if r.status_code == 403 else "403"
+    if name == "other workspace admin" and owned:
+        return None if r.status_code == 404 else "404"
+    if r.status_code not in (200, 303) or location.startswith("/admin/sign-in") != signs_out:
+        return "200 or 303 (not to sign-in, but for signing out)"
+    if name == "other workspace admin" and (found := leaked(w, r)):
+        return f"nothing of this workspace, got {found[:3]}"
+    return None
+
+
+def _live(w: World, credential_id: str) -> bool:
+    with w.container.engine.connect() as conn:
+        row = conn.execute(
+            select(credentials.c.revoked_at).where(credentials.c.id == credential_id)
+        ).one()
+    return row.revoked_at is None
+
+
+BROWSERS = tuple(COOKIES)
+DASHBOARD_FORM_DATA = {
+    # This workspace's users must stay as they are while the matrix runs.
+    "/admin/settings": {"seat_limit": ""},
+    "/admin/automations/{rule_id}/runs": {"dry_run": "1"},
+    "/admin/bulk-actions": {"q": "nobody-matches-this", "nonce": ""},
+    "/admin/bulk-actions/new": {"q": "nobody-matches-this"},
+}
+SIGNS_OUT = "POST /admin/sign-out"
+CROSS_WORKSPACE_DASHBOARD = {
+    # Answers like for a token already revoked (and revokes nothing: checked).
+    "POST /admin/tokens/{token_id}/revoke": "/admin/tokens",
+}
+
+
+def test_every_dashboard_route_answers_every_browser_as_expected(world: World) -> None:
+    w = world
+    routes = [
+        (method, path, tuple(route.param_convertors))
+        for path, route in api_routes(w.app)
+        if path.startswith("/admin")
+        for method in sorted(route.methods or ())
+    ]
+    assert len(routes) >= 30
+    cookies = {name: COOKIES[name](w) for name in BROWSERS}
+    wrong: list[str] = []
+    hostile = 0
+    for method, path, names in routes:
+        key = f"{method} {path}"
+        if key in DASHBOARD_PUBLIC:
+            continue
+        if method == "POST" and path not in FORM_DATA:
+            pytest.fail(f"{key}: a new form: give a valid body in FORM_DATA (conftest)")
+        for name in BROWSERS:
+            cookie = cookies[name]
+            if key == SIGNS_OUT and name not in ("no cookie", "forged"):
+                cookie = COOKIES[name](w)
+            params: dict[str, str] = {}
+            for n in names:
+                params[n] = PARAMS[n].make(w, params)
+            data = {**FORM_DATA.get(path, {}), **DASHBOARD_FORM_DATA.get(path, {})}
+            data["nonce"] = w.unique("nonce")
+            if cookie:
+                data["csrf_token"] = csrf_token_for(cookie)
+            browser = TestClient(w.app, cookies={SESSION_COOKIE: cookie} if cookie else None)
+            body = data if method == "POST" else None
+            r = browser.request(method, fill(key, path, params), data=body, follow_redirects=False)
+            if key in CROSS_WORKSPACE_DASHBOARD and name == "other workspace admin":
+                assert r.headers["location"] == CROSS_WORKSPACE_DASHBOARD[key]
+                assert _live(w, params["token_id"]), f"{key} revoked another workspace's token"
+                continue
+            hostile += name in (*DASHBOARD_REFUSED, "member") or (
+                name == "other workspace admin" and bool(names)
+            )
+            if want := _dashboard_verdict(w, key, name, bool(names), r):
+                where = r.headers.get("location", "")
+                wrong.append(f"{key} as {name}: {r.status_code} {where}, expected {want}")
+    tally.add(hostile=hostile, violations=len(wrong))
+    assert not wrong, f"{len(wrong)} answers differ:\n" + "\n".join(wrong)

@@ -15,7 +15,6 @@ These run on SQLite only: what they check lives in the HTTP layer (the matrix an
 the dashboard's own tests cover both databases).
 """
 
-import json
 import logging
 import re
 import socket
@@ -42,10 +41,9 @@ from tests import tally
 from tests.conftest import Tenant, new_tenant
 from tests.e2e.admin.conftest import csrf_of, sign_in
 from tests.e2e.conftest import PASSWORD, add_user, token_for
-from tests.e2e.security.conftest import api_routes
+from tests.e2e.security.conftest import ADMIN_EMAIL, FORM_DATA, RULE, api_routes
 
 SESSION = "roster_session"
-ADMIN_EMAIL = "ada@x.example"
 
 
 @pytest.fixture(scope="session")
@@ -152,13 +150,6 @@ class Forms:
         return made
 
 
-RULE = {
-    "name": "Web rule",
-    "enabled": False,
-    "trigger": {"type": "schedule", "daily_at": "03:00"},
-    "conditions": [{"field": "role", "op": "eq", "value": "member"}],
-    "action": {"type": "set_status", "status": "inactive", "note": "web"},
-}
 PARAMS: dict[str, Callable[[Forms, dict[str, str]], str]] = {
     "user_id": lambda f, _: f.user(),
     "rule_id": lambda f, made: made.get("rule_id") or f.rule(),
@@ -168,22 +159,6 @@ PARAMS: dict[str, Callable[[Forms, dict[str, str]], str]] = {
     "token": lambda f, _: f.invitation(),
 }
 
-# A valid form for every POST route, so that only the CSRF token decides.
-FORM_DATA: dict[str, dict[str, str]] = {
-    "/admin/sign-in": {"workspace": "", "email": ADMIN_EMAIL, "password": PASSWORD},
-    "/admin/sign-out": {},
-    "/admin/users/{user_id}/status": {"to": "blocked", "reason_code": "other", "version": "1"},
-    "/admin/settings": {"seat_limit": "7"},
-    "/admin/tokens": {"kind": "service", "name": "csrf"},
-    "/admin/tokens/{token_id}/revoke": {},
-    "/admin/bulk-actions/new": {"status": "inactive", "q": "f"},
-    "/admin/bulk-actions": {"status": "inactive", "q": "f", "nonce": "n1"},
-    "/admin/automations/new": {"definition": json.dumps(RULE)},
-    "/admin/automations/{rule_id}": {"definition": json.dumps(RULE | {"name": "Changed"})},
-    "/admin/automations/{rule_id}/toggle": {},
-    "/admin/automations/{rule_id}/runs": {},
-    "/invitations/{token}": {"name": "Ivy", "password": PASSWORD, "password_confirm": PASSWORD},
-}
 READ_ONLY_POSTS = {"/admin/bulk-actions/new"}  # a preview page: it writes nothing anyway
 
 

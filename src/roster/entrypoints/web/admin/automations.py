@@ -14,6 +14,7 @@ from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services import automations as auto
+from roster.services import queries
 
 router = APIRouter()
 
@@ -204,6 +205,10 @@ def user_runs_page(
 ) -> HTMLResponse:
     """The automation runs that touched one user (a companion to their profile)."""
     with reading(container) as conn:
+        try:  # another workspace's user is not found, like on the profile
+            queries.user_by_id(conn, admin.workspace_id, user_id)
+        except errors.NotFound as missing:
+            raise PageNotFound(missing.detail) from None
         touched = auto.runs_for_user(conn, admin.workspace_id, user_id, limit=100)
     return render(
         request, "automations/user_runs.html", title="Automation runs", user_id=user_id,
