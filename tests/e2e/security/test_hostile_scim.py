@@ -309,3 +309,61 @@ def _result_or_error(r: Any, what: str) -> None:
             violation(f"{what}: 200 without a ListResponse: {r.text[:200]}")
         return
     refused_as_scim_error(r, what)
+
+
+@hostile(50)
+@given(user_bodies)
+@example({"schemas": [USER], "userName": "active@h.example", "active": "yes"})
+def test_a_hostile_replacement_is_applied_or_refused_without_a_trace(
+    world: World, body: Any
+) -> None:
+    before = snapshot(world)
+    sent()
+    r = world.client.put(
+        f"/scim/v2/Users/{world.inactive}",
+        content=json.dumps(body),
+        headers=world.scim | SCIM_JSON,
+    )
+    what = f"PUT {json.dumps(body)[:300]}"
+    if r.status_code != 200:
+        refused_as_scim_error(r, what)
+        unchanged(world, before, what)
+
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+member_ops = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "remove", "replace", "Add", "bogus"])},
+    optional={
+        "path": st.sampled_from(["members", 'members[value eq "x"]', "displayName", "nosuch"])
+        | json_values,
+        "value": st.lists(st.fixed_dictionaries({"value": json_values}), max_size=3) | json_values,
+    },
+)
+
+
+@hostile(50)
+@given(st.lists(member_ops, max_size=3) | json_values)
+@example([{"op": "add", "path": "members", "value": [{"value": "usr_nosuch"}]}])
+@example([{"op": "replace", "path": "displayName", "value": "a\x00b"}])
+def test_a_hostile_group_patch_is_applied_or_refused_without_a_trace(
+    world: World, operations: Any
+) -> None:
+    made = world.client.post(
+        "/scim/v2/Groups",
+        content=json.dumps({"schemas": [GROUP], "displayName": "Hostile"}),
+        headers=world.scim | SCIM_JSON,
+    )
+    assert made.status_code == 201, made.text
+    body = {"schemas": [PATCH_OP], "Operations": operations}
+    before = snapshot(world)
+    sent()
+    r = world.client.patch(
+        f"/scim/v2/Groups/{made.json()['id']}",
+        content=json.dumps(body),
+        headers=world.scim | SCIM_JSON,
+    )
+    what = f"group PATCH {json.dumps(body)[:300]}"
+    if r.status_code != 200:
+        refused_as_scim_error(r, what)
+        unchanged(world, before, what)
+    world.client.delete(f"/scim/v2/Groups/{made.json()['id']}", headers=world.scim)
