@@ -294,6 +294,28 @@ def test_cookies_are_http_only_same_site_and_secure_over_https(
         assert "path=/admin" in session.lower()
 
 
+def test_behind_a_tls_proxy_the_cookies_are_secure(
+    served: str, container: Container, tenant: Tenant
+) -> None:
+    """`roster serve` trusts X-Forwarded-Proto from the local proxy (uvicorn's
+    proxy_headers): a sign-in over https at the proxy gets Secure cookies."""
+    _admin(container, tenant)
+    https = {"X-Forwarded-Proto": "https"}
+    with httpx2.Client(base_url=served, headers=https) as http:
+        form = http.get("/admin/sign-in")
+        data = {"workspace": tenant.workspace.slug, "email": ADMIN_EMAIL, "password": PASSWORD}
+        # (the client keeps Secure cookies off plain http: send the form's key by hand)
+        presession = form.headers["set-cookie"].split(";")[0]
+        signed = http.post(
+            "/admin/sign-in",
+            data=data | {"csrf_token": csrf_of(form)},
+            headers={"Cookie": presession},
+        )
+    assert signed.status_code == 303, signed.text
+    for cookie in (form.headers["set-cookie"], _set_cookies(signed)[SESSION]):
+        assert "secure" in [a.strip().lower() for a in cookie.split(";")], cookie
+
+
 # --- no secrets in logs ------------------------------------------------------------
 
 
