@@ -196,3 +196,52 @@ def test_free_form_event_data_refuses_what_json_cannot_carry(
     )
     refused_as_problem(r, f"event data with {poison}", 422)
     unchanged(world, before, f"event data with {poison}")
+
+
+dates = st.one_of(
+    st.sampled_from(["0001-01-01", "9999-12-31", "2026-02-30", "", "yesterday", "1e9"]),
+    st.dates().map(str),
+    st.text(max_size=12),
+)
+bulk_filters = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.lists(st.sampled_from(["active", "inactive", "blocked", "x"]), max_size=3)
+        | json_values,
+        "role": st.lists(st.sampled_from(["owner", "admin", "member", "root"]), max_size=3)
+        | json_values,
+        "q": st.text(max_size=40) | st.sampled_from(["%", "_", "\\", "a\\", "'", "x" * 201]),
+        "last_seen_before": dates | json_values,
+        "last_seen_after": dates | json_values,
+    },
+)
+
+
+@hostile(50)
+@given(
+    bulk_filters,
+    st.lists(st.text(max_size=45), max_size=4) | st.none(),
+    st.sampled_from([None, "payment_dispute", "x"]),
+)
+@example({"q": "a\\"}, None, None)
+@example({"last_seen_before": "9999-12-31"}, None, None)
+@example({}, ["usr_nosuch", "usr_nosuch"], None)
+@example({"q": "a\x00"}, None, None)  # was a 500 on PostgreSQL
+@example({}, ["usr\x00"], "payment_dispute")  # was a 500 on PostgreSQL
+def test_a_bulk_selection_is_queued_or_refused_without_a_trace(
+    world: World, selection: dict[str, Any], ids: list[str] | None, reason: str | None
+) -> None:
+    """A dry run over a hostile filter or id list: queued (202) or a problem, and a
+    refused one queues nothing."""
+    body: dict[str, Any] = {"status": "inactive", "dry_run": True, "filter": selection}
+    if ids is not None:
+        body = {"status": "blocked", "dry_run": True, "user_ids": ids, "reason_code": reason}
+    before = snapshot(world)
+    sent()
+    r = world.client.post(
+        "/api/v1/bulk-actions", content=json.dumps(body), headers=world.personal | _json()
+    )
+    what = f"bulk {json.dumps(body)[:300]}"
+    if r.status_code != 202:
+        refused_as_problem(r, what)
+        unchanged(world, before, what)

@@ -108,6 +108,9 @@ def test_nul_nan_and_infinity_in_bodies_are_4xx_on_postgresql(world: World) -> N
         ("/api/v1/events", service, event % (world.active, "NaN")),
         ("/api/v1/events", service, event % (world.active, "1e400")),
         ("/api/v1/users", api, {"email": "n4@h.example", "name": NUL}),
+        ("/api/v1/bulk-actions", api, {"status": "inactive", "filter": {"q": NUL}}),
+        ("/api/v1/bulk-actions", api, {"status": "inactive", "user_ids": [NUL]}),
+        ("/api/v1/bulk-actions", api, {"status": "inactive", "user_ids": [], "note": NUL}),
     ]  # fmt: skip
     for path, headers, body in bodies:
         content = body if isinstance(body, str) else json.dumps(body)

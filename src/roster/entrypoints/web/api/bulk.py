@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
+from roster.entrypoints.web.api.schemas import storable
 from roster.entrypoints.web.background import register
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
@@ -31,6 +32,21 @@ def run_bulk_jobs(container: Container) -> None:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable(self) -> "_Strict":
+        """No NUL or lone surrogate in any text (PostgreSQL keeps neither): checked on
+        the joined text, so a million ids cost one pass."""
+        texts = [v for v in self.__dict__.values() if isinstance(v, str)]
+        texts += [
+            i
+            for v in self.__dict__.values()
+            if isinstance(v, list)
+            for i in v
+            if isinstance(i, str)
+        ]
+        storable("".join(texts))
+        return self
 
 
 class BulkFilter(_Strict):
