@@ -1,43 +1,44 @@
-"""SCIM requests per second next to the same SQL issued raw, in one run.
+"""SCIM requests per second next to a bare Starlette app running the same SQL raw,
+both over HTTP under the same load, in one run, on one database.
 
-Run: .venv/bin/python -m bench.bench_scim [--users 20000] [--seconds 5] [--database-url URL]
+Run: .venv/bin/python -m bench.bench_scim [--users 20000] [--seconds 8]
+         [--connections 8] [--backends sqlite postgresql]
+Needs `wrk` (apt-get install wrk). Both servers are one uvicorn worker on
+127.0.0.1 (bench/access_servers.py); each is measured twice, alternating, and
+the better run counts. Target: ratio >= 0.5.
 
 Two requests an identity provider sends all day:
-- `GET /scim/v2/Users?filter=userName eq "…"` (Entra's and Okta's matching query),
-  sent over HTTP (keep-alive) to a real `uvicorn` server process on the same
-  database: auth, filter parsing, the lookup, JSON. The baseline
-  runs the statements it needs on one connection: the token lookup and the
-  userName lookup joined with the SCIM attributes.
-- `PATCH /scim/v2/Users/{id}` with `active` (alternately false and true). The baseline
-  is one transaction with the token lookup, the workspace lock, the user row, the
-  status update, the audit append (sequence reservation + insert) and the counter.
+- `GET /scim/v2/Users?filter=userName eq "…"` (Entra's and Okta's matching query).
+  The baseline endpoint runs the token lookup and the userName lookup joined with
+  the SCIM attributes (by email, then by userName key) and answers small JSON.
+- `PATCH /scim/v2/Users/{id}` with `active` (false, then true, round after round).
+  The baseline endpoint runs one transaction with the token lookup, the workspace
+  lock, the user row, the status update, the audit append (sequence reservation +
+  insert) and the counter, and answers small JSON.
+
+The same statements run in-process, without HTTP, are printed too, for information.
 """
 
 import argparse
 import json
 import os
+import re
 import secrets
 import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx2
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route as Path_
 
+from bench.access_servers import scratch_database, server, wrk
 from roster.adapters.database import WRITE, make_engine
-from roster.adapters.migrator import upgrade
-from roster.adapters.tables import (
-    audit_events,
-    credentials,
-    scim_attributes,
-    user_counts,
-    users,
-)
+from roster.adapters.tables import audit_events, credentials, scim_attributes, user_counts, users
 from roster.adapters.tokens import token_hash
 from roster.bootstrap import Container
 from roster.config import Settings
@@ -49,8 +50,15 @@ from roster.services.access import create_token
 from roster.services.users import NewUser, add_users
 from roster.services.workspaces import create_workspace
 
+ROSTER = "roster.entrypoints.web.app:create_app"
+BARE = "bench.bench_scim:create_bare"
+PATCH_SLICE = 200  # users each PATCH run toggles, a fresh slice per run
 
-def seed(c: Container, count: int) -> tuple[str, str, list[str]]:
+
+def seed(url: str, count: int) -> tuple[str, str, list[str], list[str]]:
+    """A workspace of `count` users and a scim token: (workspace, token, ids, emails)."""
+    engine = make_engine(url)
+    c = Container(settings=Settings(database_url=url), engine=engine)
     tag = f"scim-{secrets.token_hex(3)}"
     ws, _ = create_workspace(
         c.uow(),
@@ -78,56 +86,197 @@ def seed(c: Container, count: int) -> tuple[str, str, list[str]]:
             )
             uow.commit()
     _, token = create_token(
-        c.engine,
+        engine,
         workspace_id=ws.id,
         kind=CredentialKind.SCIM,
         name="bench",
         user_id=None,
         now=c.clock(),
     )
-    with c.engine.connect() as conn:
-        ids = list(
-            conn.execute(
-                select(users.c.id)
-                .where(users.c.workspace_id == ws.id, users.c.email.like("user%"))
-                .order_by(users.c.email)
-            ).scalars()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(users.c.id, users.c.email)
+            .where(users.c.workspace_id == ws.id, users.c.email.like("user%"))
+            .order_by(users.c.id)
+        ).all()
+    with engine.begin() as conn:  # autovacuum may be off: plan on real statistics
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return ws.id, token, [r.id for r in rows], [r.email for r in rows]
+
+
+# The baseline's SQL: what a SCIM list and a SCIM PATCH need, nothing else.
+
+
+def token_check(conn: Connection, token: str) -> str | None:
+    """The credential's workspace, or None (the baseline's whole auth)."""
+    row = conn.execute(
+        select(credentials, users.c.status)
+        .outerjoin(
+            users,
+            (users.c.workspace_id == credentials.c.workspace_id)
+            & (users.c.id == credentials.c.user_id),
         )
-    return ws.id, token, ids
+        .where(credentials.c.token_hash == token_hash(token), credentials.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else str(row.workspace_id)
 
 
-@contextmanager
-def _server(url: str) -> Iterator[str]:
-    """`uvicorn` serving the app (no background loop) in its own process."""
+def raw_list(conn: Connection, ws: str, email: str) -> list[dict[str, object]]:
+    a = scim_attributes.c
+    joined = (
+        select(users, scim_attributes)
+        .outerjoin(
+            scim_attributes,
+            (a.workspace_id == users.c.workspace_id) & (a.user_id == users.c.id),
+        )
+        .where(users.c.workspace_id == ws)
+    )
+    found = list(conn.execute(joined.where(users.c.email == email)))
+    found += conn.execute(joined.where(a.user_name_key == email))
+    return [{"id": r.id, "userName": r.email, "active": r.status == "active"} for r in found]
+
+
+def raw_patch(conn: Connection, ws: str, user_id: str, active: bool) -> None:
+    """One transaction: lock, user row, status, audit (seq + insert), counter."""
+    c = user_counts.c
+    to = "active" if active else "inactive"
+    now = datetime.now(UTC)
+    with conn.begin():
+        conn.execute(select(c.active).where(c.workspace_id == ws)).first()
+        conn.execute(select(users).where(users.c.workspace_id == ws, users.c.id == user_id)).first()
+        conn.execute(
+            update(users)
+            .where(users.c.workspace_id == ws, users.c.id == user_id)
+            .values(status=to, version=users.c.version + 1, status_changed_at=now)
+        )
+        seq = conn.execute(
+            update(user_counts)
+            .where(c.workspace_id == ws)
+            .values(audit_seq=c.audit_seq + 1)
+            .returning(c.audit_seq)
+        ).scalar_one()
+        conn.execute(
+            insert(audit_events).values(
+                workspace_id=ws,
+                id=new_id("evt"),
+                seq=seq,
+                user_id=user_id,
+                from_status="inactive" if active else "active",
+                to_status=to,
+                route="scim",
+                actor_name="bench",
+                at=now,
+                outcome="applied",
+                hash="",
+            )
+        )
+        conn.execute(
+            update(user_counts)
+            .where(c.workspace_id == ws)
+            .values(active=c.active + (1 if active else -1))
+        )
+
+
+_USER_NAME_EQ = re.compile(r'(?i)^\s*userName\s+eq\s+"([^"]*)"\s*$')
+
+
+def create_bare() -> Starlette:
+    """The baseline: the two endpoints above, each the same SQL, small JSON out."""
+    engine = make_engine(os.environ["ROSTER_DATABASE_URL"])
+    writer = engine.execution_options(**WRITE)
+
+    def bearer(request: Request) -> str:
+        return request.headers.get("authorization", "").removeprefix("Bearer ")
+
+    def do_list(token: str, email: str) -> dict[str, object] | None:
+        with engine.connect() as conn:
+            ws = token_check(conn, token)
+            if ws is None:
+                return None
+            found = raw_list(conn, ws, email)
+        return {"totalResults": len(found), "Resources": found}
+
+    async def list_users(request: Request) -> JSONResponse:
+        wanted = _USER_NAME_EQ.match(request.query_params.get("filter", ""))
+        if wanted is None:
+            return JSONResponse({"detail": "filter"}, 400)
+        body = await run_in_threadpool(do_list, bearer(request), wanted.group(1))
+        return JSONResponse(body) if body else JSONResponse({"detail": "token"}, 401)
+
+    def do_patch(token: str, user_id: str, active: bool) -> bool:
+        with writer.connect() as conn:
+            ws = token_check(conn, token)
+            conn.commit()
+            if ws is None:
+                return False
+            raw_patch(conn, ws, user_id, active)
+        return True
+
+    async def patch_user(request: Request) -> JSONResponse:
+        body = json.loads(await request.body())
+        active = bool(body["Operations"][0]["value"])
+        user_id = request.path_params["user_id"]
+        if not await run_in_threadpool(do_patch, bearer(request), user_id, active):
+            return JSONResponse({"detail": "token"}, 401)
+        return JSONResponse({"id": user_id, "active": active})
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Path_("/scim/v2/Users", list_users),
+            Path_("/scim/v2/Users/{user_id}", patch_user, methods=["PATCH"]),
+            Path_("/healthz", healthz),
+        ]
+    )
+
+
+# Load: wrk scripts cycling through users, the same for both servers.
+
+
+def _lua_list(values: list[str]) -> str:
+    return "{" + ",".join(json.dumps(v) for v in values) + "}"
+
+
+def list_script(emails: list[str]) -> str:
+    paths = [
+        "/scim/v2/Users?filter=" + f'userName eq "{e}"'.replace(" ", "%20").replace('"', "%22")
+        for e in emails
+    ]
+    return f"""
+local paths = {_lua_list(paths)}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1])
+end
+"""
+
+
+def patch_script(ids: list[str]) -> str:
+    return f"""
+local ids = {_lua_list(ids)}
+local n = 0
+request = function()
+  local i = n
+  n = n + 1
+  local active = (math.floor(i / #ids) % 2 == 1) and "true" or "false"
+  local body = '{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
+    '"Operations":[{{"op":"replace","path":"active","value":' .. active .. '}}]}}'
+  local headers = {{}}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Content-Type"] = "application/scim+json"
+  return wrk.format("PATCH", "/scim/v2/Users/" .. ids[(i % #ids) + 1], headers, body)
+end
+"""
+
+
+def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "roster.entrypoints.web.app:create_app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=os.environ | {"ROSTER_DATABASE_URL": url},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx2.get(f"{base}/healthz")
-                break
-            except httpx2.TransportError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        return int(s.getsockname()[1])
 
 
 def rate(fn: Callable[[int], None], seconds: float) -> float:
@@ -138,147 +287,77 @@ def rate(fn: Callable[[int], None], seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-def _token_check(conn: Connection, token: str) -> None:
-    digest = token_hash(token)
-    conn.execute(
-        select(credentials, users.c.status)
-        .outerjoin(
-            users,
-            (users.c.workspace_id == credentials.c.workspace_id)
-            & (users.c.id == credentials.c.user_id),
-        )
-        .where(credentials.c.token_hash == digest, credentials.c.revoked_at.is_(None))
-    ).first()
-
-
-def raw_list(engine: Engine, ws: str, token: str, emails: list[str]) -> Callable[[int], None]:
-    a = scim_attributes.c
-
-    def run(i: int) -> None:
-        email = emails[i % len(emails)]
-        joined = (
-            select(users, scim_attributes)
-            .outerjoin(
-                scim_attributes,
-                (a.workspace_id == users.c.workspace_id) & (a.user_id == users.c.id),
-            )
-            .where(users.c.workspace_id == ws)
-        )
-        with engine.connect() as conn:
-            _token_check(conn, token)
-            conn.execute(joined.where(users.c.email == email)).all()
-            conn.execute(joined.where(a.user_name_key == email)).all()
-
-    return run
-
-
-def raw_patch(engine: Engine, ws: str, token: str, ids: list[str]) -> Callable[[int], None]:
+def in_process(
+    engine: Engine, ws: str, token: str, emails: list[str], ids: list[str], seconds: float
+) -> tuple[float, float]:
     writer = engine.execution_options(**WRITE)
-    c = user_counts.c
 
-    def run(i: int) -> None:
-        user_id = ids[i % len(ids)]
-        to = "inactive" if (i // len(ids)) % 2 == 0 else "active"
-        now = datetime.now(UTC)
+    def listing(i: int) -> None:
+        with engine.connect() as conn:
+            token_check(conn, token)
+            raw_list(conn, ws, emails[i % len(emails)])
+
+    def patching(i: int) -> None:
         with writer.connect() as conn:
-            _token_check(conn, token)
+            token_check(conn, token)
             conn.commit()
-            with conn.begin():
-                conn.execute(select(c.active).where(c.workspace_id == ws)).first()
-                conn.execute(
-                    select(users).where(users.c.workspace_id == ws, users.c.id == user_id)
-                ).first()
-                conn.execute(
-                    update(users)
-                    .where(users.c.workspace_id == ws, users.c.id == user_id)
-                    .values(status=to, version=users.c.version + 1, status_changed_at=now)
-                )
-                seq = conn.execute(
-                    update(user_counts)
-                    .where(c.workspace_id == ws)
-                    .values(audit_seq=c.audit_seq + 1)
-                    .returning(c.audit_seq)
-                ).scalar_one()
-                conn.execute(
-                    insert(audit_events).values(
-                        workspace_id=ws,
-                        id=new_id("evt"),
-                        seq=seq,
-                        user_id=user_id,
-                        from_status="active",
-                        to_status=to,
-                        route="scim",
-                        actor_name="bench",
-                        at=now,
-                        outcome="applied",
-                        hash="",
-                    )
-                )
-                conn.execute(
-                    update(user_counts)
-                    .where(c.workspace_id == ws)
-                    .values(active=c.active + (1 if to == "active" else -1))
-                )
+            raw_patch(conn, ws, ids[i % len(ids)], (i // len(ids)) % 2 == 1)
 
-    return run
+    return rate(listing, seconds), rate(patching, seconds)
+
+
+def measure(backend: str, args: argparse.Namespace) -> None:
+    with scratch_database(backend) as url:
+        ws, token, ids, emails = seed(url, args.users)
+        auth = {"Authorization": f"Bearer {token}"}
+        slices = iter(ids[i : i + PATCH_SLICE] for i in range(0, len(ids), PATCH_SLICE))
+        looked_up = emails[:: max(1, len(emails) // 500)]
+        best = {(who, what): 0.0 for who in ("roster", "bare") for what in ("list", "patch")}
+        for _ in range(2):
+            for who, app in (("bare", BARE), ("roster", ROSTER)):
+                with server(app, url, _port()) as base:
+                    for what, script in (
+                        ("list", list_script(looked_up)),
+                        ("patch", patch_script(next(slices))),
+                    ):
+                        got = wrk(
+                            base + "/scim/v2/Users",
+                            seconds=args.seconds,
+                            connections=args.connections,
+                            headers=auth,
+                            script=script,
+                        )
+                        best[who, what] = max(best[who, what], got)
+        engine = make_engine(url)
+        raw = in_process(engine, ws, token, looked_up, next(slices), min(args.seconds, 5))
+        engine.dispose()
+    load = os.getloadavg()[0]
+    print(
+        f"{backend}: {args.users} users, {args.seconds}s x 2 per figure, "
+        f"{args.connections} connections, load average {load:.1f}"
+    )
+    for (what, name), in_proc in zip(
+        (("list", 'GET /Users?filter=userName eq "…"'), ("patch", "PATCH /Users/{id} active")),
+        raw,
+        strict=True,
+    ):
+        roster, bare = best["roster", what], best["bare", what]
+        verdict = "meets" if roster / bare >= 0.5 else "MISSES"
+        print(
+            f"  {name:34} SCIM {roster:7.0f} req/s   bare Starlette {bare:7.0f} req/s   "
+            f"ratio {roster / bare:.2f}x ({verdict} 0.5x)   [in-process raw SQL {in_proc:7.0f}/s]"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=20000)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--database-url")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench-scim.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    c = Container(settings=Settings(database_url=url), engine=engine)
-    ws, token, ids = seed(c, args.users)
-    with engine.connect() as conn:
-        emails = list(
-            conn.execute(
-                select(users.c.email).where(users.c.workspace_id == ws, users.c.id.in_(ids[:500]))
-            ).scalars()
-        )
-        total = conn.execute(
-            select(func.count()).select_from(users).where(users.c.workspace_id == ws)
-        ).scalar_one()
-    headers = {"Authorization": f"Bearer {token}"}
-    patch_ids = ids[:200]
-    with _server(url) as base, httpx2.Client(base_url=base) as client:
-
-        def scim_list(i: int) -> None:
-            email = emails[i % len(emails)]
-            r = client.get(
-                "/scim/v2/Users", params={"filter": f'userName eq "{email}"'}, headers=headers
-            )
-            assert r.status_code == 200
-            assert r.json()["totalResults"] == 1
-
-        def scim_patch(i: int) -> None:
-            active = (i // len(patch_ids)) % 2 == 1
-            body = {
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "path": "active", "value": active}],
-            }
-            r = client.patch(
-                f"/scim/v2/Users/{patch_ids[i % len(patch_ids)]}",
-                content=json.dumps(body),
-                headers=headers | {"Content-Type": "application/scim+json"},
-            )
-            assert r.status_code == 200, r.text
-
-        print(f"{engine.dialect.name}, {total} users in the workspace, {args.seconds}s per figure")
-        for name, scim_fn, raw_fn in (
-            ("list userName eq", scim_list, raw_list(engine, ws, token, emails)),
-            ("PATCH active", scim_patch, raw_patch(engine, ws, token, ids[200:400])),
-        ):
-            raw = rate(raw_fn, args.seconds)
-            through = rate(scim_fn, args.seconds)
-            print(
-                f"{name:18} SCIM {through:8.0f} req/s   raw SQL {raw:8.0f} /s   "
-                f"ratio {through / raw:.2f}x"
-            )
+    for backend in args.backends:
+        measure(backend, args)
 
 
 if __name__ == "__main__":

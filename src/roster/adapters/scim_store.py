@@ -3,9 +3,21 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from roster.adapters.repositories import CHUNK
 from roster.adapters.tables import scim_attributes, scim_group_members, scim_groups, users
@@ -39,24 +51,45 @@ def user_rows(
     none given, every user of the workspace, in id order, from `offset`. Users a
     SCIM DELETE deprovisioned are left out unless `deprovisioned` asks for them.
     """
-    lookups = [
-        (users.c.id, ids),
-        (users.c.email, emails),
-        (_A.user_name_key, user_name_keys),
-        (_A.external_id, external_ids),
-    ]
-    wanted = [(column, values) for column, values in lookups if values is not None]
-    base = _users_joined().where(users.c.workspace_id == workspace_id)
-    if not deprovisioned:
-        base = base.where(_A.deprovisioned_at.is_(None))
+    lookups = {"id": ids, "email": emails, "user_name_key": user_name_keys}
+    lookups["external_id"] = external_ids
+    wanted = {name: list(values)[:CHUNK] for name, values in lookups.items() if values is not None}
     if not wanted:
+        base = _users_joined().where(users.c.workspace_id == workspace_id)
+        if not deprovisioned:
+            base = base.where(_A.deprovisioned_at.is_(None))
         query = base.order_by(users.c.id).offset(offset)
         return list(conn.execute(query if limit is None else query.limit(limit)))
     found: dict[str, Row[Any]] = {}
-    for column, values in wanted:
-        for row in conn.execute(base.where(column.in_(list(values)[:CHUNK]))):
-            found[row.id] = row
+    statement = _lookup(tuple(wanted), deprovisioned)
+    for row in conn.execute(statement, {"workspace_id": workspace_id} | wanted):
+        found[row.id] = row
     return [found[k] for k in sorted(found)]
+
+
+_LOOKUP_COLUMNS = {
+    "id": users.c.id,
+    "email": users.c.email,
+    "user_name_key": _A.user_name_key,
+    "external_id": _A.external_id,
+}
+
+
+@cache
+def _lookup(names: tuple[str, ...], deprovisioned: bool) -> Any:
+    """One statement, built once per shape, fetching the users any of the named
+    columns matches: each an indexed lookup of its own, UNION ALL-ed (so one round
+    trip; an OR across the two tables would scan the workspace)."""
+    parts = []
+    for name in names:
+        part = _users_joined().where(
+            users.c.workspace_id == bindparam("workspace_id"),
+            _LOOKUP_COLUMNS[name].in_(bindparam(name, expanding=True)),
+        )
+        if not deprovisioned:
+            part = part.where(_A.deprovisioned_at.is_(None))
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def count_users(conn: Connection, workspace_id: str) -> int:

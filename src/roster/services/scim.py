@@ -79,6 +79,7 @@ class ScimUser:
     attributes: dict[str, Any]
     scim_version: int
     updated_at: datetime | None
+    linked: bool = True  # has a SCIM row: the SCIM fields above are as stored
 
     @property
     def active(self) -> bool:
@@ -129,6 +130,7 @@ def _scim_user(row: Row[Any]) -> ScimUser:
         attributes=dict(m["scim_attributes"] or {}) if present else {},
         scim_version=m["scim_version"] or 0,
         updated_at=m["scim_updated_at"],
+        linked=present,
     )
 
 
@@ -140,8 +142,24 @@ def get_user(engine: Engine, workspace_id: str, user_id: str) -> ScimUser:
     return _scim_user(rows[0])
 
 
-def find_users(engine: Engine, workspace_id: str, narrowing: Narrowing | None) -> list[ScimUser]:
-    """The users a filter may match (every user when it cannot be narrowed)."""
+def user_with_groups(
+    engine: Engine, workspace_id: str, user_id: str
+) -> tuple[ScimUser, list[tuple[str, str]]]:
+    """A user and their groups (id, display name), read on one connection."""
+    with engine.connect() as conn:
+        rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
+        if not rows:
+            raise errors.NotFound(f"No user {user_id} in this workspace.")
+        groups = scim_store.groups_of(conn, workspace_id, [user_id])
+    return _scim_user(rows[0]), groups[user_id]
+
+
+def find_users(
+    engine: Engine, workspace_id: str, narrowing: Narrowing | None
+) -> tuple[list[ScimUser], dict[str, list[tuple[str, str]]] | None]:
+    """The users a filter may match (every user when it cannot be narrowed), and,
+    when it could be narrowed (a few candidates), their groups read on the same
+    connection (else None: the caller reads the groups of the page it keeps)."""
     n = narrowing or Narrowing()
     with engine.connect() as conn:
         rows = scim_store.user_rows(
@@ -152,7 +170,15 @@ def find_users(engine: Engine, workspace_id: str, narrowing: Narrowing | None) -
             user_name_keys=n.user_name_keys,
             external_ids=n.external_ids,
         )
-    return [_scim_user(r) for r in rows]
+        found = [_scim_user(r) for r in rows]
+        groups = None
+        if _narrows_users(n) and found:
+            groups = scim_store.groups_of(conn, workspace_id, [su.user.id for su in found])
+    return found, groups or ({} if _narrows_users(n) else None)
+
+
+def _narrows_users(n: Narrowing) -> bool:
+    return any(v is not None for v in (n.ids, n.emails, n.user_name_keys, n.external_ids))
 
 
 def page_users(
@@ -302,14 +328,17 @@ def update_user(
     write: UserWrite,
     now: datetime,
     if_match: str | None = None,
+    current: ScimUser | None = None,
 ) -> ScimUser:
     """Replace a user's SCIM attributes and, when `active` asks for it, their status.
 
     The status goes first, through `change_status`: a refusal (a Blocked user asked
     to become active) is audited there and propagates before anything else is
-    written, so the request changes nothing.
+    written, so the request changes nothing. `current` is the user as the caller
+    just read them (else read here); the status change still checks their version.
     """
-    current = get_user(engine, workspace_id, user_id)
+    if current is None or current.user.id != user_id:
+        current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
     return _rewrite(engine, current, write, actor=actor, now=now)
 
@@ -323,20 +352,48 @@ def _rewrite(
     now: datetime,
     relink: bool = False,
 ) -> ScimUser:
+    """Write what changed, and answer the user as now stored, without reading them
+    again: the status change hands back the user row it wrote, and the SCIM
+    fields are the values just saved."""
     workspace_id, user_id = current.user.workspace_id, current.user.id
     email = _account_email(write)
+    name = _display_name(write, email)
     stored = _stored(write) | ({"deprovisioned_at": None} if relink else {})
-    _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
-    _set_active(engine, current, write.active, actor=actor, now=now)
+    if email != current.user.email or stored["user_name_key"] != comparison_key(current.user_name):
+        _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
+    user = _set_active(engine, current, write.active, actor=actor, now=now) or current.user
+    if not relink and _same(current, stored, email, name):
+        return replace(current, user=user)  # a PATCH of `active` alone writes nothing more
     try:
         with engine.begin() as conn:
-            scim_store.save_identity(
-                conn, workspace_id, user_id, email=email, name=_display_name(write, email)
-            )
+            scim_store.save_identity(conn, workspace_id, user_id, email=email, name=name)
             scim_store.save_attributes(conn, workspace_id, user_id, stored, now)
     except IntegrityError as clash:
         raise Uniqueness(f"A user with the userName or email {email} already exists.") from clash
-    return get_user(engine, workspace_id, user_id)
+    return replace(
+        current,
+        user=replace(user, email=email, name=name, events=[]),
+        user_name=stored["user_name"],
+        external_id=stored["external_id"],
+        display_name=stored["display_name"],
+        attributes=stored["attributes"],
+        scim_version=current.scim_version + 1,
+        updated_at=now,
+        linked=True,
+    )
+
+
+def _same(current: ScimUser, stored: dict[str, Any], email: str, name: str) -> bool:
+    """Whether saving `stored`, `email` and `name` would change nothing stored."""
+    return (
+        current.linked
+        and email == current.user.email
+        and name == current.user.name
+        and stored["user_name"] == current.user_name
+        and stored["external_id"] == current.external_id
+        and stored["display_name"] == current.display_name
+        and stored["attributes"] == current.attributes
+    )
 
 
 def deactivate_user(
@@ -363,10 +420,11 @@ def deactivate_user(
 
 def _set_active(
     engine: Engine, current: ScimUser, active: bool | None, *, actor: Actor, now: datetime
-) -> None:
+) -> User | None:
+    """The user row as the status change wrote it, or None when nothing changed."""
     if active is None or active == current.active:
-        return  # what `active` reads already: no change, no audit entry
-    change_status(
+        return None  # what `active` reads already: no change, no audit entry
+    result = change_status(
         SqlUnitOfWork(engine),
         workspace_id=current.user.workspace_id,
         user_id=current.user.id,
@@ -376,6 +434,7 @@ def _set_active(
         now=now,
         expected_version=current.user.version,
     )
+    return result.user if result.changed else None
 
 
 def _check_version(etag: str, if_match: str | None) -> None:

@@ -7,9 +7,10 @@ database returns first; the whole filter is then evaluated on what came back.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from scim2_models import ListResponse, SearchRequest
+from scim2_models import Context, ListResponse, SearchRequest
 from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from roster.domain import errors
@@ -42,7 +43,20 @@ def search_request(model: Any, params: dict[str, Any]) -> Any:
         if key in lowered:
             raw = lowered[key]
             fields[name] = raw if isinstance(raw, list) else _split(str(raw))
-    return SearchRequest[model](**fields)
+    return _search_type(model)(**fields)
+
+
+@cache
+def _search_type(model: Any) -> Any:
+    """SearchRequest[model], built once: scim2-models rebuilds the generic class
+    (a pydantic schema) on every subscription its cache misses."""
+    return SearchRequest[model]
+
+
+@cache
+def list_type(model: Any) -> Any:
+    """ListResponse[model], built once (see `_search_type`)."""
+    return ListResponse[model]
 
 
 def _integer(value: Any, name: str) -> int:
@@ -134,12 +148,10 @@ def select(search: Any, candidates: list[Any]) -> Page:
 
 
 def list_response(model: Any, page: Page, search: Any, rebuild: Callable[[Any], Any]) -> Any:
-    body = ListResponse[model](
+    body = list_type(model)(
         total_results=page.total,
         start_index=page.start_index,
         items_per_page=len(page.resources),
         resources=[rebuild(r) for r in page.resources],
     )
-    from scim2_models import Context
-
     return body.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search)

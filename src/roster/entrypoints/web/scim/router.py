@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from scim2_models import (
     Context,
     Group,
-    ListResponse,
     MutabilityException,
     NotFoundException,
     PatchOp,
@@ -22,7 +21,7 @@ from scim2_models import (
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.entrypoints.web.deps import ContainerDep
-from roster.entrypoints.web.scim import queries
+from roster.entrypoints.web.scim import queries, root_search
 from roster.entrypoints.web.scim.bodies import POLICY, lift_enterprise, mend_patch, read_json
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
 from roster.entrypoints.web.scim.resources import (
@@ -60,6 +59,15 @@ def scim_principal(request: Request, container: ContainerDep) -> Principal:
 ScimPrincipal = Annotated[Principal, Depends(scim_principal)]
 
 
+async def scim_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (bodies.read_json), read on the event loop so the
+    route itself can be a plain function run in the thread pool."""
+    return await read_json(request)
+
+
+ScimBody = Annotated[dict[str, Any], Depends(scim_body)]
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
@@ -89,7 +97,7 @@ def get_service_provider_config(request: Request, _: ScimPrincipal) -> Response:
 
 
 def _listed(model: Any, items: list[Any]) -> Response:
-    body = ListResponse[model](
+    body = queries.list_type(model)(
         total_results=len(items), start_index=1, items_per_page=len(items), resources=items
     )
     return _one(body.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
@@ -135,19 +143,21 @@ def _dump_user(model: Any, params: Any = None) -> Any:
     return model.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=params)
 
 
-def _search_users(
-    request: Request, container: ContainerDep, principal: Principal, params: dict[str, Any]
-) -> Response:
-    search = queries.search_request(UserModel, params)
-    workspace = principal.workspace_id
-    base = _base(request)
+def _user_page(
+    container: ContainerDep, workspace: str, base: str, search: Any
+) -> tuple[queries.Page, list[Any]]:
+    """The page of User resources a search asks for (with their groups), and every
+    resource the filter matched before paging (to count), as (page, matched)."""
     if search.filter is None and search.sort_by is None:
         start, count = queries.bounds(search)
         total, found = scim.page_users(container.engine, workspace, offset=start - 1, limit=count)
         page = queries.Page(total, start, found)
     else:
         narrowed = queries.narrowing(search.filter.ast) if search.filter is not None else None
-        candidates = scim.find_users(container.engine, workspace, narrowed)
+        candidates, groups = scim.find_users(container.engine, workspace, narrowed)
+        if groups is not None:  # a few candidates, groups at hand: build each once
+            built = [user_model(su, base, groups.get(su.user.id)) for su in candidates]
+            return queries.select(search, built), built
         page = queries.select(search, [user_model(su, base) for su in candidates])
         page = queries.Page(
             page.total, page.start_index, [_scim_of(m, candidates) for m in page.resources]
@@ -155,10 +165,16 @@ def _search_users(
     groups = scim.groups_of_users(
         container.engine, workspace, [su.user.id for su in page.resources]
     )
-    body = queries.list_response(
-        UserModel, page, search, lambda su: user_model(su, base, groups[su.user.id])
-    )
-    return _one(body)
+    built = [user_model(su, base, groups[su.user.id]) for su in page.resources]
+    return queries.Page(page.total, page.start_index, built), built
+
+
+def _search_users(
+    request: Request, container: ContainerDep, principal: Principal, params: dict[str, Any]
+) -> Response:
+    search = queries.search_request(UserModel, params)
+    page, _ = _user_page(container, principal.workspace_id, _base(request), search)
+    return _one(queries.list_response(UserModel, page, search, lambda m: m))
 
 
 def _scim_of(model: Any, candidates: list[scim.ScimUser]) -> scim.ScimUser:
@@ -171,27 +187,27 @@ def list_users(request: Request, container: ContainerDep, principal: ScimPrincip
 
 
 @router.post("/Users/.search")
-async def search_users(
-    request: Request, container: ContainerDep, principal: ScimPrincipal
+def search_users(
+    request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
-    return _search_users(request, container, principal, await read_json(request))
+    return _search_users(request, container, principal, body)
 
 
 @router.get("/Users/{user_id}")
 def get_user(
     user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
 ) -> Response:
-    su = scim.get_user(container.engine, principal.workspace_id, user_id)
+    su, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
     search = queries.search_request(UserModel, _params(request))
-    model = _user_out(request, container, su)
+    model = user_model(su, _base(request), groups)
     return _one(_dump_user(model, search), etag=su.etag)
 
 
 @router.post("/Users")
-async def create_user(
-    request: Request, container: ContainerDep, principal: ScimPrincipal
+def create_user(
+    request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
-    body = lift_enterprise(await read_json(request))
+    body = lift_enterprise(body)
     model = UserModel.model_validate(
         body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
@@ -207,31 +223,42 @@ async def create_user(
 
 
 @router.put("/Users/{user_id}")
-async def replace_user(
-    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+def replace_user(
+    user_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: ScimPrincipal,
+    body: ScimBody,
 ) -> Response:
-    body = lift_enterprise(await read_json(request))
-    current = scim.get_user(container.engine, principal.workspace_id, user_id)
+    body = lift_enterprise(body)
+    current, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
     model = UserModel.model_validate(
         body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
     )
     model.replace(user_model(current, _base(request)))
-    return _write_user(request, container, principal, user_id, model)
+    return _write_user(request, container, principal, current, groups, model)
 
 
 @router.patch("/Users/{user_id}")
-async def patch_user(
-    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+def patch_user(
+    user_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: ScimPrincipal,
+    body: ScimBody,
 ) -> Response:
-    body = mend_patch(await read_json(request))
-    current = scim.get_user(container.engine, principal.workspace_id, user_id)
-    patch = PatchOp[UserModel].model_validate(
+    body = mend_patch(body)
+    current, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
+    patch = _USER_PATCH.model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
     _refuse_removing_active(patch)
     model = user_model(current, _base(request))
     patch.patch(model, scim_policy=POLICY)
-    return _write_user(request, container, principal, user_id, model)
+    return _write_user(request, container, principal, current, groups, model)
+
+
+_USER_PATCH = PatchOp[UserModel]
 
 
 def _refuse_removing_active(patch: Any) -> None:
@@ -244,18 +271,26 @@ def _refuse_removing_active(patch: Any) -> None:
 
 
 def _write_user(
-    request: Request, container: ContainerDep, principal: Principal, user_id: str, model: Any
+    request: Request,
+    container: ContainerDep,
+    principal: Principal,
+    current: scim.ScimUser,
+    groups: list[tuple[str, str]],
+    model: Any,
 ) -> Response:
+    """Write, and answer the user as stored. Writing a user never changes their
+    groups (read-only here), so the groups read with `current` still hold."""
     su = scim.update_user(
         container.engine,
         workspace_id=principal.workspace_id,
-        user_id=user_id,
+        user_id=current.user.id,
         actor=principal.actor,
         write=user_write(model),
         now=container.clock(),
         if_match=request.headers.get("if-match"),
+        current=current,
     )
-    return _one(_dump_user(_user_out(request, container, su)), etag=su.etag)
+    return _one(_dump_user(user_model(su, _base(request), groups)), etag=su.etag)
 
 
 @router.delete("/Users/{user_id}")
@@ -294,10 +329,10 @@ def list_groups(request: Request, container: ContainerDep, principal: ScimPrinci
 
 
 @router.post("/Groups/.search")
-async def search_groups(
-    request: Request, container: ContainerDep, principal: ScimPrincipal
+def search_groups(
+    request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
-    return _search_groups(request, container, principal, await read_json(request))
+    return _search_groups(request, container, principal, body)
 
 
 @router.get("/Groups/{group_id}")
@@ -312,11 +347,11 @@ def get_group(
 
 
 @router.post("/Groups")
-async def create_group(
-    request: Request, container: ContainerDep, principal: ScimPrincipal
+def create_group(
+    request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
     model = Group.model_validate(
-        await read_json(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
     group = scim.create_group(
         container.engine,
@@ -330,22 +365,30 @@ async def create_group(
 
 
 @router.put("/Groups/{group_id}")
-async def replace_group(
-    group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+def replace_group(
+    group_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: ScimPrincipal,
+    body: ScimBody,
 ) -> Response:
     current = scim.get_group(container.engine, principal.workspace_id, group_id)
     model = Group.model_validate(
-        await read_json(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
     )
     model.replace(group_model(current, _base(request)))
     return _write_group(request, container, principal, group_id, model)
 
 
 @router.patch("/Groups/{group_id}")
-async def patch_group(
-    group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+def patch_group(
+    group_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: ScimPrincipal,
+    body: ScimBody,
 ) -> Response:
-    body = mend_patch(await read_json(request))
+    body = mend_patch(body)
     current = scim.get_group(container.engine, principal.workspace_id, group_id)
     patch = PatchOp[Group].model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
@@ -384,8 +427,14 @@ def delete_group(
 
 
 @router.post("/.search")
-def search_everything(_: ScimPrincipal) -> Response:
-    return error_response(501, "Search /Users/.search or /Groups/.search, one type at a time.")
+def search_everything(
+    request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
+) -> Response:
+    """Users and Groups of the workspace in one ListResponse (root_search.py)."""
+    found = root_search.search_everything(
+        container.engine, principal.workspace_id, _base(request), body
+    )
+    return _one(found)
 
 
 # Anything else under /scim/v2: 405 on a known path, else 404, as SCIM errors.
