@@ -170,8 +170,18 @@ def refused_as_scim_error(r: Any, what: str) -> None:
         violation(f"{what}: not a SCIM Error body: {r.text[:300]}")
 
 
-def unchanged(world: World, before: dict[str, Any], what: str) -> None:
+AUDITED = {"audit_events", "user_counts"}  # a refusal's audit event, and the chain's head
+
+
+def unchanged(world: World, before: dict[str, Any], what: str, *, audited: bool = False) -> None:
+    """Nothing changed; with `audited`, nothing but the refusal's own audit event (a
+    domain refusal such as 409 or 412 is recorded, as PRODUCT §4 asks)."""
     after = snapshot(world)
-    if after != before:
-        changed = sorted(k for k in before if before[k] != after[k])
+    changed = sorted(k for k in before if before[k] != after[k])
+    if audited:
+        changed = [k for k in changed if k not in AUDITED]
+        grew = after["audit_events"][0] - before["audit_events"][0]
+        if grew not in (0, 1):
+            violation(f"{what}: a refusal wrote {grew} audit events")
+    if changed:
         violation(f"{what}: a refused request changed {', '.join(changed)}")

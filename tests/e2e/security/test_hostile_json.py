@@ -245,3 +245,30 @@ def test_a_bulk_selection_is_queued_or_refused_without_a_trace(
     if r.status_code != 202:
         refused_as_problem(r, what)
         unchanged(world, before, what)
+
+
+if_matches = st.one_of(
+    st.sampled_from(['"v' + "9" * 5000 + '"', '"v\u00b2"', "*", 'W/"v1"', '"v1", "v2"', '"v-1"']),
+    st.builds('"v{}"'.format, st.integers(-(2**70), 2**70)),
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=30),
+)
+
+
+@hostile(40)
+@given(if_matches)
+@example('"v' + "9" * 5000 + '"')  # was a 500 (int() past 4,300 digits)
+@example('"v\u00b2"')  # a digit int() does not read, as latin-1 header bytes
+def test_a_hostile_if_match_is_a_precondition_failure_not_a_500(world: World, value: str) -> None:
+    sent_headers = world.personal | _json() | {"If-Match": value}
+    headers = [(k.encode(), v.encode("latin-1")) for k, v in sent_headers.items()]
+    for method, path, body in (
+        ("PUT", f"/api/v1/users/{world.active}/status", {"status": "active"}),
+        ("PATCH", f"/api/v1/users/{world.active}", {"name": "Active"}),
+    ):
+        before = snapshot(world)
+        sent()
+        r = world.client.request(method, path, content=json.dumps(body), headers=headers)
+        what = f"{method} {path} If-Match {value[:60]!r}"
+        if r.status_code != 200:
+            refused_as_problem(r, what, 412)
+            unchanged(world, before, what, audited=True)  # a stale version is audited

@@ -158,9 +158,10 @@ def parse_etag(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.startswith("v") or not raw[1:].isdigit():
+    digits = raw[1:]
+    if not raw.startswith("v") or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
         return -1  # matches no version: a malformed If-Match is stale by definition
-    return int(raw[1:])
+    return int(digits)
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
