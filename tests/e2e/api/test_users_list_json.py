@@ -67,3 +67,45 @@ def test_each_listed_user_reads_as_the_single_user_read(
     # so the second listing must not differ from the first in any user.
     again = _listed(client, callers["automation"], "limit=200&status=blocked&status=inactive")
     assert {u["status"] for u in again} == {"blocked", "inactive"}
+
+
+def test_a_list_answers_the_same_however_its_query_is_written(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    """The list reads the everyday page ahead, in the credential check; odd spellings
+    of the same query, and queries it does not read ahead, must answer the same."""
+    for i in range(7):
+        add_user(container, tenant, f"p{i}@list.example", status=Status.INACTIVE)
+    admin = token_for(container, tenant, CredentialKind.PERSONAL)
+    _listed(client, admin, "limit=1")  # the first use stamps last-seen
+    plain = client.get("/api/v1/users?status=inactive&limit=3", headers=admin).json()
+    for query in (
+        "status=inactive&limit=03",
+        "limit=3&status=inactive&unknown=1",
+        "status=inactive&limit=3&sort=id",
+        "status=inactive&status=inactive&limit=3",
+        "status=inactive&limit=3&q=",
+    ):
+        r = client.get(f"/api/v1/users?{query}", headers=admin)
+        assert r.status_code == 200, (query, r.text)
+        if "status=inactive&status=inactive" not in query:
+            assert r.json() == plain, query
+    following = f"status=inactive&limit=3&cursor={plain['next_cursor']}"
+    assert [u["email"] for u in _listed(client, admin, following)] == [
+        f"p{i}@list.example" for i in (3, 4, 5)
+    ]
+
+
+def test_the_caller_is_refused_before_the_parameters_are(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    callers = {
+        401: {"Authorization": "Bearer rst.not-a-token"},
+        403: token_for(container, tenant, CredentialKind.SCIM),  # SCIM speaks /scim/v2
+        422: token_for(container, tenant, CredentialKind.PERSONAL),
+    }
+    for query in ("limit=0", "status=nope", "cursor=zzz", "sort=-nope&limit=500"):
+        for expected, headers in callers.items():
+            r = client.get(f"/api/v1/users?{query}", headers=headers)
+            assert r.status_code == expected, (query, r.text)
+            assert r.headers["content-type"] == "application/problem+json"

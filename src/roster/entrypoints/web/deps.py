@@ -1,13 +1,9 @@
 """FastAPI dependencies: the container, the caller, and who may do what."""
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 
 from roster.bootstrap import Container
 from roster.domain import errors
@@ -48,44 +44,6 @@ def bearer_only(principal: Principal) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """The caller, checked on `conn`, which the view then reads with (and closes)."""
-
-    principal: Principal
-    conn: Connection
-
-
-async def get_reading(
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> AsyncIterator[Reading]:
-    """`get_principal` for a view that only reads: the credential check keeps its
-    connection for the view's queries (one checkout, not two). The view closes it in
-    its own worker-thread hop; if the view never ran (bad parameters), it is closed here."""
-    token = credentials.credentials if credentials else None
-
-    def check() -> Reading:
-        conn = container.engine.connect()
-        try:
-            principal = bearer_only(authenticate(conn, token, container.clock()))
-            if conn.dialect.name == "sqlite":
-                # SQLite's read snapshot starts at the first read: end it, so the view
-                # sees the last-seen stamp authenticate may just have written.
-                conn.rollback()
-        except BaseException:
-            conn.close()
-            raise
-        return Reading(principal, conn)
-
-    reading = await run_in_threadpool(check)
-    try:
-        yield reading
-    finally:
-        if not reading.conn.closed:
-            await run_in_threadpool(reading.conn.close)
 
 
 async def require_admin(principal: PrincipalDep) -> Principal:

@@ -6,15 +6,16 @@ and read users and change a status. Members and SCIM tokens get 403: members
 manage nothing, and identity providers speak SCIM at /scim/v2.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from roster.adapters.passwords import hash_password
 from roster.domain import errors
-from roster.domain.credentials import CredentialKind, Principal
+from roster.domain.credentials import Principal
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.api.schemas import (
     Revocations,
@@ -28,13 +29,14 @@ from roster.entrypoints.web.api.schemas import (
     parse_etag,
     user_list_json,
 )
-from roster.entrypoints.web.deps import (
-    AdminDep,
-    ContainerDep,
-    PrincipalDep,
-    Reading,
-    get_reading,
+from roster.entrypoints.web.api.user_listing import (
+    Listing,
+    PageAsked,
+    listing,
+    may_read_users,
+    read_page,
 )
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.status import change_status
@@ -52,21 +54,10 @@ SORTS = [*queries.USER_SORT_KEYS, *(f"-{k}" for k in queries.USER_SORT_KEYS)]
 
 async def _reader(principal: PrincipalDep) -> Principal:
     """Admins, and integrations' service tokens."""
-    if principal.is_admin or principal.kind == CredentialKind.SERVICE:
-        return principal
-    raise errors.Forbidden("Only owners, admins and service tokens may read or change users.")
+    return may_read_users(principal)
 
 
 ReaderDep = Annotated[Principal, Depends(_reader)]
-
-
-async def _reading_reader(reading: Annotated[Reading, Depends(get_reading)]) -> Reading:
-    """`_reader` for a view that reads on the connection its caller was checked on."""
-    await _reader(reading.principal)
-    return reading
-
-
-ReadingDep = Annotated[Reading, Depends(_reading_reader)]
 
 
 async def json_body(request: Request) -> None:
@@ -92,7 +83,8 @@ def _tagged(response: Response, out: UserOut) -> UserOut:
 
 @router.get("", response_model=UserList, responses=responses(401, 403, 422))
 async def list_users(
-    reading: ReadingDep,
+    checked: Annotated[Listing, Depends(listing)],
+    container: ContainerDep,
     status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
     role: Annotated[list[Role] | None, Query(description="Any of these roles.")] = None,
     q: Annotated[Text | None, Query(max_length=200, description="Text in email or name.")] = None,
@@ -114,22 +106,22 @@ async def list_users(
         last_seen_before=_aware(last_seen_before),
         last_seen_after=_aware(last_seen_after),
     )
+    asked = PageAsked(where, sort, queries.decode_cursor(cursor, sort) if cursor else None, limit)
+    principal = checked.principal
+    if checked.asked == asked:  # read ahead in the credential check's hop (user_listing)
+        rows, following = checked.rows, checked.following
+    else:
 
-    principal = reading.principal
+        def page() -> tuple[Sequence[Any], queries.Keyset | None]:
+            with container.engine.connect() as conn:
+                return read_page(conn, principal.workspace_id, asked)
 
-    def page() -> bytes:
-        with reading.conn as conn:
-            after = queries.decode_cursor(cursor, sort) if cursor else None
-            rows, following = queries.page_user_rows(
-                conn, principal.workspace_id, where=where, sort=sort, after=after, limit=limit
-            )
-        next_cursor = queries.encode_cursor(sort, following) if following else None
-        return user_list_json(rows, next_cursor, principal.route, principal.policy)
-
-    # The query and the JSON in one worker-thread hop, on the connection the caller was
-    # checked on; the JSON is UserList's document (response_model keeps it in the
-    # OpenAPI) serialised once from the rows.
-    return Response(await run_in_threadpool(page), media_type="application/json")
+        rows, following = await run_in_threadpool(page)
+    next_cursor = queries.encode_cursor(sort, following) if following else None
+    # UserList's document (response_model keeps it in the OpenAPI), serialised once
+    # from the rows.
+    body = user_list_json(rows, next_cursor, principal.route, principal.policy)
+    return Response(body, media_type="application/json")
 
 
 def _aware(value: datetime | None) -> datetime | None:
