@@ -164,7 +164,7 @@ def test_a_bad_header_is_line_1_and_writes_nothing(world: World, folder: Path, k
     unchanged(world, before, kind)
 
 
-@hostile(100)
+@hostile(80)
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 @example(b"\xff\xfe\x00e\x00m")  # UTF-16
 @example(b'email,name,role,status\n"unterminated,x,member,active\n')

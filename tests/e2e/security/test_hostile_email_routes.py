@@ -85,7 +85,7 @@ def _cli(world: World, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-@hostile(25)
+@hostile(15)
 @given(same_mailbox().map(_tagged))
 @example(("0-a@x.example", "  0-A@X.EXAMPLE "))
 @example(("0-b@bücher.example", "0-B@xn--bcher-kva.example"))
@@ -172,7 +172,7 @@ def look_alikes(draw: st.DrawFn) -> str:
     return address[:at] + swap + address[at + 1 :]
 
 
-@hostile(40)
+@hostile(30)
 @given(look_alikes())
 @example("lo\u200bok@h.example")
 @example("p\u0430ypal@h.example")  # Cyrillic a

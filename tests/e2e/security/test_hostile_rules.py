@@ -110,7 +110,7 @@ def mutated_rules(draw: st.DrawFn) -> Any:
 rules = mutated_rules() | json_values
 
 
-@hostile(150)
+@hostile(110)
 @given(rules)
 @example({**VALID[0], "name": "x" * 201})
 @example({**VALID[0], "conditions": [{"field": "status", "op": ["in"], "value": "active"}]})
@@ -153,7 +153,7 @@ def _holds_nul(value: Any) -> bool:
     return isinstance(value, str) and "\x00" in value
 
 
-@hostile(60)
+@hostile(40)
 @given(mutated_rules())
 @example({**VALID[2], "enabled": "yes"})
 def test_a_hostile_replacement_leaves_the_rule_as_it_was(world: World, rule: Any) -> None:

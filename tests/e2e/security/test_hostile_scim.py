@@ -95,7 +95,7 @@ filters = st.one_of(
 )
 
 
-@hostile(100)
+@hostile(80)
 @given(filters)
 @example("(" * 5000 + 'userName eq "a"' + ")" * 5000)
 @example(" and ".join(['userName eq "a"'] * 3000))
@@ -174,7 +174,7 @@ patch_bodies = st.one_of(
 DEEP = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title", "value": 0}]}
 
 
-@hostile(150)
+@hostile(110)
 @given(patch_bodies)
 @example(json.loads("[" * 900 + "]" * 900))
 @example({"schemas": [PATCH_OP], "Operations": [{"op": "explode", "path": "active"}]})
@@ -226,7 +226,7 @@ user_bodies = st.one_of(
 )
 
 
-@hostile(120)
+@hostile(90)
 @given(user_bodies)
 @example({"schemas": [USER], "userName": "x" * 900_000})
 @example({"schemas": [USER], ENTERPRISE: 1.0})  # was a 500 (dict(1.0))
