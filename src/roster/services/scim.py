@@ -343,6 +343,23 @@ def update_user(
     return _rewrite(engine, current, write, actor=actor, now=now)
 
 
+def set_active(
+    engine: Engine,
+    current: ScimUser,
+    active: bool,
+    *,
+    actor: Actor,
+    now: datetime,
+    if_match: str | None = None,
+) -> ScimUser:
+    """A PATCH of `active` alone: the status change (or nothing, when `active`
+    already reads so), and the user as now stored. Their SCIM attributes are
+    left as they are, as a full PATCH writing them back unchanged would."""
+    _check_version(current.etag, if_match)
+    user = _set_active(engine, current, active, actor=actor, now=now)
+    return current if user is None else replace(current, user=user)
+
+
 def _rewrite(
     engine: Engine,
     current: ScimUser,

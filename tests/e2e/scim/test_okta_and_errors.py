@@ -159,6 +159,33 @@ def test_etags_refuse_stale_writes(idp: Scim) -> None:
     assert idp.get(f"/scim/v2/Users/{user_id}").json()["nickName"] == "G"
 
 
+def test_a_patch_of_active_alone_reads_as_a_full_patch_would(
+    idp: Scim, container: Container, tenant: Tenant
+) -> None:
+    """Every shape of an `active`-only PATCH answers the stored user, ETag and
+    all, exactly as a GET then reads it; stale If-Match still refuses it."""
+    user_id = idp.create("hana@example.com", displayName="Hana", nickName="H")
+    shapes: list[tuple[dict[str, Any], Status]] = [
+        ({"op": "replace", "path": "active", "value": False}, Status.INACTIVE),
+        ({"op": "Add", "path": f"{CORE}:active", "value": "True"}, Status.ACTIVE),
+        ({"op": "Replace", "value": {"active": "False"}}, Status.INACTIVE),
+        ({"op": "replace", "value": {"active": False}}, Status.INACTIVE),  # no change
+    ]
+    for operation, status in shapes:
+        r = idp.patch(user_id, operation)
+        assert r.status_code == 200, r.text
+        read = idp.get(f"/scim/v2/Users/{user_id}")
+        assert r.json() == read.json()
+        assert r.headers["ETag"] == read.headers["ETag"]
+        assert (r.json()["active"], r.json()["nickName"]) == (status == Status.ACTIVE, "H")
+        assert _status(container, tenant, user_id) == status
+    stale = idp.patch(
+        user_id, {"op": "replace", "path": "active", "value": True}, **{"If-Match": 'W/"1-1"'}
+    )
+    assert stale.status_code == 412
+    assert _status(container, tenant, user_id) == Status.INACTIVE
+
+
 def _error(r: Any, status: int, scim_type: str | None = None) -> None:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith(SCIM_JSON)

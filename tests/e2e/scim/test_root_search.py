@@ -60,6 +60,15 @@ def test_root_search_lists_users_and_groups_together(idp: Scim) -> None:
     tail = _search(idp, startIndex=everything["totalResults"], count=5)
     assert [res["id"] for res in tail["Resources"]] == [everything["Resources"][-1]["id"]]
 
+    # The same query as a GET at the root (RFC 7644 §3.4.2).
+    r = idp.client.get(
+        "/scim/v2/",
+        params={"filter": 'displayName sw "A"', "sortBy": "displayName"},
+        headers=idp.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert [res["id"] for res in r.json()["Resources"]] == [ada, team]
+
 
 def test_root_search_refuses_what_a_typed_search_refuses(idp: Scim) -> None:
     r = idp.request("POST", "/scim/v2/.search", {"schemas": [SEARCH], "filter": "userName eq"})

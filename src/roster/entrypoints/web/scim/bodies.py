@@ -158,3 +158,42 @@ def mend_filter(text: str) -> str:
             parts[i] = _UNQUOTED.sub(quote, parts[i])
         parts[i] = _MANAGER.sub(f"{ENTERPRISE}:manager.value", parts[i])
     return "".join(parts)
+
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+_ACTIVE_PATHS = ("active", "urn:ietf:params:scim:schemas:core:2.0:user:active")
+_BOOLEANS = {"true": True, "false": False}
+
+
+def only_active(body: dict[str, Any]) -> bool | None:
+    """The `active` a (mended) PatchOp sets when that is all it does, else None.
+
+    The request every provider sends all day: `replace` or `add` of `active`, with
+    a path (`active`, or the core schema's `…:User:active`) or path-less as
+    `{"active": …}`, the value a boolean or Entra's "True"/"False". Several such
+    operations: the last wins, as applying them in order would. Anything else,
+    or anything malformed, is None and goes through the full PATCH path.
+    """
+    operations = body.get("Operations")
+    if set(body) != {"schemas", "Operations"} or body["schemas"] != [PATCH_OP]:
+        return None
+    if not isinstance(operations, list) or not operations:
+        return None
+    values = [_active_of(op) for op in operations]
+    return None if None in values else values[-1]
+
+
+def _active_of(op: Any) -> bool | None:
+    """The `active` one operation sets, when that is all it does, else None."""
+    if not isinstance(op, dict) or not set(op) <= {"op", "path", "value"}:
+        return None
+    if str(op.get("op", "")).lower() not in ("replace", "add"):
+        return None
+    value, path = op.get("value"), op.get("path")
+    if path is None and isinstance(value, dict) and len(value) == 1:
+        ((path, value),) = value.items()
+    if not isinstance(path, str) or path.lower() not in _ACTIVE_PATHS:
+        return None
+    if isinstance(value, str):
+        value = _BOOLEANS.get(value.lower())
+    return value if isinstance(value, bool) else None

@@ -22,7 +22,13 @@ from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.entrypoints.web.deps import ContainerDep
 from roster.entrypoints.web.scim import queries, root_search
-from roster.entrypoints.web.scim.bodies import POLICY, lift_enterprise, mend_patch, read_json
+from roster.entrypoints.web.scim.bodies import (
+    POLICY,
+    lift_enterprise,
+    mend_patch,
+    only_active,
+    read_json,
+)
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
 from roster.entrypoints.web.scim.resources import (
     CORE_USER as CORE,
@@ -249,6 +255,17 @@ def patch_user(
 ) -> Response:
     body = mend_patch(body)
     current, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
+    active = only_active(body)
+    if active is not None:  # `active` alone: no resource to patch, nothing else to save
+        su = scim.set_active(
+            container.engine,
+            current,
+            active,
+            actor=principal.actor,
+            now=container.clock(),
+            if_match=request.headers.get("if-match"),
+        )
+        return _one(_dump_user(user_model(su, _base(request), groups)), etag=su.etag)
     patch = _USER_PATCH.model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
@@ -424,6 +441,18 @@ def delete_group(
         if_match=request.headers.get("if-match"),
     )
     return Response(status_code=204)
+
+
+@router.get("")
+@router.get("/")
+def query_everything(
+    request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    """A GET query at the root (RFC 7644 §3.4.2): as the root /.search."""
+    found = root_search.search_everything(
+        container.engine, principal.workspace_id, _base(request), _params(request)
+    )
+    return _one(found)
 
 
 @router.post("/.search")
