@@ -1,8 +1,17 @@
 """A bounded load driver: random status changes through every route at once, on
-loopback only, for a fixed time. It records every answer for the checker."""
+loopback only, for a fixed time, on one shared set of users. It records every
+answer for the checker.
+
+Routes (PRODUCT §2): admin_profile (the dashboard's profile form, signed in with a
+real session cookie and CSRF token), admin_api (personal tokens), bulk (bulk-action
+jobs), automation (a service token's PUT, manual rule runs, external events that
+fire event rules), scim (PATCH active), sign_in (reactivate_on_sign_in is on),
+invitation (create + accept for existing users), upgrade, and cli (in-process, on a
+thread, as the operator's shell would)."""
 
 import asyncio
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -33,20 +42,27 @@ DOMAIN_CODES = {
     "reason_required",
     "version_conflict",
 }
+ADMIN_PROFILE_CODES = {409: "conflict", 412: "version_conflict"}
+"""The dashboard answers a refusal with a page, not a problem: its HTTP status."""
+SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 @dataclass
 class Record:
     """What the driver saw, per route: answers by code, and changes applied."""
 
-    ops: Counter[str] = field(default_factory=Counter)
+    ops: Counter[str] = field(default_factory=Counter)  # attempts, by route
+    requests: int = 0  # HTTP requests sent, every kind
     answers: Counter[tuple[str, int, str]] = field(default_factory=Counter)
-    applied: Counter[str] = field(default_factory=Counter)
+    applied: Counter[str] = field(default_factory=Counter)  # known applied (exact)
+    maybe_applied: Counter[str] = field(default_factory=Counter)  # 2xx, applied or no-op
     refused: Counter[tuple[str, str]] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     uncertain: Counter[str] = field(default_factory=Counter)  # no answer: applied or not
     faults: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)  # bulk job ids the API accepted
+    runs: list[str] = field(default_factory=list)  # automation run ids answered
 
     def p99_ms(self) -> float:
         if not self.latencies:
@@ -61,11 +77,14 @@ class World:
     tenant: Tenant
     members: list[str]
     member_emails: dict[str, str]
+    admin_emails: list[str]
     admin_headers: list[dict[str, str]]
     service_headers: dict[str, str]
+    scim_headers: dict[str, str]
+    rules: dict[str, str] = field(default_factory=dict)  # schedule rules: to-status → id
 
 
-def build_world(container: Container, members: int = 120, admins: int = 3) -> World:
+def build_world(container: Container, members: int, admins: int = 3) -> World:
     tenant = new_tenant(container)
     update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
     secret = hash_password(PASSWORD)
@@ -73,7 +92,10 @@ def build_world(container: Container, members: int = 120, admins: int = 3) -> Wo
         NewUser(f"m{i}@stress.example", f"Member {i}", Role.MEMBER, password_hash=secret)
         for i in range(members)
     ]
-    people += [NewUser(f"a{i}@stress.example", f"Admin {i}", Role.ADMIN) for i in range(admins)]
+    people += [
+        NewUser(f"a{i}@stress.example", f"Admin {i}", Role.ADMIN, password_hash=secret)
+        for i in range(admins)
+    ]
     with container.uow() as uow:
         users = add_users(
             uow,
@@ -87,7 +109,7 @@ def build_world(container: Container, members: int = 120, admins: int = 3) -> Wo
         uow.commit()
     member_users, admin_users = users[:members], users[members:]
 
-    def bearer(kind: CredentialKind, user_id: str) -> dict[str, str]:
+    def bearer(kind: CredentialKind, user_id: str | None) -> dict[str, str]:
         _, token = create_token(
             container.engine,
             workspace_id=tenant.id,
@@ -103,9 +125,51 @@ def build_world(container: Container, members: int = 120, admins: int = 3) -> Wo
         tenant=tenant,
         members=[u.id for u in member_users],
         member_emails={u.id: u.email for u in member_users},
+        admin_emails=[a.email for a in admin_users],
         admin_headers=[bearer(CredentialKind.PERSONAL, a.id) for a in admin_users],
         service_headers=bearer(CredentialKind.SERVICE, tenant.owner.id),
+        scim_headers=bearer(CredentialKind.SCIM, None),
     )
+
+
+def create_rules(world: World, url: str) -> None:
+    """Three schedule rules over every member (run by hand, weekly otherwise) and
+    two event rules on `payment.failed` / `payment.recovered`."""
+    actions: dict[str, dict[str, Any]] = {
+        "inactive": {"type": "set_status", "status": "inactive", "note": "stress sweep"},
+        "active": {"type": "set_status", "status": "active"},
+        "blocked": {"type": "set_status", "status": "blocked", "reason_code": "needs_review"},
+    }
+    members = [{"field": "role", "op": "eq", "value": "member"}]
+    with httpx.Client(base_url=url, headers=world.admin_headers[0], timeout=30) as client:
+        for to, action in actions.items():
+            r = client.post(
+                "/api/v1/automations",
+                json={
+                    "name": f"stress sweep to {to}",
+                    "enabled": True,
+                    "trigger": {"type": "schedule", "every_minutes": 10080},
+                    "conditions": members,
+                    "action": action,
+                },
+            )
+            r.raise_for_status()
+            world.rules[to] = r.json()["id"]
+        for event, action in (
+            ("payment.failed", {**actions["blocked"], "reason_code": "payment_dispute"}),
+            ("payment.recovered", actions["active"]),
+        ):
+            r = client.post(
+                "/api/v1/automations",
+                json={
+                    "name": f"stress on {event}",
+                    "enabled": True,
+                    "trigger": {"type": "event", "event": event},
+                    "conditions": [],
+                    "action": action,
+                },
+            )
+            r.raise_for_status()
 
 
 Op = Callable[[httpx.AsyncClient, random.Random, World, Record], Awaitable[None]]
@@ -121,6 +185,13 @@ def _target(rng: random.Random) -> dict[str, Any]:
     return body
 
 
+async def _send(
+    client: httpx.AsyncClient, record: Record, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    record.requests += 1
+    return await client.request(method, url, **kwargs)
+
+
 async def _put_status(
     client: httpx.AsyncClient,
     rng: random.Random,
@@ -130,7 +201,9 @@ async def _put_status(
     headers: dict[str, str],
 ) -> None:
     uid = rng.choice(world.members)
-    r = await client.put(f"/api/v1/users/{uid}/status", json=_target(rng), headers=headers)
+    r = await _send(
+        client, record, "PUT", f"/api/v1/users/{uid}/status", json=_target(rng), headers=headers
+    )
     _record(record, route, r)
     if r.status_code == 200 and r.json()["changed"]:
         record.applied[route] += 1
@@ -145,14 +218,88 @@ async def admin_api(
 async def automation(
     client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
 ) -> None:
-    await _put_status(client, rng, world, record, "automation", world.service_headers)
+    """A service token's PUT, or now and then a rule run or an external event."""
+    roll = rng.random()
+    if roll < 0.04:
+        to = rng.choices(["inactive", "active", "blocked"], [5, 5, 1])[0]
+        r = await _send(
+            client,
+            record,
+            "POST",
+            f"/api/v1/automations/{world.rules[to]}/runs",
+            json={"dry_run": False},
+            headers=rng.choice(world.admin_headers),
+        )
+        _record(record, "automation_run", r)
+        if r.status_code == 201:
+            record.runs.append(r.json()["id"])
+    elif roll < 0.10:
+        uid = rng.choice(world.members)
+        event = rng.choice(["payment.failed", "payment.recovered", "payment.recovered"])
+        r = await _send(
+            client,
+            record,
+            "POST",
+            "/api/v1/events",
+            json={"type": event, "user_id": uid, "data": {"amount": rng.randint(1, 99)}},
+            headers=world.service_headers,
+        )
+        _record(record, "automation_event", r)
+        if r.status_code == 202:
+            record.runs += [run["id"] for run in r.json()["runs"]]
+    else:
+        await _put_status(client, rng, world, record, "automation", world.service_headers)
+
+
+async def bulk(client: httpx.AsyncClient, rng: random.Random, world: World, record: Record) -> None:
+    """A bulk action by id over a random part of the shared users; blocking ones are
+    small (the dashboard and CLI lift blocks one at a time)."""
+    to = rng.choices(["active", "inactive", "blocked"], [5, 5, 1])[0]
+    size = rng.randint(1, 20) if to == "blocked" else rng.randint(100, len(world.members))
+    body: dict[str, Any] = {
+        "status": to,
+        "user_ids": rng.sample(world.members, min(size, len(world.members))),
+        "note": "stress bulk",
+    }
+    if to == "blocked":
+        body["reason_code"] = "needs_review"
+    r = await _send(
+        client, record, "POST", "/api/v1/bulk-actions", json=body, headers=world.admin_headers[0]
+    )
+    _record(record, "bulk", r)
+    if r.status_code == 202:
+        record.jobs.append(r.json()["id"])
+
+
+async def scim(client: httpx.AsyncClient, rng: random.Random, world: World, record: Record) -> None:
+    uid = rng.choice(world.members)
+    active = rng.random() < 0.5
+    r = await _send(
+        client,
+        record,
+        "PATCH",
+        f"/scim/v2/Users/{uid}",
+        json={
+            "schemas": [SCIM_PATCH],
+            "Operations": [{"op": "replace", "path": "active", "value": active}],
+        },
+        headers=world.scim_headers,
+    )
+    _record(record, "scim", r)
+    if r.status_code == 400 and "user_blocked" in r.text:
+        record.refused[("scim", "user_blocked")] += 1
+    elif r.status_code == 200:
+        record.maybe_applied["scim"] += 1
 
 
 async def sign_in(
     client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
 ) -> None:
     uid = rng.choice(world.members)
-    r = await client.post(
+    r = await _send(
+        client,
+        record,
+        "POST",
         "/api/v1/auth/sessions",
         json={
             "workspace": world.tenant.workspace.slug,
@@ -162,10 +309,104 @@ async def sign_in(
     )
     _record(record, "sign_in", r)
     if r.status_code == 201:
-        me = await client.get(
-            "/api/v1/me", headers={"Authorization": f"Bearer {r.json()['token']}"}
+        record.maybe_applied["sign_in"] += 1
+        me = await _send(
+            client,
+            record,
+            "GET",
+            "/api/v1/me",
+            headers={"Authorization": f"Bearer {r.json()['token']}"},
         )
         _record(record, "me", me)
+
+
+async def invitation(
+    client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
+) -> None:
+    """Invite an existing member and accept: Inactive → Active, Blocked refused."""
+    uid = rng.choice(world.members)
+    r = await _send(
+        client,
+        record,
+        "POST",
+        "/api/v1/invitations",
+        json={"email": world.member_emails[uid]},
+        headers=world.service_headers,
+    )
+    _record(record, "invitation", r)
+    if r.status_code != 201:
+        return
+    accepted = await _send(
+        client, record, "POST", f"/api/v1/invitations/{r.json()['token']}/accept", json={}
+    )
+    _record(record, "invitation", accepted)
+    if accepted.status_code == 200:
+        record.maybe_applied["invitation"] += 1
+
+
+async def upgrade(
+    client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
+) -> None:
+    uid = rng.choice(world.members)
+    r = await _send(
+        client, record, "POST", f"/api/v1/users/{uid}/upgrade", headers=world.service_headers
+    )
+    _record(record, "upgrade", r)
+    if r.status_code == 200 and r.json()["changed"]:
+        record.applied["upgrade"] += 1
+
+
+_VERSION = re.compile(r'name="version" value="(\d+)"')
+_CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+_TARGETS = re.compile(r'name="to" value="(\w+)"')
+_BADGE = re.compile(r'class="badge badge-(\w+)"')
+
+
+async def admin_sign_in(client: httpx.AsyncClient, world: World, email: str) -> None:
+    """Sign in to the dashboard as a browser does: the form's CSRF token, then POST."""
+    page = await client.get("/admin/sign-in")
+    token = _CSRF.search(page.text)
+    assert token, "no CSRF token on the sign-in page"
+    r = await client.post(
+        "/admin/sign-in",
+        data={
+            "workspace": world.tenant.workspace.slug,
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+        },
+    )
+    assert r.status_code == 303, r.text[:300]
+    assert client.cookies.get("roster_session"), "no session cookie after signing in"
+
+
+async def admin_profile(
+    client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
+) -> None:
+    """Open a member's profile and post its status form with one offered target;
+    lifting a block carries a note and the admin's own password."""
+    uid = rng.choice(world.members)
+    page = await _send(client, record, "GET", f"/admin/users/{uid}")
+    if page.status_code != 200:
+        _record(record, "admin_profile_page", page)
+        return
+    version, csrf = _VERSION.search(page.text), _CSRF.search(page.text)
+    targets, badge = _TARGETS.findall(page.text), _BADGE.search(page.text)
+    if not (version and csrf and targets and badge):
+        record.server_errors.append(f"admin_profile: form not found on {uid}")
+        return
+    to = rng.choice(targets)
+    form = {"to": to, "version": version.group(1), "csrf_token": csrf.group(1), "note": ""}
+    if to == "blocked":
+        form["reason_code"] = rng.choice(list(ReasonCode)).value
+    if badge.group(1) == "blocked":
+        form |= {"note": "reviewed, block lifted", "password": PASSWORD}
+    r = await _send(client, record, "POST", f"/admin/users/{uid}/status", data=form)
+    _record(record, "admin_profile", r)
+    if r.status_code == 303:
+        record.applied["admin_profile"] += int(to != badge.group(1))
+    elif r.status_code in ADMIN_PROFILE_CODES:
+        record.refused[("admin_profile", ADMIN_PROFILE_CODES[r.status_code])] += 1
 
 
 def _record(record: Record, route: str, r: httpx.Response) -> None:
@@ -187,7 +428,7 @@ def cli_thread(world: World, record: Record, deadline: float, seed: int) -> None
     c = world.container
     while time.monotonic() < deadline:
         uid = rng.choice(world.members)
-        to = rng.choice([Status.BLOCKED, Status.ACTIVE, Status.INACTIVE])
+        to = rng.choices([Status.BLOCKED, Status.ACTIVE, Status.INACTIVE], [1, 3, 2])[0]
         record.ops["cli"] += 1
         started = time.monotonic()
         try:
@@ -213,11 +454,16 @@ def cli_thread(world: World, record: Record, deadline: float, seed: int) -> None
 
 
 OPS: dict[str, tuple[Op, int]] = {
+    "admin_profile": (admin_profile, 3),
     "admin_api": (admin_api, 4),
+    "bulk": (bulk, 1),
     "automation": (automation, 4),
-    "sign_in": (sign_in, 1),
+    "scim": (scim, 3),
+    "sign_in": (sign_in, 2),
+    "invitation": (invitation, 2),
+    "upgrade": (upgrade, 2),
 }
-"""name → (operation, weight). Each capability adds its route here."""
+"""name → (operation, weight); `cli` runs beside them on its own thread."""
 
 
 async def drive(
@@ -230,7 +476,8 @@ async def drive(
 
     async def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
-        async with httpx.AsyncClient(base_url=urls[index % len(urls)], timeout=30) as client:
+        async with httpx.AsyncClient(base_url=urls[index % len(urls)], timeout=60) as client:
+            await admin_sign_in(client, world, world.admin_emails[index % len(world.admin_emails)])
             while time.monotonic() < deadline:
                 name = rng.choices(names, weights)[0]
                 started = time.monotonic()
@@ -241,7 +488,7 @@ async def drive(
                     # have landed, which the checker allows for.
                     record.server_errors.append(f"transport: {failure!r}")
                     record.uncertain[name] += 1
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.2)
                 record.latencies.append(time.monotonic() - started)
 
     cli = asyncio.to_thread(cli_thread, world, record, deadline, seed)

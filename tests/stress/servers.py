@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,17 +26,22 @@ def free_port() -> int:
 class Server:
     url: str
     database_url: str
+    env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    log: Path = field(
+        default_factory=lambda: Path(tempfile.mkstemp(prefix="roster-stress-", suffix=".log")[1])
+    )
 
     def start(self) -> None:
-        env = os.environ | {"ROSTER_DATABASE_URL": self.database_url}
-        self.process = subprocess.Popen(
-            [ROSTER, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        env = os.environ | self.env | {"ROSTER_DATABASE_URL": self.database_url}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [ROSTER, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -61,8 +67,8 @@ class Server:
                 self.kill()
 
 
-def start_servers(database_url: str, count: int) -> list[Server]:
-    servers = [Server(url="", database_url=database_url) for _ in range(count)]
+def start_servers(database_url: str, count: int, env: dict[str, str] | None = None) -> list[Server]:
+    servers = [Server(url="", database_url=database_url, env=env or {}) for _ in range(count)]
     for s in servers:
         s.start()
     return servers

@@ -49,8 +49,10 @@ Clock = Callable[[], datetime]
 
 CHUNK = 1000
 """Users per transaction of a run: short transactions, few round trips."""
-LEASE = timedelta(minutes=2)
-"""A run's holder renews its lease every chunk; a lease this old means it died."""
+LEASE = timedelta(seconds=int(os.environ.get("ROSTER_AUTOMATION_LEASE_SECONDS", "120")))
+"""A run's holder renews its lease every chunk; a lease this old means it died.
+ROSTER_AUTOMATION_LEASE_SECONDS shortens it (the stress run: a SIGKILLed run resumes
+in seconds)."""
 EVENT_BATCH = 200
 AUDIT_TOPICS = ("user.created", "user.status_changed")
 

@@ -69,7 +69,7 @@ def serve(
     import uvicorn
 
     uvicorn.run(
-        "roster.entrypoints.web.app:create_app",
+        "roster.entrypoints.web.app:serve_app",  # with the background loop
         factory=True,
         host=host,
         port=port,
