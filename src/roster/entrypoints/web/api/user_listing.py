@@ -67,7 +67,7 @@ def asked_in(params: QueryParams) -> PageAsked | None:
         return None
     sort = params.get("sort", "id")
     limit, cursor = params.get("limit", "50"), params.get("cursor")
-    if sort not in SORTS or not (limit.isascii() and limit.isdigit()):
+    if sort not in SORTS or not (limit.isascii() and limit.isdigit() and len(limit) <= 3):
         return None
     if not 1 <= int(limit) <= 200 or (cursor is not None and not 0 < len(cursor) <= 1000):
         return None
