@@ -9,9 +9,10 @@ Run: .venv/bin/python -m bench.bench_automations [--users 1000000] [--due 100000
 Two identical workspaces are seeded (the rule sweeps one, the raw SQL the other), so
 both contenders find the same work. Both write the same rows for each dormant user:
 the status columns, an audit event (the raw SQL leaves `hash` empty: the chain needs
-the previous row), an outbox message, the revocation UPDATEs, the counter, an outcome
-row and the run row. The raw SQL does it in one transaction of one statement each,
-the fastest shape there is; the rule runs in chunks of 1,000 users, one transaction
+the previous row), the revocation UPDATEs, the counter, an outcome row and the run
+row. (No outbox message: automations read status changes from the audit log.)
+The raw SQL does it in one transaction of one statement each, the fastest shape
+there is; the rule runs in chunks of 1,000 users, one transaction
 per chunk, through the domain (`apply_changes`).
 """
 
@@ -102,8 +103,6 @@ def _raw(conn: Connection, ws: str, rule_id: str, now: datetime) -> int:
     rand = "lower(hex(randomblob(12)))" if sqlite else "md5(random()::text)"
     at = now.replace(tzinfo=None) if sqlite else now
     run = f"run_raw{secrets.token_hex(8)}"
-    payload = '\'{"user_id": "\' || t.id || \'", "to": "inactive"}\''
-    payload = payload if sqlite else f"CAST({payload} AS JSON)"
     p = {"ws": ws, "now": at, "cut": at - timedelta(days=DAYS), "run": run, "rule": rule_id}
     due = (
         "FROM users u WHERE u.workspace_id = :ws AND u.status = 'active' AND u.role = 'member'"
@@ -134,14 +133,6 @@ def _raw(conn: Connection, ws: str, rule_id: str, now: datetime) -> int:
             " :now, 'applied', '' FROM t_due t"
         ),
         p | {"seq": seq},
-    )
-    conn.execute(
-        text(
-            "INSERT INTO outbox (workspace_id, id, topic, payload, created_at, attempts)"
-            f" SELECT :ws, 'msg_' || {rand}, 'user.status_changed',"
-            f" {payload}, :now, 0 FROM t_due t"
-        ),
-        p,
     )
     conn.execute(
         text(

@@ -3,22 +3,25 @@ the same writes, in one run on one database; meanwhile a real server answers
 authenticated requests, and we report their latency and any error.
 
 Run: .venv/bin/python -m bench.bench_bulk [--users 1000000] [--target 100000]
-     [--database-url URL] [--chunk 1000]
+     [--database-url URL] [--chunk N (default: the job's, 1000 SQLite, 5000 PostgreSQL)]
 
 Every run seeds a fresh workspace. Three disjoint sets of `target` Active users
 (user i with i % 10 == 0, 1, 2) are blocked, each by one contender:
-- `raw, one statement each`: set-based INSERT … SELECT / UPDATE over a table of
-  the target ids, all in one transaction;
+- `raw, one statement each`: set-based INSERT … SELECT / UPDATE over the list of
+  target ids, all in one transaction;
 - `raw, PK-ordered chunks`: the same statements per chunk of `--chunk` ids, one
   transaction per chunk (what a careful hand-written job does);
 - `roster bulk job`: `start_job` (ids stored) + `run_job`, through the domain.
 All three write the same rows: the status columns, one audit event per user (the
 raw SQL leaves `hash` empty: chaining needs the previous row, so it is not
-expressible set-based), one outbox message per user, the revocation UPDATEs,
-the counter, one per-user result row and the job row.
+expressible set-based), the revocation UPDATEs (sessions, tokens, invitations,
+personal automations), the counter, one per-user result row and the job row.
+Both raw contenders take the ids as one bound value (`json_each` on SQLite, an
+array on PostgreSQL), as the job's writer does, and look users up by primary key.
 """
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import secrets
@@ -130,17 +133,28 @@ def raw_job(conn: Connection, ws: str, ids: list[str], now: datetime) -> str:
     return job_id
 
 
+def id_list(conn: Connection) -> str:
+    """The ids of `:ids` (one bound value) as rows of `id`: the same one-parameter
+    shape the roster job uses, so neither side pays for a temporary table."""
+    if conn.dialect.name == "sqlite":
+        return "SELECT value AS id FROM json_each(:ids)"
+    return "SELECT unnest(CAST(:ids AS VARCHAR[])) AS id"
+
+
 def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datetime) -> None:
-    """Block `ids` (all Active) with the same writes as the job, set-based."""
+    """Block `ids` (all Active) with the same writes as the job, set-based: one
+    statement per table, driven by the id list (PK lookups, no table scan)."""
     sqlite = conn.dialect.name == "sqlite"
-    conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS t_ids (id VARCHAR(40) PRIMARY KEY)"))
-    conn.execute(text("DELETE FROM t_ids"))
-    conn.execute(text("INSERT INTO t_ids (id) VALUES (:id)"), [{"id": i} for i in ids])
+    listed = id_list(conn)
     rand = "lower(hex(randomblob(12)))" if sqlite else "md5(random()::text)"
-    payload = """'{"user_id": "' || t.id || '", "to": "blocked"}'"""
-    payload = payload if sqlite else f"({payload})::json"
     stamp = now.replace(tzinfo=None) if sqlite else now
-    p = {"ws": ws, "now": stamp, "job": job_id, "n": len(ids)}
+    p = {
+        "ws": ws,
+        "now": stamp,
+        "job": job_id,
+        "n": len(ids),
+        "ids": json.dumps(ids) if sqlite else ids,
+    }
     seq = conn.execute(
         text("SELECT audit_seq FROM user_counts WHERE workspace_id = :ws"), p
     ).scalar_one()
@@ -153,23 +167,15 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
             " u.status, 'blocked', 'bulk', NULL, 'bench', 'payment_dispute', NULL, NULL,"
             f" {JOB},"
             " :now, 'applied', ''"
-            " FROM users u JOIN t_ids t ON t.id = u.id WHERE u.workspace_id = :ws"
+            f" FROM users u WHERE u.workspace_id = :ws AND u.id IN ({listed})"
             " AND u.status = 'active'"
         ),
         p | {"seq": seq},
     )
     conn.execute(
         text(
-            "INSERT INTO outbox (workspace_id, id, topic, payload, created_at, attempts)"
-            f" SELECT {WS}, 'msg_' || {rand}, 'user.status_changed',"
-            f" {payload}, :now, 0 FROM t_ids t"
-        ),
-        p,
-    )
-    conn.execute(
-        text(
             "INSERT INTO bulk_results (workspace_id, job_id, user_id, outcome, code, from_status)"
-            f" SELECT {WS}, {JOB}, t.id, 'applied', NULL, 'active' FROM t_ids t"
+            f" SELECT {WS}, {JOB}, t.id, 'applied', NULL, 'active' FROM ({listed}) t"
         ),
         p,
     )
@@ -178,7 +184,7 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
             "UPDATE users SET status = 'blocked', status_reason = 'payment_dispute',"
             " status_note = NULL, status_changed_at = :now, status_changed_by = 'bench',"
             " version = version + 1"
-            " WHERE workspace_id = :ws AND status = 'active' AND id IN (SELECT id FROM t_ids)"
+            f" WHERE workspace_id = :ws AND status = 'active' AND id IN ({listed})"
         ),
         p,
     )
@@ -187,7 +193,7 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
             text(
                 "UPDATE credentials SET revoked_at = :now WHERE workspace_id = :ws"
                 f" AND kind {kinds} ('session', 'api_session') AND revoked_at IS NULL"
-                " AND user_id IN (SELECT id FROM t_ids)"
+                f" AND user_id IN ({listed})"
             ),
             p,
         )
@@ -195,7 +201,14 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
         text(
             "UPDATE invitations SET revoked_at = :now WHERE workspace_id = :ws"
             " AND accepted_at IS NULL AND revoked_at IS NULL"
-            " AND invited_by IN (SELECT id FROM t_ids)"
+            f" AND invited_by IN ({listed})"
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            "UPDATE automation_rules SET enabled = false WHERE workspace_id = :ws"
+            f" AND enabled = true AND owner_user_id IN ({listed})"
         ),
         p,
     )
@@ -326,7 +339,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--target", type=int, default=100_000)
-    parser.add_argument("--chunk", type=int, default=bulk.CHUNK)
+    parser.add_argument("--chunk", type=int, default=None, help="default: the job's own")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-requests", action="store_true")
     args = parser.parse_args()
@@ -334,6 +347,8 @@ def main() -> None:
     engine = make_engine(url)
     upgrade(engine)
     c = Container(settings=Settings(database_url=url), engine=engine)
+    with engine.connect() as conn:
+        args.chunk = args.chunk or bulk.chunk_size(conn)
     print(f"{engine.dialect.name}: seeding {args.users:,} users ...", flush=True)
     started = time.perf_counter()
     ws, _, owner = seed(c, args.users)

@@ -4,12 +4,12 @@ Every statement names `workspace_id`: no query crosses workspaces.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from roster.adapters.batch_sql import ids_in, insert_rows
 from roster.adapters.tables import (
     audit_events,
     automation_rules,
@@ -28,6 +28,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with room to spare
+ID_SET = 10_000  # ids per `ids_in` value (one bound parameter, so no variable limit)
 
 _STATUS_COLUMNS = (
     "status",
@@ -136,8 +137,8 @@ class SqlUserRepository:
     def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
         return [
             u
-            for chunk in _chunks(sorted(user_ids))
-            for u in self._select(workspace_id, users.c.id.in_(chunk), lock=True)
+            for chunk in _chunks(sorted(user_ids), ID_SET)
+            for u in self._select(workspace_id, ids_in(self.conn, users.c.id, chunk), lock=True)
         ]
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
@@ -188,12 +189,12 @@ class SqlUserRepository:
             groups.setdefault(key, []).append((u.id, u.version))
         for key, members in groups.items():
             values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
-            for chunk in _chunks(members):
+            for chunk in _chunks(members, ID_SET):
                 self.conn.execute(
                     update(users)
                     .where(
                         users.c.workspace_id == changed[0].workspace_id,
-                        users.c.id.in_([m[0] for m in chunk]),
+                        ids_in(self.conn, users.c.id, [m[0] for m in chunk]),
                     )
                     .values(**values, version=users.c.version + 1)
                 )
@@ -281,11 +282,29 @@ class SqlAuditLog:
             .returning(c.audit_seq, c.audit_head)
         ).one()
         rows = []
-        for offset, entry in enumerate(entries, start=last - len(entries) + 1):
-            chained = replace(entry, seq=offset)
-            head = chain_hash(head, chained)
-            rows.append(_audit_row(replace(chained, hash=head)))
-        self.conn.execute(insert(audit_events), rows)
+        for seq, e in enumerate(entries, start=last - len(entries) + 1):
+            head = chain_hash(head, e, seq)
+            rows.append(
+                (
+                    e.workspace_id,
+                    e.id,
+                    seq,
+                    e.user_id,
+                    e.from_status.value if e.from_status else None,
+                    e.to_status.value,
+                    e.route.value,
+                    e.actor_id,
+                    e.actor_name,
+                    e.reason_code.value if e.reason_code else None,
+                    e.note,
+                    e.at,
+                    e.outcome,
+                    e.request_id,
+                    e.batch_id,
+                    head,
+                )
+            )
+        insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
         )
@@ -302,8 +321,24 @@ class SqlAuditLog:
         return [audit_from_row(r) for r in rows]
 
 
-def _audit_row(e: AuditEntry) -> dict[str, Any]:
-    return {f: getattr(e, f) for f in e.__slots__}
+_AUDIT_COLUMNS = (
+    "workspace_id",
+    "id",
+    "seq",
+    "user_id",
+    "from_status",
+    "to_status",
+    "route",
+    "actor_id",
+    "actor_name",
+    "reason_code",
+    "note",
+    "at",
+    "outcome",
+    "request_id",
+    "batch_id",
+    "hash",
+)
 
 
 def audit_from_row(row: Row[Any]) -> AuditEntry:
@@ -323,14 +358,14 @@ class SqlAccessRevoker:
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
         sessions = tokens = invites = automations = 0
-        for chunk in _chunks(list(user_ids)):
+        for chunk in _chunks(list(user_ids), ID_SET):
             for kind_is_session in (True, False):
                 kinds = credentials.c.kind.in_(("session", "api_session"))
                 result = self.conn.execute(
                     update(credentials)
                     .where(
                         credentials.c.workspace_id == workspace_id,
-                        credentials.c.user_id.in_(chunk),
+                        ids_in(self.conn, credentials.c.user_id, chunk),
                         credentials.c.revoked_at.is_(None),
                         kinds if kind_is_session else ~kinds,
                     )
@@ -344,7 +379,7 @@ class SqlAccessRevoker:
                 update(invitations)
                 .where(
                     invitations.c.workspace_id == workspace_id,
-                    invitations.c.invited_by.in_(chunk),
+                    ids_in(self.conn, invitations.c.invited_by, chunk),
                     invitations.c.accepted_at.is_(None),
                     invitations.c.revoked_at.is_(None),
                 )
@@ -355,7 +390,7 @@ class SqlAccessRevoker:
                 update(automation_rules)
                 .where(
                     rules.workspace_id == workspace_id,
-                    rules.owner_user_id.in_(chunk),
+                    ids_in(self.conn, rules.owner_user_id, chunk),
                     rules.enabled.is_(True),
                 )
                 .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active.")

@@ -2,9 +2,10 @@
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from roster.domain.vocabulary import ReasonCode, Route, Status
 
@@ -43,15 +44,19 @@ def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
 GENESIS = ""
 
 
-def chain_hash(previous: str, e: AuditEntry) -> str:
-    """The hash of an entry chained to the one before it in its workspace.
+def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
+    """The hash of an entry chained to the one before it in its workspace (`seq`, when
+    given, stands for `e.seq`: the log hashes entries as it numbers them).
 
     Any edit, removal or reordering of an earlier entry changes every later hash,
-    so `roster audit verify` can name the first entry that does not match.
+    so `roster audit verify` can name the first entry that does not match. The hashed
+    bytes are the compact JSON array (UTF-8, not ASCII-escaped) of the previous hash
+    and the fields below, each a string.
     """
-    fields = [
+    fields = (
+        previous,
         e.workspace_id,
-        str(e.seq),
+        str(e.seq if seq is None else seq),
         e.id,
         e.user_id,
         e.from_status or "",
@@ -63,8 +68,17 @@ def chain_hash(previous: str, e: AuditEntry) -> str:
         e.note or "",
         e.request_id or "",
         e.batch_id or "",
-        e.at.astimezone(UTC).isoformat(),
+        _iso(e.at),
         e.outcome,
-    ]
-    payload = json.dumps([previous, *fields], ensure_ascii=False, separators=(",", ":"))
+    )
+    payload = "[" + ",".join(map(_json_string, fields)) + "]"
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# What json.dumps(..., ensure_ascii=False) writes for one string, without its overhead.
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
+@lru_cache(maxsize=64)
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()  # a batch's entries share one instant

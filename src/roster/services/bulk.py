@@ -33,6 +33,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from roster.adapters.batch_sql import insert_rows
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
@@ -45,7 +46,8 @@ from roster.services import queries
 from roster.services.status import Outcome, apply_changes
 
 MAX_IDS = 1_000_000
-CHUNK = 500  # users per chunk transaction: short, so requests waiting to write barely wait
+CHUNK = 1000  # users per chunk transaction on SQLite: short, so waiting writers barely wait
+PG_CHUNK = 5000  # on PostgreSQL, where other writers only wait for the rows they share
 PAGE = 5000  # users per read page of a preview
 RUNNABLE = ("queued", "running")
 # SQLite has one writer at a time and its busy handler polls (every 1 to 100 ms), so a
@@ -459,12 +461,11 @@ def _insert_job(
     )
     ids = request.user_ids or ()
     for i in range(0, len(ids), 10_000):
-        conn.execute(
-            insert(bulk_job_targets),
-            [
-                {"workspace_id": workspace_id, "job_id": job_id, "user_id": u}
-                for u in ids[i : i + 10_000]
-            ],
+        insert_rows(
+            conn,
+            bulk_job_targets,
+            ("workspace_id", "job_id", "user_id"),
+            [(workspace_id, job_id, u) for u in ids[i : i + 10_000]],
         )
 
 
@@ -480,7 +481,7 @@ def run_chunk(
     *,
     now: datetime,
     job: tuple[str, str] | None = None,
-    size: int = CHUNK,
+    size: int | None = None,
     worker: str | None = None,
     hold: float = 0.0,
 ) -> Job | None:
@@ -490,6 +491,7 @@ def run_chunk(
     `hold` (tests only) keeps the chunk's transaction open that long before commit,
     so a test can kill or race a runner in the middle of a chunk."""
     with uow_factory() as uow:
+        size = size or chunk_size(uow.conn)
         claimed = _claim(uow.conn, job)
         if claimed is None:
             return None
@@ -511,7 +513,7 @@ def run_job(
     workspace_id: str,
     job_id: str,
     clock: Callable[[], datetime],
-    size: int = CHUNK,
+    size: int | None = None,
     hold: float = 0.0,
     progress: Callable[[Job], None] = lambda _: None,
 ) -> Job:
@@ -537,7 +539,7 @@ def run_pending(
     *,
     clock: Callable[[], datetime],
     budget: float = 2.0,
-    size: int = CHUNK,
+    size: int | None = None,
 ) -> int:
     """Run chunks of any runnable jobs for about `budget` seconds (the background
     tick). Returns how many chunks ran."""
@@ -549,6 +551,12 @@ def run_pending(
         ran += 1
         _yield_lock(uow_factory)
     return ran
+
+
+def chunk_size(conn: Connection) -> int:
+    """Users per chunk when the caller names none: SQLite's one write lock wants short
+    chunks; PostgreSQL's row locks let a chunk be longer, for fewer round trips."""
+    return PG_CHUNK if conn.dialect.name == "postgresql" else CHUNK
 
 
 def _yield_lock(uow_factory: Callable[[], SqlUnitOfWork]) -> None:
@@ -605,7 +613,7 @@ def _run_claimed(uow: SqlUnitOfWork, job: Job, now: datetime, size: int, worker:
         )
         delta = uow.counts.lock(job.workspace_id).minus(before)
     if outcomes:
-        conn.execute(insert(bulk_results), [_result_row(job, o) for o in outcomes])
+        insert_rows(conn, bulk_results, _RESULT_COLUMNS, [_result_row(job, o) for o in outcomes])
     tally = Tally()
     tally.count(outcomes)
     codes = dict(job.tally.refused)
@@ -647,15 +655,12 @@ def _next_ids(conn: Connection, job: Job, size: int) -> list[str]:
     return list(conn.scalars(query.order_by(t.user_id).limit(size)))
 
 
-def _result_row(job: Job, o: Outcome) -> dict[str, Any]:
-    return {
-        "workspace_id": job.workspace_id,
-        "job_id": job.id,
-        "user_id": o.user_id,
-        "outcome": o.result,
-        "code": o.code,
-        "from_status": o.from_status.value if o.from_status else None,
-    }
+_RESULT_COLUMNS = ("workspace_id", "job_id", "user_id", "outcome", "code", "from_status")
+
+
+def _result_row(job: Job, o: Outcome) -> tuple[str | None, ...]:
+    from_status = o.from_status.value if o.from_status else None
+    return (job.workspace_id, job.id, o.user_id, o.result, o.code, from_status)
 
 
 def _note_failure(

@@ -2,7 +2,8 @@
 
 Both lock the workspace's counter row first and the user rows second (the same
 order everywhere, so two writers never deadlock), ask the domain, and write the
-status, the audit entry, the revocations, the counter and the outbox together.
+status, the audit entry, the revocations and the counter together. (Automations
+read status changes from the audit log, so no outbox message is written for them.)
 """
 
 from collections.abc import Callable, Sequence
@@ -95,7 +96,10 @@ def change_status(
             raise
         if event is None:
             return ChangeResult(user, changed=False, revoked=Revoked())
-        revoked = _record(uow, workspace, [user], counts, request_id=request_id, batch_id=None)
+        after = counts.moved(user.role, event.from_status, event.to_status)
+        revoked = _record(
+            uow, workspace, [user], after.minus(counts), request_id=request_id, batch_id=None
+        )
         uow.commit()
         return ChangeResult(user, changed=True, revoked=revoked)
 
@@ -160,7 +164,9 @@ def apply_changes(
         changed.append(user)
         outcomes.append(Outcome(user_id, "applied", None, before))
     uow.audit.add(refusals)
-    revoked = _record(uow, workspace, changed, counts, request_id=None, batch_id=batch_id)
+    revoked = _record(
+        uow, workspace, changed, running.minus(counts), request_id=None, batch_id=batch_id
+    )
     return outcomes, revoked
 
 
@@ -179,25 +185,20 @@ def _record(
     uow: UnitOfWork,
     workspace: Workspace,
     changed: Sequence[User],
-    counts: UserCounts,
+    delta: UserCounts,
     *,
     request_id: str | None,
     batch_id: str | None,
 ) -> Revoked:
-    """Write what the domain decided: statuses, audit, counter, revocations, outbox."""
+    """Write what the domain decided: statuses, audit, counter delta, revocations."""
     if not changed:
         return Revoked()
     events = [u.events.pop() for u in changed]
     uow.users.save_statuses(changed)
     uow.audit.add([_applied(workspace.id, e, request_id, batch_id) for e in events])
-    after = counts
-    for user, event in zip(changed, events, strict=True):
-        after = after.moved(user.role, event.from_status, event.to_status)
-    uow.counts.add(workspace.id, after.minus(counts))
+    uow.counts.add(workspace.id, delta)
     leaving = [e.user_id for e in events if e.leaves_active]
-    revoked = uow.access.revoke(workspace.id, leaving, events[0].at) if leaving else Revoked()
-    uow.outbox.add(workspace.id, "user.status_changed", (_payload(e) for e in events), events[0].at)
-    return revoked
+    return uow.access.revoke(workspace.id, leaving, events[0].at) if leaving else Revoked()
 
 
 def _applied(
@@ -250,15 +251,3 @@ def _refused(
         batch_id=batch_id,
         id=new_id("evt"),
     )
-
-
-def _payload(e: StatusChanged) -> dict[str, str | None]:
-    return {
-        "user_id": e.user_id,
-        "from": e.from_status.value,
-        "to": e.to_status.value,
-        "route": e.route.value,
-        "actor": e.actor.name,
-        "at": e.at.isoformat(),
-        "reason_code": e.reason_code.value if e.reason_code else None,
-    }

@@ -1,0 +1,88 @@
+"""Set-based writes for batches: many ids as one parameter, many rows in one go.
+
+`ids_in` passes a list of ids as ONE bound value (an array on PostgreSQL, a JSON
+array read by `json_each` on SQLite) instead of an `IN (?, ?, …)` list that
+SQLAlchemy expands and renders per id. `insert_rows` writes rows of plain tuples
+with the driver's fastest path (COPY on PostgreSQL, executemany on SQLite), after
+the columns' own bind processing, so stored values are the same as through Core.
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
+
+
+def ids_in(conn: Connection, column: Column[Any], ids: Sequence[str]) -> ColumnElement[bool]:
+    """`column` is one of `ids`, with the ids bound as a single value."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(String)))
+    listed: Select[tuple[Any]] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(list(ids)), type_=String))
+    )
+    return column.in_(listed.scalar_subquery())
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT `rows` (tuples in the order of `columns`) into `table`."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    processors = [
+        (i, p)
+        for i, name in enumerate(columns)
+        if (p := table.c[name].type._cached_bind_processor(dialect)) is not None
+    ]
+    if processors:
+        rows = _processed(rows, processors)
+    names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - schema names
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def _processed(
+    rows: Sequence[Sequence[Any]], processors: Sequence[tuple[int, Any]]
+) -> list[tuple[Any, ...]]:
+    """The rows with the columns that have a bind processor processed, each distinct
+    value once (a batch's rows mostly share their timestamps)."""
+    out = [list(row) for row in rows]
+    for i, process in processors:
+        seen: dict[Any, Any] = {}
+        for row in out:
+            value = row[i]
+            if value is None:
+                continue
+            try:
+                row[i] = seen[value]
+            except KeyError:
+                row[i] = seen[value] = process(value)
+            except TypeError:  # unhashable (a JSON document): process it alone
+                row[i] = process(value)
+    return [tuple(row) for row in out]
