@@ -28,10 +28,19 @@ POLICY = ScimPolicy(
 async def read_json(request: Request) -> dict[str, Any]:
     """The body as a JSON object, or invalidSyntax. Any JSON content type is taken;
     a body sent without one is read as JSON too."""
+    _check_content_type(request)  # before reading the body
+    return parse_json(request, await request.body())
+
+
+def _check_content_type(request: Request) -> None:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind not in _JSON_TYPES and not kind.endswith("+json"):
         raise InvalidSyntaxException(detail=f"Send the body as application/scim+json, not {kind}.")
-    raw = await request.body()
+
+
+def parse_json(request: Request, raw: bytes) -> dict[str, Any]:
+    """`read_json` of a body already read (`raw`)."""
+    _check_content_type(request)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as bad:
