@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import Connection, Row
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
@@ -50,11 +51,13 @@ class Listing:
 
     principal: Principal
     asked: PageAsked | None
-    rows: Sequence[Any]
+    rows: Sequence[Row[Any]]
     following: queries.Keyset | None
 
 
-def read_page(conn: Any, workspace_id: str, asked: PageAsked) -> tuple[Sequence[Any], Any]:
+def read_page(
+    conn: Connection, workspace_id: str, asked: PageAsked
+) -> tuple[Sequence[Row[Any]], queries.Keyset | None]:
     return queries.page_user_rows(
         conn, workspace_id, where=asked.where, sort=asked.sort, after=asked.after, limit=asked.limit
     )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
 from roster.adapters.passwords import hash_password
@@ -112,7 +113,7 @@ async def list_users(
         rows, following = checked.rows, checked.following
     else:
 
-        def page() -> tuple[Sequence[Any], queries.Keyset | None]:
+        def page() -> tuple[Sequence[Row[Any]], queries.Keyset | None]:
             with container.engine.connect() as conn:
                 return read_page(conn, principal.workspace_id, asked)
 
