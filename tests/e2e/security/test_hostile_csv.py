@@ -111,7 +111,7 @@ TWINS: dict[str, Callable[[str], str]] = {
 }
 
 
-@hostile(120)
+@hostile(80)
 @given(
     st.sampled_from(sorted(BAD_ROWS)),
     st.integers(0, 4),

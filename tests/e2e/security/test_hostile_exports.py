@@ -61,7 +61,7 @@ formula_emails = st.builds(
 )
 
 
-@hostile(12)
+@hostile(8)
 @given(st.lists(st.tuples(formula_emails, formula_text), min_size=1, max_size=3), formula_text)
 @example([("=cmd0@h.example", '=HYPERLINK("http://evil","x")')], "@SUM(A1:A9)")
 def test_every_csv_export_defuses_formula_like_cells(

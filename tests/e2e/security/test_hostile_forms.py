@@ -77,7 +77,7 @@ values = st.one_of(
 )
 
 
-@hostile(60)
+@hostile(40)
 @given(values, values, st.text(max_size=50), values)
 @example("inactive", "", "", "9" * 5000)  # was a 500 (int() past 4,300 digits)
 @example("inactive", "", "", "\u00b2")  # a digit int() does not read
@@ -91,7 +91,7 @@ def test_the_status_form_changes_or_explains(
     _answered(world, r, f"status form {data!r:.200}", before)
 
 
-@hostile(40)
+@hostile(25)
 @given(values, st.sampled_from(["", "on", "off", "x"]), st.sampled_from(["", "on", "1"]))
 @example("9" * 5000, "", "")
 @example("9" * 30, "", "")

@@ -82,7 +82,7 @@ json_values = st.recursive(
 extra_names = st.text(min_size=1, max_size=12).map(lambda s: "zz_" + s)
 
 
-@hostile(150)
+@hostile(110)
 @given(st.data())
 def test_wrong_types_and_unknown_fields_get_a_problem_and_change_nothing(
     world: World, data: st.DataObject

@@ -110,7 +110,7 @@ def mutated_rules(draw: st.DrawFn) -> Any:
 rules = mutated_rules() | json_values
 
 
-@hostile(110)
+@hostile(80)
 @given(rules)
 @example({**VALID[0], "name": "x" * 201})
 @example({**VALID[0], "conditions": [{"field": "status", "op": ["in"], "value": "active"}]})

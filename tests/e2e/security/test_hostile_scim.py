@@ -174,7 +174,7 @@ patch_bodies = st.one_of(
 DEEP = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title", "value": 0}]}
 
 
-@hostile(110)
+@hostile(80)
 @given(patch_bodies)
 @example(json.loads("[" * 900 + "]" * 900))
 @example({"schemas": [PATCH_OP], "Operations": [{"op": "explode", "path": "active"}]})
@@ -226,7 +226,7 @@ user_bodies = st.one_of(
 )
 
 
-@hostile(90)
+@hostile(70)
 @given(user_bodies)
 @example({"schemas": [USER], "userName": "x" * 900_000})
 @example({"schemas": [USER], ENTERPRISE: 1.0})  # was a 500 (dict(1.0))
