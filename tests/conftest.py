@@ -36,7 +36,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _pg_scratch() -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # pre-ping: the stress run restarts PostgreSQL mid-session
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"roster_test_{secrets.token_hex(4)}"
     try:
         with admin.connect() as conn:

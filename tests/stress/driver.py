@@ -13,14 +13,17 @@ import asyncio
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from roster.adapters.passwords import hash_password
+from roster.adapters.tables import bulk_jobs, users
 from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind
@@ -58,6 +61,7 @@ class Record:
     maybe_applied: Counter[str] = field(default_factory=Counter)  # 2xx, applied or no-op
     refused: Counter[tuple[str, str]] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    busy: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # s, by op
     server_errors: list[str] = field(default_factory=list)
     uncertain: Counter[str] = field(default_factory=Counter)  # no answer: applied or not
     faults: list[str] = field(default_factory=list)
@@ -88,8 +92,13 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
     tenant = new_tenant(container)
     update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
     secret = hash_password(PASSWORD)
-    people = [
-        NewUser(f"m{i}@stress.example", f"Member {i}", Role.MEMBER, password_hash=secret)
+    people = [  # one in 40 at a domain a rule blocks
+        NewUser(
+            f"m{i}@{'risky' if i % 40 == 0 else 'stress'}.example",
+            f"Member {i}",
+            Role.MEMBER,
+            password_hash=secret,
+        )
         for i in range(members)
     ]
     people += [
@@ -97,7 +106,7 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
         for i in range(admins)
     ]
     with container.uow() as uow:
-        users = add_users(
+        made = add_users(
             uow,
             workspace_id=tenant.id,
             new=people,
@@ -107,7 +116,7 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
             batch_id=None,
         )
         uow.commit()
-    member_users, admin_users = users[:members], users[members:]
+    member_users, admin_users = made[:members], made[members:]
 
     def bearer(kind: CredentialKind, user_id: str | None) -> dict[str, str]:
         _, token = create_token(
@@ -133,28 +142,44 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
 
 
 def create_rules(world: World, url: str) -> None:
-    """Three schedule rules over every member (run by hand, weekly otherwise) and
-    two event rules on `payment.failed` / `payment.recovered`."""
+    """Schedule rules (run by hand; weekly otherwise): Active → Inactive, Inactive →
+    Active, every member → Inactive (Blocked ones are refused), the risky domain →
+    Blocked; and event rules on `payment.failed` / `payment.recovered`."""
     actions: dict[str, dict[str, Any]] = {
         "inactive": {"type": "set_status", "status": "inactive", "note": "stress sweep"},
         "active": {"type": "set_status", "status": "active"},
         "blocked": {"type": "set_status", "status": "blocked", "reason_code": "needs_review"},
     }
-    members = [{"field": "role", "op": "eq", "value": "member"}]
+    member = {"field": "role", "op": "eq", "value": "member"}  # never the admins
+    sweeps: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
+        "deactivate": (
+            [member, {"field": "status", "op": "in", "value": ["active"]}],
+            actions["inactive"],
+        ),
+        "reactivate": (
+            [member, {"field": "status", "op": "eq", "value": "inactive"}],
+            actions["active"],
+        ),
+        "members": ([member], actions["inactive"]),
+        "risky": (
+            [member, {"field": "email_domain", "op": "eq", "value": "risky.example"}],
+            actions["blocked"],
+        ),
+    }
     with httpx.Client(base_url=url, headers=world.admin_headers[0], timeout=30) as client:
-        for to, action in actions.items():
+        for name, (conditions, action) in sweeps.items():
             r = client.post(
                 "/api/v1/automations",
                 json={
-                    "name": f"stress sweep to {to}",
+                    "name": f"stress sweep {name}",
                     "enabled": True,
                     "trigger": {"type": "schedule", "every_minutes": 10080},
-                    "conditions": members,
+                    "conditions": conditions,
                     "action": action,
                 },
             )
             r.raise_for_status()
-            world.rules[to] = r.json()["id"]
+            world.rules[name] = r.json()["id"]
         for event, action in (
             ("payment.failed", {**actions["blocked"], "reason_code": "payment_dispute"}),
             ("payment.recovered", actions["active"]),
@@ -218,49 +243,59 @@ async def admin_api(
 async def automation(
     client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
 ) -> None:
-    """A service token's PUT, or now and then a rule run or an external event."""
-    roll = rng.random()
-    if roll < 0.04:
-        to = rng.choices(["inactive", "active", "blocked"], [5, 5, 1])[0]
-        r = await _send(
-            client,
-            record,
-            "POST",
-            f"/api/v1/automations/{world.rules[to]}/runs",
-            json={"dry_run": False},
-            headers=rng.choice(world.admin_headers),
-        )
-        _record(record, "automation_run", r)
-        if r.status_code == 201:
-            record.runs.append(r.json()["id"])
-    elif roll < 0.10:
-        uid = rng.choice(world.members)
-        event = rng.choice(["payment.failed", "payment.recovered", "payment.recovered"])
-        r = await _send(
-            client,
-            record,
-            "POST",
-            "/api/v1/events",
-            json={"type": event, "user_id": uid, "data": {"amount": rng.randint(1, 99)}},
-            headers=world.service_headers,
-        )
-        _record(record, "automation_event", r)
-        if r.status_code == 202:
-            record.runs += [run["id"] for run in r.json()["runs"]]
-    else:
-        await _put_status(client, rng, world, record, "automation", world.service_headers)
+    """An integration's service token changes one user (route automation)."""
+    await _put_status(client, rng, world, record, "automation", world.service_headers)
+
+
+async def automation_run(
+    client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
+) -> None:
+    """Run a sweep rule now, over everyone it selects (route automation, chunked)."""
+    rule = rng.choices(["deactivate", "reactivate", "members", "risky"], [5, 5, 1, 1])[0]
+    r = await _send(
+        client,
+        record,
+        "POST",
+        f"/api/v1/automations/{world.rules[rule]}/runs",
+        json={"dry_run": False},
+        headers=rng.choice(world.admin_headers),
+    )
+    _record(record, "automation_run", r)
+    if r.status_code == 201:
+        record.runs.append(r.json()["id"])
+
+
+async def automation_event(
+    client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
+) -> None:
+    """An external event about one user; event rules act on it (route automation)."""
+    uid = rng.choice(world.members)
+    event = rng.choice(["payment.failed", "payment.recovered", "payment.recovered"])
+    r = await _send(
+        client,
+        record,
+        "POST",
+        "/api/v1/events",
+        json={"type": event, "user_id": uid, "data": {"amount": rng.randint(1, 99)}},
+        headers=world.service_headers,
+    )
+    _record(record, "automation_event", r)
+    if r.status_code == 202:
+        record.runs += [run["id"] for run in r.json()["runs"]]
 
 
 async def bulk(client: httpx.AsyncClient, rng: random.Random, world: World, record: Record) -> None:
-    """A bulk action by id over a random part of the shared users; blocking ones are
-    small (the dashboard and CLI lift blocks one at a time)."""
+    """A bulk action by id: mostly what an admin selects on the users page (every
+    user in one status, moved to another), sometimes a random part of everyone;
+    blocking ones are small (the dashboard and CLI lift blocks one at a time)."""
     to = rng.choices(["active", "inactive", "blocked"], [5, 5, 1])[0]
-    size = rng.randint(1, 20) if to == "blocked" else rng.randint(100, len(world.members))
-    body: dict[str, Any] = {
-        "status": to,
-        "user_ids": rng.sample(world.members, min(size, len(world.members))),
-        "note": "stress bulk",
-    }
+    if to == "blocked":
+        ids = rng.sample(world.members, min(rng.randint(1, 20), len(world.members)))
+    elif rng.random() < 0.75:
+        ids = await asyncio.to_thread(_in_status, world, "inactive" if to == "active" else "active")
+    else:
+        ids = rng.sample(world.members, rng.randint(1, len(world.members)))
+    body: dict[str, Any] = {"status": to, "user_ids": ids or world.members[:1], "note": "stress"}
     if to == "blocked":
         body["reason_code"] = "needs_review"
     r = await _send(
@@ -269,6 +304,20 @@ async def bulk(client: httpx.AsyncClient, rng: random.Random, world: World, reco
     _record(record, "bulk", r)
     if r.status_code == 202:
         record.jobs.append(r.json()["id"])
+
+
+def _in_status(world: World, status: str) -> list[str]:
+    """The members the users page lists in one status (a filter, then select all)."""
+    with world.container.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(users.c.id).where(
+                    users.c.workspace_id == world.tenant.id,
+                    users.c.status == status,
+                    users.c.role == "member",
+                )
+            ).scalars()
+        )
 
 
 async def scim(client: httpx.AsyncClient, rng: random.Random, world: World, record: Record) -> None:
@@ -455,42 +504,76 @@ def cli_thread(world: World, record: Record, deadline: float, seed: int) -> None
 
 OPS: dict[str, tuple[Op, int]] = {
     "admin_profile": (admin_profile, 3),
-    "admin_api": (admin_api, 4),
-    "bulk": (bulk, 1),
-    "automation": (automation, 4),
+    "admin_api": (admin_api, 3),
+    "automation": (automation, 3),
+    "automation_event": (automation_event, 1),
     "scim": (scim, 3),
     "sign_in": (sign_in, 2),
     "invitation": (invitation, 2),
     "upgrade": (upgrade, 2),
+    "bulk": (bulk, 1),
+    "automation_run": (automation_run, 1),
 }
-"""name → (operation, weight); `cli` runs beside them on its own thread."""
+"""name → (operation, weight) for the general workers; `cli` runs beside them on its
+own thread."""
+BATCH_OPS: dict[str, tuple[Op, int]] = {"bulk": (bulk, 3), "automation_run": (automation_run, 2)}
+"""The batch workers' mix: one request, thousands of changes."""
+MAX_QUEUED_JOBS = 3
+"""A batch worker starts no bulk job while this many wait (the drain stays short)."""
+
+
+def _queued_jobs(world: World) -> int:
+    """Bulk jobs waiting or running in the workspace."""
+    with world.container.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    bulk_jobs.c.workspace_id == world.tenant.id,
+                    bulk_jobs.c.state.in_(["queued", "running"]),
+                )
+            ).scalar_one()
+        )
 
 
 async def drive(
-    world: World, urls: list[str], seconds: float, concurrency: int, seed: int
+    world: World, urls: list[str], seconds: float, concurrency: int, batchers: int, seed: int
 ) -> Record:
+    """`concurrency` general workers (every route), `batchers` batch workers (bulk
+    jobs and rule runs), and the cli thread, until `seconds` have passed."""
     record = Record()
     deadline = time.monotonic() + seconds
-    names = list(OPS)
-    weights = [OPS[n][1] for n in names]
 
-    async def worker(index: int) -> None:
+    async def worker(index: int, ops: dict[str, tuple[Op, int]]) -> None:
         rng = random.Random(seed * 1000 + index)
-        async with httpx.AsyncClient(base_url=urls[index % len(urls)], timeout=60) as client:
+        names = list(ops)
+        weights = [ops[n][1] for n in names]
+        async with httpx.AsyncClient(base_url=urls[index % len(urls)], timeout=120) as client:
             await admin_sign_in(client, world, world.admin_emails[index % len(world.admin_emails)])
             while time.monotonic() < deadline:
                 name = rng.choices(names, weights)[0]
+                if (
+                    ops is BATCH_OPS
+                    and name == "bulk"
+                    and await asyncio.to_thread(_queued_jobs, world) >= MAX_QUEUED_JOBS
+                ):
+                    name = "automation_run"
                 started = time.monotonic()
                 try:
-                    await OPS[name][0](client, rng, world, record)
-                except httpx.TransportError as failure:
-                    # A server was killed or restarting: the change may or may not
-                    # have landed, which the checker allows for.
+                    await ops[name][0](client, rng, world, record)
+                except (httpx.TransportError, DBAPIError) as failure:
+                    # A server was killed or restarting, or PostgreSQL was (the
+                    # driver reads the users page's selection itself): the change may
+                    # or may not have landed, which the checker allows for.
                     record.server_errors.append(f"transport: {failure!r}")
                     record.uncertain[name] += 1
                     await asyncio.sleep(0.2)
                 record.latencies.append(time.monotonic() - started)
+                record.busy[name] += time.monotonic() - started
 
     cli = asyncio.to_thread(cli_thread, world, record, deadline, seed)
-    await asyncio.gather(cli, *(worker(i) for i in range(concurrency)))
+    await asyncio.gather(
+        cli,
+        *(worker(i, OPS) for i in range(concurrency)),
+        *(worker(concurrency + i, BATCH_OPS) for i in range(batchers)),
+    )
     return record

@@ -15,6 +15,7 @@ import threading
 import time
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from roster.adapters.tables import automation_runs, bulk_jobs
 from roster.bootstrap import Container
@@ -26,6 +27,7 @@ from tests.stress.servers import Server, start_servers
 SECONDS = float(os.environ.get("ROSTER_STRESS_SECONDS", "60"))
 SERVERS = int(os.environ.get("ROSTER_STRESS_SERVERS", "2"))
 CONCURRENCY = int(os.environ.get("ROSTER_STRESS_CONCURRENCY", "12"))
+BATCHERS = int(os.environ.get("ROSTER_STRESS_BATCH_WORKERS", "2"))
 USERS = int(os.environ.get("ROSTER_STRESS_USERS", "2000"))
 PG_RESTART = os.environ.get("ROSTER_STRESS_PG_RESTART", "1") == "1"
 LEASE_SECONDS = "5"  # a killed automation run is taken over after this
@@ -69,7 +71,7 @@ def inject_faults(servers: list[Server], engine: Engine, workspace_id: str, reco
         jobs, runs = _busy(engine, workspace_id)
         if jobs and runs:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     for s in servers:
         s.kill()
         record.faults.append(f"SIGKILL roster serve ({jobs} bulk jobs, {runs} runs in flight)")
@@ -85,9 +87,11 @@ def wait_until_idle(engine: Engine, workspace_id: str, timeout: float) -> tuple[
     """Let the servers' background ticks finish (or resume) every job and run."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = _busy(engine, workspace_id)
-        if busy == (0, 0):
-            return busy
+        try:
+            if _busy(engine, workspace_id) == (0, 0):
+                return (0, 0)
+        except DBAPIError:  # PostgreSQL restarting
+            pass
         time.sleep(0.5)
     return _busy(engine, workspace_id)
 
@@ -107,7 +111,9 @@ def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
             target=inject_faults, args=(servers, pg_container.engine, world.tenant.id, seen)
         )
         faults.start()
-        record = asyncio.run(drive(world, [s.url for s in servers], SECONDS, CONCURRENCY, seed=7))
+        record = asyncio.run(
+            drive(world, [s.url for s in servers], SECONDS, CONCURRENCY, BATCHERS, seed=7)
+        )
         faults.join()
         record.faults = seen.faults
         left = wait_until_idle(pg_container.engine, world.tenant.id, timeout=120)
@@ -135,6 +141,15 @@ def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
         f"{len(record.faults)} faults injected, {len(violations)} violations found "
         f"[{SERVERS} servers, {SECONDS:.0f} s load, {time.monotonic() - started:.0f} s in all]"
         f"\nstress by route: {routes}"
+        f"\nstress driver time by operation: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(record.busy.items(), key=lambda kv: -kv[1]))
+    )
+    print(
+        "stress answers: "
+        + ", ".join(
+            f"{r} {st}{' ' + c if c else ''}: {n}"
+            for (r, st, c), n in sorted(record.answers.items())
+        )
     )
     for line in violations[:20]:
         print(f"  violation: {line}")

@@ -249,7 +249,10 @@ def list_runs(
 
 
 def advance_run(conn: Connection, run: Run, progressed: Run) -> bool:
-    """Save a chunk's progress, only while `run.holder` still holds the lease."""
+    """Save a chunk's progress, only while `run.holder` still holds the lease it
+    last wrote: the lease time is the fence, since a holder's name (host:pid) is
+    shared by the API request that started a run and the same process's
+    background tick that may take it over once the lease ran out."""
     c = automation_runs.c
     changed = {
         f: getattr(progressed, f)
@@ -272,6 +275,7 @@ def advance_run(conn: Connection, run: Run, progressed: Run) -> bool:
             c.workspace_id == run.workspace_id,
             c.id == run.id,
             c.holder == run.holder,
+            c.lease_until == run.lease_until,
             c.state == "running",
         )
         .values(**changed)

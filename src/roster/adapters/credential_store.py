@@ -87,7 +87,17 @@ def lookup(conn: Connection, token: str, now: datetime) -> Checked | None:
 
 
 def touch(conn: Connection, principal: Principal, now: datetime) -> None:
-    """Stamp the credential's last use and its user's last sighting."""
+    """Stamp the credential's last use and its user's last sighting.
+
+    The user row first, then the credential: the order a status change locks them
+    in (it revokes the credentials of the user row it holds), so the two never
+    deadlock (they did, under the stress run on PostgreSQL)."""
+    if principal.user is not None:
+        conn.execute(
+            update(users)
+            .where(users.c.workspace_id == principal.workspace_id, users.c.id == principal.user.id)
+            .values(last_seen_at=now)
+        )
     conn.execute(
         update(credentials)
         .where(
@@ -96,12 +106,6 @@ def touch(conn: Connection, principal: Principal, now: datetime) -> None:
         )
         .values(last_used_at=now)
     )
-    if principal.user is not None:
-        conn.execute(
-            update(users)
-            .where(users.c.workspace_id == principal.workspace_id, users.c.id == principal.user.id)
-            .values(last_seen_at=now)
-        )
 
 
 def add(

@@ -281,10 +281,10 @@ def _chunk(
             outcomes, simulated = simulate(rule, workspace, chosen, simulated, clock())
         else:
             outcomes = act(uow, rule, run, chosen, clock())
-        store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
         progressed = _progress(run, outcomes, cursor, found, clock())
         if not store.advance_run(conn, run, progressed):
-            raise LostLease()
+            raise LostLease()  # before writing outcomes another holder may have written
+        store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
         uow.commit()
         return progressed, simulated
 
