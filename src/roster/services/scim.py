@@ -158,8 +158,9 @@ def find_users(
     engine: Engine, workspace_id: str, narrowing: Narrowing | None
 ) -> tuple[list[ScimUser], dict[str, list[tuple[str, str]]] | None]:
     """The users a filter may match (every user when it cannot be narrowed), and,
-    when it could be narrowed (a few candidates), their groups read on the same
-    connection (else None: the caller reads the groups of the page it keeps)."""
+    when an indexed user column narrowed them (a few candidates), their groups read
+    on the same connection (else None: the caller reads the groups of the page it
+    keeps)."""
     n = narrowing or Narrowing()
     with engine.connect() as conn:
         rows = scim_store.user_rows(
