@@ -322,7 +322,7 @@ def _write_user(
 def delete_user(
     user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
 ) -> Response:
-    """Deactivates: the user becomes Inactive and stays readable (docs/scim.md)."""
+    """Deactivates and deprovisions: Inactive, then 404 to SCIM (docs/scim.md)."""
     scim.deactivate_user(
         container.engine,
         workspace_id=principal.workspace_id,
