@@ -45,7 +45,7 @@ nexts = st.builds(
 )
 
 
-@hostile(30)
+@hostile(20)
 @given(nexts)
 @example("//evil.example")
 @example("/admin/\r\nSet-Cookie: roster_session=x")

@@ -311,7 +311,7 @@ def _result_or_error(r: Any, what: str) -> None:
     refused_as_scim_error(r, what)
 
 
-@hostile(50)
+@hostile(35)
 @given(user_bodies)
 @example({"schemas": [USER], "userName": "active@h.example", "active": "yes"})
 def test_a_hostile_replacement_is_applied_or_refused_without_a_trace(
@@ -341,7 +341,7 @@ member_ops = st.fixed_dictionaries(
 )
 
 
-@hostile(50)
+@hostile(30)
 @given(st.lists(member_ops, max_size=3) | json_values)
 @example([{"op": "add", "path": "members", "value": [{"value": "usr_nosuch"}]}])
 @example([{"op": "replace", "path": "displayName", "value": "a\x00b"}])
