@@ -42,6 +42,11 @@ format: install ## Rewrite the code in ruff's format and apply safe fixes
 	$(BIN)/ruff format src tests bench migrations
 	$(BIN)/ruff check --fix src tests bench migrations
 
+stress: install ## The long stress and fault run on PostgreSQL (5 min of load, 3 servers); prints its summary
+	ROSTER_REQUIRE_POSTGRES=1 ROSTER_STRESS_SECONDS=$${ROSTER_STRESS_SECONDS:-300} \
+	ROSTER_STRESS_SERVERS=$${ROSTER_STRESS_SERVERS:-3} ROSTER_STRESS_CONCURRENCY=$${ROSTER_STRESS_CONCURRENCY:-12} \
+	ROSTER_STRESS_USERS=$${ROSTER_STRESS_USERS:-10000} $(BIN)/pytest -x -s tests/stress
+
 bench: install ## Run the benchmarks and print their ratios (see docs/benchmarks.md)
 	$(BIN)/python -m bench
 
@@ -52,4 +57,4 @@ clean: ## Remove the venv, caches and the local database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage roster.db roster.db-*
 
 .PHONY: help install browser run test check format bench clean
-.PHONY: screenshots
+.PHONY: screenshots stress

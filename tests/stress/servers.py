@@ -1,6 +1,7 @@
 """Real `roster serve` processes on loopback ports, over one database."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,6 +66,28 @@ class Server:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Detected|Violation|Shutdown)\b.*")
+_DATABASE_AWAY = (
+    "connection failed",
+    "terminating connection",
+    "server closed the connection",
+    "the database system is",
+    "consuming input failed",
+    "the connection is lost",
+    "InvalidatePoolError",
+)
+
+
+def unexpected_exceptions(servers: list["Server"]) -> list[str]:
+    """Exceptions the servers logged, other than PostgreSQL being away (its restart)."""
+    found = []
+    for s in servers:
+        for line in s.log.read_text(errors="replace").splitlines():
+            if _EXCEPTION.match(line) and not any(a in line for a in _DATABASE_AWAY):
+                found.append(f"{s.log.name}: {line[:300]}")
+    return found
 
 
 def start_servers(database_url: str, count: int, env: dict[str, str] | None = None) -> list[Server]:

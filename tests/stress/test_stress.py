@@ -22,13 +22,13 @@ from roster.bootstrap import Container
 from tests import conftest, tally
 from tests.stress import checker
 from tests.stress.driver import Record, build_world, create_rules, drive
-from tests.stress.servers import Server, start_servers
+from tests.stress.servers import Server, start_servers, unexpected_exceptions
 
-SECONDS = float(os.environ.get("ROSTER_STRESS_SECONDS", "60"))
+SECONDS = float(os.environ.get("ROSTER_STRESS_SECONDS", "80"))
 SERVERS = int(os.environ.get("ROSTER_STRESS_SERVERS", "2"))
-CONCURRENCY = int(os.environ.get("ROSTER_STRESS_CONCURRENCY", "12"))
-BATCHERS = int(os.environ.get("ROSTER_STRESS_BATCH_WORKERS", "2"))
-USERS = int(os.environ.get("ROSTER_STRESS_USERS", "2000"))
+CONCURRENCY = int(os.environ.get("ROSTER_STRESS_CONCURRENCY", "8"))
+BATCHERS = int(os.environ.get("ROSTER_STRESS_BATCH_WORKERS", "3"))
+USERS = int(os.environ.get("ROSTER_STRESS_USERS", "5000"))
 PG_RESTART = os.environ.get("ROSTER_STRESS_PG_RESTART", "1") == "1"
 LEASE_SECONDS = "5"  # a killed automation run is taken over after this
 
@@ -61,26 +61,34 @@ def _busy(engine: Engine, workspace_id: str) -> tuple[int, int]:
 
 
 def inject_faults(servers: list[Server], engine: Engine, workspace_id: str, record: Record) -> None:
-    """SIGKILL every server while a bulk job and an automation run are in flight
-    (waiting up to a third of the run for both), restart them; later restart
-    PostgreSQL under traffic."""
-    time.sleep(SECONDS / 4)
-    until = time.monotonic() + SECONDS / 3
-    jobs = runs = 0
-    while time.monotonic() < until:
-        jobs, runs = _busy(engine, workspace_id)
-        if jobs and runs:
-            break
-        time.sleep(0.02)
-    for s in servers:
-        s.kill()
-        record.faults.append(f"SIGKILL roster serve ({jobs} bulk jobs, {runs} runs in flight)")
-    for s in servers:
-        s.start()
-    if PG_RESTART:
-        time.sleep(SECONDS / 4)
-        restart_postgresql()
-        record.faults.append("restart PostgreSQL")
+    """Once per 80 s of load (at least once): SIGKILL every server while a bulk job
+    and an automation run are in flight (waiting up to a third of the span for
+    both), restart them; then restart PostgreSQL under traffic."""
+    cycles = max(1, int(SECONDS // 80))
+    span = SECONDS / cycles
+    for _ in range(cycles):
+        began = time.monotonic()
+        time.sleep(span / 4)
+        until = time.monotonic() + span / 3
+        jobs = runs = 0
+        while time.monotonic() < until:
+            try:
+                jobs, runs = _busy(engine, workspace_id)
+            except DBAPIError:
+                jobs = runs = 0
+            if jobs and runs:
+                break
+            time.sleep(0.02)
+        for s in servers:
+            s.kill()
+            record.faults.append(f"SIGKILL roster serve ({jobs} bulk jobs, {runs} runs in flight)")
+        for s in servers:
+            s.start()
+        if PG_RESTART:
+            time.sleep(max(0.0, span * 0.7 - (time.monotonic() - began)))
+            restart_postgresql()
+            record.faults.append("restart PostgreSQL")
+        time.sleep(max(0.0, span - (time.monotonic() - began)))
 
 
 def wait_until_idle(engine: Engine, workspace_id: str, timeout: float) -> tuple[int, int]:
@@ -125,6 +133,7 @@ def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
         engine.dispose()
     with pg_container.engine.connect() as conn:
         violations, verified = checker.check(conn, world.tenant.id, record)
+    violations += [f"server logged {e}" for e in unexpected_exceptions(servers)]
     if left != (0, 0):
         violations.append(f"{left[0]} bulk jobs and {left[1]} runs never finished")
     refusals = verified["refused"]
@@ -158,7 +167,9 @@ def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
     tally.add(
         operations=verified["operations"], faults=len(record.faults), violations=len(violations)
     )
-    assert violations == []
+    assert violations == [], f"server logs: {[str(s.log) for s in servers]}"
+    for s in servers:
+        s.log.unlink()
     every_route = {
         "admin_profile", "admin_api", "bulk", "automation", "scim",
         "sign_in", "invitation", "upgrade", "cli",
