@@ -47,7 +47,9 @@ from roster.services.status import Outcome, apply_changes
 
 MAX_IDS = 1_000_000
 CHUNK = 1000  # users per chunk transaction on SQLite: short, so waiting writers barely wait
-PG_CHUNK = 5000  # on PostgreSQL, where other writers only wait for the rows they share
+# On PostgreSQL a chunk holds the workspace's counter row, which every status write
+# locks first, so a single PUT waits for the whole chunk: 5,000 gave a p99 of 1.1 s.
+PG_CHUNK = 2000
 PAGE = 5000  # users per read page of a preview
 RUNNABLE = ("queued", "running")
 # SQLite has one writer at a time and its busy handler polls (every 1 to 100 ms), so a
