@@ -73,6 +73,7 @@ def check(conn: Connection, workspace_id: str, record: Record) -> tuple[list[str
     )
     for e in attempts:
         stats[f"route:{e.route}"] += 1
+        stats["user_blocked"] += e.outcome == "user_blocked"
     return violations, stats
 
 
