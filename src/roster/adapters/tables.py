@@ -336,9 +336,7 @@ automation_rules = Table(
     Column("next_run_at", UtcDateTime(), nullable=True),
     Column("disabled_reason", String(200), nullable=True),
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
-    ForeignKeyConstraint(
-        ["workspace_id", "owner_user_id"], ["users.workspace_id", "users.id"]
-    ),
+    ForeignKeyConstraint(["workspace_id", "owner_user_id"], ["users.workspace_id", "users.id"]),
     Index("ix_automation_rules_due", "next_run_at"),
     Index("ix_automation_rules_workspace_event", "workspace_id", "event"),
     Index("ix_automation_rules_workspace_owner", "workspace_id", "owner_user_id"),
