@@ -335,7 +335,7 @@ async def scim(client: httpx.AsyncClient, rng: random.Random, world: World, reco
         headers=world.scim_headers,
     )
     _record(record, "scim", r)
-    if r.status_code == 400 and "user_blocked" in r.text:
+    if r.status_code == 400 and r.json().get("scimType") == "mutability":  # docs/scim.md
         record.refused[("scim", "user_blocked")] += 1
     elif r.status_code == 200:
         record.maybe_applied["scim"] += 1

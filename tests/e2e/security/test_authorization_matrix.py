@@ -128,6 +128,8 @@ for _op in (
     "PATCH /Groups/{group_id}",
     "DELETE /Groups/{group_id}",
     "POST /.search",
+    "GET ",  # the root search by query string (RFC 7644 §3.4.2), with and without "/"
+    "GET /",
 ):
     _m, _p = _op.split(" ")
     ACCESS[f"{_m} {SCIM_PREFIX}{_p}"] = Audience.SCIM
@@ -135,7 +137,6 @@ for _op in (
 OK = frozenset(range(200, 300))
 ALLOWED_ANSWER: dict[str, frozenset[int]] = {
     # What an allowed caller may get where it is not only a 2xx, by design.
-    f"POST {SCIM_PREFIX}/.search": OK | {501},  # 501: "one resource type at a time"
     **{
         f"{m} {SCIM_PREFIX}/{{rest:path}}": frozenset({404})
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
