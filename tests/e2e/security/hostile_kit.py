@@ -21,9 +21,10 @@ from roster.adapters import tables as t
 from roster.adapters.database import make_engine
 from roster.adapters.migrator import upgrade
 from roster.bootstrap import Container
-from roster.config import Settings
+from roster.config import Settings, get_settings
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role, Status
+from roster.entrypoints.cli import common
 from roster.entrypoints.web.app import create_app
 from tests import tally
 from tests.conftest import Tenant, _migrated, new_tenant
@@ -185,3 +186,14 @@ def unchanged(world: World, before: dict[str, Any], what: str, *, audited: bool 
             violation(f"{what}: a refusal wrote {grew} audit events")
     if changed:
         violation(f"{what}: a refused request changed {', '.join(changed)}")
+
+
+def cli_world(url: str) -> Iterator[World]:
+    """A world whose database the `roster` CLI (run in-process) also uses."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROSTER_DATABASE_URL", url)
+        get_settings.cache_clear()
+        common.container.cache_clear()
+        yield from make_world(migrated_container(url))
+        common.container.cache_clear()
+        get_settings.cache_clear()

@@ -13,14 +13,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from roster.config import get_settings
-from roster.entrypoints.cli import common
 from roster.entrypoints.cli.main import app
 from tests.e2e.security.hostile_kit import (
     World,
+    cli_world,
     hostile,
-    make_world,
-    migrated_container,
     sent,
     snapshot,
     unchanged,
@@ -34,13 +31,7 @@ _fresh = itertools.count()
 
 @pytest.fixture(scope="module")
 def world(sqlite_url: str) -> Iterator[World]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ROSTER_DATABASE_URL", sqlite_url)
-        get_settings.cache_clear()
-        common.container.cache_clear()
-        yield from make_world(migrated_container(sqlite_url))
-        common.container.cache_clear()
-        get_settings.cache_clear()
+    yield from cli_world(sqlite_url)
 
 
 @pytest.fixture(scope="module")
