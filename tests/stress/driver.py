@@ -337,6 +337,8 @@ async def scim(client: httpx.AsyncClient, rng: random.Random, world: World, reco
     _record(record, "scim", r)
     if r.status_code == 400 and r.json().get("scimType") == "mutability":  # docs/scim.md
         record.refused[("scim", "user_blocked")] += 1
+    elif r.status_code in (409, 412):  # a full workspace, or a change that raced this one
+        record.refused[("scim", str(r.status_code))] += 1
     elif r.status_code == 200:
         record.maybe_applied["scim"] += 1
 
@@ -357,6 +359,8 @@ async def sign_in(
         },
     )
     _record(record, "sign_in", r)
+    if r.status_code == 403:  # reactivate_on_sign_in is on: the refusal was audited
+        record.refused[("sign_in", "not_active")] += 1
     if r.status_code == 201:
         record.maybe_applied["sign_in"] += 1
         me = await _send(
