@@ -4,9 +4,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 WRITE = {"roster_write": True}
 """Execution options of a connection that will write: on SQLite it begins IMMEDIATE."""
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether `exc` is the database going away (a restart, a dropped connection),
+    not something the work did: such work is retried later, never marked failed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

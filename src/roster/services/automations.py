@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row
 
 from roster.adapters import automation_store as store
+from roster.adapters.database import database_away
 from roster.adapters.repositories import SqlOutbox, user_from_row
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
@@ -238,6 +239,8 @@ def execute(engine: Engine, run: Run, clock: Clock) -> Run:
         except LostLease:
             return run
         except Exception as crash:
+            if database_away(crash):
+                raise  # the run's lease runs out and a tick resumes it
             with SqlUnitOfWork(engine) as uow:
                 store.fail_run(uow.conn, run.workspace_id, run.id, _reason(crash), clock())
                 uow.commit()
@@ -609,6 +612,8 @@ def _event_run(
         store.insert_outcomes(conn, workspace.id, run.id, outcomes)
         savepoint.commit()
     except Exception as crash:
+        if database_away(crash):
+            raise  # nothing is committed: the event is acted on when the database is back
         savepoint.rollback()
         failed = replace(run, state="failed", reason=_reason(crash), finished_at=now)
         store.advance_run(conn, replace(run, holder="dispatch"), failed)
