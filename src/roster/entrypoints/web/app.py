@@ -26,6 +26,7 @@ from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5
 from roster.entrypoints.web.api import events as automation_events  # automations (issue 6)
 from roster.entrypoints.web.api.automations import router as automations_router
 from roster.entrypoints.web.background import start as start_background
+from roster.entrypoints.web.dispatch import PrefixDispatch
 from roster.entrypoints.web.limits import BodyLimit
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
 from roster.entrypoints.web.nul_guard import NulGuard
@@ -96,6 +97,8 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     def landing() -> str:
         return LANDING
 
+    # Match each request only against the routes its path prefix can reach.
+    app.router.middleware_stack = PrefixDispatch(app.router)
     return app
 
 
