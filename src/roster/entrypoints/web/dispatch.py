@@ -39,7 +39,10 @@ def head_of(entry: BaseRoute) -> str:
     paths = [getattr(leaf, "path", None) for leaf in leaves]
     if not paths or not all(isinstance(p, str) and p.startswith("/") for p in paths):
         return ""
-    return _literal(os.path.commonprefix([_literal(p) for p in paths if isinstance(p, str)]))
+    # A start character by character, not by segment: "/api/v1/user" is a start of
+    # both "/api/v1/users" and "/api/v1/user-groups", which is all a head promises.
+    literals = [_literal(p) for p in paths if isinstance(p, str)]
+    return _literal(os.path.commonprefix(literals))  # noqa: RUF071
 
 
 class PrefixDispatch:

@@ -1,7 +1,5 @@
 """The users page and a user's profile, where an admin reads and changes the Status."""
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,12 +12,12 @@ from roster.domain import errors
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
-from roster.entrypoints.web.admin.rendering import redirect, render, templates
+from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession, reading_as_admin
+from roster.entrypoints.web.admin.user_table import table_rows
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services import admin_queries, queries
-from roster.services.admin_queries import ListedUser
 from roster.services.queries import UserView
 from roster.services.status import ChangeResult, change_status
 
@@ -71,25 +69,12 @@ async def users_page(
             q=q,
             status=chosen,
             page=found,
-            rows=_rows(found.items),
+            rows=table_rows(found.items),
         )
 
     # The session check, the queries and the rendering in one worker-thread hop on
     # one connection (the event loop never waits on them).
     return await run_in_threadpool(page)
-
-
-_when: Callable[[datetime | None], str] = templates.env.filters["when"]
-
-
-def _rows(listed: list[ListedUser]) -> list[tuple[str, ...]]:
-    """The table's lines as the strings they show: (id, name, email, role label,
-    status value, status label, last seen). The template only escapes and places them."""
-    return [
-        (u.id, u.name, u.email, u.role.capitalize(), u.status, u.status.capitalize(),
-         _when(u.last_seen_at))
-        for u in listed
-    ]  # fmt: skip
 
 
 def _profile(
