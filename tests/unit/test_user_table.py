@@ -49,7 +49,8 @@ def _jinja(listed: list[ListedUser]) -> str:
 
 
 @given(st.lists(users, max_size=5))
-@example([ListedUser("usr_1", "<b>O'Neil & \"Sons\"</b>", "a&b@x.example", "admin", "blocked", None)])
+@example([ListedUser("usr_1", "<b>O'Neil & \"Sons\"</b>", "a&b@x.example", "admin", "blocked",
+                     None)])
 @example([ListedUser("usr_2", "&lt;already&gt; {{ x }}", "é@漢字.example", "member", "active",
                      datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))])  # fmt: skip
 @example([])
@@ -59,7 +60,7 @@ def test_the_rows_are_what_the_template_loop_rendered(listed: list[ListedUser]) 
 
 @given(st.datetimes() | st.datetimes(timezones=st.just(UTC)))
 @example(datetime(999, 12, 31, 23, 59, tzinfo=UTC))
-@example(datetime(9999, 1, 1))
+@example(datetime(9999, 1, 1, tzinfo=UTC))
 def test_a_moment_reads_as_strftime_wrote_it(moment: datetime) -> None:
     assert when(moment) == moment.strftime("%Y-%m-%d %H:%M UTC")
 
