@@ -49,8 +49,9 @@ def _jinja(listed: list[ListedUser]) -> str:
 
 
 @given(st.lists(users, max_size=5))
-@example([ListedUser("usr_1", "<b>O'Neil & \"Sons\"</b>", "a&b@x.example", "admin", "blocked",
-                     None)])
+@example(
+    [ListedUser("usr_1", '<b>O\'Neil & "Sons"</b>', "a&b@x.example", "admin", "blocked", None)]
+)
 @example([ListedUser("usr_2", "&lt;already&gt; {{ x }}", "é@漢字.example", "member", "active",
                      datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))])  # fmt: skip
 @example([])
