@@ -17,9 +17,13 @@ bearer = HTTPBearer(auto_error=False, description="A Roster token: `Authorizatio
 # dependency in the threadpool, a hop per dependency per request.
 
 
-async def get_container(request: Request) -> Container:
+def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
