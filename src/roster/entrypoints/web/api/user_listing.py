@@ -7,27 +7,39 @@ view that read only after validation would need a second hop and a second
 connection. For the everyday lists (plain `status`, `role`, `sort`, `cursor` and
 `limit`) the check reads the page ahead from the raw query string; the view uses it
 only if its validated parameters ask for exactly that page, and reads again otherwise.
+
+`UserListRoute` goes one step further for those everyday lists: a query string that
+`asked_in` reads is one FastAPI's validation accepts and reads the same way (every
+value is one of a closed set, or digits in range, or a cursor of our own alphabet
+that decodes), so validating it again and solving the view's dependencies (about
+0.4 ms) changes nothing; the route answers from the read-ahead page at once.
+Anything else goes the general way. tests/e2e/api/test_users_list_fast.py compares
+the two ways' answers for many query strings, byte for byte.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection, Row
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
+from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.vocabulary import Role, Status
-from roster.entrypoints.web.deps import ContainerDep, bearer, bearer_only
+from roster.entrypoints.web.api.schemas import user_list_json
+from roster.entrypoints.web.deps import ContainerDep, bearer, bearer_only, container_of
 from roster.services import queries
 from roster.services.access import authenticate
 
 SORTS = frozenset([*queries.USER_SORT_KEYS, *(f"-{k}" for k in queries.USER_SORT_KEYS)])
 READ_AHEAD = frozenset({"status", "role", "sort", "cursor", "limit"})
+CURSOR_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def may_read_users(principal: Principal) -> Principal:
@@ -72,7 +84,7 @@ def asked_in(params: QueryParams) -> PageAsked | None:
     limit, cursor = params.get("limit", "50"), params.get("cursor")
     if sort not in SORTS or not (limit.isascii() and limit.isdigit() and len(limit) <= 3):
         return None
-    if not 1 <= int(limit) <= 200 or (cursor is not None and not 0 < len(cursor) <= 1000):
+    if not 1 <= int(limit) <= 200 or (cursor is not None and not _ours(cursor)):
         return None
     try:
         where = queries.UserFilter(
@@ -85,26 +97,62 @@ def asked_in(params: QueryParams) -> PageAsked | None:
     return PageAsked(where, sort, after, int(limit))
 
 
+def _ours(cursor: str) -> bool:
+    """Shaped like the cursors encode_cursor gives (base64url without padding)."""
+    return 0 < len(cursor) <= 1000 and CURSOR_ALPHABET.issuperset(cursor)
+
+
+def read_listing(container: Container, token: str | None, ahead: PageAsked | None) -> Listing:
+    """The caller (bearer, checked now in one query, admins and service tokens only)
+    and, on the same connection, the page read ahead if any. Blocking: run it in
+    a worker thread."""
+    with container.engine.connect() as conn:
+        principal = may_read_users(bearer_only(authenticate(conn, token, container.clock())))
+        if ahead is None:
+            return Listing(principal, None, (), None)
+        if conn.dialect.name == "sqlite":
+            # SQLite's read snapshot starts at the first read: end it, so the page
+            # shows the last-seen stamp authenticate may just have written.
+            conn.rollback()
+        rows, following = read_page(conn, principal.workspace_id, ahead)
+    return Listing(principal, ahead, rows, following)
+
+
 async def listing(
     request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Listing:
-    """The caller (bearer, checked now in one query, admins and service tokens only)
-    and, on the same connection in the same hop, the page read ahead if any."""
+    """The list's dependency: `read_listing` in one worker-thread hop."""
     token = credentials.credentials if credentials else None
-    ahead = asked_in(request.query_params)
+    return await run_in_threadpool(read_listing, container, token, asked_in(request.query_params))
 
-    def check() -> Listing:
-        with container.engine.connect() as conn:
-            principal = may_read_users(bearer_only(authenticate(conn, token, container.clock())))
-            if ahead is None:
-                return Listing(principal, None, (), None)
-            if conn.dialect.name == "sqlite":
-                # SQLite's read snapshot starts at the first read: end it, so the page
-                # shows the last-seen stamp authenticate may just have written.
-                conn.rollback()
-            rows, following = read_page(conn, principal.workspace_id, ahead)
-        return Listing(principal, ahead, rows, following)
 
-    return await run_in_threadpool(check)
+def page_response(
+    rows: Sequence[Row[Any]], following: queries.Keyset | None, sort: str, caller: Principal
+) -> Response:
+    """UserList's document (response_model keeps it in the OpenAPI), serialised once
+    from the rows."""
+    next_cursor = queries.encode_cursor(sort, following) if following else None
+    body = user_list_json(rows, next_cursor, caller.route, caller.policy)
+    return Response(body, media_type="application/json")
+
+
+class UserListRoute(APIRoute):
+    """GET /users: an everyday query string (one `asked_in` reads) is answered from
+    the credential check's hop without FastAPI's parameter work; the rest, and any
+    app with dependency overrides (tests), go FastAPI's way."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        general = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            ahead = asked_in(request.query_params)
+            if ahead is None or request.app.dependency_overrides:
+                return await general(request)
+            credentials = await bearer(request)
+            token = credentials.credentials if credentials else None
+            checked = await run_in_threadpool(read_listing, container_of(request), token, ahead)
+            return page_response(checked.rows, checked.following, ahead.sort, checked.principal)
+
+        return handler

@@ -28,13 +28,14 @@ from roster.entrypoints.web.api.schemas import (
     UserOut,
     UserPatchBody,
     parse_etag,
-    user_list_json,
 )
 from roster.entrypoints.web.api.user_listing import (
     Listing,
     PageAsked,
+    UserListRoute,
     listing,
     may_read_users,
+    page_response,
     read_page,
 )
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
@@ -82,7 +83,6 @@ def _tagged(response: Response, out: UserOut) -> UserOut:
     return out
 
 
-@router.get("", response_model=UserList, responses=responses(401, 403, 422))
 async def list_users(
     checked: Annotated[Listing, Depends(listing)],
     container: ContainerDep,
@@ -118,11 +118,17 @@ async def list_users(
                 return read_page(conn, principal.workspace_id, asked)
 
         rows, following = await run_in_threadpool(page)
-    next_cursor = queries.encode_cursor(sort, following) if following else None
-    # UserList's document (response_model keeps it in the OpenAPI), serialised once
-    # from the rows.
-    body = user_list_json(rows, next_cursor, principal.route, principal.policy)
-    return Response(body, media_type="application/json")
+    return page_response(rows, following, sort, principal)
+
+
+router.add_api_route(
+    "",
+    list_users,
+    methods=["GET"],
+    response_model=UserList,
+    responses=responses(401, 403, 422),
+    route_class_override=UserListRoute,  # everyday lists without FastAPI's parameter work
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:
