@@ -10,7 +10,8 @@ Each entry of the table (an included router, a mount, a route) has a literal hea
 that every path it can match starts with: the longest common start of its routes'
 paths, up to their first `{parameter}`. For a request whose path starts with head
 H (the longest head it starts with), the entries that can match are exactly those
-whose head is a start of H: a "lane", one per distinct head, computed once. The
+whose head is a start of H (H is the longest, so every other head p starts with is
+a start of H): a "lane", one per distinct head, computed once. The
 request goes through the lane's router, which is FastAPI's own router code over
 that shorter list, so what matches, the 405s, the trailing-slash redirects and the
 404s are what the whole table gives. The app's table itself is unchanged: the
@@ -65,6 +66,8 @@ class PrefixDispatch:
         self.lanes = list(lanes.items())  # longest head first
 
     def lane_for(self, path: str) -> APIRouter:
+        if getattr(self.router, "_low_priority_routes", None):
+            return self.router  # FastAPI's fallback routes (frontends) are the table's own
         for head, lane in self.lanes:
             if path.startswith(head):
                 return lane
