@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -145,10 +144,10 @@ def _insert(engine: Engine, batch: list[tuple[object, ...]]) -> None:
 
 async def measure(
     baseline: Callable[[], object], app: ASGIApp, path: str, headers: dict[str, str], runs: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[asgi.Timings, asgi.Timings]:
     """The raw queries and the request through the whole ASGI app in-process (no
     socket, no client), alternately, one of each per round: a burst of load on the
-    shared machine falls on both alike. Times in ms: (raw, app)."""
+    shared machine falls on both alike. (raw, app)."""
 
     def check(answer: tuple[int, bytes]) -> None:
         # Outside the timed part: reading the JSON is the client's work, not the app's.
@@ -159,20 +158,14 @@ async def measure(
     for _ in range(5):  # warm caches and the connection pool
         baseline()
         check(await asgi.get(app, path, headers))
-    raw, full = [], []
+    raw, full = asgi.Timings(), asgi.Timings()
     for _ in range(runs):
-        started = time.perf_counter()
-        baseline()
-        raw.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        answer = await asgi.get(app, path, headers)
-        full.append((time.perf_counter() - started) * 1000)
+        with raw.sample():
+            baseline()
+        with full.sample():
+            answer = await asgi.get(app, path, headers)
         check(answer)
     return raw, full
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
 
 
 def main() -> None:
@@ -236,15 +229,10 @@ def main() -> None:
         ("first page", "/api/v1/users", raw(None, None)),
     ]  # fmt: skip
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    heads = ("api p50", "api p95", "raw p50", "raw p95")
-    print(f"{'scenario':<20} {heads[0]:>9} {heads[1]:>9} {heads[2]:>8} {heads[3]:>8} ratio (p50)")
+    print(asgi.header("api"))
     for name, path, baseline in scenarios:
         base, full = asyncio.run(measure(baseline, app, path, bearer, args.runs))
-        print(
-            f"{name:<20} {statistics.median(full):8.2f}ms {p95(full):8.2f}ms "
-            f"{statistics.median(base):7.2f}ms {p95(base):7.2f}ms {p95(full) / p95(base):5.2f}x "
-            f"({statistics.median(full) / statistics.median(base):.2f}x)"
-        )
+        print(asgi.line(name, full, base))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -129,10 +128,10 @@ def _insert(engine: Engine, batch: list[tuple[object, ...]]) -> None:
 
 async def measure(
     baseline: Callable[[], object], app: ASGIApp, path: str, headers: dict[str, str], runs: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[asgi.Timings, asgi.Timings]:
     """The raw queries and the request through the whole ASGI app in-process (no
     socket, no client), alternately, one of each per round: a burst of load on the
-    shared machine falls on both alike. Times in ms: (raw, app)."""
+    shared machine falls on both alike. (raw, app)."""
 
     async def request() -> None:
         status, body = await asgi.get(app, path, headers)
@@ -141,19 +140,14 @@ async def measure(
     for _ in range(5):  # warm caches and the connection pool
         baseline()
         await request()
-    raw, full = [], []
+    raw, full = asgi.Timings(), asgi.Timings()
     for _ in range(runs):
-        started = time.perf_counter()
-        baseline()
-        raw.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        await request()
-        full.append((time.perf_counter() - started) * 1000)
+        with raw.sample():
+            baseline()
+        with full.sample():
+            answer = await asgi.get(app, path, headers)
+        assert answer[0] == 200, answer[1][:300]
     return raw, full
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
 
 
 def main() -> None:
@@ -222,15 +216,10 @@ def main() -> None:
         ("page at the middle", f"/admin/users?after={ids}", raw(None, ids)),
     ]
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    heads = ("page p50", "page p95", "raw p50", "raw p95")
-    print(f"{'scenario':<20} {heads[0]:>9} {heads[1]:>9} {heads[2]:>8} {heads[3]:>8} ratio (p50)")
+    print(asgi.header("page"))
     for name, path, baseline in scenarios:
         base, full = asyncio.run(measure(baseline, app, path, {"cookie": cookie}, args.runs))
-        print(
-            f"{name:<20} {statistics.median(full):8.2f}ms {p95(full):8.2f}ms "
-            f"{statistics.median(base):7.2f}ms {p95(base):7.2f}ms {p95(full) / p95(base):5.2f}x "
-            f"({statistics.median(full) / statistics.median(base):.2f}x)"
-        )
+        print(asgi.line(name, full, base))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
