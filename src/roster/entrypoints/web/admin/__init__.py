@@ -25,16 +25,19 @@ PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing)
 """Dashboard modules, each with a `router`; a feature appends its own."""
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/admin", include_in_schema=False)
+def build_routers() -> list[APIRouter]:
+    """The home redirect, then each page's router, each to be included under /admin
+    on its own: FastAPI re-walks a router's whole tree of included routers every
+    time it matches a request against it, so one /admin router holding the pages
+    cost every dashboard request that walk; side by side, each page's paths are
+    matched only when its prefix fits (entrypoints/web/dispatch.py)."""
+    home_router = APIRouter()
 
-    @router.get("", response_class=RedirectResponse)
+    @home_router.get("", response_class=RedirectResponse)
     def home() -> RedirectResponse:
         return RedirectResponse("/admin/users", status_code=303)
 
-    for page in PAGES:
-        router.include_router(page.router)
-    return router
+    return [home_router, *(page.router for page in PAGES)]
 
 
 def _sign_in_required(request: Request, _: Exception) -> Response:
@@ -58,7 +61,8 @@ def _not_found(request: Request, exc: Exception) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     """Mount the dashboard on `app`: pages, stylesheet, error pages, security headers."""
     app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
-    app.include_router(build_router())
+    for router in build_routers():
+        app.include_router(router, prefix="/admin", include_in_schema=False)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(NotAdmin, _not_admin)
