@@ -26,7 +26,7 @@ JINJA_ROWS = """\
     {% endfor %}"""  # noqa: E501
 TEMPLATE = Environment(autoescape=True).from_string(JINJA_ROWS)
 
-text = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 moments = st.datetimes(timezones=st.just(UTC)) | st.none()
 users = st.builds(
     ListedUser,
