@@ -369,8 +369,11 @@ def holds(c: Condition, s: Subject, now: datetime) -> bool:
         return _days(c, now - (s.last_seen_at or s.created_at))
     if c.field == "never_signed_in_days":
         return s.last_seen_at is None and _days(c, now - s.created_at)
-    actual = {"status": s.status, "role": s.role, "email_domain": email_domain(s.email)}
-    return _compare(c, actual[c.field])
+    if c.field == "status":
+        return _compare(c, s.status)
+    if c.field == "role":
+        return _compare(c, s.role)
+    return _compare(c, email_domain(s.email))
 
 
 def _days(c: Condition, age: timedelta) -> bool:
