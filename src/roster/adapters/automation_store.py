@@ -425,9 +425,9 @@ def runs_for_user(
 # ----------------------------------------------------------------- candidates
 
 
-_SUBJECT_COLUMNS = [
-    users.c[c] for c in ("id", "email", "status", "role", "last_seen_at", "created_at")
-]
+_SUBJECT = ("id", "email", "status", "role", "last_seen_at", "created_at")
+_SUBJECT_COLUMNS = [users.c[c] for c in _SUBJECT]
+_WHOLE_USER = [*_SUBJECT_COLUMNS, *(c for c in users.c if c.key not in _SUBJECT)]
 _STATUSES = {s.value: s for s in Status}
 _ROLES = {r.value: r for r in Role}
 
@@ -457,7 +457,7 @@ def candidates(
     where = [u.workspace_id == workspace_id, *(_sql(c, now) for c in conditions)]
     if after:
         where.append(u.id > after)
-    query = select(*(users.c if whole else _SUBJECT_COLUMNS)).where(*where)
+    query = select(*(_WHOLE_USER if whole else _SUBJECT_COLUMNS)).where(*where)
     query = query.order_by(u.id).limit(limit)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -466,20 +466,18 @@ def candidates(
 
 
 def subject_of(r: Row[Any], event_data: dict[str, Any] | None = None) -> Subject:
+    """The subject of a row whose first columns are `_SUBJECT_COLUMNS` (by position:
+    a row's attribute access costs more than the rest of building it)."""
+    user_id, email, status, role, last_seen_at, created_at = r[:6]
     return Subject(
-        user_id=r.id,
-        email=r.email,
-        status=_STATUSES[r.status],
-        role=_ROLES[r.role],
-        last_seen_at=r.last_seen_at,
-        created_at=r.created_at,
-        event_data=event_data or {},
+        user_id, email, _STATUSES[status], _ROLES[role], last_seen_at, created_at, event_data or {}
     )
 
 
 def subject(conn: Connection, workspace_id: str, user_id: str) -> Row[Any] | None:
+    """What conditions see of one user (for `subject_of`)."""
     return conn.execute(
-        select(users).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
+        select(*_SUBJECT_COLUMNS).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
     ).first()
 
 
