@@ -38,6 +38,7 @@ from roster.domain.rules import (
     RunOutcome,
     Subject,
     matches,
+    matching,
     next_run,
     parse_rule,
 )
@@ -279,15 +280,15 @@ def _chunk(
             lock=not run.dry_run,
             whole=run.dry_run,
         )
-        subjects = [store.subject_of(r) for r in rows]
-        chosen = [i for i, s in enumerate(subjects) if matches(scan, s, run.started_at)]
+        chosen = matching(scan, map(store.subject_of, rows), run.started_at)
         if run.dry_run:
             simulated = simulated or uow.counts.lock(run.workspace_id)
-            users = [user_from_row(rows[i]) for i in chosen]
+            whole = {r.id: r for r in rows}
+            users = [user_from_row(whole[s.user_id]) for s in chosen]
             outcomes, simulated = simulate(rule, workspace, users, simulated, clock())
         else:
-            outcomes = act(uow, rule, run, [subjects[i] for i in chosen], clock())
-        last = subjects[-1].user_id if subjects else run.cursor
+            outcomes = act(uow, rule, run, chosen, clock())
+        last = rows[-1].id if rows else run.cursor
         progressed = _progress(run, outcomes, cursor or last, cursor is None, clock())
         if not store.advance_run(conn, run, progressed):
             raise LostLease()  # before writing outcomes another holder may have written
