@@ -442,7 +442,7 @@ def candidates(
     limit: int,
     lock: bool = False,
     whole: bool = False,
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[Any]], str | None]:
     """The next `limit` users by id after `after` that the SQL form of the conditions
     selects, and the last id scanned (the run's next cursor; None when done).
 
@@ -468,7 +468,7 @@ def candidates(
 def subject_of(r: Row[Any], event_data: dict[str, Any] | None = None) -> Subject:
     """The subject of a row whose first columns are `_SUBJECT_COLUMNS` (by position:
     a row's attribute access costs more than the rest of building it)."""
-    user_id, email, status, role, last_seen_at, created_at = r[:6]
+    user_id, email, status, role, last_seen_at, created_at = tuple(r)[:6]
     return Subject(
         user_id, email, _STATUSES[status], _ROLES[role], last_seen_at, created_at, event_data or {}
     )
