@@ -450,7 +450,7 @@ def candidates(
     (to build a `User` with `user_from_row`: the dry run's simulation needs one; a
     real run's change reloads its users under lock anyway).
 
-    The SQL narrows the set; the caller still asks the domain's `matches`, so the
+    The SQL narrows the set; the caller still asks the domain's `matching`, so the
     domain stays the judge of what a condition means.
     """
     u = users.c

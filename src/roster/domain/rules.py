@@ -1,9 +1,10 @@
 """Automation rules (PRODUCT §8): a trigger, conditions that must all hold, an action.
 
 Pure: parsing a rule from its JSON shape with errors that name the field, deciding
-when a schedule is due, evaluating conditions against one user, and saying the rule
-in plain words. Which user may change to what is not decided here: a rule's
-status change goes through `User.change_status` on route `automation` like any other.
+when a schedule is due, evaluating conditions against users (a run's chunk at once),
+and saying the rule in plain words. Which user may change to what is not decided
+here: a rule's status change goes through `User.change_status` on route `automation`
+like any other.
 """
 
 import math
