@@ -5,12 +5,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roster.domain.rules import (
     RuleInvalid,
     Subject,
     dormant_template,
     matches,
+    matching,
     next_run,
     parse_condition,
     parse_rule,
@@ -87,6 +90,40 @@ def test_every_condition_must_hold() -> None:
     rule = parse_rule(dormant_template(5))
     assert matches(rule.conditions, subject(), NOW)
     assert not matches(rule.conditions, subject(status=Status.INACTIVE), NOW)
+
+
+CONDITIONS = [
+    {"field": "status", "op": "eq", "value": "active"},
+    {"field": "status", "op": "in", "value": ["inactive", "blocked"]},
+    {"field": "role", "op": "in", "value": ["member", "admin"]},
+    {"field": "email_domain", "op": "eq", "value": "acme.example"},
+    {"field": "last_seen_days", "op": "gt", "value": 90},
+    {"field": "last_seen_days", "op": "lt", "value": 30},
+    {"field": "never_signed_in_days", "op": "gt", "value": 60},
+]
+subjects = st.builds(
+    lambda status, role, domain, seen, created: subject(
+        status=status,
+        role=role,
+        email=f"u@{domain}",
+        last_seen_at=None if seen is None else NOW - timedelta(days=seen),
+        created_at=NOW - timedelta(days=created),
+    ),
+    st.sampled_from(list(Status)),
+    st.sampled_from(list(Role)),
+    st.sampled_from(["acme.example", "ACME.example", "other.example"]),
+    st.none() | st.integers(0, 200),
+    st.integers(0, 400),
+)
+
+
+@given(st.lists(st.sampled_from(CONDITIONS), max_size=4), st.lists(subjects, max_size=30))
+def test_a_chunk_is_judged_as_each_user_alone(
+    conditions: list[dict[str, Any]], users: list[Subject]
+) -> None:
+    parsed = [parse_condition(c, "c", SCHEDULE) for c in conditions]
+    alone = [s for s in users if matches(parsed, s, NOW)]
+    assert matching(parsed, users, NOW) == alone
 
 
 @pytest.mark.parametrize(

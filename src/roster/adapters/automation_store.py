@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from roster.adapters.repositories import user_from_row
+from roster.adapters.batch_sql import insert_rows
 from roster.adapters.tables import (
     audit_events,
     automation_cursors,
@@ -46,7 +46,6 @@ from roster.domain.rules import (
     cutoff,
     parse_rule,
 )
-from roster.domain.users import User
 from roster.domain.vocabulary import Role, Status
 
 WEBHOOK_TOPIC = "webhook"
@@ -332,23 +331,35 @@ def run_depth(conn: Connection, workspace_id: str, run_id: str | None) -> int | 
 # ----------------------------------------------------------------- outcomes
 
 
+_OUTCOME_COLUMNS = (
+    "workspace_id",
+    "run_id",
+    "user_id",
+    "result",
+    "code",
+    "from_status",
+    "to_status",
+)
+
+
 def insert_outcomes(
     conn: Connection, workspace_id: str, run_id: str, outcomes: Sequence[RunOutcome]
 ) -> None:
-    if not outcomes:
-        return
-    conn.execute(
-        insert(automation_outcomes),
+    """A chunk's outcome rows in one go (COPY on PostgreSQL, executemany on SQLite)."""
+    insert_rows(
+        conn,
+        automation_outcomes,
+        _OUTCOME_COLUMNS,
         [
-            {
-                "workspace_id": workspace_id,
-                "run_id": run_id,
-                "user_id": o.user_id,
-                "result": o.result,
-                "code": o.code,
-                "from_status": o.from_status,
-                "to_status": o.to_status,
-            }
+            (
+                workspace_id,
+                run_id,
+                o.user_id,
+                o.result,
+                o.code,
+                o.from_status.value if o.from_status else None,
+                o.to_status.value if o.to_status else None,
+            )
             for o in outcomes
         ],
     )
@@ -414,6 +425,13 @@ def runs_for_user(
 # ----------------------------------------------------------------- candidates
 
 
+_SUBJECT = ("id", "email", "status", "role", "last_seen_at", "created_at")
+_SUBJECT_COLUMNS = [users.c[c] for c in _SUBJECT]
+_WHOLE_USER = [*_SUBJECT_COLUMNS, *(c for c in users.c if c.key not in _SUBJECT)]
+_STATUSES = {s.value: s for s in Status}
+_ROLES = {r.value: r for r in Role}
+
+
 def candidates(
     conn: Connection,
     workspace_id: str,
@@ -423,41 +441,43 @@ def candidates(
     after: str | None,
     limit: int,
     lock: bool = False,
-) -> tuple[list[tuple[User, Subject]], str | None]:
+    whole: bool = False,
+) -> tuple[Sequence[Row[Any]], str | None]:
     """The next `limit` users by id after `after` that the SQL form of the conditions
     selects, and the last id scanned (the run's next cursor; None when done).
 
-    The SQL narrows the set; the caller still asks the domain's `matches`, so the
+    The rows hold what conditions see (`subject_of`), or every column with `whole`
+    (to build a `User` with `user_from_row`: the dry run's simulation needs one; a
+    real run's change reloads its users under lock anyway).
+
+    The SQL narrows the set; the caller still asks the domain's `matching`, so the
     domain stays the judge of what a condition means.
     """
     u = users.c
     where = [u.workspace_id == workspace_id, *(_sql(c, now) for c in conditions)]
     if after:
         where.append(u.id > after)
-    query = select(users).where(*where).order_by(u.id).limit(limit)
+    query = select(*(_WHOLE_USER if whole else _SUBJECT_COLUMNS)).where(*where)
+    query = query.order_by(u.id).limit(limit)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     rows = conn.execute(query).all()
-    found = [(user_from_row(r), subject_of(r)) for r in rows]
-    return found, (rows[-1].id if len(rows) == limit else None)
+    return rows, (rows[-1].id if len(rows) == limit else None)
 
 
 def subject_of(r: Row[Any], event_data: dict[str, Any] | None = None) -> Subject:
-    m = r._mapping
+    """The subject of a row whose first columns are `_SUBJECT_COLUMNS` (by position:
+    a row's attribute access costs more than the rest of building it)."""
+    user_id, email, status, role, last_seen_at, created_at = tuple(r)[:6]
     return Subject(
-        user_id=m["id"],
-        email=m["email"],
-        status=Status(m["status"]),
-        role=Role(m["role"]),
-        last_seen_at=m["last_seen_at"],
-        created_at=m["created_at"],
-        event_data=event_data or {},
+        user_id, email, _STATUSES[status], _ROLES[role], last_seen_at, created_at, event_data or {}
     )
 
 
 def subject(conn: Connection, workspace_id: str, user_id: str) -> Row[Any] | None:
+    """What conditions see of one user (for `subject_of`)."""
     return conn.execute(
-        select(users).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
+        select(*_SUBJECT_COLUMNS).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
     ).first()
 
 

@@ -1,14 +1,15 @@
 """Automation rules (PRODUCT §8): a trigger, conditions that must all hold, an action.
 
 Pure: parsing a rule from its JSON shape with errors that name the field, deciding
-when a schedule is due, evaluating conditions against one user, and saying the rule
-in plain words. Which user may change to what is not decided here: a rule's
-status change goes through `User.change_status` on route `automation` like any other.
+when a schedule is due, evaluating conditions against users (a run's chunk at once),
+and saying the rule in plain words. Which user may change to what is not decided
+here: a rule's status change goes through `User.change_status` on route `automation`
+like any other.
 """
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal, TypeGuard
@@ -357,25 +358,47 @@ def next_run(trigger: Trigger, after: datetime, timezone: str) -> datetime | Non
 
 def matches(conditions: Sequence[Condition], subject: Subject, now: datetime) -> bool:
     """Whether every condition holds for this user at `now`."""
-    return all(holds(c, subject, now) for c in conditions)
+    return bool(matching(conditions, [subject], now))
 
 
-def holds(c: Condition, s: Subject, now: datetime) -> bool:
+def matching(
+    conditions: Sequence[Condition], subjects: Iterable[Subject], now: datetime
+) -> list[Subject]:
+    """The subjects for whom every condition holds at `now`, in their order: each
+    condition becomes its test once, then runs over the subjects still in (a run's
+    chunk judges a thousand users at once)."""
+    chosen = list(subjects)
+    for c in conditions:
+        test = _test(c, now)
+        chosen = [s for s in chosen if test(s)]
+    return chosen
+
+
+def _test(c: Condition, now: datetime) -> Callable[[Subject], bool]:
+    """What the condition means, as a test of one subject at `now`."""
     if c.on_event:
-        return _compare(c, s.event_data.get(c.field.removeprefix("event.data.")))
+        key = c.field.removeprefix("event.data.")
+        return lambda s: _compare(c, s.event_data.get(key))
     if c.field == "last_seen_days":
         # A user never seen counts from their creation: an account opened a year ago
         # and never used is as dormant as one last used a year ago.
-        return _days(c, now - (s.last_seen_at or s.created_at))
+        old = _age(c)
+        return lambda s: old(now - (s.last_seen_at or s.created_at))
     if c.field == "never_signed_in_days":
-        return s.last_seen_at is None and _days(c, now - s.created_at)
-    actual = {"status": s.status, "role": s.role, "email_domain": email_domain(s.email)}
-    return _compare(c, actual[c.field])
+        old = _age(c)
+        return lambda s: s.last_seen_at is None and old(now - s.created_at)
+    if c.field == "status":
+        return lambda s: _compare(c, s.status)
+    if c.field == "role":
+        return lambda s: _compare(c, s.role)
+    return lambda s: _compare(c, email_domain(s.email))
 
 
-def _days(c: Condition, age: timedelta) -> bool:
+def _age(c: Condition) -> Callable[[timedelta], bool]:
     limit = timedelta(days=c.value)
-    return age > limit if c.op == "gt" else age < limit
+    if c.op == "gt":
+        return lambda age: age > limit
+    return lambda age: age < limit
 
 
 def _compare(c: Condition, actual: Any) -> bool:

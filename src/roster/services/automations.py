@@ -38,6 +38,7 @@ from roster.domain.rules import (
     RunOutcome,
     Subject,
     matches,
+    matching,
     next_run,
     parse_rule,
 )
@@ -269,7 +270,7 @@ def _chunk(
         scan = [c for c in rule.definition.conditions if not c.on_event]
         if not run.dry_run:
             uow.counts.lock(run.workspace_id)  # the workspace lock first, as everywhere
-        found, cursor = store.candidates(
+        rows, cursor = store.candidates(
             conn,
             run.workspace_id,
             scan,
@@ -277,14 +278,18 @@ def _chunk(
             after=run.cursor,
             limit=CHUNK,
             lock=not run.dry_run,
+            whole=run.dry_run,
         )
-        chosen = [u for u, s in found if matches(scan, s, run.started_at)]
+        chosen = matching(scan, map(store.subject_of, rows), run.started_at)
         if run.dry_run:
             simulated = simulated or uow.counts.lock(run.workspace_id)
-            outcomes, simulated = simulate(rule, workspace, chosen, simulated, clock())
+            whole = {r.id: r for r in rows}
+            users = [user_from_row(whole[s.user_id]) for s in chosen]
+            outcomes, simulated = simulate(rule, workspace, users, simulated, clock())
         else:
             outcomes = act(uow, rule, run, chosen, clock())
-        progressed = _progress(run, outcomes, cursor, found, clock())
+        last = rows[-1].id if rows else run.cursor
+        progressed = _progress(run, outcomes, cursor or last, cursor is None, clock())
         if not store.advance_run(conn, run, progressed):
             raise LostLease()  # before writing outcomes another holder may have written
         store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
@@ -296,14 +301,13 @@ def _progress(
     run: Run,
     outcomes: Sequence[RunOutcome],
     cursor: str | None,
-    found: Sequence[tuple[User, Subject]],
+    done: bool,
     now: datetime,
 ) -> Run:
     count = counts(outcomes)
-    done = cursor is None
     return replace(
         run,
-        cursor=cursor or (found[-1][0].id if found else run.cursor),
+        cursor=cursor,
         matched=run.matched + len(outcomes),
         applied=run.applied + count["applied"],
         unchanged=run.unchanged + count["unchanged"],
@@ -330,7 +334,7 @@ def act(
     uow: SqlUnitOfWork,
     rule: Rule,
     run: Run,
-    users: Sequence[User],
+    users: Sequence[Subject],
     now: datetime,
     event: Mapping[str, Any] | None = None,
 ) -> list[RunOutcome]:
@@ -344,7 +348,7 @@ def act(
     outcomes, _ = apply_changes(
         uow,
         workspace_id=rule.workspace_id,
-        targets=[(u.id, action.status) for u in users],
+        targets=[(u.user_id, action.status) for u in users],
         route=Route.AUTOMATION,
         actor=actor_of(rule),
         reason_code=action.reason_code,
@@ -391,7 +395,7 @@ def _queue_webhooks(
     uow: SqlUnitOfWork,
     rule: Rule,
     run: Run,
-    users: Sequence[User],
+    users: Sequence[Subject],
     now: datetime,
     event: Mapping[str, Any] | None,
 ) -> list[RunOutcome]:
@@ -409,7 +413,7 @@ def _queue_webhooks(
                 "data": {
                     "rule": {"id": rule.id, "name": rule.definition.name},
                     "user": {
-                        "id": u.id,
+                        "id": u.user_id,
                         "email": u.email,
                         "status": u.status.value,
                         "role": u.role.value,
@@ -421,7 +425,7 @@ def _queue_webhooks(
         ),
         now,
     )
-    return [RunOutcome(u.id, "applied", None, u.status, u.status) for u in users]
+    return [RunOutcome(u.user_id, "applied", None, u.status, u.status) for u in users]
 
 
 # ----------------------------------------------------------------- the scheduler
@@ -591,7 +595,8 @@ def _event_run(
     if row is None:
         return None
     conditions: Sequence[Condition] = rule.definition.conditions
-    if not matches(conditions, store.subject_of(row, dict(e.data)), now):
+    subject = store.subject_of(row, dict(e.data))
+    if not matches(conditions, subject, now):
         return None
     run = _new_run(rule, "event", False, now, depth=e.depth, event=e.type, event_id=e.id)
     if e.depth >= MAX_DEPTH:
@@ -606,9 +611,8 @@ def _event_run(
     store.insert_run(conn, replace(run, holder="dispatch"))
     savepoint = conn.begin_nested()
     try:
-        user = user_from_row(row)
         event = {"type": e.type, "id": e.id, "data": dict(e.data)}
-        outcomes = act(uow, rule, run, [user], now, event)
+        outcomes = act(uow, rule, run, [subject], now, event)
         store.insert_outcomes(conn, workspace.id, run.id, outcomes)
         savepoint.commit()
     except Exception as crash:
@@ -618,7 +622,7 @@ def _event_run(
         failed = replace(run, state="failed", reason=_reason(crash), finished_at=now)
         store.advance_run(conn, replace(run, holder="dispatch"), failed)
         return failed
-    done = _progress(replace(run, holder="dispatch"), outcomes, None, [], now)
+    done = _progress(replace(run, holder="dispatch"), outcomes, None, True, now)
     store.advance_run(conn, replace(run, holder="dispatch"), done)
     return done
 
