@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.users import User
 from roster.domain.workspaces import UserCounts, Workspace
 
@@ -95,7 +95,15 @@ class _Counts:
     def lock(self, workspace_id: str) -> UserCounts:
         return self.s.counts.get(workspace_id, UserCounts())
 
-    def add(self, workspace_id: str, delta: UserCounts) -> None:
+    def lock_with_workspace(
+        self, workspace_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead] | None:
+        workspace = self.s.workspaces.get(workspace_id)
+        if workspace is None:
+            return None
+        return workspace, self.lock(workspace_id), ChainHead(len(self.s.audit))
+
+    def add(self, workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> None:
         c = self.s.counts[workspace_id]
         self.s.counts[workspace_id] = UserCounts(
             c.active + delta.active,
@@ -112,6 +120,10 @@ class _Audit:
     def add(self, entries: Sequence[AuditEntry]) -> None:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
+
+    def append(self, chain: ChainHead, entries: Sequence[AuditEntry]) -> ChainHead:
+        self.add(entries)
+        return ChainHead(len(self.s.audit))
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
         return [e for e in self.s.audit if (e.workspace_id, e.user_id) == (workspace_id, user_id)]

@@ -5,9 +5,10 @@ Every statement names `workspace_id`: no query crosses workspaces.
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, literal_column, select, update
 
 from roster.adapters.batch_sql import ids_in, insert_rows
 from roster.adapters.tables import (
@@ -21,7 +22,7 @@ from roster.adapters.tables import (
     workspaces,
 )
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, chain_hash
+from roster.domain.audit import AuditEntry, ChainHead, chain_hash
 from roster.domain.ids import new_id
 from roster.domain.users import User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -236,31 +237,60 @@ class SqlUserCounts:
         )
 
     def lock(self, workspace_id: str) -> UserCounts:
-        query = select(
-            user_counts.c.active,
-            user_counts.c.inactive,
-            user_counts.c.blocked,
-            user_counts.c.active_owners,
-        ).where(user_counts.c.workspace_id == workspace_id)
+        query = select(*_COUNT_COLUMNS).where(user_counts.c.workspace_id == workspace_id)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self.conn.execute(query).first()
         return UserCounts(*row) if row else UserCounts()
 
-    def add(self, workspace_id: str, delta: UserCounts) -> None:
-        if delta == UserCounts():
+    def lock_with_workspace(
+        self, workspace_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead] | None:
+        """One statement: the counter row, locked (FOR UPDATE OF it alone on
+        PostgreSQL; SQLite's write transaction holds the whole database), joined
+        with its workspace row."""
+        row = self.conn.execute(_locked(self.conn.dialect.name), {"ws": workspace_id}).first()
+        if row is None:
+            return None
+        m = row._mapping
+        workspace = Workspace(**{f: m[f"ws_{f}"] for f in Workspace.__slots__})
+        counts = UserCounts(*(m[c.key] for c in _COUNT_COLUMNS))
+        return workspace, counts, ChainHead(m["audit_seq"], m["audit_head"])
+
+    def add(self, workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> None:
+        if delta == UserCounts() and chain is None:
             return
         c = user_counts.c
+        moved = {
+            "active": c.active + delta.active,
+            "inactive": c.inactive + delta.inactive,
+            "blocked": c.blocked + delta.blocked,
+            "active_owners": c.active_owners + delta.active_owners,
+        }
+        ends = {} if chain is None else {"audit_seq": chain.seq, "audit_head": chain.hash}
         self.conn.execute(
-            update(user_counts)
-            .where(c.workspace_id == workspace_id)
-            .values(
-                active=c.active + delta.active,
-                inactive=c.inactive + delta.inactive,
-                blocked=c.blocked + delta.blocked,
-                active_owners=c.active_owners + delta.active_owners,
-            )
+            update(user_counts).where(c.workspace_id == workspace_id).values(**moved, **ends)
         )
+
+
+_COUNT_COLUMNS = tuple(user_counts.c[k] for k in ("active", "inactive", "blocked", "active_owners"))
+
+
+@cache
+def _locked(dialect: str) -> Any:
+    """The counter row with its workspace (columns ws_*), built once per dialect."""
+    c = user_counts.c
+    query = (
+        select(
+            *_COUNT_COLUMNS,
+            c.audit_seq,
+            c.audit_head,
+            *(workspaces.c[f].label(f"ws_{f}") for f in Workspace.__slots__),
+        )
+        .join(workspaces, workspaces.c.id == c.workspace_id)
+        .where(c.workspace_id == bindparam("ws"))
+    )
+    return query.with_for_update(of=user_counts) if dialect == "postgresql" else query
 
 
 class SqlAuditLog:
@@ -281,33 +311,19 @@ class SqlAuditLog:
             .values(audit_seq=c.audit_seq + len(entries))
             .returning(c.audit_seq, c.audit_head)
         ).one()
-        rows = []
-        for seq, e in enumerate(entries, start=last - len(entries) + 1):
-            head = chain_hash(head, e, seq)
-            rows.append(
-                (
-                    e.workspace_id,
-                    e.id,
-                    seq,
-                    e.user_id,
-                    e.from_status.value if e.from_status else None,
-                    e.to_status.value,
-                    e.route.value,
-                    e.actor_id,
-                    e.actor_name,
-                    e.reason_code.value if e.reason_code else None,
-                    e.note,
-                    e.at,
-                    e.outcome,
-                    e.request_id,
-                    e.batch_id,
-                    head,
-                )
-            )
+        rows, head = _chained(entries, ChainHead(last - len(entries), head))
         insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
         )
+
+    def append(self, chain: ChainHead, entries: Sequence[AuditEntry]) -> ChainHead:
+        """A few entries (one status change): plain INSERT, one round trip, where
+        `add`'s COPY costs two; the caller stores the returned end of the chain."""
+        rows, head = _chained(entries, chain)
+        if rows:
+            self.conn.execute(insert(audit_events), [dict(zip(_AUDIT_COLUMNS, r)) for r in rows])
+        return ChainHead(chain.seq + len(rows), head)
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
         rows = self.conn.execute(
@@ -319,6 +335,35 @@ class SqlAuditLog:
             .order_by(audit_events.c.seq)
         )
         return [audit_from_row(r) for r in rows]
+
+
+def _chained(entries: Sequence[AuditEntry], chain: ChainHead) -> tuple[list[tuple[Any, ...]], str]:
+    """The audit rows of `entries`, numbered and hashed on from `chain`, and the new head."""
+    head = chain.hash
+    rows = []
+    for seq, e in enumerate(entries, start=chain.seq + 1):
+        head = chain_hash(head, e, seq)
+        rows.append(
+            (
+                e.workspace_id,
+                e.id,
+                seq,
+                e.user_id,
+                e.from_status.value if e.from_status else None,
+                e.to_status.value,
+                e.route.value,
+                e.actor_id,
+                e.actor_name,
+                e.reason_code.value if e.reason_code else None,
+                e.note,
+                e.at,
+                e.outcome,
+                e.request_id,
+                e.batch_id,
+                head,
+            )
+        )
+    return rows, head
 
 
 _AUDIT_COLUMNS = (
@@ -357,25 +402,36 @@ class SqlAccessRevoker:
         self.conn = conn
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
-        sessions = tokens = invites = automations = 0
+        counted = dict.fromkeys(_REVOKED, 0)
         for chunk in _chunks(list(user_ids), ID_SET):
-            for kind_is_session in (True, False):
-                kinds = credentials.c.kind.in_(("session", "api_session"))
-                result = self.conn.execute(
-                    update(credentials)
-                    .where(
-                        credentials.c.workspace_id == workspace_id,
-                        ids_in(self.conn, credentials.c.user_id, chunk),
-                        credentials.c.revoked_at.is_(None),
-                        kinds if kind_is_session else ~kinds,
-                    )
-                    .values(revoked_at=now)
-                )
-                if kind_is_session:
-                    sessions += result.rowcount
-                else:
-                    tokens += result.rowcount
-            invites += self.conn.execute(
+            updates = self._revocations(workspace_id, chunk, now)
+            if self.conn.dialect.name == "postgresql":  # one round trip: CTEs, counted
+                ctes = [u.returning(literal_column("1")).cte(f"revoked_{k}") for k, u in updates]
+                row = self.conn.execute(
+                    select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
+                ).one()
+                found = dict(zip(_REVOKED, row, strict=True))
+            else:  # in-process: one UPDATE each is as cheap
+                found = {k: self.conn.execute(u).rowcount for k, u in updates}
+            counted = {k: counted[k] + found[k] for k in _REVOKED}
+        return Revoked(**counted)
+
+    def _revocations(
+        self, workspace_id: str, chunk: Sequence[str], now: datetime
+    ) -> list[tuple[str, Any]]:
+        """The UPDATEs ending the access of `chunk`'s users, by what they count."""
+        kinds = credentials.c.kind.in_(("session", "api_session"))
+        live = (
+            credentials.c.workspace_id == workspace_id,
+            ids_in(self.conn, credentials.c.user_id, chunk),
+            credentials.c.revoked_at.is_(None),
+        )
+        rules = automation_rules.c  # personal automations stop with their owner
+        return [
+            ("sessions", update(credentials).where(*live, kinds).values(revoked_at=now)),
+            ("tokens", update(credentials).where(*live, ~kinds).values(revoked_at=now)),
+            (
+                "invitations",
                 update(invitations)
                 .where(
                     invitations.c.workspace_id == workspace_id,
@@ -383,21 +439,22 @@ class SqlAccessRevoker:
                     invitations.c.accepted_at.is_(None),
                     invitations.c.revoked_at.is_(None),
                 )
-                .values(revoked_at=now)
-            ).rowcount
-            rules = automation_rules.c  # personal automations stop with their owner
-            automations += self.conn.execute(
+                .values(revoked_at=now),
+            ),
+            (
+                "automations",
                 update(automation_rules)
                 .where(
                     rules.workspace_id == workspace_id,
                     ids_in(self.conn, rules.owner_user_id, chunk),
                     rules.enabled.is_(True),
                 )
-                .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active.")
-            ).rowcount
-        return Revoked(
-            sessions=sessions, tokens=tokens, invitations=invites, automations=automations
-        )
+                .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active."),
+            ),
+        ]
+
+
+_REVOKED = ("sessions", "tokens", "invitations", "automations")
 
 
 class SqlOutbox:

@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.users import User
 from roster.domain.workspaces import UserCounts, Workspace
 
@@ -42,11 +42,26 @@ class UserCountsRepository(Protocol):
         """Read the counts and hold the workspace's write lock until commit."""
         ...
 
-    def add(self, workspace_id: str, delta: UserCounts) -> None: ...
+    def lock_with_workspace(
+        self, workspace_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead] | None:
+        """As `lock`, in the same read: the workspace (its policy) and the end of
+        its audit chain, which stays put until commit. None: no such workspace."""
+        ...
+
+    def add(self, workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> None:
+        """Move the counts by `delta`, and when `chain` is given make it the end of
+        the audit chain (entries `AuditLog.append`ed under this lock)."""
+        ...
 
 
 class AuditLog(Protocol):
     def add(self, entries: Sequence[AuditEntry]) -> None: ...
+    def append(self, chain: ChainHead, entries: Sequence[AuditEntry]) -> ChainHead:
+        """Write entries after `chain` (read under the counter lock) and return the
+        new end, for the caller to store with `UserCountsRepository.add`."""
+        ...
+
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]: ...
 
 

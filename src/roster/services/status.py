@@ -56,10 +56,14 @@ def change_status(
 
     A refused attempt is committed as an audit entry before the error propagates,
     so the log records refusals too. Same → same returns unchanged, writing nothing.
+    One user, few round trips: the counter lock reads the workspace and the end of
+    the audit chain too, and the counter update stores the chain's new end.
     """
     with uow:
-        workspace = _workspace(uow, workspace_id)
-        counts = uow.counts.lock(workspace_id)
+        locked = uow.counts.lock_with_workspace(workspace_id)
+        if locked is None:
+            raise errors.NotFound("No such workspace.")
+        workspace, counts, chain = locked
         user = uow.users.get_for_update(workspace_id, user_id)
         if user is None:
             raise errors.NotFound("No such user in this workspace.")
@@ -77,28 +81,23 @@ def change_status(
                 headcount=_headcount(counts),
             )
         except errors.DomainError as refusal:
-            uow.audit.add(
-                [
-                    _refused(
-                        user,
-                        to,
-                        route,
-                        actor,
-                        reason_code,
-                        note,
-                        now,
-                        refusal,
-                        request_id=request_id,
-                    )
-                ]
+            refused = _refused(
+                user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
             )
+            uow.counts.add(workspace_id, UserCounts(), chain=uow.audit.append(chain, [refused]))
             uow.commit()
             raise
         if event is None:
             return ChangeResult(user, changed=False, revoked=Revoked())
+        user.events.pop()
+        uow.users.save_statuses([user])
+        chain = uow.audit.append(chain, [_applied(workspace_id, event, request_id, None)])
         after = counts.moved(user.role, event.from_status, event.to_status)
-        revoked = _record(
-            uow, workspace, [user], after.minus(counts), request_id=request_id, batch_id=None
+        uow.counts.add(workspace_id, after.minus(counts), chain=chain)
+        revoked = (
+            uow.access.revoke(workspace_id, [user.id], event.at)
+            if event.leaves_active
+            else Revoked()
         )
         uow.commit()
         return ChangeResult(user, changed=True, revoked=revoked)
