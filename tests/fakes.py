@@ -103,7 +103,7 @@ class _Counts:
             return None
         return workspace, self.lock(workspace_id), ChainHead(len(self.s.audit))
 
-    def add(self, workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> None:
+    def add(self, workspace_id: str, delta: UserCounts) -> None:
         c = self.s.counts[workspace_id]
         self.s.counts[workspace_id] = UserCounts(
             c.active + delta.active,
@@ -121,10 +121,6 @@ class _Audit:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
 
-    def append(self, chain: ChainHead, entries: Sequence[AuditEntry]) -> ChainHead:
-        self.add(entries)
-        return ChainHead(len(self.s.audit))
-
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
         return [e for e in self.s.audit if (e.workspace_id, e.user_id) == (workspace_id, user_id)]
 
@@ -135,6 +131,30 @@ class _Access:
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
         return Revoked(sessions=sum(self.s.sessions.pop(u, 0) for u in user_ids))
+
+
+class _Changes:
+    """As the SQL change log: the pieces below, one after the other."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self.uow = uow
+
+    def record(
+        self,
+        chain: ChainHead,
+        entry: AuditEntry,
+        delta: UserCounts,
+        changed: User | None = None,
+        revoke: bool = False,
+    ) -> Revoked:
+        self.uow.audit.add([entry])
+        self.uow.counts.add(entry.workspace_id, delta)
+        if changed is None:
+            return Revoked()
+        self.uow.users.save_statuses([changed])
+        if not revoke:
+            return Revoked()
+        return self.uow.access.revoke(entry.workspace_id, [changed.id], entry.at)
 
 
 class _Outbox:
@@ -161,6 +181,7 @@ class FakeUnitOfWork:
         self.counts = _Counts(self._work)
         self.audit = _Audit(self._work)
         self.access = _Access(self._work)
+        self.changes = _Changes(self)
         self.outbox = _Outbox(self._work)
         return self
 

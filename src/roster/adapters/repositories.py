@@ -191,14 +191,8 @@ class SqlUserRepository:
         for key, members in groups.items():
             values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
             for chunk in _chunks(members, ID_SET):
-                self.conn.execute(
-                    update(users)
-                    .where(
-                        users.c.workspace_id == changed[0].workspace_id,
-                        ids_in(self.conn, users.c.id, [m[0] for m in chunk]),
-                    )
-                    .values(**values, version=users.c.version + 1)
-                )
+                where = ids_in(self.conn, users.c.id, [m[0] for m in chunk])
+                self.conn.execute(_status_update(changed[0].workspace_id, where, values))
 
     def save_role(self, user: User) -> None:
         self.conn.execute(
@@ -217,6 +211,18 @@ class SqlUserRepository:
             .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
             .values(name=user.name, role=user.role, version=user.version)
         )
+
+
+def _status_update(workspace_id: str, which: Any, values: dict[str, Any]) -> Any:
+    return (
+        update(users)
+        .where(users.c.workspace_id == workspace_id, which)
+        .values(**values, version=users.c.version + 1)
+    )
+
+
+def _status_values(user: User) -> dict[str, Any]:
+    return {c: getattr(user, c) for c in _STATUS_COLUMNS[:-1]}
 
 
 class SqlUserCounts:
@@ -257,20 +263,23 @@ class SqlUserCounts:
         counts = UserCounts(*(m[c.key] for c in _COUNT_COLUMNS))
         return workspace, counts, ChainHead(m["audit_seq"], m["audit_head"])
 
-    def add(self, workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> None:
-        if delta == UserCounts() and chain is None:
+    def add(self, workspace_id: str, delta: UserCounts) -> None:
+        if delta == UserCounts():
             return
-        c = user_counts.c
-        moved = {
-            "active": c.active + delta.active,
-            "inactive": c.inactive + delta.inactive,
-            "blocked": c.blocked + delta.blocked,
-            "active_owners": c.active_owners + delta.active_owners,
-        }
-        ends = {} if chain is None else {"audit_seq": chain.seq, "audit_head": chain.hash}
-        self.conn.execute(
-            update(user_counts).where(c.workspace_id == workspace_id).values(**moved, **ends)
-        )
+        self.conn.execute(_counts_update(workspace_id, delta))
+
+
+def _counts_update(workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> Any:
+    """The counter moved by `delta`; with `chain`, also the audit chain's new end."""
+    c = user_counts.c
+    moved = {
+        "active": c.active + delta.active,
+        "inactive": c.inactive + delta.inactive,
+        "blocked": c.blocked + delta.blocked,
+        "active_owners": c.active_owners + delta.active_owners,
+    }
+    ends = {} if chain is None else {"audit_seq": chain.seq, "audit_head": chain.hash}
+    return update(user_counts).where(c.workspace_id == workspace_id).values(**moved, **ends)
 
 
 _COUNT_COLUMNS = tuple(user_counts.c[k] for k in ("active", "inactive", "blocked", "active_owners"))
@@ -316,14 +325,6 @@ class SqlAuditLog:
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
         )
-
-    def append(self, chain: ChainHead, entries: Sequence[AuditEntry]) -> ChainHead:
-        """A few entries (one status change): plain INSERT, one round trip, where
-        `add`'s COPY costs two; the caller stores the returned end of the chain."""
-        rows, head = _chained(entries, chain)
-        if rows:
-            self.conn.execute(insert(audit_events), [dict(zip(_AUDIT_COLUMNS, r)) for r in rows])
-        return ChainHead(chain.seq + len(rows), head)
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
         rows = self.conn.execute(
@@ -402,56 +403,103 @@ class SqlAccessRevoker:
         self.conn = conn
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
-        counted = dict.fromkeys(_REVOKED, 0)
+        counted = Revoked()
         for chunk in _chunks(list(user_ids), ID_SET):
-            updates = self._revocations(workspace_id, chunk, now)
-            if self.conn.dialect.name == "postgresql":  # one round trip: CTEs, counted
-                ctes = [u.returning(literal_column("1")).cte(f"revoked_{k}") for k, u in updates]
-                row = self.conn.execute(
-                    select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
-                ).one()
-                found = dict(zip(_REVOKED, row, strict=True))
-            else:  # in-process: one UPDATE each is as cheap
-                found = {k: self.conn.execute(u).rowcount for k, u in updates}
-            counted = {k: counted[k] + found[k] for k in _REVOKED}
-        return Revoked(**counted)
+            found = _together(self.conn, _revocations(self.conn, workspace_id, chunk, now))
+            counted += Revoked(**found)
+        return counted
 
-    def _revocations(
-        self, workspace_id: str, chunk: Sequence[str], now: datetime
-    ) -> list[tuple[str, Any]]:
-        """The UPDATEs ending the access of `chunk`'s users, by what they count."""
-        kinds = credentials.c.kind.in_(("session", "api_session"))
-        live = (
-            credentials.c.workspace_id == workspace_id,
-            ids_in(self.conn, credentials.c.user_id, chunk),
-            credentials.c.revoked_at.is_(None),
-        )
-        rules = automation_rules.c  # personal automations stop with their owner
-        return [
-            ("sessions", update(credentials).where(*live, kinds).values(revoked_at=now)),
-            ("tokens", update(credentials).where(*live, ~kinds).values(revoked_at=now)),
+
+_SESSION_KINDS = ("session", "api_session")
+
+
+def _revocations(
+    conn: Connection, workspace_id: str, user_ids: Sequence[str], now: datetime
+) -> list[tuple[str, Any]]:
+    """The UPDATEs ending the access of these users, named as Revoked counts them."""
+    kinds = credentials.c.kind.in_(_SESSION_KINDS)
+    live = (
+        credentials.c.workspace_id == workspace_id,
+        ids_in(conn, credentials.c.user_id, user_ids),
+        credentials.c.revoked_at.is_(None),
+    )
+    rules = automation_rules.c  # personal automations stop with their owner
+    return [
+        ("sessions", update(credentials).where(*live, kinds).values(revoked_at=now)),
+        ("tokens", update(credentials).where(*live, ~kinds).values(revoked_at=now)),
+        (
+            "invitations",
+            update(invitations)
+            .where(
+                invitations.c.workspace_id == workspace_id,
+                ids_in(conn, invitations.c.invited_by, user_ids),
+                invitations.c.accepted_at.is_(None),
+                invitations.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now),
+        ),
+        (
+            "automations",
+            update(automation_rules)
+            .where(
+                rules.workspace_id == workspace_id,
+                ids_in(conn, rules.owner_user_id, user_ids),
+                rules.enabled.is_(True),
+            )
+            .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active."),
+        ),
+    ]
+
+
+def _together(conn: Connection, writes: Sequence[tuple[str, Any]]) -> dict[str, int]:
+    """Run named INSERT/UPDATE statements, each row count by name. On PostgreSQL in
+    ONE round trip: each a data-modifying CTE (they run on one snapshot, so the
+    statements must touch disjoint rows), counted by the main SELECT. On SQLite
+    (in-process, a statement costs no round trip) one after the other."""
+    if conn.dialect.name != "postgresql":
+        return {name: conn.execute(w).rowcount for name, w in writes}
+    ctes = [w.returning(literal_column("1")).cte(f"w_{name}") for name, w in writes]
+    counts = conn.execute(
+        select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
+    ).one()
+    return dict(zip((name for name, _ in writes), counts, strict=True))
+
+
+class SqlChangeLog:
+    """Writes one decided status change (or refusal) after `lock_with_workspace`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(
+        self,
+        chain: ChainHead,
+        entry: AuditEntry,
+        delta: UserCounts,
+        changed: User | None = None,
+        revoke: bool = False,
+    ) -> Revoked:
+        """The audit entry after `chain`, the counter moved by `delta` and holding
+        the chain's new end, and for a `changed` user their status columns and, with
+        `revoke` (they left Active), the revocations: one statement on PostgreSQL."""
+        rows, head = _chained([entry], chain)
+        workspace_id = entry.workspace_id
+        writes = [
             (
-                "invitations",
-                update(invitations)
-                .where(
-                    invitations.c.workspace_id == workspace_id,
-                    ids_in(self.conn, invitations.c.invited_by, chunk),
-                    invitations.c.accepted_at.is_(None),
-                    invitations.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=now),
+                "audit",
+                insert(audit_events).values(
+                    [dict(zip(_AUDIT_COLUMNS, r, strict=True)) for r in rows]
+                ),
             ),
-            (
-                "automations",
-                update(automation_rules)
-                .where(
-                    rules.workspace_id == workspace_id,
-                    ids_in(self.conn, rules.owner_user_id, chunk),
-                    rules.enabled.is_(True),
-                )
-                .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active."),
-            ),
+            ("counts", _counts_update(workspace_id, delta, ChainHead(chain.seq + 1, head))),
         ]
+        if changed is not None:
+            which = users.c.id == changed.id
+            writes.append(("status", _status_update(workspace_id, which, _status_values(changed))))
+            if revoke:
+                writes += _revocations(self.conn, workspace_id, [changed.id], entry.at)
+        found = _together(self.conn, writes)
+        return Revoked(**{k: found[k] for k in _REVOKED}) if revoke else Revoked()
 
 
 _REVOKED = ("sessions", "tokens", "invitations", "automations")

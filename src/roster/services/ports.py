@@ -49,20 +49,28 @@ class UserCountsRepository(Protocol):
         its audit chain, which stays put until commit. None: no such workspace."""
         ...
 
-    def add(self, workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> None:
-        """Move the counts by `delta`, and when `chain` is given make it the end of
-        the audit chain (entries `AuditLog.append`ed under this lock)."""
-        ...
+    def add(self, workspace_id: str, delta: UserCounts) -> None: ...
 
 
 class AuditLog(Protocol):
     def add(self, entries: Sequence[AuditEntry]) -> None: ...
-    def append(self, chain: ChainHead, entries: Sequence[AuditEntry]) -> ChainHead:
-        """Write entries after `chain` (read under the counter lock) and return the
-        new end, for the caller to store with `UserCountsRepository.add`."""
-        ...
-
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]: ...
+
+
+class ChangeLog(Protocol):
+    def record(
+        self,
+        chain: ChainHead,
+        entry: AuditEntry,
+        delta: UserCounts,
+        changed: User | None = None,
+        revoke: bool = False,
+    ) -> Revoked:
+        """Write one decided change under the counter lock that read `chain`:
+        `entry` appended after it, the counts moved by `delta` (the chain's new end
+        stored with them), the `changed` user's status columns, and with `revoke`
+        their sessions, tokens, invitations and personal automations ended."""
+        ...
 
 
 class AccessRevoker(Protocol):
@@ -88,6 +96,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def access(self) -> AccessRevoker: ...
+    @property
+    def changes(self) -> ChangeLog: ...
     @property
     def outbox(self) -> Outbox: ...
 

@@ -57,7 +57,8 @@ def change_status(
     A refused attempt is committed as an audit entry before the error propagates,
     so the log records refusals too. Same → same returns unchanged, writing nothing.
     One user, few round trips: the counter lock reads the workspace and the end of
-    the audit chain too, and the counter update stores the chain's new end.
+    the audit chain too, and what was decided is written by one `changes.record`
+    (one statement on PostgreSQL).
     """
     with uow:
         locked = uow.counts.lock_with_workspace(workspace_id)
@@ -84,20 +85,19 @@ def change_status(
             refused = _refused(
                 user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
             )
-            uow.counts.add(workspace_id, UserCounts(), chain=uow.audit.append(chain, [refused]))
+            uow.changes.record(chain, refused, UserCounts())
             uow.commit()
             raise
         if event is None:
             return ChangeResult(user, changed=False, revoked=Revoked())
         user.events.pop()
-        uow.users.save_statuses([user])
-        chain = uow.audit.append(chain, [_applied(workspace_id, event, request_id, None)])
         after = counts.moved(user.role, event.from_status, event.to_status)
-        uow.counts.add(workspace_id, after.minus(counts), chain=chain)
-        revoked = (
-            uow.access.revoke(workspace_id, [user.id], event.at)
-            if event.leaves_active
-            else Revoked()
+        revoked = uow.changes.record(
+            chain,
+            _applied(workspace_id, event, request_id, None),
+            after.minus(counts),
+            changed=user,
+            revoke=event.leaves_active,
         )
         uow.commit()
         return ChangeResult(user, changed=True, revoked=revoked)

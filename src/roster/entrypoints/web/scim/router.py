@@ -8,7 +8,6 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import Connection, Engine
 from scim2_models import (
     Context,
     Group,
@@ -18,6 +17,7 @@ from scim2_models import (
     ResourceType,
     Schema,
 )
+from sqlalchemy import Connection, Engine
 
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
