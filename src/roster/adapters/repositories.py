@@ -482,15 +482,10 @@ class SqlChangeLog:
         """The audit entry after `chain`, the counter moved by `delta` and holding
         the chain's new end, and for a `changed` user their status columns and, with
         `revoke` (they left Active), the revocations: one statement on PostgreSQL."""
-        rows, head = _chained([entry], chain)
+        (row,), head = _chained([entry], chain)
         workspace_id = entry.workspace_id
-        writes = [
-            (
-                "audit",
-                insert(audit_events).values(
-                    [dict(zip(_AUDIT_COLUMNS, r, strict=True)) for r in rows]
-                ),
-            ),
+        writes = [  # a single-row VALUES: a multi-row one is compiled anew every time
+            ("audit", insert(audit_events).values(dict(zip(_AUDIT_COLUMNS, row, strict=True)))),
             ("counts", _counts_update(workspace_id, delta, ChainHead(chain.seq + 1, head))),
         ]
         if changed is not None:
