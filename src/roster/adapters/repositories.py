@@ -3,9 +3,10 @@
 Every statement names `workspace_id`: no query crosses workspaces.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, literal_column, select, update
@@ -132,8 +133,9 @@ class SqlUserRepository:
         return found[0] if found else None
 
     def get_for_update(self, workspace_id: str, user_id: str) -> User | None:
-        found = self._select(workspace_id, users.c.id == user_id, lock=True)
-        return found[0] if found else None
+        query = _user_for_update(self.for_update)  # built once: a status change's hot path
+        row = self.conn.execute(query, {"ws": workspace_id, "one_user": user_id}).first()
+        return user_from_row(row) if row else None
 
     def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
         return [
@@ -213,7 +215,8 @@ class SqlUserRepository:
         )
 
 
-def _status_update(workspace_id: str, which: Any, values: dict[str, Any]) -> Any:
+def _status_update(workspace_id: Any, which: Any, values: dict[str, Any]) -> Any:
+    """The users `which` selects get the status `values` (values or bind parameters)."""
     return (
         update(users)
         .where(users.c.workspace_id == workspace_id, which)
@@ -221,8 +224,12 @@ def _status_update(workspace_id: str, which: Any, values: dict[str, Any]) -> Any
     )
 
 
-def _status_values(user: User) -> dict[str, Any]:
-    return {c: getattr(user, c) for c in _STATUS_COLUMNS[:-1]}
+@cache
+def _user_for_update(lock: bool) -> Any:
+    query = select(*_USER_COLUMNS).where(
+        users.c.workspace_id == bindparam("ws"), users.c.id == bindparam("one_user")
+    )
+    return query.with_for_update() if lock else query
 
 
 class SqlUserCounts:
@@ -266,23 +273,18 @@ class SqlUserCounts:
     def add(self, workspace_id: str, delta: UserCounts) -> None:
         if delta == UserCounts():
             return
-        self.conn.execute(_counts_update(workspace_id, delta))
-
-
-def _counts_update(workspace_id: str, delta: UserCounts, chain: ChainHead | None = None) -> Any:
-    """The counter moved by `delta`; with `chain`, also the audit chain's new end."""
-    c = user_counts.c
-    moved = {
-        "active": c.active + delta.active,
-        "inactive": c.inactive + delta.inactive,
-        "blocked": c.blocked + delta.blocked,
-        "active_owners": c.active_owners + delta.active_owners,
-    }
-    ends = {} if chain is None else {"audit_seq": chain.seq, "audit_head": chain.hash}
-    return update(user_counts).where(c.workspace_id == workspace_id).values(**moved, **ends)
+        moved = {c.key: getattr(delta, c.key) for c in _COUNT_COLUMNS}
+        self.conn.execute(_counts_update(workspace_id, moved))
 
 
 _COUNT_COLUMNS = tuple(user_counts.c[k] for k in ("active", "inactive", "blocked", "active_owners"))
+
+
+def _counts_update(workspace_id: Any, moved: dict[str, Any], **also: Any) -> Any:
+    """The counter moved by `moved` (count column → change), setting `also` too."""
+    c = user_counts.c
+    added = {k: c[k] + v for k, v in moved.items()}
+    return update(user_counts).where(c.workspace_id == workspace_id).values(**added, **also)
 
 
 @cache
@@ -405,22 +407,21 @@ class SqlAccessRevoker:
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
         counted = Revoked()
         for chunk in _chunks(list(user_ids), ID_SET):
-            found = _together(self.conn, _revocations(self.conn, workspace_id, chunk, now))
-            counted += Revoked(**found)
+            whose = partial(ids_in, self.conn, ids=chunk)
+            counted += Revoked(**_Writes.of(_revocations(workspace_id, whose, now)).run(self.conn))
         return counted
 
 
 _SESSION_KINDS = ("session", "api_session")
 
 
-def _revocations(
-    conn: Connection, workspace_id: str, user_ids: Sequence[str], now: datetime
-) -> list[tuple[str, Any]]:
-    """The UPDATEs ending the access of these users, named as Revoked counts them."""
+def _revocations(workspace_id: Any, whose: Callable[[Any], Any], now: Any) -> list[tuple[str, Any]]:
+    """The UPDATEs ending the access of the users `whose(user id column)` selects,
+    named as Revoked counts them (`workspace_id` and `now` values or bind parameters)."""
     kinds = credentials.c.kind.in_(_SESSION_KINDS)
     live = (
         credentials.c.workspace_id == workspace_id,
-        ids_in(conn, credentials.c.user_id, user_ids),
+        whose(credentials.c.user_id),
         credentials.c.revoked_at.is_(None),
     )
     rules = automation_rules.c  # personal automations stop with their owner
@@ -432,7 +433,7 @@ def _revocations(
             update(invitations)
             .where(
                 invitations.c.workspace_id == workspace_id,
-                ids_in(conn, invitations.c.invited_by, user_ids),
+                whose(invitations.c.invited_by),
                 invitations.c.accepted_at.is_(None),
                 invitations.c.revoked_at.is_(None),
             )
@@ -443,7 +444,7 @@ def _revocations(
             update(automation_rules)
             .where(
                 rules.workspace_id == workspace_id,
-                ids_in(conn, rules.owner_user_id, user_ids),
+                whose(rules.owner_user_id),
                 rules.enabled.is_(True),
             )
             .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active."),
@@ -451,18 +452,29 @@ def _revocations(
     ]
 
 
-def _together(conn: Connection, writes: Sequence[tuple[str, Any]]) -> dict[str, int]:
-    """Run named INSERT/UPDATE statements, each row count by name. On PostgreSQL in
-    ONE round trip: each a data-modifying CTE (they run on one snapshot, so the
-    statements must touch disjoint rows), counted by the main SELECT. On SQLite
-    (in-process, a statement costs no round trip) one after the other."""
-    if conn.dialect.name != "postgresql":
-        return {name: conn.execute(w).rowcount for name, w in writes}
-    ctes = [w.returning(literal_column("1")).cte(f"w_{name}") for name, w in writes]
-    counts = conn.execute(
-        select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
-    ).one()
-    return dict(zip((name for name, _ in writes), counts, strict=True))
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """Named INSERT/UPDATE statements run together, each row count by name. On
+    PostgreSQL in ONE round trip: each a data-modifying CTE (all run on one
+    snapshot, so they must touch disjoint rows), counted by the main SELECT. On
+    SQLite (in-process: a statement costs no round trip) one after the other."""
+
+    names: tuple[str, ...]
+    each: tuple[Any, ...]
+    together: Any
+
+    @classmethod
+    def of(cls, writes: Sequence[tuple[str, Any]]) -> "_Writes":
+        ctes = [w.returning(literal_column("1")).cte(f"w_{name}") for name, w in writes]
+        counted = select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
+        return cls(tuple(n for n, _ in writes), tuple(w for _, w in writes), counted)
+
+    def run(self, conn: Connection, params: dict[str, Any] | None = None) -> dict[str, int]:
+        if conn.dialect.name == "postgresql":
+            counts = tuple(conn.execute(self.together, params).one())
+        else:
+            counts = tuple(conn.execute(w, params).rowcount for w in self.each)
+        return dict(zip(self.names, counts, strict=True))
 
 
 class SqlChangeLog:
@@ -481,20 +493,41 @@ class SqlChangeLog:
     ) -> Revoked:
         """The audit entry after `chain`, the counter moved by `delta` and holding
         the chain's new end, and for a `changed` user their status columns and, with
-        `revoke` (they left Active), the revocations: one statement on PostgreSQL."""
+        `revoke` (they left Active), the revocations: one statement on PostgreSQL,
+        built once (bound parameters), as building it costs more than running it."""
         (row,), head = _chained([entry], chain)
-        workspace_id = entry.workspace_id
-        writes = [  # a single-row VALUES: a multi-row one is compiled anew every time
-            ("audit", insert(audit_events).values(dict(zip(_AUDIT_COLUMNS, row, strict=True)))),
-            ("counts", _counts_update(workspace_id, delta, ChainHead(chain.seq + 1, head))),
-        ]
+        params = {f"audit_{k}": v for k, v in zip(_AUDIT_COLUMNS, row, strict=True)}
+        params |= {f"delta_{c.key}": getattr(delta, c.key) for c in _COUNT_COLUMNS}
+        params |= {"ws": entry.workspace_id, "chain_seq": chain.seq + 1, "chain_head": head}
         if changed is not None:
-            which = users.c.id == changed.id
-            writes.append(("status", _status_update(workspace_id, which, _status_values(changed))))
-            if revoke:
-                writes += _revocations(self.conn, workspace_id, [changed.id], entry.at)
-        found = _together(self.conn, writes)
+            params |= {f"status_{k}": getattr(changed, k) for k in _STATUS_COLUMNS[:-1]}
+            params |= {"one_user": changed.id, "now": entry.at}
+        found = _one_change(changed is not None, revoke).run(self.conn, params)
         return Revoked(**{k: found[k] for k in _REVOKED}) if revoke else Revoked()
+
+
+@cache
+def _one_change(changed: bool, revoke: bool) -> _Writes:
+    """`SqlChangeLog.record`'s statements, with the parameters it binds."""
+    ws: Any = bindparam("ws")
+    audit = {k: bindparam(f"audit_{k}", type_=audit_events.c[k].type) for k in _AUDIT_COLUMNS}
+    moved = {c.key: bindparam(f"delta_{c.key}", type_=c.type) for c in _COUNT_COLUMNS}
+    writes = [
+        ("audit", insert(audit_events).values(audit)),
+        (
+            "counts",
+            _counts_update(
+                ws, moved, audit_seq=bindparam("chain_seq"), audit_head=bindparam("chain_head")
+            ),
+        ),
+    ]
+    if changed:
+        status = {k: bindparam(f"status_{k}", type_=users.c[k].type) for k in _STATUS_COLUMNS[:-1]}
+        writes.append(("status", _status_update(ws, users.c.id == bindparam("one_user"), status)))
+    if revoke:
+        now = bindparam("now", type_=credentials.c.revoked_at.type)
+        writes += _revocations(ws, lambda column: column == bindparam("one_user"), now)
+    return _Writes.of(writes)
 
 
 _REVOKED = ("sessions", "tokens", "invitations", "automations")
