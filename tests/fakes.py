@@ -95,13 +95,14 @@ class _Counts:
     def lock(self, workspace_id: str) -> UserCounts:
         return self.s.counts.get(workspace_id, UserCounts())
 
-    def lock_with_workspace(
-        self, workspace_id: str
-    ) -> tuple[Workspace, UserCounts, ChainHead] | None:
+    def lock_for_change(
+        self, workspace_id: str, user_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
         workspace = self.s.workspaces.get(workspace_id)
         if workspace is None:
             return None
-        return workspace, self.lock(workspace_id), ChainHead(len(self.s.audit))
+        user = self.s.users.get((workspace_id, user_id))
+        return workspace, self.lock(workspace_id), ChainHead(len(self.s.audit)), user
 
     def add(self, workspace_id: str, delta: UserCounts) -> None:
         c = self.s.counts[workspace_id]

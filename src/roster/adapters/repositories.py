@@ -256,19 +256,19 @@ class SqlUserCounts:
         row = self.conn.execute(query).first()
         return UserCounts(*row) if row else UserCounts()
 
-    def lock_with_workspace(
-        self, workspace_id: str
-    ) -> tuple[Workspace, UserCounts, ChainHead] | None:
-        """One statement: the counter row, locked (FOR UPDATE OF it alone on
-        PostgreSQL; SQLite's write transaction holds the whole database), joined
-        with its workspace row."""
+    def lock_for_change(
+        self, workspace_id: str, user_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
+        """One statement: the counter row locked, with its workspace row, then the
+        user's row locked (FOR UPDATE OF each on PostgreSQL, in that order; SQLite's
+        write transaction holds the whole database)."""
+        params = {"ws": workspace_id, "one_user": user_id}
+        row = self.conn.execute(_locked_with_user(self.conn.dialect.name), params).first()
+        if row is not None:
+            return (*_counter_read(row), user_from_row(row))
+        # No such user, or no such workspace: the counter row alone tells which.
         row = self.conn.execute(_locked(self.conn.dialect.name), {"ws": workspace_id}).first()
-        if row is None:
-            return None
-        m = row._mapping
-        workspace = Workspace(**{f: m[f"ws_{f}"] for f in Workspace.__slots__})
-        counts = UserCounts(*(m[c.key] for c in _COUNT_COLUMNS))
-        return workspace, counts, ChainHead(m["audit_seq"], m["audit_head"])
+        return None if row is None else (*_counter_read(row), None)
 
     def add(self, workspace_id: str, delta: UserCounts) -> None:
         if delta == UserCounts():
@@ -285,6 +285,30 @@ def _counts_update(workspace_id: Any, moved: dict[str, Any], **also: Any) -> Any
     c = user_counts.c
     added = {k: c[k] + v for k, v in moved.items()}
     return update(user_counts).where(c.workspace_id == workspace_id).values(**added, **also)
+
+
+def _counter_read(row: Row[Any]) -> tuple[Workspace, UserCounts, ChainHead]:
+    m = row._mapping
+    workspace = Workspace(**{f: m[f"ws_{f}"] for f in Workspace.__slots__})
+    counts = UserCounts(*(m[c.key] for c in _COUNT_COLUMNS))
+    return workspace, counts, ChainHead(m["audit_seq"], m["audit_head"])
+
+
+@cache
+def _locked_with_user(dialect: str) -> Any:
+    """`_locked` and the user's row. On PostgreSQL the counter is locked in a
+    MATERIALIZED CTE and the user row by the outer FOR UPDATE OF users, which
+    only locks rows joined to a counter row the CTE has already locked: the lock
+    order stays counter first, user second."""
+    the_user = (users.c.workspace_id == bindparam("ws")) & (users.c.id == bindparam("one_user"))
+    if dialect != "postgresql":
+        return _locked(dialect).add_columns(*_USER_COLUMNS).join(users, the_user)
+    counter = _locked(dialect).cte("locked_counter").prefix_with("MATERIALIZED")
+    return (
+        select(*counter.c, *_USER_COLUMNS)
+        .select_from(counter.join(users, the_user))
+        .with_for_update(of=users)
+    )
 
 
 @cache
@@ -478,7 +502,7 @@ class _Writes:
 
 
 class SqlChangeLog:
-    """Writes one decided status change (or refusal) after `lock_with_workspace`."""
+    """Writes one decided status change (or refusal) after `lock_for_change`."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn

@@ -42,11 +42,13 @@ class UserCountsRepository(Protocol):
         """Read the counts and hold the workspace's write lock until commit."""
         ...
 
-    def lock_with_workspace(
-        self, workspace_id: str
-    ) -> tuple[Workspace, UserCounts, ChainHead] | None:
-        """As `lock`, in the same read: the workspace (its policy) and the end of
-        its audit chain, which stays put until commit. None: no such workspace."""
+    def lock_for_change(
+        self, workspace_id: str, user_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
+        """As `lock`, then the user's row locked too (counter first, user second),
+        in one read with the workspace (its policy) and the end of its audit chain,
+        which stays put until commit. None: no such workspace; no user: None in
+        the last place."""
         ...
 
     def add(self, workspace_id: str, delta: UserCounts) -> None: ...

@@ -56,16 +56,15 @@ def change_status(
 
     A refused attempt is committed as an audit entry before the error propagates,
     so the log records refusals too. Same → same returns unchanged, writing nothing.
-    One user, few round trips: the counter lock reads the workspace and the end of
-    the audit chain too, and what was decided is written by one `changes.record`
-    (one statement on PostgreSQL).
+    One user, few round trips: one statement locks the counter and the user (in
+    that order) and reads the workspace and the end of the audit chain; what was
+    decided is written by one `changes.record` (one statement on PostgreSQL).
     """
     with uow:
-        locked = uow.counts.lock_with_workspace(workspace_id)
+        locked = uow.counts.lock_for_change(workspace_id, user_id)
         if locked is None:
             raise errors.NotFound("No such workspace.")
-        workspace, counts, chain = locked
-        user = uow.users.get_for_update(workspace_id, user_id)
+        workspace, counts, chain, user = locked
         if user is None:
             raise errors.NotFound("No such user in this workspace.")
         try:
