@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.users import User
 from roster.domain.workspaces import UserCounts, Workspace
 
@@ -95,6 +95,15 @@ class _Counts:
     def lock(self, workspace_id: str) -> UserCounts:
         return self.s.counts.get(workspace_id, UserCounts())
 
+    def lock_for_change(
+        self, workspace_id: str, user_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
+        workspace = self.s.workspaces.get(workspace_id)
+        if workspace is None:
+            return None
+        user = self.s.users.get((workspace_id, user_id))
+        return workspace, self.lock(workspace_id), ChainHead(len(self.s.audit)), user
+
     def add(self, workspace_id: str, delta: UserCounts) -> None:
         c = self.s.counts[workspace_id]
         self.s.counts[workspace_id] = UserCounts(
@@ -125,6 +134,30 @@ class _Access:
         return Revoked(sessions=sum(self.s.sessions.pop(u, 0) for u in user_ids))
 
 
+class _Changes:
+    """As the SQL change log: the pieces below, one after the other."""
+
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self.uow = uow
+
+    def record(
+        self,
+        chain: ChainHead,
+        entry: AuditEntry,
+        delta: UserCounts,
+        changed: User | None = None,
+        revoke: bool = False,
+    ) -> Revoked:
+        self.uow.audit.add([entry])
+        self.uow.counts.add(entry.workspace_id, delta)
+        if changed is None:
+            return Revoked()
+        self.uow.users.save_statuses([changed])
+        if not revoke:
+            return Revoked()
+        return self.uow.access.revoke(entry.workspace_id, [changed.id], entry.at)
+
+
 class _Outbox:
     def __init__(self, s: FakeStore) -> None:
         self.s = s
@@ -149,6 +182,7 @@ class FakeUnitOfWork:
         self.counts = _Counts(self._work)
         self.audit = _Audit(self._work)
         self.access = _Access(self._work)
+        self.changes = _Changes(self)
         self.outbox = _Outbox(self._work)
         return self
 

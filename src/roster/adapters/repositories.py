@@ -3,11 +3,13 @@
 Every statement names `workspace_id`: no query crosses workspaces.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, literal_column, select, update
 
 from roster.adapters.batch_sql import ids_in, insert_rows
 from roster.adapters.tables import (
@@ -21,7 +23,7 @@ from roster.adapters.tables import (
     workspaces,
 )
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, chain_hash
+from roster.domain.audit import AuditEntry, ChainHead, chain_hash
 from roster.domain.ids import new_id
 from roster.domain.users import User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -131,8 +133,9 @@ class SqlUserRepository:
         return found[0] if found else None
 
     def get_for_update(self, workspace_id: str, user_id: str) -> User | None:
-        found = self._select(workspace_id, users.c.id == user_id, lock=True)
-        return found[0] if found else None
+        query = _user_for_update(self.for_update)  # built once: a status change's hot path
+        row = self.conn.execute(query, {"ws": workspace_id, "one_user": user_id}).first()
+        return user_from_row(row) if row else None
 
     def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
         return [
@@ -190,14 +193,8 @@ class SqlUserRepository:
         for key, members in groups.items():
             values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
             for chunk in _chunks(members, ID_SET):
-                self.conn.execute(
-                    update(users)
-                    .where(
-                        users.c.workspace_id == changed[0].workspace_id,
-                        ids_in(self.conn, users.c.id, [m[0] for m in chunk]),
-                    )
-                    .values(**values, version=users.c.version + 1)
-                )
+                where = ids_in(self.conn, users.c.id, [m[0] for m in chunk])
+                self.conn.execute(_status_update(changed[0].workspace_id, where, values))
 
     def save_role(self, user: User) -> None:
         self.conn.execute(
@@ -218,6 +215,23 @@ class SqlUserRepository:
         )
 
 
+def _status_update(workspace_id: Any, which: Any, values: dict[str, Any]) -> Any:
+    """The users `which` selects get the status `values` (values or bind parameters)."""
+    return (
+        update(users)
+        .where(users.c.workspace_id == workspace_id, which)
+        .values(**values, version=users.c.version + 1)
+    )
+
+
+@cache
+def _user_for_update(lock: bool) -> Any:
+    query = select(*_USER_COLUMNS).where(
+        users.c.workspace_id == bindparam("ws"), users.c.id == bindparam("one_user")
+    )
+    return query.with_for_update() if lock else query
+
+
 class SqlUserCounts:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -236,31 +250,82 @@ class SqlUserCounts:
         )
 
     def lock(self, workspace_id: str) -> UserCounts:
-        query = select(
-            user_counts.c.active,
-            user_counts.c.inactive,
-            user_counts.c.blocked,
-            user_counts.c.active_owners,
-        ).where(user_counts.c.workspace_id == workspace_id)
+        query = select(*_COUNT_COLUMNS).where(user_counts.c.workspace_id == workspace_id)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self.conn.execute(query).first()
         return UserCounts(*row) if row else UserCounts()
 
+    def lock_for_change(
+        self, workspace_id: str, user_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
+        """One statement: the counter row locked, with its workspace row, then the
+        user's row locked (FOR UPDATE OF each on PostgreSQL, in that order; SQLite's
+        write transaction holds the whole database)."""
+        params = {"ws": workspace_id, "one_user": user_id}
+        row = self.conn.execute(_locked_with_user(self.conn.dialect.name), params).first()
+        if row is not None:
+            return (*_counter_read(row), user_from_row(row))
+        # No such user, or no such workspace: the counter row alone tells which.
+        row = self.conn.execute(_locked(self.conn.dialect.name), {"ws": workspace_id}).first()
+        return None if row is None else (*_counter_read(row), None)
+
     def add(self, workspace_id: str, delta: UserCounts) -> None:
         if delta == UserCounts():
             return
-        c = user_counts.c
-        self.conn.execute(
-            update(user_counts)
-            .where(c.workspace_id == workspace_id)
-            .values(
-                active=c.active + delta.active,
-                inactive=c.inactive + delta.inactive,
-                blocked=c.blocked + delta.blocked,
-                active_owners=c.active_owners + delta.active_owners,
-            )
+        moved = {c.key: getattr(delta, c.key) for c in _COUNT_COLUMNS}
+        self.conn.execute(_counts_update(workspace_id, moved))
+
+
+_COUNT_COLUMNS = tuple(user_counts.c[k] for k in ("active", "inactive", "blocked", "active_owners"))
+
+
+def _counts_update(workspace_id: Any, moved: dict[str, Any], **also: Any) -> Any:
+    """The counter moved by `moved` (count column → change), setting `also` too."""
+    c = user_counts.c
+    added = {k: c[k] + v for k, v in moved.items()}
+    return update(user_counts).where(c.workspace_id == workspace_id).values(**added, **also)
+
+
+def _counter_read(row: Row[Any]) -> tuple[Workspace, UserCounts, ChainHead]:
+    m = row._mapping
+    workspace = Workspace(**{f: m[f"ws_{f}"] for f in Workspace.__slots__})
+    counts = UserCounts(*(m[c.key] for c in _COUNT_COLUMNS))
+    return workspace, counts, ChainHead(m["audit_seq"], m["audit_head"])
+
+
+@cache
+def _locked_with_user(dialect: str) -> Any:
+    """`_locked` and the user's row. On PostgreSQL the counter is locked in a
+    MATERIALIZED CTE and the user row by the outer FOR UPDATE OF users, which
+    only locks rows joined to a counter row the CTE has already locked: the lock
+    order stays counter first, user second."""
+    the_user = (users.c.workspace_id == bindparam("ws")) & (users.c.id == bindparam("one_user"))
+    if dialect != "postgresql":
+        return _locked(dialect).add_columns(*_USER_COLUMNS).join(users, the_user)
+    counter = _locked(dialect).cte("locked_counter").prefix_with("MATERIALIZED")
+    return (
+        select(*counter.c, *_USER_COLUMNS)
+        .select_from(counter.join(users, the_user))
+        .with_for_update(of=users)
+    )
+
+
+@cache
+def _locked(dialect: str) -> Any:
+    """The counter row with its workspace (columns ws_*), built once per dialect."""
+    c = user_counts.c
+    query = (
+        select(
+            *_COUNT_COLUMNS,
+            c.audit_seq,
+            c.audit_head,
+            *(workspaces.c[f].label(f"ws_{f}") for f in Workspace.__slots__),
         )
+        .join(workspaces, workspaces.c.id == c.workspace_id)
+        .where(c.workspace_id == bindparam("ws"))
+    )
+    return query.with_for_update(of=user_counts) if dialect == "postgresql" else query
 
 
 class SqlAuditLog:
@@ -281,29 +346,7 @@ class SqlAuditLog:
             .values(audit_seq=c.audit_seq + len(entries))
             .returning(c.audit_seq, c.audit_head)
         ).one()
-        rows = []
-        for seq, e in enumerate(entries, start=last - len(entries) + 1):
-            head = chain_hash(head, e, seq)
-            rows.append(
-                (
-                    e.workspace_id,
-                    e.id,
-                    seq,
-                    e.user_id,
-                    e.from_status.value if e.from_status else None,
-                    e.to_status.value,
-                    e.route.value,
-                    e.actor_id,
-                    e.actor_name,
-                    e.reason_code.value if e.reason_code else None,
-                    e.note,
-                    e.at,
-                    e.outcome,
-                    e.request_id,
-                    e.batch_id,
-                    head,
-                )
-            )
+        rows, head = _chained(entries, ChainHead(last - len(entries), head))
         insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
@@ -319,6 +362,35 @@ class SqlAuditLog:
             .order_by(audit_events.c.seq)
         )
         return [audit_from_row(r) for r in rows]
+
+
+def _chained(entries: Sequence[AuditEntry], chain: ChainHead) -> tuple[list[tuple[Any, ...]], str]:
+    """The audit rows of `entries`, numbered and hashed on from `chain`, and the new head."""
+    head = chain.hash
+    rows = []
+    for seq, e in enumerate(entries, start=chain.seq + 1):
+        head = chain_hash(head, e, seq)
+        rows.append(
+            (
+                e.workspace_id,
+                e.id,
+                seq,
+                e.user_id,
+                e.from_status.value if e.from_status else None,
+                e.to_status.value,
+                e.route.value,
+                e.actor_id,
+                e.actor_name,
+                e.reason_code.value if e.reason_code else None,
+                e.note,
+                e.at,
+                e.outcome,
+                e.request_id,
+                e.batch_id,
+                head,
+            )
+        )
+    return rows, head
 
 
 _AUDIT_COLUMNS = (
@@ -357,47 +429,132 @@ class SqlAccessRevoker:
         self.conn = conn
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
-        sessions = tokens = invites = automations = 0
+        counted = Revoked()
         for chunk in _chunks(list(user_ids), ID_SET):
-            for kind_is_session in (True, False):
-                kinds = credentials.c.kind.in_(("session", "api_session"))
-                result = self.conn.execute(
-                    update(credentials)
-                    .where(
-                        credentials.c.workspace_id == workspace_id,
-                        ids_in(self.conn, credentials.c.user_id, chunk),
-                        credentials.c.revoked_at.is_(None),
-                        kinds if kind_is_session else ~kinds,
-                    )
-                    .values(revoked_at=now)
-                )
-                if kind_is_session:
-                    sessions += result.rowcount
-                else:
-                    tokens += result.rowcount
-            invites += self.conn.execute(
-                update(invitations)
-                .where(
-                    invitations.c.workspace_id == workspace_id,
-                    ids_in(self.conn, invitations.c.invited_by, chunk),
-                    invitations.c.accepted_at.is_(None),
-                    invitations.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=now)
-            ).rowcount
-            rules = automation_rules.c  # personal automations stop with their owner
-            automations += self.conn.execute(
-                update(automation_rules)
-                .where(
-                    rules.workspace_id == workspace_id,
-                    ids_in(self.conn, rules.owner_user_id, chunk),
-                    rules.enabled.is_(True),
-                )
-                .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active.")
-            ).rowcount
-        return Revoked(
-            sessions=sessions, tokens=tokens, invitations=invites, automations=automations
-        )
+            whose = partial(ids_in, self.conn, ids=chunk)
+            counted += Revoked(**_Writes.of(_revocations(workspace_id, whose, now)).run(self.conn))
+        return counted
+
+
+_SESSION_KINDS = ("session", "api_session")
+
+
+def _revocations(workspace_id: Any, whose: Callable[[Any], Any], now: Any) -> list[tuple[str, Any]]:
+    """The UPDATEs ending the access of the users `whose(user id column)` selects,
+    named as Revoked counts them (`workspace_id` and `now` values or bind parameters)."""
+    kinds = credentials.c.kind.in_(_SESSION_KINDS)
+    live = (
+        credentials.c.workspace_id == workspace_id,
+        whose(credentials.c.user_id),
+        credentials.c.revoked_at.is_(None),
+    )
+    rules = automation_rules.c  # personal automations stop with their owner
+    return [
+        ("sessions", update(credentials).where(*live, kinds).values(revoked_at=now)),
+        ("tokens", update(credentials).where(*live, ~kinds).values(revoked_at=now)),
+        (
+            "invitations",
+            update(invitations)
+            .where(
+                invitations.c.workspace_id == workspace_id,
+                whose(invitations.c.invited_by),
+                invitations.c.accepted_at.is_(None),
+                invitations.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now),
+        ),
+        (
+            "automations",
+            update(automation_rules)
+            .where(
+                rules.workspace_id == workspace_id,
+                whose(rules.owner_user_id),
+                rules.enabled.is_(True),
+            )
+            .values(enabled=False, next_run_at=None, disabled_reason="Its owner left Active."),
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """Named INSERT/UPDATE statements run together, each row count by name. On
+    PostgreSQL in ONE round trip: each a data-modifying CTE (all run on one
+    snapshot, so they must touch disjoint rows), counted by the main SELECT. On
+    SQLite (in-process: a statement costs no round trip) one after the other."""
+
+    names: tuple[str, ...]
+    each: tuple[Any, ...]
+    together: Any
+
+    @classmethod
+    def of(cls, writes: Sequence[tuple[str, Any]]) -> "_Writes":
+        ctes = [w.returning(literal_column("1")).cte(f"w_{name}") for name, w in writes]
+        counted = select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
+        return cls(tuple(n for n, _ in writes), tuple(w for _, w in writes), counted)
+
+    def run(self, conn: Connection, params: dict[str, Any] | None = None) -> dict[str, int]:
+        if conn.dialect.name == "postgresql":
+            counts = tuple(conn.execute(self.together, params).one())
+        else:
+            counts = tuple(conn.execute(w, params).rowcount for w in self.each)
+        return dict(zip(self.names, counts, strict=True))
+
+
+class SqlChangeLog:
+    """Writes one decided status change (or refusal) after `lock_for_change`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(
+        self,
+        chain: ChainHead,
+        entry: AuditEntry,
+        delta: UserCounts,
+        changed: User | None = None,
+        revoke: bool = False,
+    ) -> Revoked:
+        """The audit entry after `chain`, the counter moved by `delta` and holding
+        the chain's new end, and for a `changed` user their status columns and, with
+        `revoke` (they left Active), the revocations: one statement on PostgreSQL,
+        built once (bound parameters), as building it costs more than running it."""
+        (row,), head = _chained([entry], chain)
+        params = {f"audit_{k}": v for k, v in zip(_AUDIT_COLUMNS, row, strict=True)}
+        params |= {f"delta_{c.key}": getattr(delta, c.key) for c in _COUNT_COLUMNS}
+        params |= {"ws": entry.workspace_id, "chain_seq": chain.seq + 1, "chain_head": head}
+        if changed is not None:
+            params |= {f"status_{k}": getattr(changed, k) for k in _STATUS_COLUMNS[:-1]}
+            params |= {"one_user": changed.id, "now": entry.at}
+        found = _one_change(changed is not None, revoke).run(self.conn, params)
+        return Revoked(**{k: found[k] for k in _REVOKED}) if revoke else Revoked()
+
+
+@cache
+def _one_change(changed: bool, revoke: bool) -> _Writes:
+    """`SqlChangeLog.record`'s statements, with the parameters it binds."""
+    ws: Any = bindparam("ws")
+    audit = {k: bindparam(f"audit_{k}", type_=audit_events.c[k].type) for k in _AUDIT_COLUMNS}
+    moved = {c.key: bindparam(f"delta_{c.key}", type_=c.type) for c in _COUNT_COLUMNS}
+    writes = [
+        ("audit", insert(audit_events).values(audit)),
+        (
+            "counts",
+            _counts_update(
+                ws, moved, audit_seq=bindparam("chain_seq"), audit_head=bindparam("chain_head")
+            ),
+        ),
+    ]
+    if changed:
+        status = {k: bindparam(f"status_{k}", type_=users.c[k].type) for k in _STATUS_COLUMNS[:-1]}
+        writes.append(("status", _status_update(ws, users.c.id == bindparam("one_user"), status)))
+    if revoke:
+        now = bindparam("now", type_=credentials.c.revoked_at.type)
+        writes += _revocations(ws, lambda column: column == bindparam("one_user"), now)
+    return _Writes.of(writes)
+
+
+_REVOKED = ("sessions", "tokens", "invitations", "automations")
 
 
 class SqlOutbox:

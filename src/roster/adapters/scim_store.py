@@ -300,12 +300,18 @@ def groups_of(
     found: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
     ids = list(user_ids)
     for i in range(0, len(ids), CHUNK):
-        rows = conn.execute(
-            select(_M.member_id, _G.id, _G.display_name)
-            .join(scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id))
-            .where(_M.workspace_id == workspace_id, _M.member_id.in_(ids[i : i + CHUNK]))
-            .order_by(_M.member_id, _G.id)
-        )
+        rows = conn.execute(_GROUPS_OF, {"workspace_id": workspace_id, "ids": ids[i : i + CHUNK]})
         for row in rows:
             found[row.member_id].append((row.id, row.display_name))
     return found
+
+
+_GROUPS_OF = (  # built once: most SCIM answers carry a user's groups
+    select(_M.member_id, _G.id, _G.display_name)
+    .join(scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id))
+    .where(
+        _M.workspace_id == bindparam("workspace_id"),
+        _M.member_id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(_M.member_id, _G.id)
+)

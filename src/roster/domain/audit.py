@@ -44,6 +44,15 @@ def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
 GENESIS = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where a workspace's audit chain ends: the last sequence number handed out and
+    the hash of that entry (GENESIS before the first)."""
+
+    seq: int = 0
+    hash: str = GENESIS
+
+
 def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
     """The hash of an entry chained to the one before it in its workspace (`seq`, when
     given, stands for `e.seq`: the log hashes entries as it numbers them).

@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.users import User
 from roster.domain.workspaces import UserCounts, Workspace
 
@@ -42,12 +42,37 @@ class UserCountsRepository(Protocol):
         """Read the counts and hold the workspace's write lock until commit."""
         ...
 
+    def lock_for_change(
+        self, workspace_id: str, user_id: str
+    ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
+        """As `lock`, then the user's row locked too (counter first, user second),
+        in one read with the workspace (its policy) and the end of its audit chain,
+        which stays put until commit. None: no such workspace; no user: None in
+        the last place."""
+        ...
+
     def add(self, workspace_id: str, delta: UserCounts) -> None: ...
 
 
 class AuditLog(Protocol):
     def add(self, entries: Sequence[AuditEntry]) -> None: ...
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]: ...
+
+
+class ChangeLog(Protocol):
+    def record(
+        self,
+        chain: ChainHead,
+        entry: AuditEntry,
+        delta: UserCounts,
+        changed: User | None = None,
+        revoke: bool = False,
+    ) -> Revoked:
+        """Write one decided change under the counter lock that read `chain`:
+        `entry` appended after it, the counts moved by `delta` (the chain's new end
+        stored with them), the `changed` user's status columns, and with `revoke`
+        their sessions, tokens, invitations and personal automations ended."""
+        ...
 
 
 class AccessRevoker(Protocol):
@@ -73,6 +98,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def access(self) -> AccessRevoker: ...
+    @property
+    def changes(self) -> ChangeLog: ...
     @property
     def outbox(self) -> Outbox: ...
 

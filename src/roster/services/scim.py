@@ -8,12 +8,13 @@ table decides: an identity provider may deactivate and reactivate, never lift a 
 
 import hashlib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters import scim_store
@@ -134,6 +135,17 @@ def _scim_user(row: Row[Any]) -> ScimUser:
     )
 
 
+@contextmanager
+def _reading(db: Engine | Connection) -> Iterator[Connection]:
+    """`db` itself when it is a connection (the caller's, e.g. the one it just
+    authenticated on: one checkout per request), else a connection of its own."""
+    if isinstance(db, Connection):
+        yield db
+        return
+    with db.connect() as conn:
+        yield conn
+
+
 def get_user(engine: Engine, workspace_id: str, user_id: str) -> ScimUser:
     with engine.connect() as conn:
         rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
@@ -143,10 +155,10 @@ def get_user(engine: Engine, workspace_id: str, user_id: str) -> ScimUser:
 
 
 def user_with_groups(
-    engine: Engine, workspace_id: str, user_id: str
+    db: Engine | Connection, workspace_id: str, user_id: str
 ) -> tuple[ScimUser, list[tuple[str, str]]]:
     """A user and their groups (id, display name), read on one connection."""
-    with engine.connect() as conn:
+    with _reading(db) as conn:
         rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
         if not rows:
             raise errors.NotFound(f"No user {user_id} in this workspace.")
@@ -155,14 +167,14 @@ def user_with_groups(
 
 
 def find_users(
-    engine: Engine, workspace_id: str, narrowing: Narrowing | None
+    db: Engine | Connection, workspace_id: str, narrowing: Narrowing | None
 ) -> tuple[list[ScimUser], dict[str, list[tuple[str, str]]] | None]:
     """The users a filter may match (every user when it cannot be narrowed), and,
     when an indexed user column narrowed them (a few candidates), their groups read
     on the same connection (else None: the caller reads the groups of the page it
     keeps)."""
     n = narrowing or Narrowing()
-    with engine.connect() as conn:
+    with _reading(db) as conn:
         rows = scim_store.user_rows(
             conn,
             workspace_id,
@@ -183,10 +195,10 @@ def _narrows_users(n: Narrowing) -> bool:
 
 
 def page_users(
-    engine: Engine, workspace_id: str, *, offset: int, limit: int
+    db: Engine | Connection, workspace_id: str, *, offset: int, limit: int
 ) -> tuple[int, list[ScimUser]]:
     """One page of every user, in id order, and the total: no filter, no sort."""
-    with engine.connect() as conn:
+    with _reading(db) as conn:
         total = scim_store.count_users(conn, workspace_id)
         rows = scim_store.user_rows(conn, workspace_id, offset=offset, limit=limit)
     return total, [_scim_user(r) for r in rows]
@@ -598,8 +610,8 @@ def delete_group(
 
 
 def groups_of_users(
-    engine: Engine, workspace_id: str, user_ids: Sequence[str]
+    db: Engine | Connection, workspace_id: str, user_ids: Sequence[str]
 ) -> dict[str, list[tuple[str, str]]]:
     """user id → [(group id, group display name)] for the read-only `groups` attribute."""
-    with engine.connect() as conn:
+    with _reading(db) as conn:
         return scim_store.groups_of(conn, workspace_id, user_ids)

@@ -56,11 +56,15 @@ def change_status(
 
     A refused attempt is committed as an audit entry before the error propagates,
     so the log records refusals too. Same → same returns unchanged, writing nothing.
+    One user, few round trips: one statement locks the counter and the user (in
+    that order) and reads the workspace and the end of the audit chain; what was
+    decided is written by one `changes.record` (one statement on PostgreSQL).
     """
     with uow:
-        workspace = _workspace(uow, workspace_id)
-        counts = uow.counts.lock(workspace_id)
-        user = uow.users.get_for_update(workspace_id, user_id)
+        locked = uow.counts.lock_for_change(workspace_id, user_id)
+        if locked is None:
+            raise errors.NotFound("No such workspace.")
+        workspace, counts, chain, user = locked
         if user is None:
             raise errors.NotFound("No such user in this workspace.")
         try:
@@ -77,28 +81,22 @@ def change_status(
                 headcount=_headcount(counts),
             )
         except errors.DomainError as refusal:
-            uow.audit.add(
-                [
-                    _refused(
-                        user,
-                        to,
-                        route,
-                        actor,
-                        reason_code,
-                        note,
-                        now,
-                        refusal,
-                        request_id=request_id,
-                    )
-                ]
+            refused = _refused(
+                user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
             )
+            uow.changes.record(chain, refused, UserCounts())
             uow.commit()
             raise
         if event is None:
             return ChangeResult(user, changed=False, revoked=Revoked())
+        user.events.pop()
         after = counts.moved(user.role, event.from_status, event.to_status)
-        revoked = _record(
-            uow, workspace, [user], after.minus(counts), request_id=request_id, batch_id=None
+        revoked = uow.changes.record(
+            chain,
+            _applied(workspace_id, event, request_id, None),
+            after.minus(counts),
+            changed=user,
+            revoke=event.leaves_active,
         )
         uow.commit()
         return ChangeResult(user, changed=True, revoked=revoked)

@@ -17,6 +17,7 @@ from scim2_models import (
     ResourceType,
     Schema,
 )
+from sqlalchemy import Connection, Engine
 
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
@@ -52,10 +53,16 @@ router = APIRouter(prefix=PREFIX, route_class=ScimRoute, tags=["scim"], include_
 
 
 def scim_principal(request: Request, container: ContainerDep) -> Principal:
+    with container.engine.connect() as conn:
+        return _authenticated(request, container, conn)
+
+
+def _authenticated(request: Request, container: ContainerDep, conn: Connection) -> Principal:
+    """The scim token's principal, read on `conn`: a hot route goes on to read what
+    it answers on the same connection (one checkout, one transaction)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else ""
-    with container.engine.connect() as conn:
-        principal = authenticate(conn, bearer or None, container.clock())
+    principal = authenticate(conn, bearer or None, container.clock())
     if principal.kind != CredentialKind.SCIM:
         raise errors.Forbidden(
             "Only a scim token may use /scim/v2 (roster tokens create --kind scim)."
@@ -159,17 +166,17 @@ def _dump_user(model: Any, params: Any = None) -> Any:
 
 
 def _user_page(
-    container: ContainerDep, workspace: str, base: str, search: Any
+    db: Engine | Connection, workspace: str, base: str, search: Any
 ) -> tuple[queries.Page, list[Any]]:
     """The page of User resources a search asks for (with their groups), and every
     resource the filter matched before paging (to count), as (page, matched)."""
     if search.filter is None and search.sort_by is None:
         start, count = queries.bounds(search)
-        total, found = scim.page_users(container.engine, workspace, offset=start - 1, limit=count)
+        total, found = scim.page_users(db, workspace, offset=start - 1, limit=count)
         page = queries.Page(total, start, found)
     else:
         narrowed = queries.narrowing(search.filter.ast) if search.filter is not None else None
-        candidates, groups = scim.find_users(container.engine, workspace, narrowed)
+        candidates, groups = scim.find_users(db, workspace, narrowed)
         if groups is not None:  # a few candidates, groups at hand: build each once
             built = [user_model(su, base, groups.get(su.user.id)) for su in candidates]
             return queries.select(search, built), built
@@ -177,18 +184,16 @@ def _user_page(
         page = queries.Page(
             page.total, page.start_index, [_scim_of(m, candidates) for m in page.resources]
         )
-    groups = scim.groups_of_users(
-        container.engine, workspace, [su.user.id for su in page.resources]
-    )
+    groups = scim.groups_of_users(db, workspace, [su.user.id for su in page.resources])
     built = [user_model(su, base, groups[su.user.id]) for su in page.resources]
     return queries.Page(page.total, page.start_index, built), built
 
 
 def _search_users(
-    request: Request, container: ContainerDep, principal: Principal, params: dict[str, Any]
+    request: Request, db: Engine | Connection, principal: Principal, params: dict[str, Any]
 ) -> Response:
     search = queries.search_request(UserModel, params)
-    page, _ = _user_page(container, principal.workspace_id, _base(request), search)
+    page, _ = _user_page(db, principal.workspace_id, _base(request), search)
     return _one(queries.list_response(UserModel, page, search, lambda m: m))
 
 
@@ -200,21 +205,24 @@ def _scim_of(model: Any, candidates: list[scim.ScimUser]) -> scim.ScimUser:
 def list_users(request: Request, container: ContainerDep) -> Response:
     # Authenticated here rather than as a dependency: a sync dependency is a thread
     # pool hop of its own, and this is the request providers send most.
-    principal = scim_principal(request, container)
-    return _search_users(request, container, principal, _params(request))
+    # The users are read on the connection the token was checked on.
+    with container.engine.connect() as conn:
+        principal = _authenticated(request, container, conn)
+        return _search_users(request, conn, principal, _params(request))
 
 
 @router.post("/Users/.search")
 def search_users(
     request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
-    return _search_users(request, container, principal, body)
+    return _search_users(request, container.engine, principal, body)
 
 
 @router.get("/Users/{user_id}")
 def get_user(user_id: str, request: Request, container: ContainerDep) -> Response:
-    principal = scim_principal(request, container)  # as in list_users
-    su, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
+    with container.engine.connect() as conn:  # as in list_users
+        principal = _authenticated(request, container, conn)
+        su, groups = scim.user_with_groups(conn, principal.workspace_id, user_id)
     search = queries.search_request(UserModel, _params(request))
     model = user_model(su, _base(request), groups)
     return _one(_dump_user(model, search), etag=su.etag)
@@ -260,9 +268,10 @@ def replace_user(
 def patch_user(user_id: str, request: Request, container: ContainerDep, raw: RawBody) -> Response:
     # Authenticated here, then the body parsed (a 401 still comes before a 400):
     # one thread pool hop for the request providers send most, as in list_users.
-    principal = scim_principal(request, container)
-    body = mend_patch(parse_json(request, raw))
-    current, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
+    with container.engine.connect() as conn:  # the user read where the token was checked
+        principal = _authenticated(request, container, conn)
+        body = mend_patch(parse_json(request, raw))
+        current, groups = scim.user_with_groups(conn, principal.workspace_id, user_id)
     active = only_active(body)
     if active is not None:  # `active` alone: no resource to patch, nothing else to save
         su = scim.set_active(
