@@ -21,8 +21,8 @@ from roster.adapters.tables import (
     workspaces,
 )
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, chain_hash
-from roster.domain.ids import new_id
+from roster.domain.audit import Attempt, AuditEntry, chain_attempts
+from roster.domain.ids import new_id, new_ids
 from roster.domain.users import User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -30,6 +30,8 @@ from roster.domain.workspaces import UserCounts, Workspace
 CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with room to spare
 ID_SET = 10_000  # ids per `ids_in` value (one bound parameter, so no variable limit)
 
+_STATUSES = {s.value: s for s in Status}
+_ROLES = {r.value: r for r in Role}
 _STATUS_COLUMNS = (
     "status",
     "status_reason",
@@ -134,12 +136,22 @@ class SqlUserRepository:
         found = self._select(workspace_id, users.c.id == user_id, lock=True)
         return found[0] if found else None
 
-    def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
-        return [
-            u
-            for chunk in _chunks(sorted(user_ids), ID_SET)
-            for u in self._select(workspace_id, ids_in(self.conn, users.c.id, chunk), lock=True)
-        ]
+    def get_statuses_for_update(
+        self, workspace_id: str, user_ids: Sequence[str]
+    ) -> dict[str, tuple[Status, Role]]:
+        """The status and role of each of `user_ids` that exists, rows locked in id
+        order: what a batch's decisions read, without loading whole users."""
+        c = users.c
+        found: dict[str, tuple[Status, Role]] = {}
+        for chunk in _chunks(sorted(user_ids), ID_SET):
+            query = select(c.id, c.status, c.role).where(
+                c.workspace_id == workspace_id, ids_in(self.conn, c.id, chunk)
+            )
+            if self.for_update:
+                query = query.order_by(c.id).with_for_update()
+            for user_id, status, role in self.conn.execute(query):
+                found[user_id] = (_STATUSES[status], _ROLES[role])
+        return found
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         found = self._select(workspace_id, users.c.email == email)
@@ -187,17 +199,36 @@ class SqlUserRepository:
                 u.status_changed_by,
             )
             groups.setdefault(key, []).append((u.id, u.version))
-        for key, members in groups.items():
-            values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
-            for chunk in _chunks(members, ID_SET):
-                self.conn.execute(
-                    update(users)
-                    .where(
-                        users.c.workspace_id == changed[0].workspace_id,
-                        ids_in(self.conn, users.c.id, [m[0] for m in chunk]),
-                    )
-                    .values(**values, version=users.c.version + 1)
-                )
+        for (status, reason, note, at, by), members in groups.items():
+            self.set_status(
+                changed[0].workspace_id,
+                [m[0] for m in members],
+                status=status,
+                reason_code=reason,
+                note=note,
+                at=at,
+                by=by,
+            )
+
+    def set_status(
+        self,
+        workspace_id: str,
+        user_ids: Sequence[str],
+        *,
+        status: Status,
+        reason_code: ReasonCode | None,
+        note: str | None,
+        at: datetime | None,
+        by: str | None,
+    ) -> None:
+        """Give `user_ids` the same new status fields, bumping each one's version."""
+        values = dict(zip(_STATUS_COLUMNS[:-1], (status, reason_code, note, at, by), strict=True))
+        for chunk in _chunks(user_ids, ID_SET):
+            self.conn.execute(
+                update(users)
+                .where(users.c.workspace_id == workspace_id, ids_in(self.conn, users.c.id, chunk))
+                .values(**values, version=users.c.version + 1)
+            )
 
     def save_role(self, user: User) -> None:
         self.conn.execute(
@@ -269,11 +300,30 @@ class SqlAuditLog:
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
         """Append entries with the workspace's next sequence numbers, each hashed onto
-        the one before. Reserving the numbers updates the counter row (the workspace
-        lock), so the order of seq is the order of commits and the chain has no forks."""
-        if not entries:
-            return
-        workspace_id = entries[0].workspace_id
+        the one before."""
+        if entries:
+            self._append(
+                entries[0].workspace_id,
+                [e.id for e in entries],
+                [(e.user_id, e.from_status, Attempt.of(e)) for e in entries],
+            )
+
+    def add_attempts(
+        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
+    ) -> None:
+        """`add` for a batch: (user id, from status, attempt) each, the attempts shared
+        by the entries alike; the entries get new ids."""
+        if entries:
+            self._append(workspace_id, new_ids("evt", len(entries)), entries)
+
+    def _append(
+        self,
+        workspace_id: str,
+        ids: Sequence[str],
+        entries: Sequence[tuple[str, Status | None, Attempt]],
+    ) -> None:
+        """Reserving the sequence numbers updates the counter row (the workspace lock),
+        so the order of seq is the order of commits and the chain has no forks."""
         c = user_counts.c
         last, head = self.conn.execute(
             update(user_counts)
@@ -281,32 +331,30 @@ class SqlAuditLog:
             .values(audit_seq=c.audit_seq + len(entries))
             .returning(c.audit_seq, c.audit_head)
         ).one()
+        first = last - len(entries) + 1
+        hashes = chain_attempts(
+            head, workspace_id, first, [(i, *e) for i, e in zip(ids, entries, strict=True)]
+        )
+        shared: dict[Attempt, tuple[Any, ...]] = {}
         rows = []
-        for seq, e in enumerate(entries, start=last - len(entries) + 1):
-            head = chain_hash(head, e, seq)
+        for seq, entry_id, (user_id, from_status, a), digest in zip(
+            range(first, last + 1), ids, entries, hashes, strict=True
+        ):
+            common = shared.get(a) or shared.setdefault(a, _audit_values(a))
             rows.append(
                 (
-                    e.workspace_id,
-                    e.id,
+                    workspace_id,
+                    entry_id,
                     seq,
-                    e.user_id,
-                    e.from_status.value if e.from_status else None,
-                    e.to_status.value,
-                    e.route.value,
-                    e.actor_id,
-                    e.actor_name,
-                    e.reason_code.value if e.reason_code else None,
-                    e.note,
-                    e.at,
-                    e.outcome,
-                    e.request_id,
-                    e.batch_id,
-                    head,
+                    user_id,
+                    from_status and from_status.value,
+                    *common,
+                    digest,
                 )
             )
         insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows)
         self.conn.execute(
-            update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
+            update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
         )
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
@@ -339,6 +387,22 @@ _AUDIT_COLUMNS = (
     "batch_id",
     "hash",
 )
+
+
+def _audit_values(a: Attempt) -> tuple[Any, ...]:
+    """An attempt's columns, in `_AUDIT_COLUMNS` order (to_status … batch_id)."""
+    return (
+        a.to_status.value,
+        a.route.value,
+        a.actor_id,
+        a.actor_name,
+        a.reason_code.value if a.reason_code else None,
+        a.note,
+        a.at,
+        a.outcome,
+        a.request_id,
+        a.batch_id,
+    )
 
 
 def audit_from_row(row: Row[Any]) -> AuditEntry:
