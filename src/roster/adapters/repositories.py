@@ -149,7 +149,7 @@ class SqlUserRepository:
             )
             if self.for_update:
                 query = query.order_by(c.id).with_for_update()
-            for user_id, status, role in self.conn.execute(query):
+            for user_id, status, role in self.conn.execute(query).all():
                 found[user_id] = (_STATUSES[status], _ROLES[role])
         return found
 

@@ -654,7 +654,7 @@ def _next_ids(conn: Connection, job: Job, size: int) -> list[str]:
     query = select(t.user_id).where(t.workspace_id == job.workspace_id, t.job_id == job.id)
     if job.cursor is not None:
         query = query.where(t.user_id > job.cursor)
-    return list(conn.scalars(query.order_by(t.user_id).limit(size)))
+    return list(conn.scalars(query.order_by(t.user_id).limit(size)).all())
 
 
 _RESULT_COLUMNS = ("workspace_id", "job_id", "user_id", "outcome", "code", "from_status")
