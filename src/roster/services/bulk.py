@@ -52,10 +52,11 @@ CHUNK = 1000  # users per chunk transaction on SQLite: short, so waiting writers
 PG_CHUNK = 2000
 PAGE = 5000  # users per read page of a preview
 RUNNABLE = ("queued", "running")
-# SQLite has one writer at a time and its busy handler polls (every 1 to 100 ms), so a
-# runner that starts its next chunk the moment it commits can starve requests waiting
-# to write. It leaves the lock free this long between chunks; PostgreSQL needs no gap.
-SQLITE_GAP = 0.03
+# SQLite has one writer at a time, so a runner that starts its next chunk the moment
+# it commits can starve requests waiting to write. It leaves the lock free this long
+# between chunks (waiting writers try every few ms: database.POLL_MS); PostgreSQL
+# needs no gap.
+SQLITE_GAP = 0.01
 MAX_FAILURES = 3  # a chunk that fails this often (not a refusal: a crash of ours) fails the job
 
 Result = Literal["applied", "unchanged", "refused"]
