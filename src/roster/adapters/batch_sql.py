@@ -2,9 +2,10 @@
 
 `ids_in` passes a list of ids as ONE bound value (an array on PostgreSQL, a JSON
 array read by `json_each` on SQLite) instead of an `IN (?, ?, …)` list that
-SQLAlchemy expands and renders per id. `insert_rows` writes rows of plain tuples
-with the driver's fastest path (COPY on PostgreSQL, executemany on SQLite), after
-the columns' own bind processing, so stored values are the same as through Core.
+SQLAlchemy expands and renders per id; `insert_ids` inserts a row per id the same
+way. `insert_rows` writes rows of plain tuples with the driver's fastest path (COPY
+on PostgreSQL, executemany on SQLite), after the columns' own bind processing, so
+stored values are the same as through Core.
 """
 
 import json
@@ -22,6 +23,8 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    insert,
+    literal,
     literal_column,
     select,
 )
@@ -31,10 +34,29 @@ def ids_in(conn: Connection, column: Column[Any], ids: Sequence[str]) -> ColumnE
     """`column` is one of `ids`, with the ids bound as a single value."""
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=ARRAY(String)))
-    listed: Select[tuple[Any]] = select(literal_column("value")).select_from(
+    return column.in_(_listed(conn, ids).scalar_subquery())
+
+
+def insert_ids(
+    conn: Connection, table: Table, id_column: str, ids: Sequence[str], values: dict[str, Any]
+) -> None:
+    """INSERT one row per id into `table`: the id in `id_column`, `values` in the other
+    columns of every row. Set-based: the ids are one bound value."""
+    if not ids:
+        return
+    shared = [literal(v, type_=table.c[k].type).label(k) for k, v in values.items()]
+    listed = _listed(conn, ids).subquery()
+    rows = select(*shared, listed.c.value)
+    conn.execute(insert(table).from_select([*values, id_column], rows))
+
+
+def _listed(conn: Connection, ids: Sequence[str]) -> Select[tuple[Any]]:
+    """The ids as rows of one column, `value`."""
+    if conn.dialect.name == "postgresql":
+        return select(func.unnest(bindparam(None, list(ids), type_=ARRAY(String))).label("value"))
+    return select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(list(ids)), type_=String))
     )
-    return column.in_(listed.scalar_subquery())
 
 
 def insert_rows(
