@@ -60,9 +60,15 @@ def _listed(conn: Connection, ids: Sequence[str]) -> Select[tuple[Any]]:
 
 
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    bound: bool = False,
 ) -> None:
-    """INSERT `rows` (tuples in the order of `columns`) into `table`."""
+    """INSERT `rows` (tuples in the order of `columns`) into `table`. `bound`: the
+    values already went through `bind_value` where their column needs it."""
     if not rows:
         return
     dialect = conn.dialect
@@ -71,7 +77,7 @@ def insert_rows(
         for i, name in enumerate(columns)
         if (p := table.c[name].type._cached_bind_processor(dialect)) is not None
     ]
-    if processors:
+    if processors and not bound:
         rows = _processed(rows, processors)
     names = ", ".join(columns)
     if dialect.name == "postgresql":
@@ -87,6 +93,12 @@ def insert_rows(
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - schema names
     conn.exec_driver_sql(sql, list(rows))
+
+
+def bind_value(conn: Connection, column: Column[Any], value: Any) -> Any:
+    """`value` as `column`'s type binds it (a shared value of many rows, done once)."""
+    process = column.type._cached_bind_processor(conn.dialect)
+    return value if process is None or value is None else process(value)
 
 
 def _processed(

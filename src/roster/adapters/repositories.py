@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from roster.adapters.batch_sql import ids_in, insert_rows
+from roster.adapters.batch_sql import bind_value, ids_in, insert_rows
 from roster.adapters.tables import (
     audit_events,
     automation_rules,
@@ -340,7 +340,7 @@ class SqlAuditLog:
         for seq, entry_id, (user_id, from_status, a), digest in zip(
             range(first, last + 1), ids, entries, hashes, strict=True
         ):
-            common = shared.get(a) or shared.setdefault(a, _audit_values(a))
+            common = shared.get(a) or shared.setdefault(a, self._values(a))
             rows.append(
                 (
                     workspace_id,
@@ -352,9 +352,24 @@ class SqlAuditLog:
                     digest,
                 )
             )
-        insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows)
+        insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows, bound=True)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
+        )
+
+    def _values(self, a: Attempt) -> tuple[Any, ...]:
+        """An attempt's columns, in `_AUDIT_COLUMNS` order (to_status … batch_id), bound."""
+        return (
+            a.to_status.value,
+            a.route.value,
+            a.actor_id,
+            a.actor_name,
+            a.reason_code.value if a.reason_code else None,
+            a.note,
+            bind_value(self.conn, audit_events.c.at, a.at),
+            a.outcome,
+            a.request_id,
+            a.batch_id,
         )
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
@@ -387,22 +402,6 @@ _AUDIT_COLUMNS = (
     "batch_id",
     "hash",
 )
-
-
-def _audit_values(a: Attempt) -> tuple[Any, ...]:
-    """An attempt's columns, in `_AUDIT_COLUMNS` order (to_status … batch_id)."""
-    return (
-        a.to_status.value,
-        a.route.value,
-        a.actor_id,
-        a.actor_name,
-        a.reason_code.value if a.reason_code else None,
-        a.note,
-        a.at,
-        a.outcome,
-        a.request_id,
-        a.batch_id,
-    )
 
 
 def audit_from_row(row: Row[Any]) -> AuditEntry:

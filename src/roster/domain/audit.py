@@ -105,8 +105,10 @@ def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
     bytes are the compact JSON array (UTF-8, not ASCII-escaped) of the previous hash,
     workspace, seq, id, user, from status and the `Attempt` fields, each a string.
     """
-    head = _head(previous, e.workspace_id, e.seq if seq is None else seq, e.id, e.user_id)
-    return _digest(head, e.from_status, _tail(Attempt.of(e)))
+    number = e.seq if seq is None else seq
+    return _digest(
+        previous, e.workspace_id, number, e.id, e.user_id, e.from_status, _tail(Attempt.of(e))
+    )
 
 
 def chain_attempts(
@@ -122,14 +124,26 @@ def chain_attempts(
     hashes = []
     for seq, (entry_id, user_id, from_status, attempt) in enumerate(entries, first_seq):
         tail = tails.get(attempt) or tails.setdefault(attempt, _tail(attempt))
-        previous = _digest(_head(previous, workspace_id, seq, entry_id, user_id), from_status, tail)
+        previous = _digest(previous, workspace_id, seq, entry_id, user_id, from_status, tail)
         hashes.append(previous)
     return hashes
 
 
-def _head(previous: str, workspace_id: str, seq: int, entry_id: str, user_id: str) -> str:
+def _digest(
+    previous: str,
+    workspace_id: str,
+    seq: int,
+    entry_id: str,
+    user_id: str,
+    from_status: Status | None,
+    tail: str,
+) -> str:
     j = _json_string
-    return f"[{j(previous)},{j(workspace_id)},{j(str(seq))},{j(entry_id)},{j(user_id)}"
+    payload = (
+        f"[{j(previous)},{j(workspace_id)},{j(str(seq))},{j(entry_id)},{j(user_id)},"
+        f"{j(from_status or '')},{tail}"
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _tail(a: Attempt) -> str:
@@ -146,11 +160,6 @@ def _tail(a: Attempt) -> str:
         a.outcome,
     )
     return ",".join(map(_json_string, fields)) + "]"
-
-
-def _digest(head: str, from_status: Status | None, tail: str) -> str:
-    payload = f"{head},{_json_string(from_status or '')},{tail}"
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 # What json.dumps(..., ensure_ascii=False) writes for one string, without its overhead.

@@ -58,24 +58,32 @@ def decide_many(
     """The verdict on each change in order, and the counts once the applied ones are
     made. Nothing is changed: the caller writes what was applied."""
     verdicts: list[Verdict] = []
-    answers: dict[tuple[object, ...], Verdict] = {}
+    answers: dict[tuple[object, ...], Verdict | None] = {}  # None: the headcount decides
     moves: Counter[tuple[Role, Status, Status]] = Counter()  # applied, not yet in `counts`
     for w in wanted:
-        if w.status == w.to:
-            verdicts.append(UNCHANGED)
-            continue
-        if reads_headcount(w.status, w.role, w.to, policy):
+        key = (w.status, w.role, w.to, w.reason_code, w.note, w.user_id == actor.user_id)
+        try:
+            verdict = answers[key]
+        except KeyError:
+            verdict = answers[key] = _first_of_kind(w, route, actor, policy, counts)
+        if verdict is None:
             counts = _moved(counts, moves)
             verdict = _verdict(w, route, actor, policy, counts)
-        else:
-            key = (w.status, w.role, w.to, w.reason_code, w.note, w.user_id == actor.user_id)
-            verdict = answers.get(key) or answers.setdefault(
-                key, _verdict(w, route, actor, policy, counts)
-            )
         if verdict is APPLIED:
             moves[(w.role, w.status, w.to)] += 1
         verdicts.append(verdict)
     return verdicts, _moved(counts, moves)
+
+
+def _first_of_kind(
+    w: Wanted, route: Route, actor: Actor, policy: Policy, counts: UserCounts
+) -> Verdict | None:
+    """The verdict on every change like `w`, or None when the headcount decides each."""
+    if w.status == w.to:
+        return UNCHANGED
+    if reads_headcount(w.status, w.role, w.to, policy):
+        return None
+    return _verdict(w, route, actor, policy, counts)
 
 
 def _verdict(w: Wanted, route: Route, actor: Actor, policy: Policy, counts: UserCounts) -> Verdict:
