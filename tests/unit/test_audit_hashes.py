@@ -68,10 +68,10 @@ def test_an_entry_hashes_as_the_documented_json_array(previous: str, e: AuditEnt
 
 @given(previous=text, batch=st.lists(entries, min_size=1, max_size=6))
 def test_a_batch_chains_as_its_entries_one_by_one(previous: str, batch: list[AuditEntry]) -> None:
-    rows = [(e.id, e.user_id, e.from_status, Attempt.of(e)) for e in batch]
+    entries = [(e.user_id, e.from_status, Attempt.of(e)) for e in batch]
     workspace_id, first = batch[0].workspace_id, batch[0].seq
     expected, head = [], previous
     for seq, e in enumerate(batch, first):
         head = chain_hash(head, replace(e, workspace_id=workspace_id), seq)
         expected.append(head)
-    assert chain_attempts(previous, workspace_id, first, rows) == expected
+    assert chain_attempts(previous, workspace_id, first, [e.id for e in batch], entries) == expected

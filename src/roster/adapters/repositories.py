@@ -31,6 +31,7 @@ CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with
 ID_SET = 10_000  # ids per `ids_in` value (one bound parameter, so no variable limit)
 
 _STATUSES = {s.value: s for s in Status}
+_STATUS_VALUES: dict[Status | None, str] = {s: s.value for s in Status}
 _ROLES = {r.value: r for r in Role}
 _STATUS_COLUMNS = (
     "status",
@@ -332,22 +333,20 @@ class SqlAuditLog:
             .returning(c.audit_seq, c.audit_head)
         ).one()
         first = last - len(entries) + 1
-        hashes = chain_attempts(
-            head, workspace_id, first, [(i, *e) for i, e in zip(ids, entries, strict=True)]
-        )
-        shared: dict[Attempt, tuple[Any, ...]] = {}
+        hashes = chain_attempts(head, workspace_id, first, ids, entries)
+        shared: dict[int, tuple[Any, ...]] = {}  # by id(): a batch shares a few attempts
         rows = []
         for seq, entry_id, (user_id, from_status, a), digest in zip(
             range(first, last + 1), ids, entries, hashes, strict=True
         ):
-            common = shared.get(a) or shared.setdefault(a, self._values(a))
+            common = shared.get(id(a)) or shared.setdefault(id(a), self._values(a))
             rows.append(
                 (
                     workspace_id,
                     entry_id,
                     seq,
                     user_id,
-                    from_status and from_status.value,
+                    _STATUS_VALUES.get(from_status),
                     *common,
                     digest,
                 )

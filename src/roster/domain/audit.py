@@ -2,10 +2,11 @@
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import count
 from typing import NamedTuple
 
 from roster.domain.vocabulary import ReasonCode, Route, Status
@@ -115,15 +116,18 @@ def chain_attempts(
     previous: str,
     workspace_id: str,
     first_seq: int,
-    entries: Iterable[tuple[str, str, Status | None, Attempt]],
+    ids: Sequence[str],
+    entries: Sequence[tuple[str, Status | None, Attempt]],
 ) -> list[str]:
-    """`chain_hash` of each (id, user id, from status, attempt) numbered from
-    `first_seq`, each onto the one before: a batch's hashes, its shared parts
-    encoded once."""
-    tails: dict[Attempt, str] = {}
+    """`chain_hash` of each entry, given by its id and (user id, from status,
+    attempt), numbered from `first_seq`, each onto the one before: a batch's hashes,
+    each attempt (shared by the entries alike) encoded once."""
+    tails: dict[int, str] = {}  # by id(): the entries share a few attempt objects
     hashes = []
-    for seq, (entry_id, user_id, from_status, attempt) in enumerate(entries, first_seq):
-        tail = tails.get(attempt) or tails.setdefault(attempt, _tail(attempt))
+    for seq, entry_id, (user_id, from_status, attempt) in zip(
+        count(first_seq), ids, entries, strict=False
+    ):
+        tail = tails.get(id(attempt)) or tails.setdefault(id(attempt), _tail(attempt))
         previous = _digest(previous, workspace_id, seq, entry_id, user_id, from_status, tail)
         hashes.append(previous)
     return hashes
