@@ -8,8 +8,10 @@ from types import TracebackType
 from typing import Any, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.audit import Attempt, AuditEntry, ChainHead
+from roster.domain.ids import new_id
 from roster.domain.users import User
+from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -51,8 +53,12 @@ class _Users:
 
     get_for_update = get
 
-    def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
-        return [u for i in sorted(user_ids) if (u := self.get(workspace_id, i))]
+    def get_statuses_for_update(
+        self, workspace_id: str, user_ids: Sequence[str]
+    ) -> dict[str, tuple[Status, Role]]:
+        return {
+            u.id: (u.status, u.role) for i in sorted(user_ids) if (u := self.get(workspace_id, i))
+        }
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         return self.get_many_by_email(workspace_id, [email]).get(email)
@@ -78,6 +84,29 @@ class _Users:
     def save_statuses(self, users: Sequence[User]) -> None:
         for u in users:
             self.s.users[(u.workspace_id, u.id)] = u
+
+    def set_status(
+        self,
+        workspace_id: str,
+        user_ids: Sequence[str],
+        *,
+        status: Status,
+        reason_code: ReasonCode | None,
+        note: str | None,
+        at: datetime | None,
+        by: str | None,
+    ) -> None:
+        for i in user_ids:
+            u = self.s.users[(workspace_id, i)]
+            self.s.users[(workspace_id, i)] = replace(
+                u,
+                status=status,
+                status_reason=reason_code,
+                status_note=note,
+                status_changed_at=at,
+                status_changed_by=by,
+                version=u.version + 1,
+            )
 
     def save_role(self, user: User) -> None:
         self.s.users[(user.workspace_id, user.id)] = user
@@ -121,6 +150,16 @@ class _Audit:
     def add(self, entries: Sequence[AuditEntry]) -> None:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
+
+    def add_attempts(
+        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
+    ) -> None:
+        self.add(
+            [
+                a.entry(workspace_id, user_id, from_status, new_id("evt"))
+                for user_id, from_status, a in entries
+            ]
+        )
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
         return [e for e in self.s.audit if (e.workspace_id, e.user_id) == (workspace_id, user_id)]

@@ -2,9 +2,10 @@
 
 `ids_in` passes a list of ids as ONE bound value (an array on PostgreSQL, a JSON
 array read by `json_each` on SQLite) instead of an `IN (?, ?, …)` list that
-SQLAlchemy expands and renders per id. `insert_rows` writes rows of plain tuples
-with the driver's fastest path (COPY on PostgreSQL, executemany on SQLite), after
-the columns' own bind processing, so stored values are the same as through Core.
+SQLAlchemy expands and renders per id; `insert_ids` inserts a row per id the same
+way. `insert_rows` writes rows of plain tuples with the driver's fastest path (COPY
+on PostgreSQL, executemany on SQLite), after the columns' own bind processing, so
+stored values are the same as through Core.
 """
 
 import json
@@ -22,6 +23,8 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    insert,
+    literal,
     literal_column,
     select,
 )
@@ -31,16 +34,41 @@ def ids_in(conn: Connection, column: Column[Any], ids: Sequence[str]) -> ColumnE
     """`column` is one of `ids`, with the ids bound as a single value."""
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=ARRAY(String)))
-    listed: Select[tuple[Any]] = select(literal_column("value")).select_from(
+    return column.in_(_listed(conn, ids).scalar_subquery())
+
+
+def insert_ids(
+    conn: Connection, table: Table, id_column: str, ids: Sequence[str], values: dict[str, Any]
+) -> None:
+    """INSERT one row per id into `table`: the id in `id_column`, `values` in the other
+    columns of every row. Set-based: the ids are one bound value."""
+    if not ids:
+        return
+    shared = [literal(v, type_=table.c[k].type).label(k) for k, v in values.items()]
+    listed = _listed(conn, ids).subquery()
+    rows = select(*shared, listed.c.value)
+    conn.execute(insert(table).from_select([*values, id_column], rows))
+
+
+def _listed(conn: Connection, ids: Sequence[str]) -> Select[tuple[Any]]:
+    """The ids as rows of one column, `value`."""
+    if conn.dialect.name == "postgresql":
+        return select(func.unnest(bindparam(None, list(ids), type_=ARRAY(String))).label("value"))
+    return select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(list(ids)), type_=String))
     )
-    return column.in_(listed.scalar_subquery())
 
 
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    bound: bool = False,
 ) -> None:
-    """INSERT `rows` (tuples in the order of `columns`) into `table`."""
+    """INSERT `rows` (tuples in the order of `columns`) into `table`. `bound`: the
+    values already went through `bind_value` where their column needs it."""
     if not rows:
         return
     dialect = conn.dialect
@@ -49,7 +77,7 @@ def insert_rows(
         for i, name in enumerate(columns)
         if (p := table.c[name].type._cached_bind_processor(dialect)) is not None
     ]
-    if processors:
+    if processors and not bound:
         rows = _processed(rows, processors)
     names = ", ".join(columns)
     if dialect.name == "postgresql":
@@ -65,6 +93,12 @@ def insert_rows(
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - schema names
     conn.exec_driver_sql(sql, list(rows))
+
+
+def bind_value(conn: Connection, column: Column[Any], value: Any) -> Any:
+    """`value` as `column`'s type binds it (a shared value of many rows, done once)."""
+    process = column.type._cached_bind_processor(conn.dialect)
+    return value if process is None or value is None else process(value)
 
 
 def _processed(

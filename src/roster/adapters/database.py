@@ -1,11 +1,15 @@
 """Engines for SQLite (embedded default) and PostgreSQL (production)."""
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+BUSY_MS = 30_000  # how long SQLite waits for a lock before "database is locked"
+POLL_MS = 5  # how long one try of a writer's BEGIN IMMEDIATE waits, before the next try
 WRITE = {"roster_write": True}
 """Execution options of a connection that will write: on SQLite it begins IMMEDIATE."""
 
@@ -35,14 +39,41 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # A writer takes SQLite's write lock up front, so two writers queue on
         # busy_timeout instead of failing with "database is locked" mid-transaction.
-        immediate = conn.get_execution_options().get("roster_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("roster_write", False):
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """BEGIN IMMEDIATE, waiting up to BUSY_MS for the write lock in tries of POLL_MS.
+
+    SQLite's own busy handler backs off to 100 ms between tries, so a writer queued
+    behind a long write (a bulk job's chunk) would mostly sleep through the short
+    moment the job leaves the lock free, and wait another whole chunk. Trying every
+    few milliseconds, it takes that moment.
+    """
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    deadline = time.monotonic() + BUSY_MS / 1000
+    raw.execute(f"PRAGMA busy_timeout={POLL_MS}")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as refused:
+                if refused.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    break
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try raises as SQLAlchemy does
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_MS}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, literal_column, select, update
 
-from roster.adapters.batch_sql import ids_in, insert_rows
+from roster.adapters.batch_sql import bind_value, ids_in, insert_rows
 from roster.adapters.tables import (
     audit_events,
     automation_rules,
@@ -23,8 +23,8 @@ from roster.adapters.tables import (
     workspaces,
 )
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, ChainHead, chain_hash
-from roster.domain.ids import new_id
+from roster.domain.audit import Attempt, AuditEntry, ChainHead, chain_attempts, chain_hash
+from roster.domain.ids import new_id, new_ids
 from roster.domain.users import User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -32,6 +32,9 @@ from roster.domain.workspaces import UserCounts, Workspace
 CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with room to spare
 ID_SET = 10_000  # ids per `ids_in` value (one bound parameter, so no variable limit)
 
+_STATUSES = {s.value: s for s in Status}
+_STATUS_VALUES: dict[Status | None, str] = {s: s.value for s in Status}
+_ROLES = {r.value: r for r in Role}
 _STATUS_COLUMNS = (
     "status",
     "status_reason",
@@ -137,12 +140,22 @@ class SqlUserRepository:
         row = self.conn.execute(query, {"ws": workspace_id, "one_user": user_id}).first()
         return user_from_row(row) if row else None
 
-    def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]:
-        return [
-            u
-            for chunk in _chunks(sorted(user_ids), ID_SET)
-            for u in self._select(workspace_id, ids_in(self.conn, users.c.id, chunk), lock=True)
-        ]
+    def get_statuses_for_update(
+        self, workspace_id: str, user_ids: Sequence[str]
+    ) -> dict[str, tuple[Status, Role]]:
+        """The status and role of each of `user_ids` that exists, rows locked in id
+        order: what a batch's decisions read, without loading whole users."""
+        c = users.c
+        found: dict[str, tuple[Status, Role]] = {}
+        for chunk in _chunks(sorted(user_ids), ID_SET):
+            query = select(c.id, c.status, c.role).where(
+                c.workspace_id == workspace_id, ids_in(self.conn, c.id, chunk)
+            )
+            if self.for_update:
+                query = query.order_by(c.id).with_for_update()
+            for user_id, status, role in self.conn.execute(query).all():
+                found[user_id] = (_STATUSES[status], _ROLES[role])
+        return found
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         found = self._select(workspace_id, users.c.email == email)
@@ -190,11 +203,33 @@ class SqlUserRepository:
                 u.status_changed_by,
             )
             groups.setdefault(key, []).append((u.id, u.version))
-        for key, members in groups.items():
-            values = dict(zip(_STATUS_COLUMNS[:-1], key, strict=True))
-            for chunk in _chunks(members, ID_SET):
-                where = ids_in(self.conn, users.c.id, [m[0] for m in chunk])
-                self.conn.execute(_status_update(changed[0].workspace_id, where, values))
+        for (status, reason, note, at, by), members in groups.items():
+            self.set_status(
+                changed[0].workspace_id,
+                [m[0] for m in members],
+                status=status,
+                reason_code=reason,
+                note=note,
+                at=at,
+                by=by,
+            )
+
+    def set_status(
+        self,
+        workspace_id: str,
+        user_ids: Sequence[str],
+        *,
+        status: Status,
+        reason_code: ReasonCode | None,
+        note: str | None,
+        at: datetime | None,
+        by: str | None,
+    ) -> None:
+        """Give `user_ids` the same new status fields, bumping each one's version."""
+        values = dict(zip(_STATUS_COLUMNS[:-1], (status, reason_code, note, at, by), strict=True))
+        for chunk in _chunks(user_ids, ID_SET):
+            where = ids_in(self.conn, users.c.id, chunk)
+            self.conn.execute(_status_update(workspace_id, where, values))
 
     def save_role(self, user: User) -> None:
         self.conn.execute(
@@ -334,11 +369,30 @@ class SqlAuditLog:
 
     def add(self, entries: Sequence[AuditEntry]) -> None:
         """Append entries with the workspace's next sequence numbers, each hashed onto
-        the one before. Reserving the numbers updates the counter row (the workspace
-        lock), so the order of seq is the order of commits and the chain has no forks."""
-        if not entries:
-            return
-        workspace_id = entries[0].workspace_id
+        the one before."""
+        if entries:
+            self._append(
+                entries[0].workspace_id,
+                [e.id for e in entries],
+                [(e.user_id, e.from_status, Attempt.of(e)) for e in entries],
+            )
+
+    def add_attempts(
+        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
+    ) -> None:
+        """`add` for a batch: (user id, from status, attempt) each, the attempts shared
+        by the entries alike; the entries get new ids."""
+        if entries:
+            self._append(workspace_id, new_ids("evt", len(entries)), entries)
+
+    def _append(
+        self,
+        workspace_id: str,
+        ids: Sequence[str],
+        entries: Sequence[tuple[str, Status | None, Attempt]],
+    ) -> None:
+        """Reserving the sequence numbers updates the counter row (the workspace lock),
+        so the order of seq is the order of commits and the chain has no forks."""
         c = user_counts.c
         last, head = self.conn.execute(
             update(user_counts)
@@ -346,10 +400,43 @@ class SqlAuditLog:
             .values(audit_seq=c.audit_seq + len(entries))
             .returning(c.audit_seq, c.audit_head)
         ).one()
-        rows, head = _chained(entries, ChainHead(last - len(entries), head))
-        insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows)
+        first = last - len(entries) + 1
+        hashes = chain_attempts(head, workspace_id, first, ids, entries)
+        shared: dict[int, tuple[Any, ...]] = {}  # by id(): a batch shares a few attempts
+        rows = []
+        for seq, entry_id, (user_id, from_status, a), digest in zip(
+            range(first, last + 1), ids, entries, hashes, strict=True
+        ):
+            common = shared.get(id(a)) or shared.setdefault(id(a), self._values(a))
+            rows.append(
+                (
+                    workspace_id,
+                    entry_id,
+                    seq,
+                    user_id,
+                    _STATUS_VALUES.get(from_status),
+                    *common,
+                    digest,
+                )
+            )
+        insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows, bound=True)
         self.conn.execute(
-            update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=head)
+            update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
+        )
+
+    def _values(self, a: Attempt) -> tuple[Any, ...]:
+        """An attempt's columns, in `_AUDIT_COLUMNS` order (to_status … batch_id), bound."""
+        return (
+            a.to_status.value,
+            a.route.value,
+            a.actor_id,
+            a.actor_name,
+            a.reason_code.value if a.reason_code else None,
+            a.note,
+            bind_value(self.conn, audit_events.c.at, a.at),
+            a.outcome,
+            a.request_id,
+            a.batch_id,
         )
 
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:

@@ -142,21 +142,50 @@ def check_change(
     headcount: Headcount,
 ) -> None:
     """Raise the domain error that refuses this change, if any; same → same passes."""
-    if to == user.status:
+    check_transition(
+        user.id,
+        user.status,
+        user.role,
+        to,
+        route=route,
+        actor=actor,
+        reason_code=reason_code,
+        note=note,
+        policy=policy,
+        headcount=headcount,
+    )
+
+
+def check_transition(
+    user_id: str,
+    status: Status,
+    role: Role,
+    to: Status,
+    *,
+    route: Route,
+    actor: Actor,
+    reason_code: ReasonCode | None,
+    note: str | None,
+    policy: Policy,
+    headcount: Headcount,
+) -> None:
+    """`check_change` on the only facts of a user the rules read: their id (is it the
+    actor?), status and role. A batch decides many users through this same function."""
+    if to == status:
         return
-    if route in SELF_CHANGE_FORBIDDEN and actor.user_id == user.id:
+    if route in SELF_CHANGE_FORBIDDEN and actor.user_id == user_id:
         raise errors.CannotChangeOwnStatus()
-    if route not in allowed_routes(user.status, to, policy):
-        if user.status == Status.BLOCKED:
+    if route not in allowed_routes(status, to, policy):
+        if status == Status.BLOCKED:
             raise errors.UserBlocked()
         raise errors.TransitionNotAllowed(
-            f"Route {route.value} may not change a user from {user.status.value} to {to.value}."
+            f"Route {route.value} may not change a user from {status.value} to {to.value}."
         )
     if to == Status.BLOCKED and reason_code is None:
         raise errors.ReasonRequired("Blocking a user needs a reason code.")
-    if user.status == Status.BLOCKED and not (note and note.strip()):
+    if status == Status.BLOCKED and not (note and note.strip()):
         raise errors.ReasonRequired("Lifting a block needs a note saying why.")
-    if user.status == Status.ACTIVE and user.role == Role.OWNER and headcount.active_owners <= 1:
+    if status == Status.ACTIVE and role == Role.OWNER and headcount.active_owners <= 1:
         raise errors.LastOwner()
     if (
         to == Status.ACTIVE
@@ -164,6 +193,16 @@ def check_change(
         and headcount.active_users + 1 > policy.seat_limit
     ):
         raise errors.SeatLimitReached()
+
+
+def reads_headcount(status: Status, role: Role, to: Status, policy: Policy) -> bool:
+    """Whether `check_transition` may read the headcount for this change: the last-owner
+    and seat-limit rules above. Any other change is decided by the user's facts alone,
+    so a batch may decide it once for all users alike (keep in step with the rules;
+    tests/unit/test_batch_decisions.py checks every case)."""
+    leaves_owners = status == Status.ACTIVE and role == Role.OWNER
+    takes_seat = to == Status.ACTIVE and policy.seat_limit is not None
+    return to != status and (leaves_owners or takes_seat)
 
 
 def check_new_user(

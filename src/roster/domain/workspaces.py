@@ -40,13 +40,14 @@ class UserCounts:
         }[status]
 
     def moved(
-        self, role: Role, from_status: Status | None, to_status: Status | None
+        self, role: Role, from_status: Status | None, to_status: Status | None, times: int = 1
     ) -> "UserCounts":
-        """The counts after one user of `role` moves (None: did not exist / no longer counted)."""
-        delta = {s: int(to_status == s) - int(from_status == s) for s in Status}
+        """The counts after one user of `role` moves (None: did not exist / no longer
+        counted), or `times` users alike."""
+        delta = {s: times * (int(to_status == s) - int(from_status == s)) for s in Status}
         owner = role == Role.OWNER
-        owners = int(owner and to_status == Status.ACTIVE) - int(
-            owner and from_status == Status.ACTIVE
+        owners = times * (
+            int(owner and to_status == Status.ACTIVE) - int(owner and from_status == Status.ACTIVE)
         )
         return UserCounts(
             self.active + delta[Status.ACTIVE],

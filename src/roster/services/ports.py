@@ -6,8 +6,9 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.audit import Attempt, AuditEntry, ChainHead
 from roster.domain.users import User
+from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -21,7 +22,9 @@ class WorkspaceRepository(Protocol):
 class UserRepository(Protocol):
     def get(self, workspace_id: str, user_id: str) -> User | None: ...
     def get_for_update(self, workspace_id: str, user_id: str) -> User | None: ...
-    def get_many_for_update(self, workspace_id: str, user_ids: Sequence[str]) -> list[User]: ...
+    def get_statuses_for_update(
+        self, workspace_id: str, user_ids: Sequence[str]
+    ) -> dict[str, tuple[Status, Role]]: ...
     def get_by_email(self, workspace_id: str, email: str) -> User | None: ...
     def get_many_by_email(self, workspace_id: str, emails: Sequence[str]) -> dict[str, User]: ...
     def add_many(
@@ -32,6 +35,17 @@ class UserRepository(Protocol):
         last_seen: dict[str, datetime],
     ) -> None: ...
     def save_statuses(self, users: Sequence[User]) -> None: ...
+    def set_status(
+        self,
+        workspace_id: str,
+        user_ids: Sequence[str],
+        *,
+        status: Status,
+        reason_code: ReasonCode | None,
+        note: str | None,
+        at: datetime | None,
+        by: str | None,
+    ) -> None: ...
     def save_role(self, user: User) -> None: ...
     def save_profile(self, user: User) -> None: ...
 
@@ -56,6 +70,9 @@ class UserCountsRepository(Protocol):
 
 class AuditLog(Protocol):
     def add(self, entries: Sequence[AuditEntry]) -> None: ...
+    def add_attempts(
+        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
+    ) -> None: ...
     def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]: ...
 
 

@@ -13,7 +13,8 @@ from typing import Literal
 
 from roster.domain import errors
 from roster.domain.access import Revoked
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, Attempt, AuditEntry
+from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, Headcount, StatusChanged, User
 from roster.domain.vocabulary import ReasonCode, Route, Status
@@ -121,51 +122,89 @@ def apply_changes(
     entries, revocations and the counter of a chunk land together or not at all.
     Unknown ids come back refused `not_found`; a repeated id counts once, last wins.
     `notes`, when given, supplies a per-user reason and note (imports) instead of
-    the shared ones.
+    the shared ones. The domain decides every change (`decide_many`: each distinct
+    kind of change once, in order, with the running headcount), so a chunk reads
+    only each user's status and role, and writes each table with a few statements.
     """
     workspace = _workspace(uow, workspace_id)
     counts = uow.counts.lock(workspace_id)
     wanted = dict(targets)
-    users = {u.id: u for u in uow.users.get_many_for_update(workspace_id, sorted(wanted))}
+    found = uow.users.get_statuses_for_update(workspace_id, sorted(wanted))
+    asks = [
+        Wanted(user_id, *found[user_id], to, *(notes(user_id) if notes else (reason_code, note)))
+        for user_id, to in wanted.items()
+        if user_id in found
+    ]
+    verdicts, after = decide_many(
+        asks, route=route, actor=actor, policy=workspace.policy, counts=counts
+    )
     outcomes: list[Outcome] = []
-    refusals: list[AuditEntry] = []
-    changed: list[User] = []
-    running = counts
-    for user_id, to in wanted.items():
-        user = users.get(user_id)
-        if user is None:
+    refused: list[tuple[Wanted, str]] = []
+    applied: list[Wanted] = []
+    decided = iter(zip(asks, verdicts, strict=True))
+    for user_id in wanted:
+        if user_id not in found:
             outcomes.append(Outcome(user_id, "refused", errors.NotFound.code))
             continue
-        reason, text = notes(user_id) if notes else (reason_code, note)
-        before = user.status
-        try:
-            event = user.change_status(
-                to,
-                route=route,
-                actor=actor,
-                reason_code=reason,
-                note=text,
-                now=now,
-                policy=workspace.policy,
-                headcount=_headcount(running),
-            )
-        except errors.DomainError as refusal:
-            refusals.append(
-                _refused(user, to, route, actor, reason, text, now, refusal, batch_id=batch_id)
-            )
-            outcomes.append(Outcome(user_id, "refused", refusal.code, before))
-            continue
-        if event is None:
-            outcomes.append(Outcome(user_id, "unchanged", None, before))
-            continue
-        running = running.moved(user.role, before, user.status)
-        changed.append(user)
-        outcomes.append(Outcome(user_id, "applied", None, before))
-    uow.audit.add(refusals)
-    revoked = _record(
-        uow, workspace, changed, running.minus(counts), request_id=None, batch_id=batch_id
+        ask, verdict = next(decided)
+        code = verdict.refusal.code if verdict.refusal else None
+        outcomes.append(Outcome(user_id, verdict.result, code, ask.status))
+        if code is not None:
+            refused.append((ask, code))
+        elif verdict.result == "applied":
+            applied.append(ask)
+    attempts = _Attempts(route, actor, now, batch_id)
+    uow.audit.add_attempts(
+        workspace_id,
+        [(a.user_id, a.status, attempts.of(a, code)) for a, code in refused]
+        + [(a.user_id, a.status, attempts.of(a, APPLIED)) for a in applied],
     )
-    return outcomes, revoked
+    if not applied:
+        return outcomes, Revoked()
+    _set_statuses(uow, workspace_id, applied, actor, now)
+    uow.counts.add(workspace_id, after.minus(counts))
+    leaving = [a.user_id for a in applied if a.leaves_active]
+    return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
+
+
+class _Attempts:
+    """A batch's audit attempts, one per kind of entry (most of a chunk is one kind)."""
+
+    def __init__(self, route: Route, actor: Actor, now: datetime, batch_id: str) -> None:
+        self.route, self.actor, self.now, self.batch_id = route, actor, now, batch_id
+        self.made: dict[tuple[object, ...], Attempt] = {}
+
+    def of(self, ask: Wanted, outcome: str) -> Attempt:
+        key = (ask.to, ask.reason_code, ask.note, outcome)
+        if (found := self.made.get(key)) is not None:
+            return found
+        made = self.made[key] = Attempt(
+            to_status=ask.to,
+            route=self.route,
+            actor_id=self.actor.id,
+            actor_name=self.actor.name,
+            reason_code=ask.reason_code,
+            note=ask.note,
+            request_id=None,
+            batch_id=self.batch_id,
+            at=self.now,
+            outcome=outcome,
+        )
+        return made
+
+
+def _set_statuses(
+    uow: UnitOfWork, workspace_id: str, applied: Sequence[Wanted], actor: Actor, now: datetime
+) -> None:
+    """The status columns of the applied changes, one UPDATE per distinct new value
+    (what `User.change_status` sets, for each of them)."""
+    groups: dict[tuple[Status, ReasonCode | None, str | None], list[str]] = {}
+    for a in applied:
+        groups.setdefault((a.to, a.reason_code, a.note), []).append(a.user_id)
+    for (to, reason, text), ids in groups.items():
+        uow.users.set_status(
+            workspace_id, ids, status=to, reason_code=reason, note=text, at=now, by=actor.name
+        )
 
 
 def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
