@@ -16,7 +16,11 @@ Two requests an identity provider sends all day:
   lock, the user row, the status update, the audit append (sequence reservation +
   insert) and the counter, and answers small JSON.
 
-The same statements run in-process, without HTTP, are printed too, for information.
+The token check is built once with bound parameters in both baselines, as
+Roster's credential check is. A second baseline (`create_bare_prebuilt`) builds
+every statement once, as Roster builds its status change's: the strongest fair
+baseline, the headline ratio. The same statements run in-process, without HTTP,
+are printed too, for information.
 """
 
 import argparse
@@ -109,20 +113,6 @@ def seed(url: str, count: int) -> tuple[str, str, list[str], list[str]]:
 # The baseline's SQL: what a SCIM list and a SCIM PATCH need, nothing else.
 
 
-def token_check(conn: Connection, token: str) -> str | None:
-    """The credential's workspace, or None (the baseline's whole auth)."""
-    row = conn.execute(
-        select(credentials, users.c.status)
-        .outerjoin(
-            users,
-            (users.c.workspace_id == credentials.c.workspace_id)
-            & (users.c.id == credentials.c.user_id),
-        )
-        .where(credentials.c.token_hash == token_hash(token), credentials.c.revoked_at.is_(None))
-    ).first()
-    return None if row is None else str(row.workspace_id)
-
-
 def raw_list(conn: Connection, ws: str, email: str) -> list[dict[str, object]]:
     a = scim_attributes.c
     joined = (
@@ -179,8 +169,9 @@ def raw_patch(conn: Connection, ws: str, user_id: str, active: bool) -> None:
         )
 
 
-# The same statements built once, with bound parameters: for information only
-# (`create_bare_prebuilt`), as Roster builds its status change's statements once.
+# The same statements built once, with bound parameters (`create_bare_prebuilt`),
+# as Roster builds its own once. The token check is built once in both baselines,
+# as Roster's credential check is: the best raw SQL for it.
 
 _TOKEN = (
     select(credentials, users.c.status)
@@ -262,7 +253,7 @@ def create_bare_prebuilt() -> Starlette:
 
 
 def create_bare(
-    check: Callable[[Connection, str], str | None] = token_check,
+    check: Callable[[Connection, str], str | None] = prebuilt_token_check,
     listing: Callable[[Connection, str, str], list[dict[str, object]]] = raw_list,
     patching: Callable[[Connection, str, str, bool], None] = raw_patch,
 ) -> Starlette:
@@ -378,12 +369,12 @@ def in_process(
 
     def listing(i: int) -> None:
         with engine.connect() as conn:
-            token_check(conn, token)
+            prebuilt_token_check(conn, token)
             raw_list(conn, ws, emails[i % len(emails)])
 
     def patching(i: int) -> None:
         with writer.connect() as conn:
-            token_check(conn, token)
+            prebuilt_token_check(conn, token)
             conn.commit()
             raw_patch(conn, ws, ids[i % len(ids)], (i // len(ids)) % 2 == 1)
 
@@ -427,12 +418,12 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         strict=True,
     ):
         roster, bare, prebuilt = (best[who, what] for who in ("roster", "bare", "prebuilt"))
-        verdict = "meets" if roster / bare >= 0.5 else "MISSES"
+        verdict = "meets" if roster / prebuilt >= 0.5 else "MISSES"
         print(
-            f"  {name:34} SCIM {roster:7.0f} req/s   bare Starlette {bare:7.0f} req/s   "
-            f"ratio {roster / bare:.2f}x ({verdict} 0.5x)   [in-process raw SQL {in_proc:7.0f}/s]"
-            f"\n  {'':34} for information: bare Starlette, statements built once "
-            f"{prebuilt:7.0f} req/s, ratio {roster / prebuilt:.2f}x"
+            f"  {name:34} SCIM {roster:7.0f} req/s   bare Starlette, statements built once "
+            f"{prebuilt:7.0f} req/s   ratio {roster / prebuilt:.2f}x ({verdict} 0.5x)"
+            f"\n  {'':34} bare Starlette, statements built per request {bare:7.0f} req/s, "
+            f"ratio {roster / bare:.2f}x   [in-process raw SQL {in_proc:7.0f}/s]"
         )
 
 

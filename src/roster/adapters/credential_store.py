@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import credentials, users, workspaces
@@ -13,24 +13,40 @@ from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.ids import new_id
 from roster.domain.transitions import Policy
 
-_CHECK = select(
-    credentials.c.id.label("credential_id"),
-    credentials.c.kind,
-    credentials.c.name.label("credential_name"),
-    credentials.c.token_hash,
-    credentials.c.user_id.label("credential_user_id"),
-    credentials.c.created_at.label("issued_at"),
-    credentials.c.expires_at,
-    credentials.c.last_used_at,
-    workspaces.c.allow_api_unblock,
-    workspaces.c.seat_limit,
-    *[c for c in users.c if c.key != "password_hash"],
-).select_from(
-    credentials.join(workspaces, workspaces.c.id == credentials.c.workspace_id).outerjoin(
-        users,
-        and_(
-            users.c.workspace_id == credentials.c.workspace_id, users.c.id == credentials.c.user_id
+_CHECK = (
+    select(
+        credentials.c.id.label("credential_id"),
+        credentials.c.kind,
+        credentials.c.name.label("credential_name"),
+        credentials.c.token_hash,
+        credentials.c.user_id.label("credential_user_id"),
+        credentials.c.created_at.label("issued_at"),
+        credentials.c.expires_at,
+        credentials.c.last_used_at,
+        workspaces.c.allow_api_unblock,
+        workspaces.c.seat_limit,
+        *[c for c in users.c if c.key != "password_hash"],
+    )
+    .select_from(
+        credentials.join(workspaces, workspaces.c.id == credentials.c.workspace_id).outerjoin(
+            users,
+            and_(
+                users.c.workspace_id == credentials.c.workspace_id,
+                users.c.id == credentials.c.user_id,
+            ),
+        )
+    )
+    .where(
+        # Built once with bound parameters: building it per call cost more CPU than
+        # running it (it is the check behind every authenticated request).
+        credentials.c.workspace_id == bindparam("workspace_id"),
+        credentials.c.token_hash == bindparam("digest"),
+        credentials.c.revoked_at.is_(None),
+        or_(
+            credentials.c.expires_at.is_(None),
+            credentials.c.expires_at > bindparam("now", type_=credentials.c.expires_at.type),
         ),
+        or_(credentials.c.user_id.is_(None), users.c.status == "active"),
     )
 )
 
@@ -62,13 +78,7 @@ def lookup(conn: Connection, token: str, now: datetime) -> Checked | None:
         return None
     digest = token_hash(token)
     row: Row[Any] | None = conn.execute(  # type: ignore[assignment]
-        _CHECK.where(
-            credentials.c.workspace_id == workspace_id,
-            credentials.c.token_hash == digest,
-            credentials.c.revoked_at.is_(None),
-            or_(credentials.c.expires_at.is_(None), credentials.c.expires_at > now),
-            or_(credentials.c.user_id.is_(None), users.c.status == "active"),
-        )
+        _CHECK, {"workspace_id": workspace_id, "digest": digest, "now": now}
     ).first()
     if row is None or not same_hash(row.token_hash, digest):
         return None

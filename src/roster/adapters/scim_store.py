@@ -3,7 +3,7 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -61,8 +61,11 @@ def user_rows(
         query = base.order_by(users.c.id).offset(offset)
         return list(conn.execute(query if limit is None else query.limit(limit)))
     found: dict[str, Row[Any]] = {}
-    statement = _lookup(tuple(wanted), deprovisioned)
-    for row in conn.execute(statement, {"workspace_id": workspace_id} | wanted):
+    shape = tuple((name, min(len(v), _FIXED_IN + 1)) for name, v in wanted.items())
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    for name, values in wanted.items():
+        params |= _in_params(name, values)
+    for row in conn.execute(_lookup(shape, deprovisioned), params):
         found[row.id] = row
     return [found[k] for k in sorted(found)]
 
@@ -73,18 +76,36 @@ _LOOKUP_COLUMNS = {
     "user_name_key": _A.user_name_key,
     "external_id": _A.external_id,
 }
+# Up to this many values, an IN list is built with one bound parameter per value
+# (a statement per arity, built once); an expanding IN rewrites its SQL on every
+# execution, which cost more than the query on a one-user lookup.
+_FIXED_IN = 8
 
 
-@cache
-def _lookup(names: tuple[str, ...], deprovisioned: bool) -> Any:
-    """One statement, built once per shape, fetching the users any of the named
-    columns matches: each an indexed lookup of its own, UNION ALL-ed (so one round
-    trip; an OR across the two tables would scan the workspace)."""
+def _in(column: Any, name: str, count: int) -> Any:
+    """`column IN (:name)` for `count` values, bound as `_in_params` binds them."""
+    if count > _FIXED_IN:
+        return column.in_(bindparam(name, expanding=True))
+    return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
+
+
+def _in_params(name: str, values: Sequence[str]) -> dict[str, Any]:
+    if len(values) > _FIXED_IN:
+        return {name: list(values)}
+    return {f"{name}_{i}": v for i, v in enumerate(values)}
+
+
+@lru_cache(maxsize=256)
+def _lookup(shape: tuple[tuple[str, int], ...], deprovisioned: bool) -> Any:
+    """One statement, built once per shape (the columns named and how many values
+    each), fetching the users any of the named columns matches: each an indexed
+    lookup of its own, UNION ALL-ed (so one round trip; an OR across the two
+    tables would scan the workspace)."""
     parts = []
-    for name in names:
+    for name, count in shape:
         part = _users_joined().where(
             users.c.workspace_id == bindparam("workspace_id"),
-            _LOOKUP_COLUMNS[name].in_(bindparam(name, expanding=True)),
+            _in(_LOOKUP_COLUMNS[name], name, count),
         )
         if not deprovisioned:
             part = part.where(_A.deprovisioned_at.is_(None))
@@ -300,18 +321,19 @@ def groups_of(
     found: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
     ids = list(user_ids)
     for i in range(0, len(ids), CHUNK):
-        rows = conn.execute(_GROUPS_OF, {"workspace_id": workspace_id, "ids": ids[i : i + CHUNK]})
-        for row in rows:
+        chunk = ids[i : i + CHUNK]
+        params = {"workspace_id": workspace_id} | _in_params("ids", chunk)
+        for row in conn.execute(_groups_of(min(len(chunk), _FIXED_IN + 1)), params):
             found[row.member_id].append((row.id, row.display_name))
     return found
 
 
-_GROUPS_OF = (  # built once: most SCIM answers carry a user's groups
-    select(_M.member_id, _G.id, _G.display_name)
-    .join(scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id))
-    .where(
-        _M.workspace_id == bindparam("workspace_id"),
-        _M.member_id.in_(bindparam("ids", expanding=True)),
+@cache
+def _groups_of(count: int) -> Any:
+    """Built once per arity (`_in`): most SCIM answers carry a user's groups."""
+    return (
+        select(_M.member_id, _G.id, _G.display_name)
+        .join(scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id))
+        .where(_M.workspace_id == bindparam("workspace_id"), _in(_M.member_id, "ids", count))
+        .order_by(_M.member_id, _G.id)
     )
-    .order_by(_M.member_id, _G.id)
-)

@@ -19,6 +19,8 @@ from roster.entrypoints.web.scim.bodies import mend_filter
 from roster.entrypoints.web.scim.resources import MAX_RESULTS
 from roster.services.scim import Narrowing, comparison_key
 
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
 
 def _split(value: str | None) -> list[str] | None:
     parts = [p.strip() for p in (value or "").split(",") if p.strip()]
@@ -147,11 +149,18 @@ def select(search: Any, candidates: list[Any]) -> Page:
     return Page(len(found), start, found[start - 1 : start - 1 + count])
 
 
-def list_response(model: Any, page: Page, search: Any, rebuild: Callable[[Any], Any]) -> Any:
-    body = list_type(model)(
-        total_results=page.total,
-        start_index=page.start_index,
-        items_per_page=len(page.resources),
-        resources=[rebuild(r) for r in page.resources],
-    )
-    return body.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search)
+def list_response(page: Page, search: Any, rebuild: Callable[[Any], Any]) -> dict[str, Any]:
+    """The ListResponse of a page. Its envelope is written here, each resource
+    dumped by scim2-models as its own ListResponse would (the same JSON): building
+    the ListResponse model to dump it cost a quarter of a one-user list's
+    serialization."""
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": page.total,
+        "startIndex": page.start_index,
+        "itemsPerPage": len(page.resources),
+        "Resources": [
+            rebuild(r).model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search)
+            for r in page.resources
+        ],
+    }

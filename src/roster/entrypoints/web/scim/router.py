@@ -194,7 +194,7 @@ def _search_users(
 ) -> Response:
     search = queries.search_request(UserModel, params)
     page, _ = _user_page(db, principal.workspace_id, _base(request), search)
-    return _one(queries.list_response(UserModel, page, search, lambda m: m))
+    return _one(queries.list_response(page, search, lambda m: m))
 
 
 def _scim_of(model: Any, candidates: list[scim.ScimUser]) -> scim.ScimUser:
@@ -354,7 +354,7 @@ def _search_groups(
     base = _base(request)
     found = scim.find_groups(container.engine, principal.workspace_id, narrowed)
     page = queries.select(search, [group_model(g, base) for g in found])
-    return _one(queries.list_response(Group, page, search, lambda g: g))
+    return _one(queries.list_response(page, search, lambda g: g))
 
 
 @router.get("/Groups")
