@@ -19,21 +19,28 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_lock = threading.Lock()
-_batches = 0
+
+class _Batches:
+    """How many batches of this process run now (the first freezes, the last thaws)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+
+
+_batches = _Batches()
 
 
 @contextmanager
 def settled_heap() -> Iterator[None]:
-    global _batches
-    with _lock:
-        _batches += 1
-        if _batches == 1:
+    with _batches.lock:
+        _batches.running += 1
+        if _batches.running == 1:
             gc.freeze()
     try:
         yield
     finally:
-        with _lock:
-            _batches -= 1
-            if _batches == 0:
+        with _batches.lock:
+            _batches.running -= 1
+            if _batches.running == 0:
                 gc.unfreeze()
