@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_ids
+from roster.adapters.heap import settled_heap
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
@@ -524,19 +525,21 @@ def run_job(
 ) -> Job:
     """Run one job to its end in this process (the CLI's synchronous path). Chunks
     another process holds are waited for, not run twice."""
-    while True:
-        done = run_chunk(uow_factory, now=clock(), job=(workspace_id, job_id), size=size, hold=hold)
-        if done is None:
-            with uow_factory().engine.connect() as conn:
-                current = _job(conn, workspace_id, job_id)
-            if current.finished:
-                return current
-            time.sleep(0.05)  # another runner holds this job's chunk right now
-            continue
-        progress(done)
-        if done.finished:
-            return done
-        _yield_lock(uow_factory)
+    with settled_heap():
+        while True:
+            job = (workspace_id, job_id)
+            done = run_chunk(uow_factory, now=clock(), job=job, size=size, hold=hold)
+            if done is None:
+                with uow_factory().engine.connect() as conn:
+                    current = _job(conn, workspace_id, job_id)
+                if current.finished:
+                    return current
+                time.sleep(0.05)  # another runner holds this job's chunk right now
+                continue
+            progress(done)
+            if done.finished:
+                return done
+            _yield_lock(uow_factory)
 
 
 def run_pending(
@@ -550,11 +553,12 @@ def run_pending(
     tick). Returns how many chunks ran."""
     deadline = time.monotonic() + budget
     ran = 0
-    while time.monotonic() < deadline:
-        if run_chunk(uow_factory, now=clock(), size=size) is None:
-            break
-        ran += 1
-        _yield_lock(uow_factory)
+    with settled_heap():
+        while time.monotonic() < deadline:
+            if run_chunk(uow_factory, now=clock(), size=size) is None:
+                break
+            ran += 1
+            _yield_lock(uow_factory)
     return ran
 
 
