@@ -12,9 +12,10 @@ the status columns, an audit event (the raw SQL leaves `hash` empty: the chain n
 the previous row), the revocation UPDATEs, the counter, an outcome row and the run
 row. (No outbox message: automations read status changes from the audit log.)
 The raw SQL does it in one transaction of one statement each, the fastest shape
-there is; the rule runs in chunks (2,500 users on SQLite, 2,000 on PostgreSQL, as bulk
-actions), one transaction per chunk, through the domain (`apply_changes`). The time the run spends inside
-`apply_changes`, the writer it shares with bulk actions, is printed with it.
+there is; the rule runs in chunks (2,500 users on SQLite, 2,000 on PostgreSQL, as
+bulk actions), one transaction per chunk, through the domain (`apply_changes`). The
+time the run spends inside `apply_changes`, the writer it shares with bulk actions,
+is printed with it.
 """
 
 import argparse
