@@ -31,6 +31,6 @@ def test_instants_come_back_in_utc_and_naive_ones_are_refused(engine: Engine) ->
         assert read == written
         assert all(at is None or at.utcoffset() == timedelta(0) for at in read)
         with pytest.raises(Exception, match="naive"), engine.begin() as conn:
-            conn.execute(stamps.insert(), {"id": 9, "at": datetime(2026, 1, 1)})
+            conn.execute(stamps.insert(), {"id": 9, "at": datetime(2026, 1, 1)})  # noqa: DTZ001
     finally:
         metadata.drop_all(engine)
