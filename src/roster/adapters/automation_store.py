@@ -427,7 +427,6 @@ def runs_for_user(
 
 _SUBJECT = ("id", "email", "status", "role", "last_seen_at", "created_at")
 _SUBJECT_COLUMNS = [users.c[c] for c in _SUBJECT]
-_WHOLE_USER = [*_SUBJECT_COLUMNS, *(c for c in users.c if c.key not in _SUBJECT)]
 _STATUSES = {s.value: s for s in Status}
 _ROLES = {r.value: r for r in Role}
 
@@ -441,14 +440,12 @@ def candidates(
     after: str | None,
     limit: int,
     lock: bool = False,
-    whole: bool = False,
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """The next `limit` users by id after `after` that the SQL form of the conditions
     selects, and the last id scanned (the run's next cursor; None when done).
 
-    The rows hold what conditions see (`subject_of`), or every column with `whole`
-    (to build a `User` with `user_from_row`: the dry run's simulation needs one; a
-    real run's change reloads its users under lock anyway).
+    The rows hold what conditions see (`subject_of`), which is also what a change's
+    decision reads (status and role).
 
     The SQL narrows the set; the caller still asks the domain's `matching`, so the
     domain stays the judge of what a condition means.
@@ -457,7 +454,7 @@ def candidates(
     where = [u.workspace_id == workspace_id, *(_sql(c, now) for c in conditions)]
     if after:
         where.append(u.id > after)
-    query = select(*(_WHOLE_USER if whole else _SUBJECT_COLUMNS)).where(*where)
+    query = select(*_SUBJECT_COLUMNS).where(*where)
     query = query.order_by(u.id).limit(limit)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()

@@ -24,9 +24,10 @@ from sqlalchemy import Connection, Engine, Row
 
 from roster.adapters import automation_store as store
 from roster.adapters.database import database_away
-from roster.adapters.repositories import SqlOutbox, user_from_row
+from roster.adapters.repositories import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
+from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.rules import (
@@ -42,15 +43,20 @@ from roster.domain.rules import (
     next_run,
     parse_rule,
 )
-from roster.domain.users import Actor, Headcount, User
+from roster.domain.users import Actor
 from roster.domain.vocabulary import Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.status import apply_changes
 
 Clock = Callable[[], datetime]
 
-CHUNK = 1000
-"""Users per transaction of a run: short transactions, few round trips."""
+CHUNK = 2500
+"""Users per transaction of a run: short transactions, few round trips. The same as
+bulk actions' chunks (services/bulk.py), which were sized for the request latency
+while a chunk holds the write lock (SQLite) or the workspace's counter row."""
+PG_CHUNK = 2000
+"""On PostgreSQL, as bulk actions: a chunk holds the counter row every status write
+locks first."""
 LEASE = timedelta(seconds=int(os.environ.get("ROSTER_AUTOMATION_LEASE_SECONDS", "120")))
 """A run's holder renews its lease every chunk; a lease this old means it died.
 ROSTER_AUTOMATION_LEASE_SECONDS shortens it (the stress run: a SIGKILLed run resumes
@@ -276,18 +282,15 @@ def _chunk(
             scan,
             run.started_at,
             after=run.cursor,
-            limit=CHUNK,
+            limit=chunk_size(conn),
             lock=not run.dry_run,
-            whole=run.dry_run,
         )
         chosen = matching(scan, map(store.subject_of, rows), run.started_at)
         if run.dry_run:
             simulated = simulated or uow.counts.lock(run.workspace_id)
-            whole = {r.id: r for r in rows}
-            users = [user_from_row(whole[s.user_id]) for s in chosen]
-            outcomes, simulated = simulate(rule, workspace, users, simulated, clock())
+            outcomes, simulated = simulate(rule, workspace, chosen, simulated)
         else:
-            outcomes = act(uow, rule, run, chosen, clock())
+            outcomes = act(uow, rule, run, chosen, clock(), locked=True)
         last = rows[-1].id if rows else run.cursor
         progressed = _progress(run, outcomes, cursor or last, cursor is None, clock())
         if not store.advance_run(conn, run, progressed):
@@ -295,6 +298,10 @@ def _chunk(
         store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
         uow.commit()
         return progressed, simulated
+
+
+def chunk_size(conn: Connection) -> int:
+    return min(CHUNK, PG_CHUNK) if conn.dialect.name == "postgresql" else CHUNK
 
 
 def _progress(
@@ -337,8 +344,14 @@ def act(
     users: Sequence[Subject],
     now: datetime,
     event: Mapping[str, Any] | None = None,
+    *,
+    locked: bool = False,
 ) -> list[RunOutcome]:
-    """Do the rule's action for these users inside the caller's transaction."""
+    """Do the rule's action for these users inside the caller's transaction.
+
+    `locked`: the users' rows were read (their status and role as the subjects hold
+    them) with the rows locked in this transaction, after the workspace's counter
+    row, so the change need not read and lock them again."""
     action = rule.definition.action
     if not users:
         return []
@@ -355,40 +368,38 @@ def act(
         note=action.note,
         now=now,
         batch_id=run.id,
+        locked={u.user_id: (u.status, u.role) for u in users} if locked else None,
     )
     return [RunOutcome(o.user_id, o.result, o.code, o.from_status, action.status) for o in outcomes]
 
 
 def simulate(
-    rule: Rule, workspace: Workspace, users: Sequence[User], running: UserCounts, now: datetime
+    rule: Rule, workspace: Workspace, users: Sequence[Subject], running: UserCounts
 ) -> tuple[list[RunOutcome], UserCounts]:
-    """What `act` would do, decided by the same domain call on copies, writing nothing.
-    `running` carries the headcount from chunk to chunk, as the real run's lock would."""
+    """What `act` would do, decided by the same domain call (`decide_many`, as
+    `apply_changes` decides), writing nothing. `running` carries the headcount from
+    chunk to chunk, as the real run's lock would."""
     action = rule.definition.action
     if action.kind == "webhook":
-        return [RunOutcome(u.id, "applied", None, u.status, u.status) for u in users], running
+        return [RunOutcome(u.user_id, "applied", None, u.status, u.status) for u in users], running
     assert action.status is not None
-    out = []
-    for user in users:
-        before = user.status
-        try:
-            changed = user.change_status(
-                action.status,
-                route=Route.AUTOMATION,
-                actor=actor_of(rule),
-                reason_code=action.reason_code,
-                note=action.note,
-                now=now,
-                policy=workspace.policy,
-                headcount=Headcount(running.active, running.active_owners),
-            )
-        except errors.DomainError as refusal:
-            out.append(RunOutcome(user.id, "refused", refusal.code, before, action.status))
-            continue
-        result = "applied" if changed else "unchanged"
-        out.append(RunOutcome(user.id, result, None, before, action.status))
-        running = running.moved(user.role, before, user.status)
-    return out, running
+    asks = [
+        Wanted(u.user_id, u.status, u.role, action.status, action.reason_code, action.note)
+        for u in users
+    ]
+    verdicts, running = decide_many(
+        asks,
+        route=Route.AUTOMATION,
+        actor=actor_of(rule),
+        policy=workspace.policy,
+        counts=running,
+    )
+    return [
+        RunOutcome(
+            a.user_id, v.result, v.refusal.code if v.refusal else None, a.status, action.status
+        )
+        for a, v in zip(asks, verdicts, strict=True)
+    ], running
 
 
 def _queue_webhooks(

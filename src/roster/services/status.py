@@ -6,7 +6,7 @@ status, the audit entry, the revocations and the counter together. (Automations
 read status changes from the audit log, so no outbox message is written for them.)
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,7 +17,7 @@ from roster.domain.audit import APPLIED, Attempt, AuditEntry
 from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, Headcount, StatusChanged, User
-from roster.domain.vocabulary import ReasonCode, Route, Status
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.ports import UnitOfWork
 
@@ -115,6 +115,7 @@ def apply_changes(
     now: datetime,
     batch_id: str,
     notes: Callable[[str], tuple[ReasonCode | None, str | None]] | None = None,
+    locked: Mapping[str, tuple[Status, Role]] | None = None,
 ) -> tuple[list[Outcome], Revoked]:
     """Apply many changes inside the caller's open unit of work, set-based.
 
@@ -125,11 +126,18 @@ def apply_changes(
     the shared ones. The domain decides every change (`decide_many`: each distinct
     kind of change once, in order, with the running headcount), so a chunk reads
     only each user's status and role, and writes each table with a few statements.
+    `locked`, when given, is the status and role of each existing target as the
+    caller has just read it with the rows locked in this unit of work (an automation
+    run's candidate query), so they are not read and locked a second time.
     """
     workspace = _workspace(uow, workspace_id)
     counts = uow.counts.lock(workspace_id)
     wanted = dict(targets)
-    found = uow.users.get_statuses_for_update(workspace_id, sorted(wanted))
+    found = (
+        locked
+        if locked is not None
+        else uow.users.get_statuses_for_update(workspace_id, sorted(wanted))
+    )
     asks = [
         Wanted(user_id, *found[user_id], to, *(notes(user_id) if notes else (reason_code, note)))
         for user_id, to in wanted.items()
