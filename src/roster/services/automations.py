@@ -14,6 +14,7 @@ transaction that also moves the event cursor, so an event is acted on exactly on
 import os
 import secrets
 import socket
+import time
 from base64 import b64encode
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +47,7 @@ from roster.domain.rules import (
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
+from roster.services.bulk import SQLITE_GAP
 from roster.services.status import apply_changes
 
 Clock = Callable[[], datetime]
@@ -252,6 +254,8 @@ def execute(engine: Engine, run: Run, clock: Clock) -> Run:
                 store.fail_run(uow.conn, run.workspace_id, run.id, _reason(crash), clock())
                 uow.commit()
             raise
+        if run.state == "running" and engine.dialect.name == "sqlite":
+            time.sleep(SQLITE_GAP)  # as a bulk job does: a waiting writer takes the lock
     return run
 
 
