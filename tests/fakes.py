@@ -10,8 +10,8 @@ from typing import Any, Self
 from roster.domain.access import Revoked
 from roster.domain.audit import Attempt, AuditEntry, ChainHead
 from roster.domain.ids import new_id
-from roster.domain.users import User
-from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.domain.users import NewStatus, User
+from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -85,26 +85,16 @@ class _Users:
         for u in users:
             self.s.users[(u.workspace_id, u.id)] = u
 
-    def set_status(
-        self,
-        workspace_id: str,
-        user_ids: Sequence[str],
-        *,
-        status: Status,
-        reason_code: ReasonCode | None,
-        note: str | None,
-        at: datetime | None,
-        by: str | None,
-    ) -> None:
+    def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None:
         for i in user_ids:
             u = self.s.users[(workspace_id, i)]
             self.s.users[(workspace_id, i)] = replace(
                 u,
-                status=status,
-                status_reason=reason_code,
-                status_note=note,
-                status_changed_at=at,
-                status_changed_by=by,
+                status=new.status,
+                status_reason=new.reason,
+                status_note=new.note,
+                status_changed_at=new.changed_at,
+                status_changed_by=new.changed_by,
                 version=u.version + 1,
             )
 

@@ -25,7 +25,7 @@ from roster.adapters.tables import (
 from roster.domain.access import Revoked
 from roster.domain.audit import Attempt, AuditEntry, ChainHead, chain_attempts, chain_hash
 from roster.domain.ids import new_id, new_ids
-from roster.domain.users import User
+from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
@@ -190,43 +190,15 @@ class SqlUserRepository:
             ],
         )
 
-    def save_statuses(self, changed: Sequence[User]) -> None:
-        """One UPDATE per group of users that share the same new status fields
-        (a bulk action's chunk is one group), instead of one per user."""
-        groups: dict[tuple[Any, ...], list[tuple[str, int]]] = {}
-        for u in changed:
-            key = (
-                u.status,
-                u.status_reason,
-                u.status_note,
-                u.status_changed_at,
-                u.status_changed_by,
+    def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None:
+        """Give `user_ids` the same new status columns, bumping each one's version."""
+        values = dict(
+            zip(
+                _STATUS_COLUMNS[:-1],
+                (new.status, new.reason, new.note, new.changed_at, new.changed_by),
+                strict=True,
             )
-            groups.setdefault(key, []).append((u.id, u.version))
-        for (status, reason, note, at, by), members in groups.items():
-            self.set_status(
-                changed[0].workspace_id,
-                [m[0] for m in members],
-                status=status,
-                reason_code=reason,
-                note=note,
-                at=at,
-                by=by,
-            )
-
-    def set_status(
-        self,
-        workspace_id: str,
-        user_ids: Sequence[str],
-        *,
-        status: Status,
-        reason_code: ReasonCode | None,
-        note: str | None,
-        at: datetime | None,
-        by: str | None,
-    ) -> None:
-        """Give `user_ids` the same new status fields, bumping each one's version."""
-        values = dict(zip(_STATUS_COLUMNS[:-1], (status, reason_code, note, at, by), strict=True))
+        )
         for chunk in _chunks(user_ids, ID_SET):
             where = ids_in(self.conn, users.c.id, chunk)
             self.conn.execute(_status_update(workspace_id, where, values))

@@ -56,6 +56,30 @@ class StatusChanged:
         return int(self.to_status == Status.ACTIVE) - int(self.from_status == Status.ACTIVE)
 
 
+@dataclass(frozen=True, slots=True)
+class NewStatus:
+    """The status columns a change writes. `User.change_status` and a batch's
+    applied changes both take them from `of`, so they cannot drift apart."""
+
+    status: Status
+    reason: ReasonCode | None
+    note: str | None
+    changed_at: datetime
+    changed_by: str
+
+    @classmethod
+    def of(
+        cls,
+        to: Status,
+        *,
+        actor: Actor,
+        reason_code: ReasonCode | None,
+        note: str | None,
+        now: datetime,
+    ) -> "NewStatus":
+        return cls(to, reason_code, note, now, actor.name)
+
+
 @dataclass(slots=True)
 class User:
     id: str
@@ -102,11 +126,12 @@ class User:
         if to == self.status:
             return None
         event = StatusChanged(self.id, self.status, to, route, actor, reason_code, note, now)
-        self.status = to
-        self.status_reason = reason_code
-        self.status_note = note
-        self.status_changed_at = now
-        self.status_changed_by = actor.name
+        new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
+        self.status = new.status
+        self.status_reason = new.reason
+        self.status_note = new.note
+        self.status_changed_at = new.changed_at
+        self.status_changed_by = new.changed_by
         self.version += 1
         self.events.append(event)
         return event

@@ -7,8 +7,8 @@ from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import Attempt, AuditEntry, ChainHead
-from roster.domain.users import User
-from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.domain.users import NewStatus, User
+from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -34,18 +34,7 @@ class UserRepository(Protocol):
         password_hashes: dict[str, str],
         last_seen: dict[str, datetime],
     ) -> None: ...
-    def save_statuses(self, users: Sequence[User]) -> None: ...
-    def set_status(
-        self,
-        workspace_id: str,
-        user_ids: Sequence[str],
-        *,
-        status: Status,
-        reason_code: ReasonCode | None,
-        note: str | None,
-        at: datetime | None,
-        by: str | None,
-    ) -> None: ...
+    def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None: ...
     def save_role(self, user: User) -> None: ...
     def save_profile(self, user: User) -> None: ...
 

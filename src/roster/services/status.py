@@ -16,7 +16,7 @@ from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, Attempt, AuditEntry
 from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.ids import new_id
-from roster.domain.users import Actor, Headcount, StatusChanged, User
+from roster.domain.users import Actor, Headcount, NewStatus, StatusChanged, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.ports import UnitOfWork
@@ -204,15 +204,14 @@ class _Attempts:
 def _set_statuses(
     uow: UnitOfWork, workspace_id: str, applied: Sequence[Wanted], actor: Actor, now: datetime
 ) -> None:
-    """The status columns of the applied changes, one UPDATE per distinct new value
-    (what `User.change_status` sets, for each of them)."""
-    groups: dict[tuple[Status, ReasonCode | None, str | None], list[str]] = {}
+    """The status columns of the applied changes (the domain's `NewStatus`, as
+    `User.change_status` sets them), one UPDATE per distinct new value."""
+    groups: dict[NewStatus, list[str]] = {}
     for a in applied:
-        groups.setdefault((a.to, a.reason_code, a.note), []).append(a.user_id)
-    for (to, reason, text), ids in groups.items():
-        uow.users.set_status(
-            workspace_id, ids, status=to, reason_code=reason, note=text, at=now, by=actor.name
-        )
+        new = NewStatus.of(a.to, actor=actor, reason_code=a.reason_code, note=a.note, now=now)
+        groups.setdefault(new, []).append(a.user_id)
+    for new, ids in groups.items():
+        uow.users.set_status(workspace_id, ids, new)
 
 
 def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
@@ -224,26 +223,6 @@ def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
 
 def _headcount(counts: UserCounts) -> Headcount:
     return Headcount(active_users=counts.active, active_owners=counts.active_owners)
-
-
-def _record(
-    uow: UnitOfWork,
-    workspace: Workspace,
-    changed: Sequence[User],
-    delta: UserCounts,
-    *,
-    request_id: str | None,
-    batch_id: str | None,
-) -> Revoked:
-    """Write what the domain decided: statuses, audit, counter delta, revocations."""
-    if not changed:
-        return Revoked()
-    events = [u.events.pop() for u in changed]
-    uow.users.save_statuses(changed)
-    uow.audit.add([_applied(workspace.id, e, request_id, batch_id) for e in events])
-    uow.counts.add(workspace.id, delta)
-    leaving = [e.user_id for e in events if e.leaves_active]
-    return uow.access.revoke(workspace.id, leaving, events[0].at) if leaving else Revoked()
 
 
 def _applied(
