@@ -3,6 +3,7 @@ whatever route moved them; introspection agrees at every step."""
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,11 +14,13 @@ from roster.domain.credentials import CredentialKind
 from roster.domain.ids import new_id
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.entrypoints.web.admin.rendering import when
 from roster.services.access import sign_in
 from roster.services.status import apply_changes, change_status
 from tests.conftest import Tenant
 from tests.e2e.access.conftest import Clock, bearer
 from tests.e2e.access.conftest import sign_in as api_sign_in
+from tests.e2e.admin.conftest import sign_in as dashboard_sign_in
 from tests.e2e.conftest import PASSWORD, add_user, token_for
 
 Changer = Callable[[TestClient, Container, Tenant, str], None]
@@ -169,3 +172,40 @@ def test_last_use_is_stamped_at_most_every_few_minutes_not_on_every_request(
     clock.advance(minutes=5)
     assert last_used() != first
     assert timed_client.get("/api/v1/me", headers=owner).json()["last_seen_at"] is not None
+
+
+def test_the_users_list_and_page_show_the_last_seen_stamp_their_own_request_wrote(
+    timed_client: TestClient, timed: Container, tenant: Tenant, clock: Clock
+) -> None:
+    """The credential check writes the caller's last-seen stamp (at most every few
+    minutes, in its own transaction); the list and the page it leads to, read on the
+    same connection, show that stamp, not the one before it."""
+    owner = token_for(timed, tenant, CredentialKind.PERSONAL)
+
+    def listed_seen() -> str:
+        answer = timed_client.get("/api/v1/users?limit=200", headers=owner)
+        assert answer.status_code == 200, answer.text
+        (me,) = [u for u in answer.json()["items"] if u["id"] == tenant.owner.id]
+        return str(me["last_seen_at"])
+
+    def page_seen(uid: str) -> str:
+        answer = timed_client.get("/admin/users", follow_redirects=False)
+        assert answer.status_code == 200, answer.text
+        row = answer.text.split(f'href="/admin/users/{uid}"', 1)[1].split("</tr>", 1)[0]
+        return row.rsplit("<td>", 1)[1].split("</td>", 1)[0]
+
+    first = listed_seen()  # the token's first use: stamped now
+    assert first.startswith(clock.now.strftime("%Y-%m-%dT%H:%M:%S"))
+    clock.advance(minutes=1)
+    assert listed_seen() == first  # within TOUCH_EVERY: no write, the same stamp
+    clock.advance(minutes=5)
+    assert listed_seen().startswith(clock.now.strftime("%Y-%m-%dT%H:%M:%S"))
+
+    admin = add_user(timed, tenant, "stamp.admin@x.example", role=Role.ADMIN)
+    assert dashboard_sign_in(timed_client, tenant, "stamp.admin@x.example").status_code == 303
+    clock.advance(minutes=6)
+    assert page_seen(admin) == when(clock.now)  # this request's own stamp
+    clock.advance(minutes=2)
+    assert page_seen(admin) == when(clock.now - timedelta(minutes=2))  # no write: unchanged
+    clock.advance(minutes=4)
+    assert page_seen(admin) == when(clock.now)

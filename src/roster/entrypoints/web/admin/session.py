@@ -28,7 +28,7 @@ from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.users import User
 from roster.entrypoints.web.deps import ContainerDep
-from roster.services.access import SESSION_TTL, authenticate
+from roster.services.access import SESSION_TTL, authenticate_noting_stamps
 
 SESSION_COOKIE = "roster_session"
 PRESESSION_COOKIE = "roster_presession"  # keys the sign-in form's CSRF token
@@ -84,8 +84,13 @@ async def check_csrf(request: Request, secret: str | None) -> None:
 def signed_in(conn: Connection, token: str | None, now: datetime) -> AdminSession:
     """The owner or admin whose session cookie is `token`, re-checked now on `conn`
     (one query); SignInRequired or NotAdmin otherwise. No CSRF check here."""
+    return _signed_in(conn, token, now)[0]
+
+
+def _signed_in(conn: Connection, token: str | None, now: datetime) -> tuple[AdminSession, bool]:
+    """`signed_in`, and whether the check wrote the last-used stamps just now."""
     try:
-        principal = authenticate(conn, token, now)
+        principal, stamped = authenticate_noting_stamps(conn, token, now)
     except errors.Unauthenticated:
         raise SignInRequired() from None
     if principal.kind != CredentialKind.SESSION or principal.user is None:
@@ -93,7 +98,7 @@ def signed_in(conn: Connection, token: str | None, now: datetime) -> AdminSessio
     if not principal.is_admin:
         raise NotAdmin()
     assert token is not None  # authenticate refuses a missing token
-    return AdminSession(principal, principal.user, csrf_token_for(token))
+    return AdminSession(principal, principal.user, csrf_token_for(token)), stamped
 
 
 async def admin_session(request: Request, container: ContainerDep) -> AdminSession:
@@ -122,10 +127,10 @@ def reading_as_admin(
         raise CsrfRefused()  # an unsafe request must go through admin_session
     token = request.cookies.get(SESSION_COOKIE)
     with container.engine.connect() as conn:
-        session = signed_in(conn, token, container.clock())
-        if conn.dialect.name == "sqlite":
+        session, stamped = _signed_in(conn, token, container.clock())
+        if stamped and conn.dialect.name == "sqlite":
             # SQLite's read snapshot starts at the first read: end it, so the page
-            # sees the last-seen stamp authenticate may just have written.
+            # sees the last-seen stamp authenticate has just written.
             conn.rollback()
         request.state.admin = session
         yield session, conn

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 
 from roster.adapters.passwords import verify_password
 from roster.domain import errors
@@ -17,6 +16,7 @@ from roster.entrypoints.web.admin.session import AdminDep, AdminSession, reading
 from roster.entrypoints.web.admin.user_table import table_rows
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, container_of
+from roster.entrypoints.web.worker_hop import run_in_worker
 from roster.services import admin_queries, queries
 from roster.services.queries import UserView
 from roster.services.status import ChangeResult, change_status
@@ -76,7 +76,7 @@ async def users_page(request: Request) -> HTMLResponse:
 
     # The session check, the queries and the rendering in one worker-thread hop on
     # one connection (the event loop never waits on them).
-    return await run_in_threadpool(page)
+    return await run_in_worker(page)
 
 
 def _profile(

@@ -25,7 +25,6 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection, Row
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from roster.bootstrap import Container
@@ -34,8 +33,9 @@ from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.api.schemas import user_list_json
 from roster.entrypoints.web.deps import ContainerDep, bearer, bearer_only, container_of
+from roster.entrypoints.web.worker_hop import run_in_worker
 from roster.services import queries
-from roster.services.access import authenticate
+from roster.services.access import authenticate_noting_stamps
 
 SORTS = frozenset([*queries.USER_SORT_KEYS, *(f"-{k}" for k in queries.USER_SORT_KEYS)])
 READ_AHEAD = frozenset({"status", "role", "sort", "cursor", "limit"})
@@ -107,12 +107,13 @@ def read_listing(container: Container, token: str | None, ahead: PageAsked | Non
     and, on the same connection, the page read ahead if any. Blocking: run it in
     a worker thread."""
     with container.engine.connect() as conn:
-        principal = may_read_users(bearer_only(authenticate(conn, token, container.clock())))
+        caller, stamped = authenticate_noting_stamps(conn, token, container.clock())
+        principal = may_read_users(bearer_only(caller))
         if ahead is None:
             return Listing(principal, None, (), None)
-        if conn.dialect.name == "sqlite":
+        if stamped and conn.dialect.name == "sqlite":
             # SQLite's read snapshot starts at the first read: end it, so the page
-            # shows the last-seen stamp authenticate may just have written.
+            # shows the last-seen stamp authenticate has just written.
             conn.rollback()
         rows, following = read_page(conn, principal.workspace_id, ahead)
     return Listing(principal, ahead, rows, following)
@@ -125,7 +126,7 @@ async def listing(
 ) -> Listing:
     """The list's dependency: `read_listing` in one worker-thread hop."""
     token = credentials.credentials if credentials else None
-    return await run_in_threadpool(read_listing, container, token, asked_in(request.query_params))
+    return await run_in_worker(read_listing, container, token, asked_in(request.query_params))
 
 
 def page_response(
@@ -152,7 +153,7 @@ class UserListRoute(APIRoute):
                 return await general(request)
             credentials = await bearer(request)
             token = credentials.credentials if credentials else None
-            checked = await run_in_threadpool(read_listing, container_of(request), token, ahead)
+            checked = await run_in_worker(read_listing, container_of(request), token, ahead)
             return page_response(checked.rows, checked.following, ahead.sort, checked.principal)
 
         return handler
