@@ -20,6 +20,34 @@ HEADERS = {
 }
 
 
+_ADDED = [(name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in HEADERS.items()]
+_NO_STORE = (b"cache-control", b"no-store")
+_OURS = frozenset([*(name for name, _ in _ADDED), _NO_STORE[0]])
+
+
+def secured(
+    raw: list[tuple[bytes, bytes]], *, dashboard: bool, static: bool
+) -> list[tuple[bytes, bytes]]:
+    """The response headers `raw` with HEADERS (and no-store) as the middleware sets
+    them: what setting each through Starlette's MutableHeaders gives (a header of
+    the same name replaced, in its place), built in one go when none is there yet,
+    as on every answer of ours (tests/unit/test_security_headers.py compares)."""
+    kind = next((value for name, value in raw if name == b"content-type"), b"")
+    adding = dashboard or kind.startswith(b"text/html")
+    no_store = dashboard and not static
+    if not (adding or no_store):
+        return list(raw)
+    if any(name in _OURS for name, _ in raw):
+        headers = MutableHeaders(raw=list(raw))
+        if adding:
+            for name, value in HEADERS.items():
+                headers[name] = value
+        if no_store:
+            headers["Cache-Control"] = "no-store"
+        return headers.raw
+    return [*raw, *(_ADDED if adding else ()), *((_NO_STORE,) if no_store else ())]
+
+
 class SecurityHeaders:
     """Pure ASGI middleware: adds HEADERS to responses under /admin, and keeps
     pages (which show user data and one-time tokens) out of caches. Every other
@@ -39,13 +67,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                html = headers.get("content-type", "").startswith("text/html")
-                if dashboard or html:
-                    for name, value in HEADERS.items():
-                        headers[name] = value
-                if dashboard and not static:
-                    headers["Cache-Control"] = "no-store"
+                message["headers"] = secured(
+                    list(message["headers"]), dashboard=dashboard, static=static
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

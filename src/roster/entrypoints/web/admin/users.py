@@ -16,6 +16,7 @@ from roster.entrypoints.web.admin.session import AdminDep, AdminSession, reading
 from roster.entrypoints.web.admin.user_table import table_rows
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, container_of
+from roster.entrypoints.web.request_only_route import RequestOnlyRoute
 from roster.entrypoints.web.worker_hop import run_in_worker
 from roster.services import admin_queries, queries
 from roster.services.queries import UserView
@@ -35,7 +36,6 @@ def _status_or_none(value: str) -> Status | None:
     return Status(value) if value in Status._value2member_map_ else None
 
 
-@router.get("/users", response_class=HTMLResponse)
 async def users_page(request: Request) -> HTMLResponse:
     """Search, a status filter with exact counts, and keyset pages of 50.
 
@@ -77,6 +77,16 @@ async def users_page(request: Request) -> HTMLResponse:
     # The session check, the queries and the rendering in one worker-thread hop on
     # one connection (the event loop never waits on them).
     return await run_in_worker(page)
+
+
+# Called straight, without FastAPI's (empty) parameter work: request_only_route.py.
+router.add_api_route(
+    "/users",
+    users_page,
+    methods=["GET"],
+    response_class=HTMLResponse,
+    route_class_override=RequestOnlyRoute,
+)
 
 
 def _profile(

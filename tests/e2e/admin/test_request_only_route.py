@@ -1,0 +1,108 @@
+"""The users page is called straight, without FastAPI's (empty) parameter work
+(entrypoints/web/request_only_route.py); it must answer every request exactly as
+FastAPI's own way does: the same status, headers and bytes, for every kind of
+caller (admin, member, signed out, forged or ended session) and query string,
+redirects and refusals included."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response
+
+from roster.bootstrap import Container
+from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
+from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.entrypoints.web.app import create_app
+from roster.entrypoints.web.deps import get_container
+from roster.services.access import sign_in
+from roster.services.status import change_status
+from tests.conftest import Tenant
+from tests.e2e.conftest import PASSWORD, add_user
+
+EXPIRES = re.compile(r"expires=[^;]+")
+QUERIES = [
+    *("", "?status=blocked", "?status=active", "?status=inactive", "?status=bogus"),
+    *("?status=", "?q=ada", "?q=%3Cb%3E%26%22'", "?q=nobody", "?q=" + "x" * 300),
+    *("?status=blocked&status=active", "?q=a&q=bo", "?after=usr_0", "?before=usr_z"),
+    *("?after=", "?before=&after=", "?q=%E2%80%9C%7B%7B+x+%7D%7D", "?unknown=1"),
+    *("?status=blocked&q=cy", "?q=%00", "?after=%00"),
+]
+
+
+@pytest.fixture
+def clients(container: Container) -> Iterator[tuple[TestClient, TestClient]]:
+    """The app as served, and one that goes FastAPI's way (an app with dependency
+    overrides always does: here one that changes nothing)."""
+    general = create_app(container)
+    general.dependency_overrides[get_container] = get_container
+    with TestClient(create_app(container)) as fast, TestClient(general) as slow:
+        yield fast, slow
+
+
+def _seen(answer: Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and bytes; a cookie's deletion date is the clock's second."""
+    headers = [(k, EXPIRES.sub("expires=…", v)) for k, v in answer.headers.multi_items()]
+    return answer.status_code, headers, answer.content
+
+
+def _session(container: Container, tenant: Tenant, email: str) -> str:
+    return sign_in(
+        container.engine,
+        workspace=tenant.workspace.slug,
+        email=email,
+        password=PASSWORD,
+        now=container.clock(),
+        kind=CredentialKind.SESSION,
+    ).token
+
+
+def test_the_users_page_answers_as_fastapi_would(
+    clients: tuple[TestClient, TestClient], container: Container, tenant: Tenant
+) -> None:
+    fast, slow = clients
+    add_user(container, tenant, "ada@page.example", role=Role.ADMIN)
+    add_user(container, tenant, "bo@page.example", status=Status.INACTIVE)
+    add_user(container, tenant, "cy+tag@page.example", status=Status.BLOCKED)
+    leaving = add_user(container, tenant, "di@page.example", role=Role.ADMIN)
+    add_user(container, tenant, "mo@page.example")
+    cookies = {
+        "admin": _session(container, tenant, "ada@page.example"),
+        "member": _session(container, tenant, "mo@page.example"),
+        "blocked since": _session(container, tenant, "di@page.example"),
+        "forged": "rst.forged",
+        "api session": sign_in(
+            container.engine,
+            workspace=tenant.workspace.slug,
+            email="ada@page.example",
+            password=PASSWORD,
+            now=container.clock(),
+        ).token,
+    }
+    change_status(
+        container.uow(),
+        workspace_id=tenant.id,
+        user_id=leaving,
+        to=Status.BLOCKED,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        reason_code=ReasonCode.ACCESS_VIOLATION,
+        now=container.clock(),
+    )
+    for name in ("admin", "member"):  # the first use stamps last-seen: before comparing
+        fast.get("/admin/users", headers={"cookie": f"roster_session={cookies[name]}"})
+    compared = 0
+    for caller, token in [*cookies.items(), ("none", None)]:
+        for flash in (None, "Ada%20is%20now%20Blocked."):
+            jar = [f"roster_session={token}"] if token else []
+            jar += [f"roster_flash={flash}"] if flash else []
+            headers = {"cookie": "; ".join(jar)} if jar else {}
+            for query in QUERIES:
+                url = f"/admin/users{query}"
+                one = fast.get(url, headers=headers, follow_redirects=False)
+                two = slow.get(url, headers=headers, follow_redirects=False)
+                assert _seen(one) == _seen(two), (caller, flash, query)
+                compared += one.status_code == 200
+    assert compared >= len(QUERIES)  # the admin's pages were among them
