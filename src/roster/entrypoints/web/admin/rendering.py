@@ -43,20 +43,20 @@ def when(value: datetime | None) -> str:
     return "%d-%02d-%02d %02d:%02d UTC" % moment  # noqa: UP031 - the fastest way here
 
 
-def _label(value: object) -> str:
+def label(value: object) -> str:
     """`payment_dispute` → `Payment dispute` (enum values as plain words)."""
     text = str(getattr(value, "value", value) or "")
     return text.replace("_", " ").capitalize()
 
 
 templates.env.filters["when"] = when
-templates.env.filters["label"] = _label
+templates.env.filters["label"] = label
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     """A page in the layout: adds the signed-in admin, CSRF token, nav and flash."""
     admin = getattr(request.state, "admin", None)
-    flash = unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None
+    flash = flash_of(request)
     context = {
         "admin": admin,
         "csrf_field": CSRF_FIELD,
@@ -67,6 +67,20 @@ def render(request: Request, template: str, *, status_code: int = 200, **ctx: An
         **ctx,
     }
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/admin")
+    return response
+
+
+def flash_of(request: Request) -> str | None:
+    """The one-time message a redirect left, if any (shown once: see `html_page`)."""
+    return unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None
+
+
+def html_page(body: bytes, flash: str | None) -> HTMLResponse:
+    """A page rendered without a template (users_page_html.py), answered as `render`
+    answers: the same headers, and the flash cookie dropped once shown."""
+    response = HTMLResponse(body)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/admin")
     return response

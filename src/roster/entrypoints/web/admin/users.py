@@ -11,9 +11,15 @@ from roster.domain import errors
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
-from roster.entrypoints.web.admin.rendering import redirect, render
-from roster.entrypoints.web.admin.session import AdminDep, AdminSession, reading_as_admin
+from roster.entrypoints.web.admin.rendering import NAV, flash_of, html_page, redirect, render
+from roster.entrypoints.web.admin.session import (
+    CSRF_FIELD,
+    AdminDep,
+    AdminSession,
+    reading_as_admin,
+)
 from roster.entrypoints.web.admin.user_table import table_rows
+from roster.entrypoints.web.admin.users_page_html import users_page_html
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, container_of
 from roster.entrypoints.web.request_only_route import RequestOnlyRoute
@@ -24,6 +30,7 @@ from roster.services.status import ChangeResult, change_status
 
 router = APIRouter()
 PAGE_SIZE = 50
+STATUSES = list(Status)
 
 # Where each refusal's message goes on the profile form.
 FIELD_OF_CODE = {
@@ -61,18 +68,26 @@ async def users_page(request: Request) -> HTMLResponse:
                 before=before,
                 limit=PAGE_SIZE,
             )
-        return render(
-            request,
-            "users/list.html",
+        # What render(request, "users/list.html", ...) gave, built without Jinja2.
+        flash = flash_of(request)
+        body = users_page_html(
             title="Users",
+            admin_name=admin.user.name,
+            admin_role=admin.user.role,
+            csrf_field=CSRF_FIELD,
+            csrf_token=admin.csrf_token,
+            nav=NAV,
+            current=request.url.path,
+            flash=flash,
             counts=counts,
             total=counts.active + counts.inactive + counts.blocked,
-            statuses=list(Status),
+            statuses=STATUSES,
             q=q,
             status=chosen,
             page=found,
             rows=table_rows(found.items),
         )
+        return html_page(body, flash)
 
     # The session check, the queries and the rendering in one worker-thread hop on
     # one connection (the event loop never waits on them).
