@@ -123,3 +123,27 @@ def test_a_call_cancelled_while_waiting_for_a_token_never_runs() -> None:
 
     asyncio.run(main())
     assert ran == []
+
+
+def test_event_loops_in_several_threads_each_use_their_own_limiter() -> None:
+    held: dict[str, list[int]] = {}
+    start = threading.Barrier(3)
+
+    def loop_in_thread(name: str) -> None:
+        async def main() -> None:
+            own = anyio.to_thread.current_default_thread_limiter()
+            start.wait()
+            for _ in range(200):
+                # While the call runs, it holds one token: of its own loop's limiter.
+                held.setdefault(name, []).append(await run_in_worker(lambda: own.borrowed_tokens))
+            assert own.borrowed_tokens == 0
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=loop_in_thread, args=(f"t{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(held) == ["t0", "t1", "t2"]
+    assert {n for tokens in held.values() for n in tokens} == {1}

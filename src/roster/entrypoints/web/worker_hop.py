@@ -39,10 +39,15 @@ _limiter_of: tuple[asyncio.AbstractEventLoop, CapacityLimiter] | None = None
 
 
 def _limiter(loop: asyncio.AbstractEventLoop) -> CapacityLimiter:
+    """anyio's default thread limiter of `loop`. The cache is read once: with event
+    loops in several threads (test clients), each gets its own loop's limiter."""
     global _limiter_of  # noqa: PLW0603 - a one-entry cache
-    if _limiter_of is None or _limiter_of[0] is not loop:
-        _limiter_of = (loop, anyio.to_thread.current_default_thread_limiter())
-    return _limiter_of[1]
+    cached = _limiter_of
+    if cached is not None and cached[0] is loop:
+        return cached[1]
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    _limiter_of = (loop, limiter)
+    return limiter
 
 
 async def run_in_worker(func: Callable[..., T], *args: object) -> T:
