@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 
+from roster.adapters.bound_in import FIXED_IN, bound_in, bound_in_values
 from roster.adapters.repositories import CHUNK
 from roster.adapters.tables import scim_attributes, scim_group_members, scim_groups, users
 
@@ -61,10 +62,10 @@ def user_rows(
         query = base.order_by(users.c.id).offset(offset)
         return list(conn.execute(query if limit is None else query.limit(limit)))
     found: dict[str, Row[Any]] = {}
-    shape = tuple((name, min(len(v), _FIXED_IN + 1)) for name, v in wanted.items())
+    shape = tuple((name, min(len(v), FIXED_IN + 1)) for name, v in wanted.items())
     params: dict[str, Any] = {"workspace_id": workspace_id}
     for name, values in wanted.items():
-        params |= _in_params(name, values)
+        params |= bound_in_values(name, values)
     for row in conn.execute(_lookup(shape, deprovisioned), params):
         found[row.id] = row
     return [found[k] for k in sorted(found)]
@@ -76,23 +77,6 @@ _LOOKUP_COLUMNS = {
     "user_name_key": _A.user_name_key,
     "external_id": _A.external_id,
 }
-# Up to this many values, an IN list is built with one bound parameter per value
-# (a statement per arity, built once); an expanding IN rewrites its SQL on every
-# execution, which cost more than the query on a one-user lookup.
-_FIXED_IN = 8
-
-
-def _in(column: Any, name: str, count: int) -> Any:
-    """`column IN (:name)` for `count` values, bound as `_in_params` binds them."""
-    if count > _FIXED_IN:
-        return column.in_(bindparam(name, expanding=True))
-    return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
-
-
-def _in_params(name: str, values: Sequence[str]) -> dict[str, Any]:
-    if len(values) > _FIXED_IN:
-        return {name: list(values)}
-    return {f"{name}_{i}": v for i, v in enumerate(values)}
 
 
 @lru_cache(maxsize=256)
@@ -105,7 +89,7 @@ def _lookup(shape: tuple[tuple[str, int], ...], deprovisioned: bool) -> Any:
     for name, count in shape:
         part = _users_joined().where(
             users.c.workspace_id == bindparam("workspace_id"),
-            _in(_LOOKUP_COLUMNS[name], name, count),
+            bound_in(_LOOKUP_COLUMNS[name], name, count),
         )
         if not deprovisioned:
             part = part.where(_A.deprovisioned_at.is_(None))
@@ -322,8 +306,8 @@ def groups_of(
     ids = list(user_ids)
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i : i + CHUNK]
-        params = {"workspace_id": workspace_id} | _in_params("ids", chunk)
-        for row in conn.execute(_groups_of(min(len(chunk), _FIXED_IN + 1)), params):
+        params = {"workspace_id": workspace_id} | bound_in_values("ids", chunk)
+        for row in conn.execute(_groups_of(min(len(chunk), FIXED_IN + 1)), params):
             found[row.member_id].append((row.id, row.display_name))
     return found
 
@@ -334,6 +318,6 @@ def _groups_of(count: int) -> Any:
     return (
         select(_M.member_id, _G.id, _G.display_name)
         .join(scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id))
-        .where(_M.workspace_id == bindparam("workspace_id"), _in(_M.member_id, "ids", count))
+        .where(_M.workspace_id == bindparam("workspace_id"), bound_in(_M.member_id, "ids", count))
         .order_by(_M.member_id, _G.id)
     )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from roster.adapters.bound_in import bound_in, bound_in_values
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
 from roster.domain import errors
@@ -254,8 +255,8 @@ def page_user_rows(
         statement = _page_statement(sort, len(where.status), len(where.role), after_null, limit)
         values = {
             "workspace_id": workspace_id,
-            "statuses": [s.value for s in where.status],
-            "roles": [r.value for r in where.role],
+            **bound_in_values("statuses", [s.value for s in where.status]),
+            **bound_in_values("roles", [r.value for r in where.role]),
             "after_value": after.value if after else None,
             "after_id": after.id if after else None,
         }
@@ -275,9 +276,9 @@ def _page_statement(
     c = users.c
     query = select(users).where(c.workspace_id == bindparam("workspace_id"))
     if statuses:
-        query = query.where(c.status.in_(bindparam("statuses", expanding=True)))
+        query = query.where(bound_in(c.status, "statuses", statuses))
     if roles:
-        query = query.where(c.role.in_(bindparam("roles", expanding=True)))
+        query = query.where(bound_in(c.role, "roles", roles))
     if after_null is not None:
         value = None if after_null else bindparam("after_value", type_=c[key].type)
         at = Keyset(value, bindparam("after_id", type_=c.id.type))  # type: ignore[arg-type]
