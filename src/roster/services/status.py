@@ -14,7 +14,7 @@ from typing import Literal
 from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, Attempt, AuditEntry
-from roster.domain.batch_decisions import Wanted, decide_many
+from roster.domain.batch_decisions import Verdict, Wanted, decide_many
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, Headcount, NewStatus, StatusChanged, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -150,22 +150,18 @@ def apply_changes(
     refused: list[tuple[Wanted, str]] = []
     applied: list[Wanted] = []
     decided = iter(zip(asks, verdicts, strict=True))
-    for user_id in wanted:
+    for user_id in wanted if len(asks) < len(wanted) else ():
         if user_id not in found:
             outcomes.append(Outcome(user_id, "refused", errors.NotFound.code))
             continue
-        ask, verdict = next(decided)
-        code = verdict.refusal.code if verdict.refusal else None
-        outcomes.append(Outcome(user_id, verdict.result, code, ask.status))
-        if code is not None:
-            refused.append((ask, code))
-        elif verdict.result == "applied":
-            applied.append(ask)
+        _sort(next(decided), outcomes, refused, applied)
+    for decision in decided:  # every target exists (the usual chunk): no lookup per user
+        _sort(decision, outcomes, refused, applied)
     attempts = _Attempts(route, actor, now, batch_id)
     uow.audit.add_attempts(
         workspace_id,
         [(a.user_id, a.status, attempts.of(a, code)) for a, code in refused]
-        + [(a.user_id, a.status, attempts.of(a, APPLIED)) for a in applied],
+        + attempts.entries(applied, APPLIED),
     )
     if not applied:
         return outcomes, Revoked()
@@ -173,6 +169,23 @@ def apply_changes(
     uow.counts.add(workspace_id, after.minus(counts))
     leaving = [a.user_id for a in applied if a.leaves_active]
     return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
+
+
+def _sort(
+    decision: tuple[Wanted, Verdict],
+    outcomes: list[Outcome],
+    refused: list[tuple[Wanted, str]],
+    applied: list[Wanted],
+) -> None:
+    """One decided change into the chunk's outcomes, and its refusals or applied."""
+    ask, verdict = decision
+    if verdict.refusal is not None:
+        outcomes.append(Outcome(ask.user_id, "refused", verdict.refusal.code, ask.status))
+        refused.append((ask, verdict.refusal.code))
+        return
+    outcomes.append(Outcome(ask.user_id, verdict.result, None, ask.status))
+    if verdict.result == "applied":
+        applied.append(ask)
 
 
 class _Attempts:
@@ -200,17 +213,31 @@ class _Attempts:
         )
         return made
 
+    def entries(
+        self, asks: Sequence[Wanted], outcome: str
+    ) -> list[tuple[str, Status | None, Attempt]]:
+        """The audit entries of `asks` with this outcome: (user id, from status,
+        attempt), asks alike sharing one attempt (looked up once per run of them)."""
+        out: list[tuple[str, Status | None, Attempt]] = []
+        kind: tuple[object, ...] = ()
+        attempt: Attempt | None = None
+        for a in asks:
+            if attempt is None or (a.to, a.reason_code, a.note) != kind:
+                kind, attempt = (a.to, a.reason_code, a.note), self.of(a, outcome)
+            out.append((a.user_id, a.status, attempt))
+        return out
+
 
 def _set_statuses(
     uow: UnitOfWork, workspace_id: str, applied: Sequence[Wanted], actor: Actor, now: datetime
 ) -> None:
     """The status columns of the applied changes (the domain's `NewStatus`, as
     `User.change_status` sets them), one UPDATE per distinct new value."""
-    groups: dict[NewStatus, list[str]] = {}
+    groups: dict[tuple[Status, ReasonCode | None, str | None], list[str]] = {}
     for a in applied:
-        new = NewStatus.of(a.to, actor=actor, reason_code=a.reason_code, note=a.note, now=now)
-        groups.setdefault(new, []).append(a.user_id)
-    for new, ids in groups.items():
+        groups.setdefault((a.to, a.reason_code, a.note), []).append(a.user_id)
+    for (to, reason_code, note), ids in groups.items():
+        new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
         uow.users.set_status(workspace_id, ids, new)
 
 
