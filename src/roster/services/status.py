@@ -14,7 +14,7 @@ from typing import Literal
 from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, Attempt, AuditEntry
-from roster.domain.batch_decisions import Verdict, Wanted, decide_many
+from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, Headcount, NewStatus, StatusChanged, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -146,17 +146,19 @@ def apply_changes(
     verdicts, after = decide_many(
         asks, route=route, actor=actor, policy=workspace.policy, counts=counts
     )
-    outcomes: list[Outcome] = []
-    refused: list[tuple[Wanted, str]] = []
-    applied: list[Wanted] = []
-    decided = iter(zip(asks, verdicts, strict=True))
-    for user_id in wanted if len(asks) < len(wanted) else ():
-        if user_id not in found:
-            outcomes.append(Outcome(user_id, "refused", errors.NotFound.code))
-            continue
-        _sort(next(decided), outcomes, refused, applied)
-    for decision in decided:  # every target exists (the usual chunk): no lookup per user
-        _sort(decision, outcomes, refused, applied)
+    decided = list(zip(asks, verdicts, strict=True))
+    outcomes = [
+        Outcome(a.user_id, v.result, v.refusal.code if v.refusal else None, a.status)
+        for a, v in decided
+    ]
+    if len(asks) < len(wanted):  # the unknown ids in their place, refused
+        known = iter(outcomes)
+        outcomes = [
+            next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
+            for user_id in wanted
+        ]
+    refused = [(a, v.refusal.code) for a, v in decided if v.refusal is not None]
+    applied = [a for a, v in decided if v.refusal is None and v.result == "applied"]
     attempts = _Attempts(route, actor, now, batch_id)
     uow.audit.add_attempts(
         workspace_id,
@@ -169,23 +171,6 @@ def apply_changes(
     uow.counts.add(workspace_id, after.minus(counts))
     leaving = [a.user_id for a in applied if a.leaves_active]
     return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
-
-
-def _sort(
-    decision: tuple[Wanted, Verdict],
-    outcomes: list[Outcome],
-    refused: list[tuple[Wanted, str]],
-    applied: list[Wanted],
-) -> None:
-    """One decided change into the chunk's outcomes, and its refusals or applied."""
-    ask, verdict = decision
-    if verdict.refusal is not None:
-        outcomes.append(Outcome(ask.user_id, "refused", verdict.refusal.code, ask.status))
-        refused.append((ask, verdict.refusal.code))
-        return
-    outcomes.append(Outcome(ask.user_id, verdict.result, None, ask.status))
-    if verdict.result == "applied":
-        applied.append(ask)
 
 
 class _Attempts:
