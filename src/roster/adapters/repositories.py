@@ -373,23 +373,15 @@ class SqlAuditLog:
         ).one()
         first = last - len(entries) + 1
         hashes = chain_attempts(head, workspace_id, first, ids, entries)
-        shared: dict[int, tuple[Any, ...]] = {}  # by id(): a batch shares a few attempts
-        rows = []
-        for seq, entry_id, (user_id, from_status, a), digest in zip(
-            range(first, last + 1), ids, entries, hashes, strict=True
-        ):
-            common = shared.get(id(a)) or shared.setdefault(id(a), self._values(a))
-            rows.append(
-                (
-                    workspace_id,
-                    entry_id,
-                    seq,
-                    user_id,
-                    _STATUS_VALUES.get(from_status),
-                    *common,
-                    digest,
-                )
+        attempts = {id(a): a for _, _, a in entries}  # a batch shares a few
+        shared = {key: self._values(a) for key, a in attempts.items()}
+        rows = [
+            (workspace_id, entry_id, seq, user_id, _STATUS_VALUES.get(from_status),
+             *shared[id(a)], digest)
+            for seq, entry_id, (user_id, from_status, a), digest in zip(
+                range(first, last + 1), ids, entries, hashes, strict=True
             )
+        ]  # fmt: skip
         insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows, bound=True)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
