@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from roster.adapters.batch_sql import insert_rows
+from roster.adapters.batch_sql import insert_ids, insert_rows
 from roster.adapters.tables import (
     audit_events,
     automation_cursors,
@@ -345,24 +345,46 @@ _OUTCOME_COLUMNS = (
 def insert_outcomes(
     conn: Connection, workspace_id: str, run_id: str, outcomes: Sequence[RunOutcome]
 ) -> None:
-    """A chunk's outcome rows in one go (COPY on PostgreSQL, executemany on SQLite)."""
-    insert_rows(
-        conn,
-        automation_outcomes,
-        _OUTCOME_COLUMNS,
-        [
-            (
-                workspace_id,
-                run_id,
-                o.user_id,
-                o.result,
-                o.code,
-                o.from_status.value if o.from_status else None,
-                o.to_status.value if o.to_status else None,
-            )
-            for o in outcomes
-        ],
-    )
+    """A chunk's outcome rows in one go: COPY on PostgreSQL; on SQLite one INSERT …
+    SELECT per kind of outcome (a chunk has few), the kind's user ids bound as one
+    value, which binds and steps far less than a row per user."""
+    if conn.dialect.name == "postgresql":
+        insert_rows(
+            conn,
+            automation_outcomes,
+            _OUTCOME_COLUMNS,
+            [
+                (
+                    workspace_id,
+                    run_id,
+                    o.user_id,
+                    o.result,
+                    o.code,
+                    o.from_status.value if o.from_status else None,
+                    o.to_status.value if o.to_status else None,
+                )
+                for o in outcomes
+            ],
+        )
+        return
+    kinds: dict[tuple[str, str | None, Status | None, Status | None], list[str]] = {}
+    for o in outcomes:
+        kinds.setdefault((o.result, o.code, o.from_status, o.to_status), []).append(o.user_id)
+    for (result, code, from_status, to_status), user_ids in kinds.items():
+        insert_ids(
+            conn,
+            automation_outcomes,
+            "user_id",
+            user_ids,
+            {
+                "workspace_id": workspace_id,
+                "run_id": run_id,
+                "result": result,
+                "code": code,
+                "from_status": from_status.value if from_status else None,
+                "to_status": to_status.value if to_status else None,
+            },
+        )
 
 
 def list_outcomes(

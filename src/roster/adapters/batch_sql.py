@@ -9,7 +9,7 @@ stored values are the same as through Core.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -32,9 +32,17 @@ from sqlalchemy import (
 
 def ids_in(conn: Connection, column: Column[Any], ids: Sequence[str]) -> ColumnElement[bool]:
     """`column` is one of `ids`, with the ids bound as a single value."""
+    return among(conn, ids)(column)
+
+
+def among(conn: Connection, ids: Sequence[str]) -> Callable[[Any], ColumnElement[bool]]:
+    """`ids_in` for several statements over the same ids: the bound value (the ids'
+    JSON on SQLite) is made once, then each call tests one column against it."""
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(String)))
-    return column.in_(_listed(conn, ids).scalar_subquery())
+        array = bindparam(None, list(ids), type_=ARRAY(String))
+        return lambda column: column == any_(array)
+    listed = _listed(conn, ids).scalar_subquery()
+    return lambda column: column.in_(listed)
 
 
 def insert_ids(

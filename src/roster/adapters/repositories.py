@@ -4,14 +4,13 @@ Every statement names `workspace_id`: no query crosses workspaces.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, literal_column, select, update
 
-from roster.adapters.batch_sql import bind_value, ids_in, insert_rows
+from roster.adapters.batch_sql import among, bind_value, ids_in, insert_rows
 from roster.adapters.tables import (
     audit_events,
     automation_rules,
@@ -374,23 +373,15 @@ class SqlAuditLog:
         ).one()
         first = last - len(entries) + 1
         hashes = chain_attempts(head, workspace_id, first, ids, entries)
-        shared: dict[int, tuple[Any, ...]] = {}  # by id(): a batch shares a few attempts
-        rows = []
-        for seq, entry_id, (user_id, from_status, a), digest in zip(
-            range(first, last + 1), ids, entries, hashes, strict=True
-        ):
-            common = shared.get(id(a)) or shared.setdefault(id(a), self._values(a))
-            rows.append(
-                (
-                    workspace_id,
-                    entry_id,
-                    seq,
-                    user_id,
-                    _STATUS_VALUES.get(from_status),
-                    *common,
-                    digest,
-                )
+        attempts = {id(a): a for _, _, a in entries}  # a batch shares a few
+        shared = {key: self._values(a) for key, a in attempts.items()}
+        rows = [
+            (workspace_id, entry_id, seq, user_id, _STATUS_VALUES.get(from_status),
+             *shared[id(a)], digest)
+            for seq, entry_id, (user_id, from_status, a), digest in zip(
+                range(first, last + 1), ids, entries, hashes, strict=True
             )
+        ]  # fmt: skip
         insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows, bound=True)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
@@ -490,7 +481,7 @@ class SqlAccessRevoker:
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
         counted = Revoked()
         for chunk in _chunks(list(user_ids), ID_SET):
-            whose = partial(ids_in, self.conn, ids=chunk)
+            whose = among(self.conn, chunk)  # the chunk's ids bound once for the four UPDATEs
             counted += Revoked(**_Writes.of(_revocations(workspace_id, whose, now)).run(self.conn))
         return counted
 
@@ -535,26 +526,37 @@ def _revocations(workspace_id: Any, whose: Callable[[Any], Any], now: Any) -> li
     ]
 
 
-@dataclass(frozen=True, slots=True)
 class _Writes:
     """Named INSERT/UPDATE statements run together, each row count by name. On
     PostgreSQL in ONE round trip: each a data-modifying CTE (all run on one
-    snapshot, so they must touch disjoint rows), counted by the main SELECT. On
-    SQLite (in-process: a statement costs no round trip) one after the other."""
+    snapshot, so they must touch disjoint rows), counted by the main SELECT, built
+    when first run there. On SQLite (in-process: a statement costs no round trip)
+    one after the other."""
 
-    names: tuple[str, ...]
-    each: tuple[Any, ...]
-    together: Any
+    __slots__ = ("_together", "each", "names")
+
+    def __init__(self, names: tuple[str, ...], each: tuple[Any, ...]) -> None:
+        self.names, self.each = names, each
+        self._together: Any = None
 
     @classmethod
     def of(cls, writes: Sequence[tuple[str, Any]]) -> "_Writes":
-        ctes = [w.returning(literal_column("1")).cte(f"w_{name}") for name, w in writes]
-        counted = select(*(select(func.count()).select_from(c).scalar_subquery() for c in ctes))
-        return cls(tuple(n for n, _ in writes), tuple(w for _, w in writes), counted)
+        return cls(tuple(n for n, _ in writes), tuple(w for _, w in writes))
+
+    def together(self) -> Any:
+        if self._together is None:
+            ctes = [
+                w.returning(literal_column("1")).cte(f"w_{name}")
+                for name, w in zip(self.names, self.each, strict=True)
+            ]
+            self._together = select(
+                *(select(func.count()).select_from(c).scalar_subquery() for c in ctes)
+            )
+        return self._together
 
     def run(self, conn: Connection, params: dict[str, Any] | None = None) -> dict[str, int]:
         if conn.dialect.name == "postgresql":
-            counts = tuple(conn.execute(self.together, params).one())
+            counts = tuple(conn.execute(self.together(), params).one())
         else:
             counts = tuple(conn.execute(w, params).rowcount for w in self.each)
         return dict(zip(self.names, counts, strict=True))

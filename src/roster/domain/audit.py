@@ -131,14 +131,25 @@ def chain_attempts(
     """`chain_hash` of each entry, given by its id and (user id, from status,
     attempt), numbered from `first_seq`, each onto the one before: a batch's hashes,
     each attempt (shared by the entries alike) encoded once."""
+    j = _json_string
+    # The same bytes as `_digest` builds, with what a batch repeats encoded once: the
+    # workspace, each attempt's tail and each from-status; a hex digest and a number
+    # need no escaping, so the previous hash and seq are only quoted.
+    workspace = j(workspace_id)
     tails: dict[int, str] = {}  # by id(): the entries share a few attempt objects
+    froms: dict[Status | None, str] = {}
+    before = j(previous)
     hashes = []
+    sha256 = hashlib.sha256
     for seq, entry_id, (user_id, from_status, attempt) in zip(
         count(first_seq), ids, entries, strict=False
     ):
         tail = tails.get(id(attempt)) or tails.setdefault(id(attempt), _tail(attempt))
-        previous = _digest(previous, workspace_id, seq, entry_id, user_id, from_status, tail)
-        hashes.append(previous)
+        status = froms.get(from_status) or froms.setdefault(from_status, j(from_status or ""))
+        payload = f'[{before},{workspace},"{seq}",{j(entry_id)},{j(user_id)},{status},{tail}'
+        digest = sha256(payload.encode()).hexdigest()
+        hashes.append(digest)
+        before = f'"{digest}"'
     return hashes
 
 

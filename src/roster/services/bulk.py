@@ -143,7 +143,8 @@ class BulkRequest:
             raise errors.InvalidInput("user_ids is empty: select at least one user.")
         if len(ids) > MAX_IDS:
             raise errors.InvalidInput(f"At most {MAX_IDS:,} user ids per bulk action.")
-        if bad := next((i for i in ids if not i or len(i) > 40), None):
+        if not 0 < min(map(len, ids)) <= max(map(len, ids)) <= 40:
+            bad = next(i for i in ids if not i or len(i) > 40)
             raise errors.InvalidInput(f"{bad[:60]!r} is not a user id.")
         return replace(self, user_ids=tuple(ids))
 
@@ -162,8 +163,8 @@ class BulkRequest:
             "filter": self.filter.as_json() if self.filter else None,
         }
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode())
-        for user_id in self.user_ids or ():
-            digest.update(b"\0" + user_id.encode())
+        if self.user_ids:  # each id after a NUL byte, hashed in one go
+            digest.update(("\0" + "\0".join(self.user_ids)).encode())
         return digest.hexdigest()
 
 
@@ -507,10 +508,11 @@ def run_chunk(
             uow.conn.rollback()
             _note_failure(uow_factory, claimed, crash, now)
             raise
+        done = _job(uow.conn, claimed.workspace_id, claimed.id)  # as it commits
         if hold:
             time.sleep(hold)
         uow.commit()
-        return _job(uow.conn, claimed.workspace_id, claimed.id)
+        return done
 
 
 def run_job(
@@ -592,7 +594,10 @@ def _run_claimed(uow: SqlUnitOfWork, job: Job, now: datetime, size: int, worker:
     # The counter row first (the workspace lock every status writer takes first),
     # so the filter below reads statuses no other writer is changing.
     before = uow.counts.lock(job.workspace_id)
-    ids = _next_ids(conn, job, size)
+    if job.dry_run or conn.dialect.name == "postgresql":
+        ids, found = _next_ids(conn, job, size), None
+    else:
+        ids, found = _next_users(conn, job, size)
     request = BulkRequest(job.to, reason_code=job.reason_code, note=job.note, user_ids=())
     if job.dry_run:
         workspace = queries.workspace_by_id(conn, job.workspace_id)
@@ -619,6 +624,7 @@ def _run_claimed(uow: SqlUnitOfWork, job: Job, now: datetime, size: int, worker:
             note=job.note,
             now=now,
             batch_id=job.id,
+            locked=found,
         )
         delta = uow.counts.lock(job.workspace_id).minus(before)
     _insert_results(conn, job, outcomes)
@@ -661,6 +667,41 @@ def _next_ids(conn: Connection, job: Job, size: int) -> list[str]:
     if job.cursor is not None:
         query = query.where(t.user_id > job.cursor)
     return list(conn.scalars(query.order_by(t.user_id).limit(size)).all())
+
+
+def _next_users(
+    conn: Connection, job: Job, size: int
+) -> tuple[list[str], dict[str, tuple[Status, Role]]]:
+    """SQLite: `_next_ids` and, in the same query, the status and role of each of
+    them that exists (what `apply_changes` decides from), read inside the chunk's
+    write transaction after the counter row, so no other writer can change them
+    before the chunk commits. (PostgreSQL reads the ids alone: `apply_changes` then
+    locks the rows it reads, which an outer join cannot do for the missing ones.)"""
+    u = users.c
+    if job.filter is not None:
+        query = select(u.id, u.status, u.role).where(*job.filter.where(job.workspace_id))
+        after = u.id
+    else:
+        t = bulk_job_targets.c
+        query = (
+            select(t.user_id, u.status, u.role)
+            .select_from(
+                bulk_job_targets.outerjoin(
+                    users, and_(u.workspace_id == t.workspace_id, u.id == t.user_id)
+                )
+            )
+            .where(t.workspace_id == job.workspace_id, t.job_id == job.id)
+        )
+        after = t.user_id
+    if job.cursor is not None:
+        query = query.where(after > job.cursor)
+    rows = conn.execute(query.order_by(after).limit(size)).all()
+    found = {i: (_STATUSES[s], _ROLES[r]) for i, s, r in rows if s is not None}
+    return [row[0] for row in rows], found
+
+
+_STATUSES = {s.value: s for s in Status}
+_ROLES = {r.value: r for r in Role}
 
 
 def _insert_results(conn: Connection, job: Job, outcomes: Sequence[Outcome]) -> None:

@@ -146,26 +146,24 @@ def apply_changes(
     verdicts, after = decide_many(
         asks, route=route, actor=actor, policy=workspace.policy, counts=counts
     )
-    outcomes: list[Outcome] = []
-    refused: list[tuple[Wanted, str]] = []
-    applied: list[Wanted] = []
-    decided = iter(zip(asks, verdicts, strict=True))
-    for user_id in wanted:
-        if user_id not in found:
-            outcomes.append(Outcome(user_id, "refused", errors.NotFound.code))
-            continue
-        ask, verdict = next(decided)
-        code = verdict.refusal.code if verdict.refusal else None
-        outcomes.append(Outcome(user_id, verdict.result, code, ask.status))
-        if code is not None:
-            refused.append((ask, code))
-        elif verdict.result == "applied":
-            applied.append(ask)
+    decided = list(zip(asks, verdicts, strict=True))
+    outcomes = [
+        Outcome(a.user_id, v.result, v.refusal.code if v.refusal else None, a.status)
+        for a, v in decided
+    ]
+    if len(asks) < len(wanted):  # the unknown ids in their place, refused
+        known = iter(outcomes)
+        outcomes = [
+            next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
+            for user_id in wanted
+        ]
+    refused = [(a, v.refusal.code) for a, v in decided if v.refusal is not None]
+    applied = [a for a, v in decided if v.refusal is None and v.result == "applied"]
     attempts = _Attempts(route, actor, now, batch_id)
     uow.audit.add_attempts(
         workspace_id,
         [(a.user_id, a.status, attempts.of(a, code)) for a, code in refused]
-        + [(a.user_id, a.status, attempts.of(a, APPLIED)) for a in applied],
+        + attempts.entries(applied, APPLIED),
     )
     if not applied:
         return outcomes, Revoked()
@@ -200,17 +198,31 @@ class _Attempts:
         )
         return made
 
+    def entries(
+        self, asks: Sequence[Wanted], outcome: str
+    ) -> list[tuple[str, Status | None, Attempt]]:
+        """The audit entries of `asks` with this outcome: (user id, from status,
+        attempt), asks alike sharing one attempt (looked up once per run of them)."""
+        out: list[tuple[str, Status | None, Attempt]] = []
+        kind: tuple[object, ...] = ()
+        attempt: Attempt | None = None
+        for a in asks:
+            if attempt is None or (a.to, a.reason_code, a.note) != kind:
+                kind, attempt = (a.to, a.reason_code, a.note), self.of(a, outcome)
+            out.append((a.user_id, a.status, attempt))
+        return out
+
 
 def _set_statuses(
     uow: UnitOfWork, workspace_id: str, applied: Sequence[Wanted], actor: Actor, now: datetime
 ) -> None:
     """The status columns of the applied changes (the domain's `NewStatus`, as
     `User.change_status` sets them), one UPDATE per distinct new value."""
-    groups: dict[NewStatus, list[str]] = {}
+    groups: dict[tuple[Status, ReasonCode | None, str | None], list[str]] = {}
     for a in applied:
-        new = NewStatus.of(a.to, actor=actor, reason_code=a.reason_code, note=a.note, now=now)
-        groups.setdefault(new, []).append(a.user_id)
-    for new, ids in groups.items():
+        groups.setdefault((a.to, a.reason_code, a.note), []).append(a.user_id)
+    for (to, reason_code, note), ids in groups.items():
+        new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
         uow.users.set_status(workspace_id, ids, new)
 
 
