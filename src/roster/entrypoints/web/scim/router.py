@@ -31,6 +31,7 @@ from roster.entrypoints.web.scim.bodies import (
     parse_json,
     read_json,
 )
+from roster.entrypoints.web.scim.direct import DirectScimRoute
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
 from roster.entrypoints.web.scim.resources import (
     CORE_USER as CORE,
@@ -209,7 +210,6 @@ def _search_users(
     )
 
 
-@router.get("/Users")
 def list_users(request: Request, container: ContainerDep) -> Response:
     # Authenticated here rather than as a dependency: a sync dependency is a thread
     # pool hop of its own, and this is the request providers send most.
@@ -219,6 +219,9 @@ def list_users(request: Request, container: ContainerDep) -> Response:
         return _search_users(request, conn, principal, _params(request))
 
 
+router.add_api_route("/Users", list_users, methods=["GET"], route_class_override=DirectScimRoute)
+
+
 @router.post("/Users/.search")
 def search_users(
     request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
@@ -226,13 +229,17 @@ def search_users(
     return _search_users(request, container.engine, principal, body)
 
 
-@router.get("/Users/{user_id}")
 def get_user(user_id: str, request: Request, container: ContainerDep) -> Response:
     with container.engine.connect() as conn:  # as in list_users
         principal = _authenticated(request, container, conn)
         su, groups = scim.user_with_groups(conn, principal.workspace_id, user_id)
     search = queries.search_request(UserModel, _params(request))
     return _one(_user_body(su, _base(request), groups, search), etag=su.etag)
+
+
+router.add_api_route(
+    "/Users/{user_id}", get_user, methods=["GET"], route_class_override=DirectScimRoute
+)
 
 
 @router.post("/Users")
@@ -272,7 +279,6 @@ def replace_user(
     return _write_user(request, container, principal, current, groups, model)
 
 
-@router.patch("/Users/{user_id}")
 def patch_user(user_id: str, request: Request, container: ContainerDep, raw: RawBody) -> Response:
     # Authenticated here, then the body parsed (a 401 still comes before a 400):
     # one thread pool hop for the request providers send most, as in list_users.
@@ -298,6 +304,11 @@ def patch_user(user_id: str, request: Request, container: ContainerDep, raw: Raw
     model = user_model(current, _base(request))
     patch.patch(model, scim_policy=POLICY)
     return _write_user(request, container, principal, current, groups, model)
+
+
+router.add_api_route(
+    "/Users/{user_id}", patch_user, methods=["PATCH"], route_class_override=DirectScimRoute
+)
 
 
 _USER_PATCH = PatchOp[UserModel]
