@@ -117,10 +117,10 @@ def test_a_change_reads_the_same_both_ways(
     scim = token_for(container, tenant, CredentialKind.SCIM)
     user = Scim(direct, scim).create("cy@direct.example")
     path = f"/scim/v2/Users/{user}"
-    sent = {"headers": scim | {"Content-Type": "application/scim+json"}}
+    headers = scim | {"Content-Type": "application/scim+json"}
     for first, second in ((direct, slow), (slow, direct)):
         for value in (False, True):
-            changed = first.request("PATCH", path, content=_patch(value), **sent)
+            changed = first.request("PATCH", path, content=_patch(value), headers=headers)
             assert changed.status_code == 200
             assert changed.json()["active"] is value
             read = second.get(path, headers=scim)
