@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from roster.adapters.tables import audit_events, credentials, users
+from roster.adapters.tables import (
+    audit_events,
+    automation_rules,
+    credentials,
+    invitations,
+    users,
+)
 from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.audit import APPLIED, replay
@@ -167,6 +173,91 @@ def test_leaving_active_revokes_sessions_and_tokens_in_the_same_transaction(
             )
         ).all()
     assert live == []
+
+
+def _give_access(container: Container, tenant: Tenant, uid: str, kinds: set[str]) -> None:
+    """Live access of each of `kinds` for `uid`, plus access that is not live (a
+    revoked token, an accepted invitation, a disabled automation) to be left alone."""
+    now = container.clock()
+    credential: dict[str, object] = {"workspace_id": tenant.id, "user_id": uid, "created_at": now}
+    rule: dict[str, object] = {
+        "workspace_id": tenant.id,
+        "name": "r",
+        "trigger": {},
+        "conditions": {},
+    }
+    rule |= {"action": {}, "owner_user_id": uid, "created_by": "t", "created_at": now}
+    rule |= {"updated_at": now}
+    invitation: dict[str, object] = {
+        "workspace_id": tenant.id,
+        "email": "i@x.example",
+        "role": "member",
+    }
+    invitation |= {"invited_by": uid, "created_at": now, "expires_at": now}
+    with container.engine.begin() as conn:
+        for kind, live in (("session", "sessions" in kinds), ("personal", "tokens" in kinds)):
+            gone: dict[str, object] = {"revoked_at": now}
+            for extra in ({}, gone) if live else (gone,):
+                row = credential | {"id": new_id("crd"), "kind": kind, "token_hash": new_id("h")}
+                conn.execute(insert(credentials).values(row | extra))
+        ended: list[dict[str, object]] = [{"accepted_at": now}, {"revoked_at": now}]
+        for extra in [ended[0], {}] if "invitations" in kinds else ended:
+            row = invitation | {"id": new_id("inv"), "token_hash": new_id("h")}
+            conn.execute(insert(invitations).values(row | extra))
+        for enabled in (False, True) if "automations" in kinds else (False,):
+            conn.execute(
+                insert(automation_rules).values(rule | {"id": new_id("aut"), "enabled": enabled})
+            )
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        *(set(), {"sessions"}, {"tokens"}, {"invitations"}, {"automations"}),
+        *({"tokens", "automations"}, {"sessions", "tokens", "invitations", "automations"}),
+    ],
+)
+def test_leaving_active_revokes_exactly_the_access_still_live(
+    container: Container, tenant: Tenant, kinds: set[str]
+) -> None:
+    uid = add(container, tenant, f"live-{'-'.join(sorted(kinds))}@x.example")
+    bystander = add(container, tenant, f"by-{'-'.join(sorted(kinds))}@x.example")
+    _give_access(container, tenant, uid, kinds)
+    _give_access(container, tenant, bystander, {"sessions", "tokens", "invitations", "automations"})
+    result = change_status(
+        container.uow(),
+        workspace_id=tenant.id,
+        user_id=uid,
+        to=Status.INACTIVE,
+        route=Route.SCIM,
+        actor=ADMIN,
+        now=container.clock(),
+    )
+    counts = {k: getattr(result.revoked, k) for k in ("sessions", "tokens", "invitations")}
+    counts["automations"] = result.revoked.automations
+    assert counts == {k: int(k in kinds) for k in counts}
+    with container.engine.connect() as conn:
+        for who, live in ((uid, 0), (bystander, 1)):
+            tokens = conn.execute(
+                select(credentials.c.kind).where(
+                    credentials.c.user_id == who, credentials.c.revoked_at.is_(None)
+                )
+            ).all()
+            assert len(tokens) == 2 * live
+            pending = conn.execute(
+                select(invitations.c.id).where(
+                    invitations.c.invited_by == who,
+                    invitations.c.accepted_at.is_(None),
+                    invitations.c.revoked_at.is_(None),
+                )
+            ).all()
+            assert len(pending) == live
+            enabled = conn.execute(
+                select(automation_rules.c.id).where(
+                    automation_rules.c.owner_user_id == who, automation_rules.c.enabled.is_(True)
+                )
+            ).all()
+            assert len(enabled) == live
 
 
 def test_another_workspaces_user_is_not_found(container: Container, tenant: Tenant) -> None:

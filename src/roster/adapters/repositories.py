@@ -8,7 +8,17 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from roster.adapters.batch_sql import among, bind_value, ids_in, insert_rows
 from roster.adapters.tables import (
@@ -587,13 +597,45 @@ class SqlChangeLog:
         if changed is not None:
             params |= {f"status_{k}": getattr(changed, k) for k in _STATUS_COLUMNS[:-1]}
             params |= {"one_user": changed.id, "now": entry.at}
-        found = _one_change(changed is not None, revoke).run(self.conn, params)
-        return Revoked(**{k: found[k] for k in _REVOKED}) if revoke else Revoked()
+        kinds: tuple[str, ...] = _REVOKED if revoke else ()
+        if revoke and self.conn.dialect.name != "postgresql":
+            kinds = self._live_access(params)
+        found = _one_change(changed is not None, kinds).run(self.conn, params)
+        return Revoked(**{k: found[k] for k in kinds})
+
+    def _live_access(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """On SQLite (one statement at a time), which of the revocations have rows to
+        revoke, probed in one statement under the write lock held since BEGIN
+        IMMEDIATE (so nothing can add one before they run): only those run, and the
+        others revoke nothing, as running them would. Most users leaving Active
+        have no session, token, invitation or automation left."""
+        probed = self.conn.execute(_live_access(), params).one()
+        return tuple(kind for kind, live in zip(_REVOKED, probed, strict=True) if live)
 
 
 @cache
-def _one_change(changed: bool, revoke: bool) -> _Writes:
-    """`SqlChangeLog.record`'s statements, with the parameters it binds."""
+def _revoking_one_user() -> list[tuple[str, Any]]:
+    now = bindparam("now", type_=credentials.c.revoked_at.type)
+    return _revocations(bindparam("ws"), lambda column: column == bindparam("one_user"), now)
+
+
+@cache
+def _live_access() -> Any:
+    """Whether each of `_revoking_one_user`'s UPDATEs would change a row: each an
+    EXISTS on the very table and WHERE clause of the UPDATE, in `_REVOKED` order."""
+    found = dict(_revoking_one_user())
+    return select(
+        *(
+            exists().select_from(found[k].table).where(found[k].whereclause).label(k)
+            for k in _REVOKED
+        )
+    )
+
+
+@cache
+def _one_change(changed: bool, revoke: tuple[str, ...]) -> _Writes:
+    """`SqlChangeLog.record`'s statements, with the parameters it binds; `revoke`
+    names the revocations to run (`_REVOKED`, or those `_live_access` found)."""
     ws: Any = bindparam("ws")
     audit = {k: bindparam(f"audit_{k}", type_=audit_events.c[k].type) for k in _AUDIT_COLUMNS}
     moved = {c.key: bindparam(f"delta_{c.key}", type_=c.type) for c in _COUNT_COLUMNS}
@@ -609,9 +651,7 @@ def _one_change(changed: bool, revoke: bool) -> _Writes:
     if changed:
         status = {k: bindparam(f"status_{k}", type_=users.c[k].type) for k in _STATUS_COLUMNS[:-1]}
         writes.append(("status", _status_update(ws, users.c.id == bindparam("one_user"), status)))
-    if revoke:
-        now = bindparam("now", type_=credentials.c.revoked_at.type)
-        writes += _revocations(ws, lambda column: column == bindparam("one_user"), now)
+    writes += [(k, w) for k, w in _revoking_one_user() if k in revoke]
     return _Writes.of(writes)
 
 

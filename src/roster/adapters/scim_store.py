@@ -62,13 +62,45 @@ def user_rows(
         query = base.order_by(users.c.id).offset(offset)
         return list(conn.execute(query if limit is None else query.limit(limit)))
     found: dict[str, Row[Any]] = {}
+    for row in conn.execute(*_looked_up(workspace_id, wanted, deprovisioned, False)):
+        found[row.id] = row
+    return [found[k] for k in sorted(found)]
+
+
+def user_rows_with_groups(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    emails: Sequence[str] | None = None,
+    user_name_keys: Sequence[str] | None = None,
+    external_ids: Sequence[str] | None = None,
+) -> tuple[list[Row[Any]], dict[str, list[tuple[str, str]]]]:
+    """`user_rows` of the users any narrowing list names (at least one given), and
+    their groups as `groups_of` reads them, in one statement: each user's row comes
+    once per group (joined to the membership and the group), in group id order."""
+    lookups = {"id": ids, "email": emails, "user_name_key": user_name_keys}
+    lookups["external_id"] = external_ids
+    wanted = {name: list(values)[:CHUNK] for name, values in lookups.items() if values is not None}
+    found: dict[str, Row[Any]] = {}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for row in conn.execute(*_looked_up(workspace_id, wanted, False, True)):
+        found.setdefault(row.id, row)
+        held = groups.setdefault(row.id, [])
+        if row.member_group_id is not None and (row.member_group_id, row.member_group) not in held:
+            held.append((row.member_group_id, row.member_group))
+    return [found[k] for k in sorted(found)], groups
+
+
+def _looked_up(
+    workspace_id: str, wanted: dict[str, list[str]], deprovisioned: bool, with_groups: bool
+) -> tuple[Any, dict[str, Any]]:
+    """The lookup statement for the narrowing lists `wanted`, and its parameters."""
     shape = tuple((name, min(len(v), FIXED_IN + 1)) for name, v in wanted.items())
     params: dict[str, Any] = {"workspace_id": workspace_id}
     for name, values in wanted.items():
         params |= bound_in_values(name, values)
-    for row in conn.execute(_lookup(shape, deprovisioned), params):
-        found[row.id] = row
-    return [found[k] for k in sorted(found)]
+    return _lookup(shape, deprovisioned, with_groups), params
 
 
 _LOOKUP_COLUMNS = {
@@ -80,21 +112,37 @@ _LOOKUP_COLUMNS = {
 
 
 @lru_cache(maxsize=256)
-def _lookup(shape: tuple[tuple[str, int], ...], deprovisioned: bool) -> Any:
+def _lookup(shape: tuple[tuple[str, int], ...], deprovisioned: bool, with_groups: bool) -> Any:
     """One statement, built once per shape (the columns named and how many values
     each), fetching the users any of the named columns matches: each an indexed
     lookup of its own, UNION ALL-ed (so one round trip; an OR across the two
-    tables would scan the workspace)."""
+    tables would scan the workspace). `with_groups`: each user joined to their
+    memberships and groups (`_groups_of`'s join), rows in user then group id order."""
     parts = []
     for name, count in shape:
-        part = _users_joined().where(
+        part = _users_joined()
+        if with_groups:
+            part = part.add_columns(
+                _G.id.label("member_group_id"), _G.display_name.label("member_group")
+            ).outerjoin(
+                scim_group_members.join(
+                    scim_groups, (_G.workspace_id == _M.workspace_id) & (_G.id == _M.group_id)
+                ),
+                (_M.workspace_id == users.c.workspace_id) & (_M.member_id == users.c.id),
+            )
+        part = part.where(
             users.c.workspace_id == bindparam("workspace_id"),
             bound_in(_LOOKUP_COLUMNS[name], name, count),
         )
         if not deprovisioned:
             part = part.where(_A.deprovisioned_at.is_(None))
         parts.append(part)
-    return parts[0] if len(parts) == 1 else union_all(*parts)
+    if len(parts) == 1:
+        return parts[0].order_by(users.c.id, _G.id) if with_groups else parts[0]
+    if not with_groups:
+        return union_all(*parts)
+    found = union_all(*parts).subquery()
+    return select(*found.c).order_by(found.c.id, found.c.member_group_id)
 
 
 def count_users(conn: Connection, workspace_id: str) -> int:

@@ -159,10 +159,9 @@ def user_with_groups(
 ) -> tuple[ScimUser, list[tuple[str, str]]]:
     """A user and their groups (id, display name), read on one connection."""
     with _reading(db) as conn:
-        rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
-        if not rows:
-            raise errors.NotFound(f"No user {user_id} in this workspace.")
-        groups = scim_store.groups_of(conn, workspace_id, [user_id])
+        rows, groups = scim_store.user_rows_with_groups(conn, workspace_id, ids=[user_id])
+    if not rows:
+        raise errors.NotFound(f"No user {user_id} in this workspace.")
     return _scim_user(rows[0]), groups[user_id]
 
 
@@ -174,20 +173,13 @@ def find_users(
     on the same connection (else None: the caller reads the groups of the page it
     keeps)."""
     n = narrowing or Narrowing()
+    lists = {"ids": n.ids, "emails": n.emails, "user_name_keys": n.user_name_keys}
+    lists["external_ids"] = n.external_ids
     with _reading(db) as conn:
-        rows = scim_store.user_rows(
-            conn,
-            workspace_id,
-            ids=n.ids,
-            emails=n.emails,
-            user_name_keys=n.user_name_keys,
-            external_ids=n.external_ids,
-        )
-        found = [_scim_user(r) for r in rows]
-        groups = None
-        if _narrows_users(n) and found:
-            groups = scim_store.groups_of(conn, workspace_id, [su.user.id for su in found])
-    return found, groups or ({} if _narrows_users(n) else None)
+        if not _narrows_users(n):
+            return [_scim_user(r) for r in scim_store.user_rows(conn, workspace_id)], None
+        rows, groups = scim_store.user_rows_with_groups(conn, workspace_id, **lists)
+    return [_scim_user(r) for r in rows], groups
 
 
 def _narrows_users(n: Narrowing) -> bool:

@@ -32,7 +32,7 @@ def search_everything(engine: Any, workspace: str, base: str, params: dict[str, 
             groups_of = scim.groups_of_users(engine, workspace, [su.user.id for su in users])
         groups = scim.find_groups(engine, workspace, _for_groups(narrowed))
         page = queries.select(search, _models(users, groups_of, groups, base))
-    return queries.list_response(page, search, lambda r: r)
+    return queries.list_response(page, queries.dumped(search))
 
 
 def _for_groups(narrowed: scim.Narrowing | None) -> scim.Narrowing | None:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.entrypoints.web.deps import ContainerDep
-from roster.entrypoints.web.scim import queries, root_search
+from roster.entrypoints.web.scim import queries, root_search, user_json
 from roster.entrypoints.web.scim.bodies import (
     POLICY,
     lift_enterprise,
@@ -31,6 +31,7 @@ from roster.entrypoints.web.scim.bodies import (
     parse_json,
     read_json,
 )
+from roster.entrypoints.web.scim.direct import DirectScimRoute
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
 from roster.entrypoints.web.scim.resources import (
     CORE_USER as CORE,
@@ -154,22 +155,27 @@ def get_resource_type(type_id: str, request: Request, _: ScimPrincipal) -> Respo
 # Users
 
 
-def _user_out(
-    request: Request, container: ContainerDep, su: scim.ScimUser, params: Any = None
-) -> Any:
-    groups = scim.groups_of_users(container.engine, su.user.workspace_id, [su.user.id])
-    return user_model(su, _base(request), groups[su.user.id])
-
-
-def _dump_user(model: Any, params: Any = None) -> Any:
-    return model.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=params)
+def _user_body(
+    su: scim.ScimUser,
+    base: str,
+    groups: list[tuple[str, str]] | None,
+    search: Any = None,
+    context: Context = Context.RESOURCE_QUERY_RESPONSE,
+) -> dict[str, Any]:
+    """The User resource as answered: written directly where user_json can (the
+    same JSON), else validated and dumped by scim2-models."""
+    fast = user_json.document(su, base, groups, search)
+    if fast is not None:
+        return fast
+    model = user_model(su, base, groups)
+    dumped: dict[str, Any] = model.model_dump(scim_ctx=context, response_parameters=search)
+    return dumped
 
 
 def _user_page(
     db: Engine | Connection, workspace: str, base: str, search: Any
-) -> tuple[queries.Page, list[Any]]:
-    """The page of User resources a search asks for (with their groups), and every
-    resource the filter matched before paging (to count), as (page, matched)."""
+) -> tuple[queries.Page, dict[str, list[tuple[str, str]]]]:
+    """The page of users a search asks for (ScimUser each), and their groups."""
     if search.filter is None and search.sort_by is None:
         start, count = queries.bounds(search)
         total, found = scim.page_users(db, workspace, offset=start - 1, limit=count)
@@ -177,31 +183,33 @@ def _user_page(
     else:
         narrowed = queries.narrowing(search.filter.ast) if search.filter is not None else None
         candidates, groups = scim.find_users(db, workspace, narrowed)
-        if groups is not None:  # a few candidates, groups at hand: build each once
+        by_id = {su.user.id: su for su in candidates}
+        if groups is not None:  # a few candidates, groups at hand: filter on them too
             built = [user_model(su, base, groups.get(su.user.id)) for su in candidates]
-            return queries.select(search, built), built
-        page = queries.select(search, [user_model(su, base) for su in candidates])
-        page = queries.Page(
-            page.total, page.start_index, [_scim_of(m, candidates) for m in page.resources]
-        )
-    groups = scim.groups_of_users(db, workspace, [su.user.id for su in page.resources])
-    built = [user_model(su, base, groups[su.user.id]) for su in page.resources]
-    return queries.Page(page.total, page.start_index, built), built
+        else:
+            built = [user_model(su, base) for su in candidates]
+        page = queries.select(search, built)
+        page = queries.Page(page.total, page.start_index, [by_id[m.id] for m in page.resources])
+        if groups is not None:
+            return page, groups
+    ids = [su.user.id for su in page.resources]
+    return page, scim.groups_of_users(db, workspace, ids)
 
 
 def _search_users(
     request: Request, db: Engine | Connection, principal: Principal, params: dict[str, Any]
 ) -> Response:
     search = queries.search_request(UserModel, params)
-    page, _ = _user_page(db, principal.workspace_id, _base(request), search)
-    return _one(queries.list_response(page, search, lambda m: m))
+    base = _base(request)
+    page, groups = _user_page(db, principal.workspace_id, base, search)
+    context = Context.SEARCH_RESPONSE
+    return _one(
+        queries.list_response(
+            page, lambda su: _user_body(su, base, groups.get(su.user.id), search, context)
+        )
+    )
 
 
-def _scim_of(model: Any, candidates: list[scim.ScimUser]) -> scim.ScimUser:
-    return next(su for su in candidates if su.user.id == model.id)
-
-
-@router.get("/Users")
 def list_users(request: Request, container: ContainerDep) -> Response:
     # Authenticated here rather than as a dependency: a sync dependency is a thread
     # pool hop of its own, and this is the request providers send most.
@@ -211,6 +219,9 @@ def list_users(request: Request, container: ContainerDep) -> Response:
         return _search_users(request, conn, principal, _params(request))
 
 
+router.add_api_route("/Users", list_users, methods=["GET"], route_class_override=DirectScimRoute)
+
+
 @router.post("/Users/.search")
 def search_users(
     request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
@@ -218,14 +229,17 @@ def search_users(
     return _search_users(request, container.engine, principal, body)
 
 
-@router.get("/Users/{user_id}")
 def get_user(user_id: str, request: Request, container: ContainerDep) -> Response:
     with container.engine.connect() as conn:  # as in list_users
         principal = _authenticated(request, container, conn)
         su, groups = scim.user_with_groups(conn, principal.workspace_id, user_id)
     search = queries.search_request(UserModel, _params(request))
-    model = user_model(su, _base(request), groups)
-    return _one(_dump_user(model, search), etag=su.etag)
+    return _one(_user_body(su, _base(request), groups, search), etag=su.etag)
+
+
+router.add_api_route(
+    "/Users/{user_id}", get_user, methods=["GET"], route_class_override=DirectScimRoute
+)
 
 
 @router.post("/Users")
@@ -243,8 +257,9 @@ def create_user(
         write=user_write(model, keep_active=True),
         now=container.clock(),
     )
-    out = _user_out(request, container, su)
-    return _one(_dump_user(out), 201, su.etag, out.meta.location)
+    groups = scim.groups_of_users(container.engine, su.user.workspace_id, [su.user.id])
+    body = _user_body(su, _base(request), groups[su.user.id])
+    return _one(body, 201, su.etag, body["meta"]["location"])
 
 
 @router.put("/Users/{user_id}")
@@ -264,7 +279,6 @@ def replace_user(
     return _write_user(request, container, principal, current, groups, model)
 
 
-@router.patch("/Users/{user_id}")
 def patch_user(user_id: str, request: Request, container: ContainerDep, raw: RawBody) -> Response:
     # Authenticated here, then the body parsed (a 401 still comes before a 400):
     # one thread pool hop for the request providers send most, as in list_users.
@@ -282,7 +296,7 @@ def patch_user(user_id: str, request: Request, container: ContainerDep, raw: Raw
             now=container.clock(),
             if_match=request.headers.get("if-match"),
         )
-        return _one(_dump_user(user_model(su, _base(request), groups)), etag=su.etag)
+        return _one(_user_body(su, _base(request), groups), etag=su.etag)
     patch = _USER_PATCH.model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
@@ -290,6 +304,11 @@ def patch_user(user_id: str, request: Request, container: ContainerDep, raw: Raw
     model = user_model(current, _base(request))
     patch.patch(model, scim_policy=POLICY)
     return _write_user(request, container, principal, current, groups, model)
+
+
+router.add_api_route(
+    "/Users/{user_id}", patch_user, methods=["PATCH"], route_class_override=DirectScimRoute
+)
 
 
 _USER_PATCH = PatchOp[UserModel]
@@ -324,7 +343,7 @@ def _write_user(
         if_match=request.headers.get("if-match"),
         current=current,
     )
-    return _one(_dump_user(user_model(su, _base(request), groups)), etag=su.etag)
+    return _one(_user_body(su, _base(request), groups), etag=su.etag)
 
 
 @router.delete("/Users/{user_id}")
@@ -354,7 +373,7 @@ def _search_groups(
     base = _base(request)
     found = scim.find_groups(container.engine, principal.workspace_id, narrowed)
     page = queries.select(search, [group_model(g, base) for g in found])
-    return _one(queries.list_response(page, search, lambda g: g))
+    return _one(queries.list_response(page, queries.dumped(search)))
 
 
 @router.get("/Groups")
