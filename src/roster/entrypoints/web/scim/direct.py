@@ -6,20 +6,22 @@ connection) and take only what a request holds as it is: the request, the
 container, the body's bytes (`raw`) and the path parameters, each a plain `str`.
 FastAPI's dependency solving and parameter handling would hand them exactly those
 (`ContainerDep`, `RawBody`, a `str` path parameter), at ~0.1 ms a request; here
-they are read directly and the view runs in one worker-thread hop, its failures
-answered as SCIM Errors by the same `to_response`. An app with dependency overrides
+they are read directly and the view runs in one worker-thread hop
+(`worker_hop.run_in_worker`), its failures answered as SCIM Errors by the same
+`to_response`. An app with dependency overrides
 (tests) goes FastAPI's way; tests/e2e/scim/test_direct_routes.py compares the two.
 """
 
 import inspect
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from roster.entrypoints.web.deps import container_of
 from roster.entrypoints.web.scim.errors import ScimRoute, to_response
+from roster.entrypoints.web.worker_hop import run_in_worker
 
 _GIVEN = frozenset({"request", "container", "raw"})
 
@@ -47,7 +49,7 @@ class DirectScimRoute(ScimRoute):
                         given[name] = await request.body()
                     else:
                         given[name] = request.path_params[name]
-                answer: Response = await run_in_threadpool(view, **given)
+                answer: Response = await run_in_worker(partial(view, **given))
                 return answer
             except Exception as exc:
                 return to_response(exc)
