@@ -52,9 +52,7 @@ def user_rows(
     none given, every user of the workspace, in id order, from `offset`. Users a
     SCIM DELETE deprovisioned are left out unless `deprovisioned` asks for them.
     """
-    lookups = {"id": ids, "email": emails, "user_name_key": user_name_keys}
-    lookups["external_id"] = external_ids
-    wanted = {name: list(values)[:CHUNK] for name, values in lookups.items() if values is not None}
+    wanted = _narrowing(ids, emails, user_name_keys, external_ids)
     if not wanted:
         base = _users_joined().where(users.c.workspace_id == workspace_id)
         if not deprovisioned:
@@ -79,9 +77,7 @@ def user_rows_with_groups(
     """`user_rows` of the users any narrowing list names (at least one given), and
     their groups as `groups_of` reads them, in one statement: each user's row comes
     once per group (joined to the membership and the group), in group id order."""
-    lookups = {"id": ids, "email": emails, "user_name_key": user_name_keys}
-    lookups["external_id"] = external_ids
-    wanted = {name: list(values)[:CHUNK] for name, values in lookups.items() if values is not None}
+    wanted = _narrowing(ids, emails, user_name_keys, external_ids)
     found: dict[str, Row[Any]] = {}
     groups: dict[str, list[tuple[str, str]]] = {}
     for row in conn.execute(*_looked_up(workspace_id, wanted, False, True)):
@@ -90,6 +86,18 @@ def user_rows_with_groups(
         if row.member_group_id is not None and (row.member_group_id, row.member_group) not in held:
             held.append((row.member_group_id, row.member_group))
     return [found[k] for k in sorted(found)], groups
+
+
+def _narrowing(
+    ids: Sequence[str] | None,
+    emails: Sequence[str] | None,
+    user_name_keys: Sequence[str] | None,
+    external_ids: Sequence[str] | None,
+) -> dict[str, list[str]]:
+    """The narrowing lists given, by lookup column name (each cut to CHUNK values)."""
+    lookups = {"id": ids, "email": emails, "user_name_key": user_name_keys}
+    lookups["external_id"] = external_ids
+    return {name: list(values)[:CHUNK] for name, values in lookups.items() if values is not None}
 
 
 def _looked_up(
