@@ -1,9 +1,19 @@
 """Block 100,000 of 1,000,000 users with a bulk job, next to the best raw SQL doing
-the same writes, in one run on one database; meanwhile a real server answers
+the same writes, on one seeded database; meanwhile a real server answers
 authenticated requests, and we report their latency and any error.
 
 Run: .venv/bin/python -m bench.bench_bulk [--users 1000000] [--target 100000]
      [--database-url URL] [--chunk N (default: the job's own)] [--rounds 1-3]
+     [--no-requests] [--same-file]
+
+On SQLite (unless --same-file) each contender runs in a new process on a new copy
+of the seeded file, under the same request load (a server on that copy and its
+client): no contender inherits another's audit rows, page cache, WAL or heap, and
+the raw SQL faces the load the job does. (Run in turn on one file, the raw
+statement grew from ~9 to ~15 s as earlier contenders' audit rows piled up, while
+the job did not, so "best of N" compared the raw SQL on the emptiest file.) On
+PostgreSQL, and with --same-file, the contenders run in this process in turn on
+the one database, and only the job runs under the request load.
 
 Every run seeds a fresh workspace. Three disjoint sets of `target` Active users
 (user i with i % 10 == 0, 1, 2; in round r of `--rounds`, 3r, 3r + 1, 3r + 2) are
@@ -22,10 +32,12 @@ array on PostgreSQL), as the job's writer does, and look users up by primary key
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -340,7 +352,7 @@ def p99(values: list[float]) -> float:
 # --- Main ---------------------------------------------------------------------------
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--target", type=int, default=100_000)
@@ -348,7 +360,21 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-requests", action="store_true")
     parser.add_argument("--rounds", type=int, choices=(1, 2, 3), default=1)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--same-file", action="store_true",
+        help="SQLite: run every contender in this process on the one seeded file, in turn",
+    )  # fmt: skip
+    parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", help=argparse.SUPPRESS)
+    parser.add_argument("--residue", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
+    if args.child:
+        _child(args)
+        return
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     engine = make_engine(url)
     upgrade(engine)
@@ -366,51 +392,138 @@ def main() -> None:
         engine, workspace_id=ws, kind=CredentialKind.PERSONAL, name="bench", user_id=owner,
         now=c.clock() - timedelta(seconds=1),
     )  # fmt: skip
-    runs: list[tuple[float, float, float, float]] = []
-    latencies: list[float] = []
+    fresh = _sqlite(engine) and not args.same_file
+    if fresh:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        engine.dispose()
+    runs: list[dict[str, float]] = []
+    latencies: dict[str, list[float]] = {kind: [] for kind in CONTENDERS}
     errors: list[str] = []
     for r in range(args.rounds):
         # Round r blocks users i % 10 == 3r (roster), 3r + 1 (one statement) and 3r + 2
-        # (chunks); odd rounds run the job first, so neither side always runs on the
-        # smaller audit table or the cooler machine.
-        if r % 2 == 0:
-            one, chunked = _raw(engine, ws, args, r)
-        ours, lat, err = _with_requests(c, url, ws, args, token, victim, 3 * r)
-        if r % 2 == 1:
-            one, chunked = _raw(engine, ws, args, r)
-        runs.append((one, chunked, ours, os.getloadavg()[0]))
-        latencies += lat
-        errors += err
+        # (chunks); odd rounds run the job first, so neither side always runs first.
+        order = CONTENDERS if r % 2 == 0 else (*CONTENDERS[2:], *CONTENDERS[:2])
+        times: dict[str, float] = {}
+        for kind in order:
+            residue = 3 * r + CONTENDERS.index(kind)
+            if fresh:
+                seconds, lat, err = _fresh(url, ws, args, kind, residue, token, victim)
+                latencies[kind] += lat
+                errors += err
+            elif kind == "roster":
+                seconds, lat, err = _with_requests(c, url, ws, args, token, victim, residue)
+                latencies[kind] += lat
+                errors += err
+            else:
+                seconds = _contend(kind, engine, c, ws, args, residue)
+            times[kind] = seconds
+        runs.append(times | {"load": os.getloadavg()[0]})
 
-    print(f"\nBlock {args.target:,} of {args.users:,} users ({engine.dialect.name}, "
-          f"chunks of {args.chunk}):")  # fmt: skip
-    for r, (one, chunked, ours, load) in enumerate(runs):
+    _report(args, engine.dialect.name, fresh, runs, latencies, errors)
+
+
+def _report(
+    args: argparse.Namespace,
+    dialect: str,
+    fresh: bool,
+    runs: list[dict[str, float]],
+    latencies: dict[str, list[float]],
+    errors: list[str],
+) -> None:
+    how = "each contender in a fresh process on a fresh copy of the seeded file" if fresh else (
+        "one process, one file, contenders in turn")  # fmt: skip
+    load_note = "no requests" if args.no_requests else (
+        "requests during every contender" if fresh else "requests during the job only")  # fmt: skip
+    print(f"\nBlock {args.target:,} of {args.users:,} users ({dialect}, "
+          f"chunks of {args.chunk}; {how}; {load_note}):")  # fmt: skip
+    for r, times in enumerate(runs):
+        one, chunked, ours = (times[k] for k in CONTENDERS)
         if args.rounds > 1:
-            print(f" round {r + 1} (load average {load:.1f} at its end):")
+            print(f" round {r + 1} (load average {times['load']:.1f} at its end):")
         print(f"  raw SQL, one statement each, one transaction  {one:8.2f} s")
         print(f"  raw SQL, PK-ordered chunks                    {chunked:8.2f} s")
         print(f"  roster bulk job (start_job + run_job)         {ours:8.2f} s")
         print(f"  ratio to the best raw SQL                     {ours / min(one, chunked):8.2f} x")
     if args.rounds > 1:
-        best = min(min(one, chunked) for one, chunked, _, _ in runs)
-        ours = min(run[2] for run in runs)
+        best = min(min(t["one"], t["chunks"]) for t in runs)
+        ours = min(t["roster"] for t in runs)
         print(f" best of {args.rounds} rounds: raw {best:.2f} s, roster {ours:.2f} s, "
               f"ratio {ours / best:.2f} x")  # fmt: skip
-    if latencies:
-        print(
-            f"  requests during the job: {len(latencies)}, p50 "
-            f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99(latencies) * 1000:.1f} ms, "
-            f"errors {len(errors)}"
-        )
+    for kind, lat in latencies.items():
+        if lat:
+            print(
+                f"  requests during {NAMES[kind]}: {len(lat)}, p50 "
+                f"{statistics.median(lat) * 1000:.1f} ms, p99 {p99(lat) * 1000:.1f} ms"
+            )
+    if any(latencies.values()):
+        print(f"  request errors: {len(errors)}")
         for e in errors[:5]:
             print("    ", e)
 
 
-def _raw(engine: Engine, ws: str, args: argparse.Namespace, r: int) -> tuple[float, float]:
-    """Round r's two raw contenders: (one statement, PK chunks) seconds."""
-    one = raw_one_statement(engine, ws, targets(args.users, args.target, 3 * r + 1))
-    ids = targets(args.users, args.target, 3 * r + 2)
-    return one, raw_chunks(engine, ws, ids, args.chunk)
+CONTENDERS = ("one", "chunks", "roster")
+NAMES = {"one": "raw SQL, one statement", "chunks": "raw SQL, PK chunks", "roster": "the job"}
+
+
+def _contend(
+    kind: str, engine: Engine, c: Container, ws: str, args: argparse.Namespace, residue: int
+) -> float:
+    """One contender's seconds, run here."""
+    ids = targets(args.users, args.target, residue)
+    if kind == "one":
+        return raw_one_statement(engine, ws, ids)
+    if kind == "chunks":
+        return raw_chunks(engine, ws, ids, args.chunk)
+    return roster_job(c, ws, ids, args.chunk)
+
+
+def _child(args: argparse.Namespace) -> None:
+    """`--child KIND`: one contender on `--database-url`, its seconds printed last."""
+    engine = make_engine(args.database_url)
+    c = Container(settings=Settings(database_url=args.database_url), engine=engine)
+    seconds = _contend(args.child, engine, c, args.workspace, args, args.residue)
+    print(json.dumps({"seconds": seconds}))
+
+
+def _fresh(
+    url: str,
+    ws: str,
+    args: argparse.Namespace,
+    kind: str,
+    residue: int,
+    token: str,
+    victim: str,
+) -> tuple[float, list[float], list[str]]:
+    """`kind` in a new process on a new copy of the seeded SQLite file (so no
+    contender inherits another's audit rows, page cache or heap), under the same
+    request load as every other contender unless --no-requests."""
+    seeded = Path(url.removeprefix("sqlite:///"))
+    copy = seeded.with_name("contender.db")
+    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(seeded, copy)
+    copy_url = f"sqlite:///{copy}"
+    child = [
+        sys.executable, "-m", "bench.bench_bulk", "--child", kind, "--database-url", copy_url,
+        "--workspace", ws, "--residue", str(residue), "--users", str(args.users),
+        "--target", str(args.target), "--chunk", str(args.chunk),
+    ]  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        if not args.no_requests:
+            base = stack.enter_context(server(copy_url))
+            stop, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
+            client = mp.Process(target=load, args=(base, token, victim, stop, out))
+            client.start()
+            time.sleep(1)
+        done = subprocess.run(child, check=True, capture_output=True, text=True)  # noqa: S603
+        seconds = float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+        if args.no_requests:
+            return seconds, [], []
+        stop.set()
+        latencies, errors = out.get(timeout=120)
+        client.join()
+    return seconds, latencies, errors
 
 
 def _with_requests(
