@@ -432,7 +432,7 @@ def _report(
     errors: list[str],
 ) -> None:
     how = "each contender in a fresh process on a fresh copy of the seeded file" if fresh else (
-        "one process, one file, contenders in turn")  # fmt: skip
+        "one process, one database, contenders in turn")  # fmt: skip
     load_note = "no requests" if args.no_requests else (
         "requests during every contender" if fresh else "requests during the job only")  # fmt: skip
     print(f"\nBlock {args.target:,} of {args.users:,} users ({dialect}, "
