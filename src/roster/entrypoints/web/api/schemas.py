@@ -6,7 +6,8 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from roster.domain.audit import AuditEntry
 from roster.domain.credentials import CredentialKind
@@ -198,7 +199,6 @@ class UserList(BaseModel):
     )
 
 
-_AS_JSON = TypeAdapter(Any)
 _ROW_FIELDS = (
     *("id", "email", "name", "role", "status", "status_reason", "status_note"),
     *("status_changed_at", "status_changed_by", "last_seen_at", "created_at", "version"),
@@ -211,8 +211,10 @@ def user_list_json(
     """The JSON of `UserList` for stored `users` rows, byte for byte what
     `UserList(items=[UserOut.of(...)]).model_dump_json()` gives, built without
     validating what was just read: one dict per row (its columns taken by position),
-    and `allowed_transitions` computed once per status (it depends only on the status
-    and the caller)."""
+    `allowed_transitions` computed once per status (it depends only on the status
+    and the caller), and the document written by orjson, whose datetimes are
+    formatted in C (pydantic's dump of the same dicts took ~4x as long;
+    tests/unit/test_users_list_bytes.py compares the bytes on any rows)."""
     allowed: dict[str, list[str]] = {}
     items = []
     if rows:
@@ -242,7 +244,7 @@ def user_list_json(
                 "allowed_transitions": targets,
             }
         )
-    return _AS_JSON.dump_json({"items": items, "next_cursor": next_cursor})
+    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
 
 
 class AuditEventOut(BaseModel):
