@@ -79,12 +79,23 @@ def _pydantic(rows: list[Row], cursor: str | None, route: Route, policy: Policy)
     route=st.sampled_from(list(Route)),
     policy=st.builds(Policy, allow_api_unblock=st.booleans()),
 )
-@example(  # whole seconds: no fraction is written
+@example(
     rows=[
-        Row("ws_1", 3, datetime(2026, 12, 3, 8, 0, tzinfo=UTC), "usr_1", "a@b.example",
-            'Quote " back\\slash \u2028 \x1f «é» 🙂', "admin", "blocked", "payment_dispute",
-            "line\nbreak\ttab\r", datetime(2026, 12, 3, 8, 0, 0, 1, tzinfo=UTC), "usr_2",
-            None)  # fmt: skip
+        Row(
+            workspace_id="ws_1",
+            version=3,
+            created_at=datetime(2026, 12, 3, 8, 0, tzinfo=UTC),  # whole seconds: no fraction
+            id="usr_1",
+            email="a@b.example",
+            name='Quote " back\\slash \u2028 \x1f «é» 🙂',
+            role="admin",
+            status="blocked",
+            status_reason="payment_dispute",
+            status_note="line\nbreak\ttab\r",
+            status_changed_at=datetime(2026, 12, 3, 8, 0, 0, 1, tzinfo=UTC),
+            status_changed_by="usr_2",
+            last_seen_at=None,
+        )
     ],
     cursor=None,
     route=Route.ADMIN_API,
