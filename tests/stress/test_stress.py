@@ -2,10 +2,10 @@
 at once on one shared set of users, a SIGKILL of every server in the middle of a
 bulk job and an automation run, a PostgreSQL restart mid-traffic; then the checker.
 
-Knobs (the CI profile is the default): ROSTER_STRESS_SECONDS (load time, 60),
-ROSTER_STRESS_SERVERS (2), ROSTER_STRESS_CONCURRENCY (12 HTTP workers),
-ROSTER_STRESS_USERS (shared members, 2000), ROSTER_STRESS_PG_RESTART (1; 0 skips
-the PostgreSQL restart). `make stress` runs a longer profile.
+Knobs (the CI profile is the default): ROSTER_STRESS_SECONDS (load time, 80),
+ROSTER_STRESS_SERVERS (2), ROSTER_STRESS_CONCURRENCY (8 HTTP workers),
+ROSTER_STRESS_BATCH_WORKERS (3), ROSTER_STRESS_USERS (shared members, 5000),
+ROSTER_STRESS_PG_RESTART (1; 0 skips the PostgreSQL restart). `make stress` runs a longer profile.
 """
 
 import asyncio
