@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, Row
 
 from roster.adapters import automation_store as store
 from roster.adapters.database import database_away
+from roster.adapters.heap import paused_collector, settled_heap
 from roster.adapters.repositories import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
@@ -241,10 +242,16 @@ class LostLease(Exception):
 def execute(engine: Engine, run: Run, clock: Clock) -> Run:
     """Do a running run's remaining chunks. A chunk that fails rolls back alone and
     marks the run failed with the reason; chunks before it stay, with outcomes."""
+    with settled_heap():
+        return _execute(engine, run, clock)
+
+
+def _execute(engine: Engine, run: Run, clock: Clock) -> Run:
     simulated: UserCounts | None = None
     while run.state == "running":
         try:
-            run, simulated = _chunk(engine, run, clock, simulated)
+            with paused_collector():
+                run, simulated = _chunk(engine, run, clock, simulated)
         except LostLease:
             return run
         except Exception as crash:

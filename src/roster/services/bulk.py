@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_ids
-from roster.adapters.heap import settled_heap
+from roster.adapters.heap import paused_collector, settled_heap
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
@@ -497,7 +497,7 @@ def run_chunk(
     nothing to claim (no runnable job, or another process holds it right now).
     `hold` (tests only) keeps the chunk's transaction open that long before commit,
     so a test can kill or race a runner in the middle of a chunk."""
-    with uow_factory() as uow:
+    with paused_collector(), uow_factory() as uow:
         size = size or chunk_size(uow.conn)
         claimed = _claim(uow.conn, job)
         if claimed is None:
