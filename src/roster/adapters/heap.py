@@ -30,20 +30,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class _Batches:
-    """How many batches of this process run now (the first freezes, the last thaws)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.running = 0
-
-
-_batches = _Batches()
-
-
-class _Pauses:
-    """How many chunks of this process run with the collector paused now, and whether
-    it was on when the first of them began."""
+class _Running:
+    """How many batches (or chunks) of this process run now: the first one in changes
+    the collector, the last one out gives it back; `was_on`: whether the collector
+    was on when the first chunk paused it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -51,7 +41,7 @@ class _Pauses:
         self.was_on = False
 
 
-_pauses = _Pauses()
+_batches, _pauses = _Running(), _Running()
 
 
 @contextmanager
