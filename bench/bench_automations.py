@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from bench.fresh_copy import fresh_copy
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
 from roster.bootstrap import Container
@@ -349,15 +349,11 @@ def _fresh(
 ) -> dict[str, Any]:
     """`kind` in a new process on a new copy of the seeded SQLite file, written out
     to the disk before it starts (so neither pays the other's copy)."""
-    seeded = Path(url.removeprefix("sqlite:///"))
-    copy = seeded.with_name("contender.db")
-    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
-        leftover.unlink(missing_ok=True)
-    shutil.copyfile(seeded, copy)
+    copy = fresh_copy(url)
     os.sync()
     child = [
         sys.executable, "-m", "bench.bench_automations", "--child", kind,
-        "--database-url", f"sqlite:///{copy}", "--workspace", ws, "--rule", rule_id,
+        "--database-url", copy, "--workspace", ws, "--rule", rule_id,
         "--now", now.isoformat(),
     ]  # fmt: skip
     done = subprocess.run(child, check=True, capture_output=True, text=True)  # noqa: S603

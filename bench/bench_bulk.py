@@ -37,7 +37,6 @@ import json
 import multiprocessing as mp
 import os
 import secrets
-import shutil
 import signal
 import socket
 import statistics
@@ -53,6 +52,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, text, update
 
+from bench.fresh_copy import fresh_copy
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
 from roster.adapters.tables import bulk_jobs, user_counts
@@ -498,12 +498,7 @@ def _fresh(
     """`kind` in a new process on a new copy of the seeded SQLite file (so no
     contender inherits another's audit rows, page cache or heap), under the same
     request load as every other contender unless --no-requests."""
-    seeded = Path(url.removeprefix("sqlite:///"))
-    copy = seeded.with_name("contender.db")
-    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
-        leftover.unlink(missing_ok=True)
-    shutil.copyfile(seeded, copy)
-    copy_url = f"sqlite:///{copy}"
+    copy_url = fresh_copy(url)
     child = [
         sys.executable, "-m", "bench.bench_bulk", "--child", kind, "--database-url", copy_url,
         "--workspace", ws, "--residue", str(residue), "--users", str(args.users),
