@@ -11,6 +11,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./roster.db"
     """SQLite file by default; `postgresql+psycopg://user@host/db` in production."""
 
+    telemetry: bool = False
+    """FastAPI's OpenTelemetry spans and metrics, for an operator who installs and
+    configures an OpenTelemetry SDK. Off, no request pays for looking for one."""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.telemetry import TelemetryConfig
 
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
@@ -25,6 +26,7 @@ from roster.entrypoints.web.api import billing as billing_api  # billing (issue 
 from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5)
 from roster.entrypoints.web.api import events as automation_events  # automations (issue 6)
 from roster.entrypoints.web.api.automations import router as automations_router
+from roster.entrypoints.web.api.user_listing import UsersListLane
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.dispatch import PrefixDispatch
 from roster.entrypoints.web.limits import BodyLimit
@@ -34,6 +36,8 @@ from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
 
 API = "/api/v1"
+# FastAPI looks up OpenTelemetry's providers on every request unless told not to.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 LANDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Roster</title></head>
@@ -69,6 +73,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
         redoc_url=None,
         description="User lifecycle: Active, Inactive and Blocked users, audited.",
         lifespan=lifespan,
+        telemetry=None if resolved.settings.telemetry else NO_TELEMETRY,
     )
     app.state.container = resolved
     redact_tokens_in_logs()  # invitation links carry their token in the path
@@ -97,6 +102,8 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     def landing() -> str:
         return LANDING
 
+    # Outermost of our middleware: the everyday users list answered before the rest.
+    app.add_middleware(UsersListLane)
     # Match each request only against the routes its path prefix can reach.
     app.router.middleware_stack = PrefixDispatch(app.router)
     return app

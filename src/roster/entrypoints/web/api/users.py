@@ -32,7 +32,6 @@ from roster.entrypoints.web.api.schemas import (
 from roster.entrypoints.web.api.user_listing import (
     Listing,
     PageAsked,
-    UserListRoute,
     listing,
     may_read_users,
     page_response,
@@ -127,7 +126,6 @@ router.add_api_route(
     methods=["GET"],
     response_model=UserList,
     responses=responses(401, 403, 422),
-    route_class_override=UserListRoute,  # everyday lists without FastAPI's parameter work
 )
 
 
