@@ -1,17 +1,22 @@
 """The lean worker-thread hop keeps anyio's guarantees: context variables reach the
 call, anyio's thread limit bounds it (together with anyio's own calls), a cancelled
-caller waits for the call to finish, and errors and results come back as they are."""
+caller waits for the call to finish, and errors and results come back as they are.
+A short read runs on the caller's thread on SQLite, unless it must write."""
 
 import asyncio
 import contextvars
 import threading
 import time
+from types import SimpleNamespace
+from typing import cast
 
 import anyio.to_thread
 import pytest
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from roster.entrypoints.web.worker_hop import run_in_worker
+from roster.entrypoints.web.worker_hop import run_in_worker, run_short_read
+from roster.services.access import StampsDue
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
@@ -147,3 +152,48 @@ def test_event_loops_in_several_threads_each_use_their_own_limiter() -> None:
         t.join()
     assert sorted(held) == ["t0", "t1", "t2"]
     assert {n for tokens in held.values() for n in tokens} == {1}
+
+
+def _engine_of(dialect: str) -> Engine:
+    """Just what run_short_read reads of an engine: its dialect's name."""
+    return cast(Engine, SimpleNamespace(dialect=SimpleNamespace(name=dialect)))
+
+
+def _where_and_how(*, may_write: bool = True) -> tuple[str, bool]:
+    return threading.current_thread().name, may_write
+
+
+def test_a_short_read_on_sqlite_runs_here_and_may_not_write() -> None:
+    async def main() -> tuple[str, bool]:
+        return await run_short_read(_engine_of("sqlite"), _where_and_how)
+
+    assert asyncio.run(main()) == (threading.current_thread().name, False)
+
+
+def test_a_short_read_that_must_write_goes_to_a_worker_thread_and_may_write_there() -> None:
+    tries: list[tuple[str, bool]] = []
+
+    def stamps_due(*, may_write: bool = True) -> str:
+        tries.append((threading.current_thread().name, may_write))
+        if not may_write:
+            raise StampsDue()
+        return "written"
+
+    async def main() -> str:
+        return await run_short_read(_engine_of("sqlite"), stamps_due)
+
+    assert asyncio.run(main()) == "written"
+    here = threading.current_thread().name
+    assert tries[0] == (here, False)
+    assert tries[1][0] != here
+    assert tries[1][1] is True
+    assert len(tries) == 2
+
+
+def test_a_short_read_on_postgresql_runs_in_a_worker_thread() -> None:
+    async def main() -> tuple[str, bool]:
+        return await run_short_read(_engine_of("postgresql"), _where_and_how)
+
+    thread, may_write = asyncio.run(main())
+    assert thread != threading.current_thread().name
+    assert may_write is True

@@ -1,5 +1,5 @@
 """GET /users answers an everyday query string in an ASGI middleware, without the
-routing and FastAPI's parameter work (api/user_listing.UsersListLane); it must
+routing and FastAPI's parameter work (fast_lanes.py, api/user_listing.list_lane); it must
 answer every query string, for every kind of caller, exactly as FastAPI's own way
 does: the same status, headers and bytes, refusals included."""
 
@@ -7,18 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import Receive, Scope, Send
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role, Status
-from roster.entrypoints.web.api.user_listing import UsersListLane
 from roster.entrypoints.web.app import create_app
 from roster.entrypoints.web.deps import get_container
 from roster.services.access import sign_in
 from roster.services.queries import Keyset, encode_cursor
 from tests.conftest import Tenant
-from tests.e2e.conftest import PASSWORD, add_user, token_for
+from tests.e2e.conftest import PASSWORD, add_user, recorded_lanes, token_for
 
 EVERYDAY = [
     *("", "status=blocked", "status=blocked&status=active", "status=inactive&role=admin"),
@@ -97,26 +95,13 @@ def test_every_query_string_gets_the_answer_fastapi_gives(
 def test_the_lane_answers_everyday_lists_and_passes_on_the_rest(
     container: Container, tenant: Tenant
 ) -> None:
-    """The comparison above only means something if the lane really answers: here it
-    wraps an app that records what reaches it. An everyday list by an admin never
-    does; a refusal, a request with a body, another path or method, and any query
-    string the lane does not read all do, to be answered the whole app's way."""
-    app = create_app(container)
-    reached: list[str] = []
-
-    async def rest(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            reached.append(f"{scope['method']} {scope['path']}")
-        await app(scope, receive, send)
-
-    lane = UsersListLane(rest)
-
-    async def served(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = app  # as Starlette sets it before its middleware stack
-        await lane(scope, receive, send)
-
+    """The comparison above only means something if the lane really answers: here the
+    lanes wrap an app that records what reaches it. An everyday list by an admin
+    never does; a refusal, another scheme, a query string the lane does not read,
+    another path or method all do, to be answered the whole app's way."""
+    app, reached = recorded_lanes(container)
     personal = token_for(container, tenant, CredentialKind.PERSONAL)
-    with TestClient(served) as client:
+    with TestClient(app) as client:
         answered = client.get("/api/v1/users?status=active&limit=2", headers=personal)
         assert answered.status_code == 200
         assert [u["email"] for u in answered.json()["items"]] == [tenant.owner.email]
@@ -125,17 +110,16 @@ def test_the_lane_answers_everyday_lists_and_passes_on_the_rest(
             ("GET", "/api/v1/users", {"Authorization": "Bearer rst.forged"}),
             ("GET", "/api/v1/users", {}),
             ("GET", "/api/v1/users", {"Authorization": "bearer " + personal["Authorization"][7:]}),
-            ("GET", "/api/v1/users", {**personal, "Content-Length": "0"}),
             ("GET", "/api/v1/users?q=a", personal),
             ("GET", "/api/v1/users/", personal),
             ("HEAD", "/api/v1/users", personal),
         ]:
             client.request(method, path, headers=headers)
         assert reached == [
-            *(["GET /api/v1/users"] * 5),
+            *(["GET /api/v1/users"] * 4),
             "GET /api/v1/users/",
             "HEAD /api/v1/users",
         ]
         app.dependency_overrides[get_container] = get_container
         client.get("/api/v1/users", headers=personal)
-        assert len(reached) == 8
+        assert len(reached) == 7

@@ -87,10 +87,13 @@ def signed_in(conn: Connection, token: str | None, now: datetime) -> AdminSessio
     return _signed_in(conn, token, now)[0]
 
 
-def _signed_in(conn: Connection, token: str | None, now: datetime) -> tuple[AdminSession, bool]:
-    """`signed_in`, and whether the check wrote the last-used stamps just now."""
+def _signed_in(
+    conn: Connection, token: str | None, now: datetime, *, may_write: bool = True
+) -> tuple[AdminSession, bool]:
+    """`signed_in`, and whether the check wrote the last-used stamps just now (with
+    `may_write` false it writes nothing, and raises StampsDue if they are due)."""
     try:
-        principal, stamped = authenticate_noting_stamps(conn, token, now)
+        principal, stamped = authenticate_noting_stamps(conn, token, now, may_write=may_write)
     except errors.Unauthenticated:
         raise SignInRequired() from None
     if principal.kind != CredentialKind.SESSION or principal.user is None:
@@ -118,16 +121,17 @@ async def admin_session(request: Request, container: ContainerDep) -> AdminSessi
 
 @contextmanager
 def reading_as_admin(
-    request: Request, container: Container
+    request: Request, container: Container, *, may_write: bool = True
 ) -> Iterator[tuple[AdminSession, Connection]]:
     """For a page that only reads (GET): the admin re-checked on the connection the
-    page then reads with, so the check and the page share one worker-thread hop and
-    one connection. Raises what `admin_session` raises; use it inside that hop."""
+    page then reads with, so the check and the page share one worker-thread hop (or
+    `run_short_read`, for `may_write`) and one connection. Raises what
+    `admin_session` raises; use it inside that hop."""
     if request.method not in SAFE_METHODS:
         raise CsrfRefused()  # an unsafe request must go through admin_session
     token = request.cookies.get(SESSION_COOKIE)
     with container.engine.connect() as conn:
-        session, stamped = _signed_in(conn, token, container.clock())
+        session, stamped = _signed_in(conn, token, container.clock(), may_write=may_write)
         if stamped and conn.dialect.name == "sqlite":
             # SQLite's read snapshot starts at the first read: end it, so the page
             # sees the last-seen stamp authenticate has just written.

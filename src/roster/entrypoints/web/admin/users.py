@@ -22,8 +22,7 @@ from roster.entrypoints.web.admin.user_table import table_rows
 from roster.entrypoints.web.admin.users_page_html import users_page_html
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, container_of
-from roster.entrypoints.web.request_only_route import RequestOnlyRoute
-from roster.entrypoints.web.worker_hop import run_in_worker
+from roster.entrypoints.web.worker_hop import run_in_worker, run_short_read
 from roster.services import admin_queries, queries
 from roster.services.queries import UserView
 from roster.services.status import ChangeResult, change_status
@@ -56,8 +55,8 @@ async def users_page(request: Request) -> HTMLResponse:
     q, after, before = query.get("q", ""), query.get("after"), query.get("before")
     chosen = _status_or_none(query.get("status", ""))
 
-    def page() -> HTMLResponse:
-        with reading_as_admin(request, container) as (admin, conn):
+    def page(*, may_write: bool = True) -> HTMLResponse:
+        with reading_as_admin(request, container, may_write=may_write) as (admin, conn):
             counts = queries.user_counts_of(conn, admin.workspace_id)
             found = admin_queries.find_users(
                 conn,
@@ -89,19 +88,16 @@ async def users_page(request: Request) -> HTMLResponse:
         )
         return html_page(body, flash)
 
-    # The session check, the queries and the rendering in one worker-thread hop on
-    # one connection (the event loop never waits on them).
-    return await run_in_worker(page)
+    # The session check, the queries and the rendering on one connection, in one
+    # worker-thread hop; a page of no text search, bounded by its index, is a short
+    # read (run_short_read). Text search scans the workspace: never on the loop.
+    if q.strip():
+        return await run_in_worker(page)
+    return await run_short_read(container.engine, page)
 
 
-# Called straight, without FastAPI's (empty) parameter work: request_only_route.py.
-router.add_api_route(
-    "/users",
-    users_page,
-    methods=["GET"],
-    response_class=HTMLResponse,
-    route_class_override=RequestOnlyRoute,
-)
+# A GET of the page is answered by its lane (fast_lanes.py) when it can be.
+router.add_api_route("/users", users_page, methods=["GET"], response_class=HTMLResponse)
 
 
 def _profile(

@@ -8,12 +8,12 @@ connection. For the everyday lists (plain `status`, `role`, `sort`, `cursor` and
 `limit`) the check reads the page ahead from the raw query string; the view uses it
 only if its validated parameters ask for exactly that page, and reads again otherwise.
 
-`UsersListLane` goes one step further for those everyday lists: a query string that
+`list_lane` goes one step further for those everyday lists: a query string that
 `asked_in` reads is one FastAPI's validation accepts and reads the same way (every
 value is one of a closed set, or digits in range, or a cursor of our own alphabet
 that decodes), so validating it again, solving the view's dependencies and routing
-the request change nothing; the lane, an ASGI middleware, answers from the
-read-ahead page at once. Anything else goes the general way.
+the request change nothing; the lane (fast_lanes.py) answers from the read-ahead
+page at once. Anything else goes the general way.
 tests/e2e/api/test_users_list_fast.py compares the two ways' answers for many query
 strings, byte for byte.
 """
@@ -25,9 +25,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection, Row
-from starlette._utils import get_route_path  # the path routing itself matches
 from starlette.datastructures import QueryParams
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from roster.bootstrap import Container
 from roster.domain import errors
@@ -35,7 +34,7 @@ from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.api.schemas import user_list_json
 from roster.entrypoints.web.deps import ContainerDep, bearer, bearer_only
-from roster.entrypoints.web.worker_hop import run_in_worker
+from roster.entrypoints.web.worker_hop import run_short_read
 from roster.services import queries
 from roster.services.access import authenticate_noting_stamps
 
@@ -104,12 +103,15 @@ def _ours(cursor: str) -> bool:
     return 0 < len(cursor) <= 1000 and CURSOR_ALPHABET.issuperset(cursor)
 
 
-def read_listing(container: Container, token: str | None, ahead: PageAsked | None) -> Listing:
+def read_listing(
+    container: Container, token: str | None, ahead: PageAsked | None, *, may_write: bool = True
+) -> Listing:
     """The caller (bearer, checked now in one query, admins and service tokens only)
     and, on the same connection, the page read ahead if any. Blocking: run it in
-    a worker thread."""
+    a worker thread, or through `run_short_read` (`may_write`: see there)."""
     with container.engine.connect() as conn:
-        caller, stamped = authenticate_noting_stamps(conn, token, container.clock())
+        now = container.clock()
+        caller, stamped = authenticate_noting_stamps(conn, token, now, may_write=may_write)
         principal = may_read_users(bearer_only(caller))
         if ahead is None:
             return Listing(principal, None, (), None)
@@ -126,9 +128,10 @@ async def listing(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Listing:
-    """The list's dependency: `read_listing` in one worker-thread hop."""
+    """The list's dependency: `read_listing`, through `run_short_read`."""
     token = credentials.credentials if credentials else None
-    return await run_in_worker(read_listing, container, token, asked_in(request.query_params))
+    ahead = asked_in(request.query_params)
+    return await run_short_read(container.engine, read_listing, container, token, ahead)
 
 
 def page_response(
@@ -141,64 +144,31 @@ def page_response(
     return Response(body, media_type="application/json")
 
 
-def answer_listing(container: Container, token: str | None, ahead: PageAsked) -> Response:
-    """`read_listing`, and the page's JSON written in the same worker thread, where
-    the rows were just built: written on the event loop's thread (often the other
-    core), the same JSON cost 25-80 µs more CPU a request (alternated runs)."""
-    checked = read_listing(container, token, ahead)
+def answer_listing(
+    container: Container, token: str | None, ahead: PageAsked, *, may_write: bool = True
+) -> Response:
+    """`read_listing`, and the page's JSON written in the same thread, where the rows
+    were just built: written on another thread (often the other core), the same
+    JSON cost 25-80 µs more CPU a request (alternated runs)."""
+    checked = read_listing(container, token, ahead, may_write=may_write)
     return page_response(checked.rows, checked.following, ahead.sort, checked.principal)
 
 
-class UsersListLane:
-    """Pure ASGI middleware, the outermost of the app's own: `GET /api/v1/users` with
-    an everyday query string (one `asked_in` reads), a bearer token or none, and no
-    request body is answered here, from the credential check's hop, without the
-    rest of the middleware, the routing and FastAPI's parameter work (~0.15 ms of
-    the event loop's time a request). None of those changes such an answer: the
-    other middleware acts only on bodies, NUL characters (which `asked_in` never
-    accepts) and HTML. Anything else, a refusal (401, 403) or an error included,
-    goes the whole app's way, as does every request to an app with dependency
-    overrides (tests). tests/e2e/api/test_users_list_fast.py compares both ways'
-    answers for many query strings and callers, byte for byte."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        asked = _everyday(scope)
-        if asked is None:
-            await self.app(scope, receive, send)
-            return
-        ahead, token = asked
-        try:
-            answer = await run_in_worker(answer_listing, scope["app"].state.container, token, ahead)
-        except Exception:  # the whole app answers it, as it answers any error
-            await self.app(scope, receive, send)
-            return
-        await answer(scope, receive, send)
-
-
-def _everyday(scope: Scope) -> tuple[PageAsked, str | None] | None:
-    """The page and the bearer token of a request the lane answers, else None."""
-    if (
-        scope["type"] != "http"
-        or scope["method"] != "GET"
-        or get_route_path(scope) != LIST_PATH
-        or scope["app"].dependency_overrides
-    ):
-        return None
+async def list_lane(scope: Scope, receive: Receive) -> Response | None:
+    """GET /users in fast_lanes.FastLanes: an everyday query string (one `asked_in`
+    reads) with a bearer token (or none) is answered from the credential check's hop,
+    without FastAPI's parameter work; anything else, refusals included, goes back to
+    the whole app."""
     token = None
     for name, value in scope["headers"]:
-        if name in _BODY_HEADERS:
-            return None
-        if name == b"authorization" and token is None:
+        if name == b"authorization":
             token = value.decode("latin-1")
             if not token.startswith("Bearer ") or " " in token[7:] or len(token) == 7:
                 return None  # another scheme, or a doubtful one: HTTPBearer decides
             token = token[7:]
+            break
     ahead = asked_in(QueryParams(scope["query_string"]))
-    return None if ahead is None else (ahead, token)
-
-
-LIST_PATH = "/api/v1/users"
-_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+    if ahead is None:
+        return None
+    container: Container = scope["app"].state.container
+    return await run_short_read(container.engine, answer_listing, container, token, ahead)

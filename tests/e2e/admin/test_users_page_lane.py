@@ -1,6 +1,6 @@
-"""The users page is called straight, without FastAPI's (empty) parameter work
-(entrypoints/web/request_only_route.py); it must answer every request exactly as
-FastAPI's own way does: the same status, headers and bytes, for every kind of
+"""A GET of the users page is answered by its lane, ahead of the routing
+(entrypoints/web/fast_lanes.py); it must answer every request exactly as FastAPI's
+own way does: the same status, headers and bytes, for every kind of
 caller (admin, member, signed out, forged or ended session) and query string,
 redirects and refusals included."""
 
@@ -20,7 +20,7 @@ from roster.entrypoints.web.deps import get_container
 from roster.services.access import sign_in
 from roster.services.status import change_status
 from tests.conftest import Tenant
-from tests.e2e.conftest import PASSWORD, add_user
+from tests.e2e.conftest import PASSWORD, add_user, recorded_lanes
 
 EXPIRES = re.compile(r"expires=[^;]+")
 QUERIES = [
@@ -106,3 +106,33 @@ def test_the_users_page_answers_as_fastapi_would(
                 assert _seen(one) == _seen(two), (caller, flash, query)
                 compared += one.status_code == 200
     assert compared >= len(QUERIES)  # the admin's pages were among them
+
+
+def test_the_lane_answers_the_admins_page_and_passes_on_the_rest(
+    container: Container, tenant: Tenant
+) -> None:
+    """The comparison above only means something if the lane really answers: an
+    admin's page never gets past it; a member's (403), a signed-out caller's
+    (redirect to sign-in), a form POST and another path all do."""
+    add_user(container, tenant, "ada@lane.example", role=Role.ADMIN)
+    add_user(container, tenant, "mo@lane.example")
+    admin = {"cookie": f"roster_session={_session(container, tenant, 'ada@lane.example')}"}
+    member = {"cookie": f"roster_session={_session(container, tenant, 'mo@lane.example')}"}
+    app, reached = recorded_lanes(container)
+    with TestClient(app) as client:
+        page = client.get("/admin/users?status=active", headers=admin)
+        assert page.status_code == 200
+        assert "ada@lane.example" in page.text
+        assert page.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+        assert reached == []
+        assert client.get("/admin/users", headers=member).status_code == 403
+        signed_out = client.get("/admin/users", follow_redirects=False)
+        assert signed_out.status_code == 303
+        client.post("/admin/users", headers=admin)
+        client.get("/admin/users/", headers=admin, follow_redirects=False)
+        assert reached == [
+            "GET /admin/users",
+            "GET /admin/users",
+            "POST /admin/users",
+            "GET /admin/users/",
+        ]
