@@ -9,7 +9,7 @@ read status changes from the audit log, so no outbox message is written for them
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from roster.domain import errors
 from roster.domain.access import Revoked
@@ -29,9 +29,9 @@ class ChangeResult:
     revoked: Revoked
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One user's result in a batch: applied, unchanged, or refused with a code."""
+class Outcome(NamedTuple):
+    """One user's result in a batch: applied, unchanged, or refused with a code. (A
+    tuple: a job makes one per user, at a third of a frozen dataclass's cost.)"""
 
     user_id: str
     result: Literal["applied", "unchanged", "refused"]
@@ -146,19 +146,23 @@ def apply_changes(
     verdicts, after = decide_many(
         asks, route=route, actor=actor, policy=workspace.policy, counts=counts
     )
-    decided = list(zip(asks, verdicts, strict=True))
-    outcomes = [
-        Outcome(a.user_id, v.result, v.refusal.code if v.refusal else None, a.status)
-        for a, v in decided
-    ]
+    outcomes: list[Outcome] = []
+    refused: list[tuple[Wanted, str]] = []
+    applied: list[Wanted] = []
+    for a, v in zip(asks, verdicts, strict=True):  # one pass: a chunk has thousands
+        if v.refusal is not None:
+            outcomes.append(Outcome(a.user_id, "refused", v.refusal.code, a.status))
+            refused.append((a, v.refusal.code))
+            continue
+        outcomes.append(Outcome(a.user_id, v.result, None, a.status))
+        if v.result == "applied":
+            applied.append(a)
     if len(asks) < len(wanted):  # the unknown ids in their place, refused
         known = iter(outcomes)
         outcomes = [
             next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
             for user_id in wanted
         ]
-    refused = [(a, v.refusal.code) for a, v in decided if v.refusal is not None]
-    applied = [a for a, v in decided if v.refusal is None and v.result == "applied"]
     attempts = _Attempts(route, actor, now, batch_id)
     uow.audit.add_attempts(
         workspace_id,
