@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 
-from roster.adapters.batch_sql import among, bind_value, ids_in, insert_rows
+from roster.adapters.batch_sql import among, bind_value, ids_in, insert_rows_sharing
 from roster.adapters.tables import (
     audit_events,
     automation_rules,
@@ -383,22 +383,22 @@ class SqlAuditLog:
         ).one()
         first = last - len(entries) + 1
         hashes = chain_attempts(head, workspace_id, first, ids, entries)
-        attempts = {id(a): a for _, _, a in entries}  # a batch shares a few
-        shared = {key: self._values(a) for key, a in attempts.items()}
-        rows = [
-            (workspace_id, entry_id, seq, user_id, _STATUS_VALUES.get(from_status),
-             *shared[id(a)], digest)
-            for seq, entry_id, (user_id, from_status, a), digest in zip(
-                range(first, last + 1), ids, entries, hashes, strict=True
-            )
-        ]  # fmt: skip
-        insert_rows(self.conn, audit_events, _AUDIT_COLUMNS, rows, bound=True)
+        kinds: dict[int, tuple[Attempt, list[tuple[Any, ...]]]] = {}  # a batch has a few
+        for seq, entry_id, (user_id, from_status, a), digest in zip(
+            range(first, last + 1), ids, entries, hashes, strict=True
+        ):
+            kind = kinds.get(id(a)) or kinds.setdefault(id(a), (a, []))
+            kind[1].append((entry_id, seq, user_id, _STATUS_VALUES.get(from_status), digest))
+        for a, rows in kinds.values():
+            attempt = dict(zip(_AUDIT_SHARED, self._values(a), strict=True))
+            shared = {"workspace_id": workspace_id, **attempt}
+            insert_rows_sharing(self.conn, audit_events, _AUDIT_OWN, rows, shared)
         self.conn.execute(
             update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
         )
 
     def _values(self, a: Attempt) -> tuple[Any, ...]:
-        """An attempt's columns, in `_AUDIT_COLUMNS` order (to_status … batch_id), bound."""
+        """An attempt's columns, in `_AUDIT_SHARED` order (to_status … batch_id), bound."""
         return (
             a.to_status.value,
             a.route.value,
@@ -471,6 +471,8 @@ _AUDIT_COLUMNS = (
     "batch_id",
     "hash",
 )
+_AUDIT_OWN = ("id", "seq", "user_id", "from_status", "hash")  # each entry's own
+_AUDIT_SHARED = tuple(c for c in _AUDIT_COLUMNS if c not in {"workspace_id", *_AUDIT_OWN})
 
 
 def audit_from_row(row: Row[Any]) -> AuditEntry:
