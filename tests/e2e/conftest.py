@@ -13,6 +13,7 @@ from roster.domain.credentials import CredentialKind
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.entrypoints.web.app import create_app
+from roster.entrypoints.web.deps import get_container
 from roster.entrypoints.web.fast_lanes import FastLanes
 from roster.services.access import create_token
 from roster.services.users import NewUser, create_user
@@ -26,6 +27,17 @@ PASSWORD_HASH = hash_password(PASSWORD)
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(container)) as c:
         yield c
+
+
+@pytest.fixture
+def clients(container: Container) -> Iterator[tuple[TestClient, TestClient]]:
+    """The app as served, and one that goes FastAPI's way everywhere (an app with
+    dependency overrides always does: here one that changes nothing), to compare the
+    fast ways' answers with."""
+    general = create_app(container)
+    general.dependency_overrides[get_container] = get_container
+    with TestClient(create_app(container)) as served, TestClient(general) as slow:
+        yield served, slow
 
 
 def add_user(

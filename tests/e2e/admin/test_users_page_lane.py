@@ -5,9 +5,7 @@ caller (admin, member, signed out, forged or ended session) and query string,
 redirects and refusals included."""
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
@@ -15,8 +13,6 @@ from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
-from roster.entrypoints.web.app import create_app
-from roster.entrypoints.web.deps import get_container
 from roster.services.access import sign_in
 from roster.services.status import change_status
 from tests.conftest import Tenant
@@ -30,16 +26,6 @@ QUERIES = [
     *("?after=", "?before=&after=", "?q=%E2%80%9C%7B%7B+x+%7D%7D", "?unknown=1"),
     *("?status=blocked&q=cy", "?q=%00", "?after=%00"),
 ]
-
-
-@pytest.fixture
-def clients(container: Container) -> Iterator[tuple[TestClient, TestClient]]:
-    """The app as served, and one that goes FastAPI's way (an app with dependency
-    overrides always does: here one that changes nothing)."""
-    general = create_app(container)
-    general.dependency_overrides[get_container] = get_container
-    with TestClient(create_app(container)) as fast, TestClient(general) as slow:
-        yield fast, slow
 
 
 def _seen(answer: Response) -> tuple[int, list[tuple[str, str]], bytes]:

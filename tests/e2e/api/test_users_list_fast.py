@@ -3,15 +3,11 @@ routing and FastAPI's parameter work (fast_lanes.py, api/user_listing.list_lane)
 answer every query string, for every kind of caller, exactly as FastAPI's own way
 does: the same status, headers and bytes, refusals included."""
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role, Status
-from roster.entrypoints.web.app import create_app
 from roster.entrypoints.web.deps import get_container
 from roster.services.access import sign_in
 from roster.services.queries import Keyset, encode_cursor
@@ -30,16 +26,6 @@ ODD = [
     *("status=blocked&foo=1", "q=a", "q=", "last_seen_after=2000-01-01", "sort=bogus"),
     *("sort=" + "x" * 30, "status=blocked&status=nope", "limit=-1", "limit=+5", "limit=5.0"),
 ]
-
-
-@pytest.fixture
-def clients(container: Container) -> Iterator[tuple[TestClient, TestClient]]:
-    """The app as served, and one that lists FastAPI's way (an app with dependency
-    overrides always does: here one that changes nothing)."""
-    general = create_app(container)
-    general.dependency_overrides[get_container] = get_container
-    with TestClient(create_app(container)) as fast, TestClient(general) as slow:
-        yield fast, slow
 
 
 def _cursors(client: TestClient, headers: dict[str, str]) -> list[str]:

@@ -3,34 +3,20 @@ not through FastAPI's request handling; they must answer every request exactly a
 FastAPI's own way does: the same status, headers and bytes, refusals included."""
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
-from roster.entrypoints.web.app import create_app
-from roster.entrypoints.web.deps import get_container
 from roster.services.status import change_status
 from tests.conftest import Tenant
 from tests.e2e.conftest import token_for
 from tests.e2e.scim.conftest import Scim
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture
-def clients(container: Container) -> Iterator[tuple[TestClient, TestClient]]:
-    """The app as served, and one that goes FastAPI's way (an app with dependency
-    overrides always does: here one that changes nothing)."""
-    general = create_app(container)
-    general.dependency_overrides[get_container] = get_container
-    with TestClient(create_app(container)) as direct, TestClient(general) as slow:
-        yield direct, slow
 
 
 def _answer(client: TestClient, method: str, path: str, **sent: Any) -> tuple[Any, ...]:
