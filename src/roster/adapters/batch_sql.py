@@ -118,14 +118,14 @@ def insert_rows_sharing(
     which binds every value of every row; elsewhere `insert_rows` (COPY)."""
     if not rows:
         return
-    names = ", ".join((*columns, *shared))
+    names = (*columns, *shared)
     if conn.dialect.name != "sqlite":
         tail = tuple(shared.values())
-        insert_rows(conn, table, (*columns, *shared), [(*r, *tail) for r in rows], bound=True)
+        insert_rows(conn, table, names, [(*r, *tail) for r in rows], bound=True)
         return
     picks = [f"json_extract(value, '$[{i}]')" for i in range(len(columns))]
     values = ", ".join([*picks, *("?" for _ in shared)])
-    sql = f"INSERT INTO {table.name} ({names}) SELECT {values} FROM json_each(?)"  # noqa: S608
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {values} FROM json_each(?)"  # noqa: S608
     conn.exec_driver_sql(sql, (*shared.values(), json.dumps(rows)))
 
 
