@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_ids
+from roster.adapters.checkpoints import Checkpointer, off_path
 from roster.adapters.heap import paused_collector, settled_heap
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
@@ -491,12 +492,14 @@ def run_chunk(
     size: int | None = None,
     worker: str | None = None,
     hold: float = 0.0,
+    checkpoints: Checkpointer | None = None,
 ) -> Job | None:
     """Claim a runnable job (or the given (workspace_id, job_id)) and run its next
     chunk in one transaction. Returns the job as committed, or None when there was
     nothing to claim (no runnable job, or another process holds it right now).
     `hold` (tests only) keeps the chunk's transaction open that long before commit,
-    so a test can kill or race a runner in the middle of a chunk."""
+    so a test can kill or race a runner in the middle of a chunk. `checkpoints`
+    (SQLite) takes the commit's WAL checkpoint off this thread."""
     with paused_collector(), uow_factory() as uow:
         size = size or chunk_size(uow.conn)
         claimed = _claim(uow.conn, job)
@@ -511,7 +514,11 @@ def run_chunk(
         done = _job(uow.conn, claimed.workspace_id, claimed.id)  # as it commits
         if hold:
             time.sleep(hold)
-        uow.commit()
+        if checkpoints is None:
+            uow.commit()
+        else:
+            with checkpoints.deferred(uow.conn):
+                uow.commit()
         return done
 
 
@@ -527,10 +534,14 @@ def run_job(
 ) -> Job:
     """Run one job to its end in this process (the CLI's synchronous path). Chunks
     another process holds are waited for, not run twice."""
-    with settled_heap():
+    with settled_heap(), off_path(uow_factory().engine) as checkpoints:
         while True:
             job = (workspace_id, job_id)
-            done = run_chunk(uow_factory, now=clock(), job=job, size=size, hold=hold)
+            if checkpoints:
+                checkpoints.bound()
+            done = run_chunk(
+                uow_factory, now=clock(), job=job, size=size, hold=hold, checkpoints=checkpoints
+            )
             if done is None:
                 with uow_factory().engine.connect() as conn:
                     current = _job(conn, workspace_id, job_id)
@@ -555,9 +566,11 @@ def run_pending(
     tick). Returns how many chunks ran."""
     deadline = time.monotonic() + budget
     ran = 0
-    with settled_heap():
+    with settled_heap(), off_path(uow_factory().engine) as checkpoints:
         while time.monotonic() < deadline:
-            if run_chunk(uow_factory, now=clock(), size=size) is None:
+            if checkpoints:
+                checkpoints.bound()
+            if run_chunk(uow_factory, now=clock(), size=size, checkpoints=checkpoints) is None:
                 break
             ran += 1
             _yield_lock(uow_factory)
