@@ -350,7 +350,6 @@ def _fresh(
     """`kind` in a new process on a new copy of the seeded SQLite file, written out
     to the disk before it starts (so neither pays the other's copy)."""
     copy = fresh_copy(url)
-    os.sync()
     child = [
         sys.executable, "-m", "bench.bench_automations", "--child", kind,
         "--database-url", copy, "--workspace", ws, "--rule", rule_id,

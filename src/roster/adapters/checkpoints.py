@@ -4,7 +4,7 @@ In WAL mode each commit appends its pages to the WAL, and the commit that takes 
 WAL past `wal_autocheckpoint` pages (1,000 by default) also copies them back into the
 database file, then and there, before the committing thread goes on. A bulk job's
 chunk writes a few thousand pages, so every one of its ~40 commits on SQLite stops
-for a checkpoint: about a quarter of the job's time (docs/benchmarks.md, Bulk
+for a checkpoint: about a fifth of the job's time (docs/benchmarks.md, Bulk
 actions, round 8). Copying pages needs no write lock, and Python's sqlite3 lets go
 of the GIL while SQLite works, so `off_path` lets a thread do it while the job goes
 on with its next chunk, on the machine's other core:
