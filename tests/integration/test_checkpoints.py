@@ -1,8 +1,9 @@
-"""A bulk job on SQLite checkpoints its WAL on a thread of its own, and ends with its
-changes in the database file itself."""
+"""A bulk job (or an automation run) on SQLite checkpoints its WAL on a thread of its
+own, and ends with its changes in the database file itself."""
 
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,17 @@ from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
-from roster.services import bulk
+from roster.services import automations, bulk
 from roster.services.users import NewUser, add_users
 from tests.conftest import new_tenant
 
 ADMIN = Actor(id=None, name="admin")
+DORMANT = {
+    "name": "Dormant",
+    "trigger": {"type": "schedule", "daily_at": "03:00"},
+    "conditions": [{"field": "last_seen_days", "op": "gt", "value": 90}],
+    "action": {"type": "set_status", "status": "inactive"},
+}
 
 
 @pytest.fixture
@@ -57,17 +64,17 @@ def block_everyone(c: Container, n: int, size: int) -> tuple[str, bulk.Job]:
     return tenant.id, done
 
 
-def blocked_in_the_file_alone(engine: Engine, tmp_path: Path, workspace_id: str) -> int:
-    """Blocked users in a copy of the database file without its WAL: what a job left
-    in the file itself (a WAL not yet checkpointed is not in it)."""
+def in_the_file_alone(engine: Engine, tmp_path: Path, workspace_id: str, status: str) -> int:
+    """Users in `status` in a copy of the database file without its WAL: what a batch
+    left in the file itself (a WAL not yet checkpointed is not in it)."""
     path = Path(str(engine.url.database))
     alone = tmp_path / "alone.db"
     shutil.copyfile(path, alone)
     with sqlite3.connect(alone) as conn:
         return int(
             conn.execute(
-                "SELECT count(*) FROM users WHERE workspace_id = ? AND status = 'blocked'",
-                (workspace_id,),
+                "SELECT count(*) FROM users WHERE workspace_id = ? AND status = ?",
+                (workspace_id, status),
             ).fetchone()[0]
         )
 
@@ -80,7 +87,7 @@ def test_a_bulk_job_ends_with_its_changes_checkpointed_into_the_database_file(
     workspace_id, done = block_everyone(sqlite_container, 60, 7)
     assert (done.state, done.tally.applied, done.chunks) == ("done", 60, 9)
     engine = sqlite_container.engine
-    assert blocked_in_the_file_alone(engine, tmp_path, workspace_id) == 60
+    assert in_the_file_alone(engine, tmp_path, workspace_id, "blocked") == 60
 
 
 def test_a_deferred_commit_gives_its_pooled_connection_back_as_it_was(
@@ -114,7 +121,7 @@ def test_a_failed_checkpoint_does_not_fail_the_job(
     assert (done.state, done.tally.applied) == ("done", 20)
     with sqlite_container.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert blocked_in_the_file_alone(sqlite_container.engine, tmp_path, workspace_id) == 20
+    assert in_the_file_alone(sqlite_container.engine, tmp_path, workspace_id, "blocked") == 20
 
 
 def test_a_job_waits_for_its_checkpoints_every_few_commits(
@@ -133,3 +140,34 @@ def test_a_job_waits_for_its_checkpoints_every_few_commits(
     monkeypatch.setattr(checkpoints.Checkpointer, "settle", settle)
     _, done = block_everyone(sqlite_container, 30, 5)
     assert (done.chunks, len(settled)) == (7, 6)
+
+
+def test_an_automation_run_ends_with_its_changes_checkpointed_into_the_database_file(
+    sqlite_container: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = sqlite_container
+    tenant = new_tenant(c)
+    long_ago = c.clock() - timedelta(days=200)
+    with c.uow() as uow:
+        add_users(
+            uow,
+            workspace_id=tenant.id,
+            new=[
+                NewUser(f"u{i}@x.example", f"U {i}", Role.MEMBER, last_seen_at=long_ago)
+                for i in range(25)
+            ],
+            route=Route.CLI,
+            actor=ADMIN,
+            now=c.clock(),
+            batch_id=None,
+        )
+        uow.commit()
+    monkeypatch.setattr(automations, "CHUNK", 4)
+    rule = automations.create_rule(
+        c.engine, workspace_id=tenant.id, data=DORMANT, created_by=ADMIN, now=c.clock()
+    )
+    run = automations.start_run(
+        c.engine, workspace_id=tenant.id, rule_id=rule.id, dry_run=False, clock=c.clock
+    )
+    assert (run.state, run.applied) == ("succeeded", 25)
+    assert in_the_file_alone(c.engine, tmp_path, tenant.id, "inactive") == 25

@@ -50,7 +50,7 @@ def test_a_run_taken_over_under_its_holder_stops_the_first_without_a_trace(
                 mine = store.take_over(uow.conn, stale, auto.holder_name(), later() + auto.LEASE)
                 uow.commit()
             assert mine is not None
-            taken.append(real_chunk(container.engine, mine, later, None)[0])
+            taken.append(real_chunk(container.engine, mine, later, None, None)[0])
         return real_chunk(*args)
 
     monkeypatch.setattr(auto, "_chunk", taken_over_between_chunks)

@@ -2,17 +2,17 @@
 
 In WAL mode each commit appends its pages to the WAL, and the commit that takes the
 WAL past `wal_autocheckpoint` pages (1,000 by default) also copies them back into the
-database file, then and there, before the committing thread goes on. A bulk job's
-chunk writes a few thousand pages, so every one of its ~40 commits on SQLite stops
-for a checkpoint: about a fifth of the job's time (docs/benchmarks.md, Bulk
-actions, round 8). Copying pages needs no write lock, and Python's sqlite3 lets go
-of the GIL while SQLite works, so `off_path` lets a thread do it while the job goes
-on with its next chunk, on the machine's other core:
+database file, then and there, before the committing thread goes on. A chunk of a
+bulk job (or of an automation run) writes a few thousand pages, so each of a job's
+~40 commits on SQLite stopped for a checkpoint: about a fifth of its time
+(docs/benchmarks.md, Bulk actions, round 8). Copying pages needs no write lock, and
+Python's sqlite3 lets go of the GIL while SQLite works, so `off_path` lets a thread
+do it while the batch goes on with its next chunk, on the machine's other core:
 
-- `deferred(conn)` wraps a chunk's commit: that commit does not checkpoint (its
-  connection's `wal_autocheckpoint` is 0 for the commit only, then put back, so the
-  pooled connection is as it was) and the thread is asked for a PASSIVE checkpoint,
-  which never blocks a reader or a writer.
+- `deferred(conn)` wraps a chunk's commit (`commit(conn, checkpointer)` is both):
+  that commit does not checkpoint (its connection's `wal_autocheckpoint` is 0 for
+  the commit only, then put back, so the pooled connection is as it was) and the
+  thread is asked for a PASSIVE checkpoint, which never blocks a reader or a writer.
 - `bound()`, before each chunk, waits for the thread every `SETTLE_EVERY` commits,
   so that the next write transaction starts the WAL over (it can only when the WAL
   is all checkpointed, which a checkpoint running behind a busy writer never is when
@@ -111,6 +111,15 @@ class Checkpointer:
             driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             raw.close()
+
+
+def commit(conn: Connection, checkpoints: Checkpointer | None) -> None:
+    """Commit `conn`'s transaction; with `checkpoints`, leaving its checkpoint to them."""
+    if checkpoints is None:
+        conn.commit()
+        return
+    with checkpoints.deferred(conn):
+        conn.commit()
 
 
 @contextmanager

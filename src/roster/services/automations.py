@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row
 
 from roster.adapters import automation_store as store
+from roster.adapters.checkpoints import Checkpointer, commit, off_path
 from roster.adapters.database import database_away
 from roster.adapters.heap import paused_collector, settled_heap
 from roster.adapters.repositories import SqlOutbox
@@ -242,16 +243,18 @@ class LostLease(Exception):
 def execute(engine: Engine, run: Run, clock: Clock) -> Run:
     """Do a running run's remaining chunks. A chunk that fails rolls back alone and
     marks the run failed with the reason; chunks before it stay, with outcomes."""
-    with settled_heap():
-        return _execute(engine, run, clock)
+    with settled_heap(), off_path(engine) as checkpoints:
+        return _execute(engine, run, clock, checkpoints)
 
 
-def _execute(engine: Engine, run: Run, clock: Clock) -> Run:
+def _execute(engine: Engine, run: Run, clock: Clock, checkpoints: Checkpointer | None) -> Run:
     simulated: UserCounts | None = None
     while run.state == "running":
+        if checkpoints:
+            checkpoints.bound()
         try:
             with paused_collector():
-                run, simulated = _chunk(engine, run, clock, simulated)
+                run, simulated = _chunk(engine, run, clock, simulated, checkpoints)
         except LostLease:
             return run
         except Exception as crash:
@@ -273,9 +276,14 @@ def _reason(crash: Exception) -> str:
 
 
 def _chunk(
-    engine: Engine, run: Run, clock: Clock, simulated: UserCounts | None
+    engine: Engine,
+    run: Run,
+    clock: Clock,
+    simulated: UserCounts | None,
+    checkpoints: Checkpointer | None,
 ) -> tuple[Run, UserCounts | None]:
-    """One transaction: the next users after the cursor, decided and recorded.
+    """One transaction: the next users after the cursor, decided and recorded (on
+    SQLite, its WAL checkpoint left to `checkpoints`, as a bulk job's chunk).
 
     The conditions are judged at the run's start (`started_at`) in every chunk, so a
     resumed run and its dry run select exactly the same users.
@@ -307,7 +315,7 @@ def _chunk(
         if not store.advance_run(conn, run, progressed):
             raise LostLease()  # before writing outcomes another holder may have written
         store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
-        uow.commit()
+        commit(conn, checkpoints)
         return progressed, simulated
 
 

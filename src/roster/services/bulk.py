@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_ids
-from roster.adapters.checkpoints import Checkpointer, off_path
+from roster.adapters.checkpoints import Checkpointer, commit, off_path
 from roster.adapters.heap import paused_collector, settled_heap
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
@@ -514,11 +514,7 @@ def run_chunk(
         done = _job(uow.conn, claimed.workspace_id, claimed.id)  # as it commits
         if hold:
             time.sleep(hold)
-        if checkpoints is None:
-            uow.commit()
-        else:
-            with checkpoints.deferred(uow.conn):
-                uow.commit()
+        commit(uow.conn, checkpoints)
         return done
 
 
