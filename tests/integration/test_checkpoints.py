@@ -127,8 +127,8 @@ def test_a_failed_checkpoint_does_not_fail_the_job(
 def test_a_job_waits_for_its_checkpoints_every_few_commits(
     sqlite_container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Settling every commit: before each chunk after the first, the job waits until
-    # the previous chunk is checkpointed, so each chunk starts the WAL over.
+    # Settling every commit: after each chunk's commit the job waits until that chunk
+    # is checkpointed, so the next one starts the WAL over.
     settled: list[int] = []
     real_settle = checkpoints.Checkpointer.settle
 
@@ -139,7 +139,7 @@ def test_a_job_waits_for_its_checkpoints_every_few_commits(
     monkeypatch.setattr(checkpoints, "SETTLE_EVERY", 1)
     monkeypatch.setattr(checkpoints.Checkpointer, "settle", settle)
     _, done = block_everyone(sqlite_container, 30, 5)
-    assert (done.chunks, len(settled)) == (7, 6)
+    assert (done.chunks, len(settled)) == (7, 7)
 
 
 def test_an_automation_run_ends_with_its_changes_checkpointed_into_the_database_file(

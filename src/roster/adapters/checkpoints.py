@@ -13,10 +13,10 @@ do it while the batch goes on with its next chunk, on the machine's other core:
   that commit does not checkpoint (its connection's `wal_autocheckpoint` is 0 for
   the commit only, then put back, so the pooled connection is as it was) and the
   thread is asked for a PASSIVE checkpoint, which never blocks a reader or a writer.
-- `bound()`, before each chunk, waits for the thread every `SETTLE_EVERY` commits,
-  so that the next write transaction starts the WAL over (it can only when the WAL
-  is all checkpointed, which a checkpoint running behind a busy writer never is when
-  that writer begins) and the WAL does not grow for the whole batch.
+- Every `SETTLE_EVERY` commits, `deferred` also waits for the thread, so that the
+  next write transaction starts the WAL over (it can only when the WAL is all
+  checkpointed, which a checkpoint running behind a busy writer never is when that
+  writer begins) and the WAL does not grow for the whole batch.
 - Leaving `off_path` waits for the last checkpoint, so a batch ends with its pages in
   the database file, as a commit that checkpointed would have left them.
 
@@ -60,6 +60,8 @@ class Checkpointer:
         finally:
             raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
         self.ask()
+        if self._asked - self._settled >= SETTLE_EVERY:
+            self.settle()
 
     def ask(self) -> None:
         with self._cond:
@@ -74,10 +76,6 @@ class Checkpointer:
         with self._cond:
             asked = self._settled = self._asked
             self._cond.wait_for(lambda: self._done >= asked)
-
-    def bound(self) -> None:
-        if self._asked - self._settled >= SETTLE_EVERY:
-            self.settle()
 
     def close(self) -> None:
         with self._cond:

@@ -250,8 +250,6 @@ def execute(engine: Engine, run: Run, clock: Clock) -> Run:
 def _execute(engine: Engine, run: Run, clock: Clock, checkpoints: Checkpointer | None) -> Run:
     simulated: UserCounts | None = None
     while run.state == "running":
-        if checkpoints:
-            checkpoints.bound()
         try:
             with paused_collector():
                 run, simulated = _chunk(engine, run, clock, simulated, checkpoints)

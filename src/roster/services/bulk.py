@@ -533,8 +533,6 @@ def run_job(
     with settled_heap(), off_path(uow_factory().engine) as checkpoints:
         while True:
             job = (workspace_id, job_id)
-            if checkpoints:
-                checkpoints.bound()
             done = run_chunk(
                 uow_factory, now=clock(), job=job, size=size, hold=hold, checkpoints=checkpoints
             )
@@ -564,8 +562,6 @@ def run_pending(
     ran = 0
     with settled_heap(), off_path(uow_factory().engine) as checkpoints:
         while time.monotonic() < deadline:
-            if checkpoints:
-                checkpoints.bound()
             if run_chunk(uow_factory, now=clock(), size=size, checkpoints=checkpoints) is None:
                 break
             ran += 1
