@@ -109,8 +109,11 @@ def test_a_deferred_commit_gives_its_pooled_connection_back_as_it_was(
     assert (inside, after) == (0, 321)
 
 
-def test_a_failed_checkpoint_does_not_fail_the_job(
-    sqlite_container: Container, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_a_failed_checkpoint_does_not_fail_the_job_and_is_logged(
+    sqlite_container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The checkpoint is housekeeping: the commits are already durable in the WAL.
     def refuse(self: checkpoints.Checkpointer) -> None:
@@ -119,6 +122,7 @@ def test_a_failed_checkpoint_does_not_fail_the_job(
     monkeypatch.setattr(checkpoints.Checkpointer, "_passive", refuse)
     workspace_id, done = block_everyone(sqlite_container, 20, 5)
     assert (done.state, done.tally.applied) == ("done", 20)
+    assert "A background WAL checkpoint failed." in caplog.text
     with sqlite_container.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     assert in_the_file_alone(sqlite_container.engine, tmp_path, workspace_id, "blocked") == 20
