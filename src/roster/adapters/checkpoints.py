@@ -59,11 +59,11 @@ class Checkpointer:
             yield
         finally:
             raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
-        self.ask()
+        self._ask()
         if self._asked - self._settled >= SETTLE_EVERY:
             self.settle()
 
-    def ask(self) -> None:
+    def _ask(self) -> None:
         with self._cond:
             self._asked += 1
             self._cond.notify_all()
