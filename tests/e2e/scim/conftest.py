@@ -18,8 +18,9 @@ LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def fixtures_dir() -> Path:
-    """Read in place from ../shared, never from a copy."""
-    return repo_root().parent / "shared" / "fixtures" / "scim" / "entra"
+    """The project's own copy of Entra ID's requests (tests/fixtures/scim/entra,
+    with their README and sources), so a fresh clone needs nothing beside it."""
+    return repo_root() / "tests" / "fixtures" / "scim" / "entra"
 
 
 def entra(name: str) -> dict[str, Any]:
