@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from roster.adapters.database import make_engine
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.config import Settings, get_settings
+from roster.services.jobs import Tuning
 
 
 def utcnow() -> datetime:
@@ -23,6 +24,11 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
+
+    @property
+    def jobs(self) -> Tuning:
+        """How the job runner paces bulk actions and automation runs."""
+        return Tuning.of(self.settings, self.engine)
 
 
 def bootstrap(settings: Settings | None = None) -> Container:

@@ -11,6 +11,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./roster.db"
     """SQLite file by default; `postgresql+psycopg://user@host/db` in production."""
 
+    job_lease_seconds: int = 120
+    """How long a bulk action's or automation run's runner holds it without renewing
+    (every chunk renews it): a runner that died is taken over once it runs out."""
+
+    job_chunk_size: int = 2000
+    """Users per chunk transaction of a bulk action or automation run: short enough
+    that a status write waiting behind a chunk waits a fraction of a second."""
+
     telemetry: bool = False
     """FastAPI's OpenTelemetry spans and metrics, for an operator who installs and
     configures an OpenTelemetry SDK. Off, no request pays for looking for one."""

@@ -1,6 +1,7 @@
 """Bulk actions on real SQLite and PostgreSQL: outcomes per user, audit, preview, resume."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -10,8 +11,10 @@ from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
-from roster.services import bulk, queries
+from roster.domain.jobs import JobRef
+from roster.services import bulk, jobs, queries
 from roster.services.audit_chain import verify_chain
+from roster.services.jobs import Tuning
 from roster.services.users import NewUser, add_users
 from tests.conftest import Tenant
 
@@ -61,7 +64,11 @@ def run(container: Container, tenant: Tenant, request: bulk.BulkRequest, size: i
     )
     assert created
     return bulk.run_job(
-        container.uow, workspace_id=tenant.id, job_id=job.id, clock=container.clock, size=size
+        container.uow,
+        workspace_id=tenant.id,
+        job_id=job.id,
+        clock=container.clock,
+        tuning=Tuning(chunk=size),
     )
 
 
@@ -235,6 +242,20 @@ def test_an_idempotency_key_returns_the_same_job(container: Container, tenant: T
         start(other)
 
 
+class DiesInSecondChunk(bulk.BulkJobs):
+    """The process dies in the middle of its second chunk, after the changes were
+    made and before the commit: nothing records it."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    def act(self, uow: Any, job: bulk.Job, targets: jobs.Targets[str], now: datetime) -> None:
+        super().act(uow, job, targets, now)
+        self.chunks += 1
+        if self.chunks == 2:
+            raise KeyboardInterrupt
+
+
 def test_a_resumed_job_continues_after_the_last_committed_chunk(
     container: Container, tenant: Tenant
 ) -> None:
@@ -246,12 +267,19 @@ def test_a_resumed_job_continues_after_the_last_committed_chunk(
         actor=admin_of(tenant),
         now=container.clock(),
     )
-    which = (tenant.id, job.id)
-    first = bulk.run_chunk(container.uow, now=container.clock(), job=which, size=4)
-    assert first is not None
-    assert (first.state, first.processed) == ("running", 4)
+    ref, tuning = JobRef(tenant.id, job.id), Tuning(chunk=4)
+    lease = jobs.take(
+        container.uow, DiesInSecondChunk(), ref, holder="a", now=container.clock(), tuning=tuning
+    )
+    assert lease is not None
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(container.uow, DiesInSecondChunk(), lease, clock=container.clock, tuning=tuning)
+    with container.engine.connect() as conn:
+        stopped = bulk.get_job(conn, tenant.id, job.id)
+    assert (stopped.state, stopped.processed) == ("running", 4)
+    after_the_lease = lambda: container.clock() + tuning.lease  # noqa: E731
     done = bulk.run_job(
-        container.uow, workspace_id=tenant.id, job_id=job.id, clock=container.clock, size=4
+        container.uow, workspace_id=tenant.id, job_id=job.id, clock=after_the_lease, tuning=tuning
     )
     assert (done.state, done.processed, done.tally.applied, done.chunks) == ("done", 10, 10, 3)
     with container.engine.connect() as conn:

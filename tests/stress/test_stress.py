@@ -30,7 +30,7 @@ CONCURRENCY = int(os.environ.get("ROSTER_STRESS_CONCURRENCY", "8"))
 BATCHERS = int(os.environ.get("ROSTER_STRESS_BATCH_WORKERS", "3"))
 USERS = int(os.environ.get("ROSTER_STRESS_USERS", "5000"))
 PG_RESTART = os.environ.get("ROSTER_STRESS_PG_RESTART", "1") == "1"
-LEASE_SECONDS = "5"  # a killed automation run is taken over after this
+LEASE_SECONDS = "5"  # a killed bulk action or automation run is taken over after this
 
 
 def restart_postgresql() -> None:
@@ -110,7 +110,7 @@ def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
     servers = start_servers(
         pg_container.settings.database_url,
         SERVERS,
-        env={"ROSTER_AUTOMATION_LEASE_SECONDS": LEASE_SECONDS},
+        env={"ROSTER_JOB_LEASE_SECONDS": LEASE_SECONDS},
     )
     seen = Record()
     try:

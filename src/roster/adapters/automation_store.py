@@ -7,7 +7,6 @@ is then handled one workspace at a time.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -198,21 +197,6 @@ def claim_due(
     return won.rowcount == 1
 
 
-def stop_personal_rules(
-    conn: Connection, workspace_id: str, owner_ids: Sequence[str], reason: str
-) -> int:
-    r = automation_rules.c
-    return conn.execute(
-        update(automation_rules)
-        .where(
-            r.workspace_id == workspace_id,
-            r.owner_user_id.in_(list(owner_ids)),
-            r.enabled == true(),
-        )
-        .values(enabled=False, next_run_at=None, disabled_reason=reason)
-    ).rowcount
-
-
 # ----------------------------------------------------------------- runs
 
 
@@ -247,75 +231,23 @@ def list_runs(
     return [run_from_row(r) for r in rows]
 
 
-def advance_run(conn: Connection, run: Run, progressed: Run) -> bool:
-    """Save a chunk's progress, only while `run.holder` still holds the lease it
-    last wrote: the lease time is the fence, since a holder's name (host:pid) is
-    shared by the API request that started a run and the same process's
-    background tick that may take it over once the lease ran out."""
-    c = automation_runs.c
-    changed = {
-        f: getattr(progressed, f)
-        for f in (
-            "cursor",
-            "matched",
-            "applied",
-            "unchanged",
-            "refused",
-            "active_delta",
-            "lease_until",
-            "state",
-            "reason",
-            "finished_at",
-        )
-    }
-    done = conn.execute(
-        update(automation_runs)
-        .where(
-            c.workspace_id == run.workspace_id,
-            c.id == run.id,
-            c.holder == run.holder,
-            c.lease_until == run.lease_until,
-            c.state == "running",
-        )
-        .values(**changed)
-    )
-    return done.rowcount == 1
-
-
-def fail_run(conn: Connection, workspace_id: str, run_id: str, reason: str, now: datetime) -> None:
+def add_counts(conn: Connection, run: Run, counts: dict[str, int]) -> None:
+    """Add a chunk's counts (matched, applied, unchanged, refused, active_delta)."""
     c = automation_runs.c
     conn.execute(
         update(automation_runs)
-        .where(c.workspace_id == workspace_id, c.id == run_id, c.state == "running")
-        .values(state="failed", reason=reason[:2000], finished_at=now, lease_until=None)
+        .where(c.workspace_id == run.workspace_id, c.id == run.id)
+        .values({name: c[name] + n for name, n in counts.items()})
     )
 
 
-def stale_runs(conn: Connection, now: datetime, limit: int) -> list[Run]:
-    """Runs whose holder stopped renewing its lease (a crashed process), any workspace."""
+def end_run(conn: Connection, run: Run, state: str, reason: str | None, now: datetime) -> None:
     c = automation_runs.c
-    rows = conn.execute(
-        select(automation_runs)
-        .where(c.state == "running", c.lease_until < now)
-        .order_by(c.lease_until)
-        .limit(limit)
-    )
-    return [run_from_row(r) for r in rows]
-
-
-def take_over(conn: Connection, run: Run, holder: str, until: datetime) -> Run | None:
-    c = automation_runs.c
-    won = conn.execute(
+    conn.execute(
         update(automation_runs)
-        .where(
-            c.workspace_id == run.workspace_id,
-            c.id == run.id,
-            c.state == "running",
-            c.lease_until == run.lease_until,
-        )
-        .values(holder=holder, lease_until=until)
+        .where(c.workspace_id == run.workspace_id, c.id == run.id)
+        .values(state=state, reason=reason and reason[:2000], finished_at=now)
     )
-    return replace(run, holder=holder, lease_until=until) if won.rowcount == 1 else None
 
 
 def run_depth(conn: Connection, workspace_id: str, run_id: str | None) -> int | None:
@@ -342,12 +274,22 @@ _OUTCOME_COLUMNS = (
 )
 
 
+Outcome = tuple[str, str, str | None, Status | None]
+"""One user's result as services/status.Outcome holds it: user id, result, code,
+the status before."""
+
+
 def insert_outcomes(
-    conn: Connection, workspace_id: str, run_id: str, outcomes: Sequence[RunOutcome]
+    conn: Connection,
+    workspace_id: str,
+    run_id: str,
+    outcomes: Sequence[Outcome],
+    to: Status | None,
 ) -> None:
-    """A chunk's outcome rows in one go: COPY on PostgreSQL; on SQLite one INSERT …
-    SELECT per kind of outcome (a chunk has few), the kind's user ids bound as one
-    value, which binds and steps far less than a row per user."""
+    """A chunk's outcome rows in one go, `to` the status the rule sets (None: a
+    webhook, which leaves each user's as it was): COPY on PostgreSQL; on SQLite one
+    INSERT … SELECT per kind of outcome (a chunk has few), the kind's user ids bound
+    as one value, which binds and steps far less than a row per user."""
     if conn.dialect.name == "postgresql":
         insert_rows(
             conn,
@@ -357,19 +299,19 @@ def insert_outcomes(
                 (
                     workspace_id,
                     run_id,
-                    o.user_id,
-                    o.result,
-                    o.code,
-                    o.from_status.value if o.from_status else None,
-                    o.to_status.value if o.to_status else None,
+                    user_id,
+                    result,
+                    code,
+                    _value(was),
+                    _value(to or was),
                 )
-                for o in outcomes
+                for user_id, result, code, was in outcomes
             ],
         )
         return
     kinds: dict[tuple[str, str | None, Status | None, Status | None], list[str]] = {}
-    for o in outcomes:
-        kinds.setdefault((o.result, o.code, o.from_status, o.to_status), []).append(o.user_id)
+    for user_id, result, code, was in outcomes:
+        kinds.setdefault((result, code, was, to or was), []).append(user_id)
     for (result, code, from_status, to_status), user_ids in kinds.items():
         insert_ids(
             conn,
@@ -385,6 +327,10 @@ def insert_outcomes(
                 "to_status": to_status.value if to_status else None,
             },
         )
+
+
+def _value(status: Status | None) -> str | None:
+    return status.value if status else None
 
 
 def list_outcomes(
@@ -462,9 +408,9 @@ def candidates(
     after: str | None,
     limit: int,
     lock: bool = False,
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> Sequence[Row[Any]]:
     """The next `limit` users by id after `after` that the SQL form of the conditions
-    selects, and the last id scanned (the run's next cursor; None when done).
+    selects.
 
     The rows hold what conditions see (`subject_of`), which is also what a change's
     decision reads (status and role).
@@ -480,8 +426,7 @@ def candidates(
     query = query.order_by(u.id).limit(limit)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    rows = conn.execute(query).all()
-    return rows, (rows[-1].id if len(rows) == limit else None)
+    return conn.execute(query).all()
 
 
 def subject_of(r: Row[Any], event_data: dict[str, Any] | None = None) -> Subject:

@@ -220,8 +220,8 @@ bulk_jobs = Table(
     Column("revoked_invitations", Integer, nullable=False, default=0),
     Column("cursor", String(ID), nullable=True),
     Column("chunks", Integer, nullable=False, default=0),
-    Column("worker", String(200), nullable=True),  # the process that committed the last chunk
-    Column("failures", Integer, nullable=False, default=0),
+    Column("worker", String(200), nullable=True),  # the runner holding (or last holding) it
+    Column("lease_until", UtcDateTime(), nullable=True),  # see services/jobs.py
     Column("error", Text, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),

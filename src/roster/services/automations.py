@@ -4,35 +4,32 @@ A rule never writes a status itself: its changes go through `apply_changes` on r
 `automation`, so the domain decides each user, and a Blocked user comes back as the
 outcome `refused: user_blocked` (audited) while the run itself succeeds.
 
-Scheduled and manual runs walk the users in id order, one chunk per transaction: the
-chunk's status changes, audit events, outcomes and the run's cursor and counts commit
-together, so a crash loses nothing and doubles nothing: the next process to see the
-run's lease expire resumes after its cursor. Event runs happen inside the dispatcher's
-transaction that also moves the event cursor, so an event is acted on exactly once.
+Scheduled and manual runs are jobs of the one job runner (services/jobs.py): users
+in id order, one chunk per transaction, a lease that a dead runner's successor
+takes over; this module says which users a rule selects and what a run records.
+Event runs happen inside the dispatcher's transaction that also moves the event
+cursor, so an event is acted on exactly once.
 """
 
-import os
 import secrets
-import socket
-import time
 from base64 import b64encode
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
 
 from roster.adapters import automation_store as store
-from roster.adapters.checkpoints import Checkpointer, commit, off_path
 from roster.adapters.database import database_away
-from roster.adapters.heap import paused_collector, settled_heap
+from roster.adapters.job_leases import AUTOMATION_RUNS, SqlJobLeases
 from roster.adapters.repositories import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
+from roster.domain.jobs import JobRef, Lease
 from roster.domain.rules import (
     EVENT_NAME,
     MAX_DEPTH,
@@ -47,31 +44,15 @@ from roster.domain.rules import (
     parse_rule,
 )
 from roster.domain.users import Actor
-from roster.domain.vocabulary import Route, Status
+from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
-from roster.services.bulk import SQLITE_GAP
-from roster.services.status import apply_changes
+from roster.services import jobs
+from roster.services.status import Outcome, apply_changes
 
 Clock = Callable[[], datetime]
 
-CHUNK = 2500
-"""Users per transaction of a run: short transactions, few round trips. The same as
-bulk actions' chunks (services/bulk.py), which were sized for the request latency
-while a chunk holds the write lock (SQLite) or the workspace's counter row."""
-PG_CHUNK = 2000
-"""On PostgreSQL, as bulk actions: a chunk holds the counter row every status write
-locks first."""
-LEASE = timedelta(seconds=int(os.environ.get("ROSTER_AUTOMATION_LEASE_SECONDS", "120")))
-"""A run's holder renews its lease every chunk; a lease this old means it died.
-ROSTER_AUTOMATION_LEASE_SECONDS shortens it (the stress run: a SIGKILLed run resumes
-in seconds)."""
 EVENT_BATCH = 200
 AUDIT_TOPICS = ("user.created", "user.status_changed")
-
-
-def holder_name() -> str:
-    """Who holds a lease: host and process, for the runs page."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 def actor_of(rule: Rule) -> Actor:
@@ -187,7 +168,13 @@ def _rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
 
 
 def start_run(
-    engine: Engine, *, workspace_id: str, rule_id: str, dry_run: bool, clock: Clock
+    engine: Engine,
+    *,
+    workspace_id: str,
+    rule_id: str,
+    dry_run: bool,
+    clock: Clock,
+    tuning: jobs.Tuning,
 ) -> Run:
     """Run a rule now over every user it selects, to the end, and return the run.
 
@@ -203,10 +190,11 @@ def start_run(
                 "An event rule runs when its event arrives (POST /api/v1/events); "
                 "it can only be dry-run by hand."
             )
-        run = _new_run(rule, "manual", dry_run, now, depth=0, holder=holder_name())
+        run = _new_run(rule, "manual", dry_run, now, depth=0)
+        run = replace(run, holder=jobs.this_process(), lease_until=now + tuning.lease)
         store.insert_run(uow.conn, run)
         uow.commit()
-    return execute(engine, run, clock)
+    return execute(engine, run, clock, tuning)
 
 
 def _new_run(
@@ -216,7 +204,6 @@ def _new_run(
     now: datetime,
     *,
     depth: int,
-    holder: str | None = None,
     event: str | None = None,
     event_id: str | None = None,
 ) -> Run:
@@ -231,126 +218,107 @@ def _new_run(
         started_at=now,
         event=event,
         event_id=event_id,
-        holder=holder,
-        lease_until=now + LEASE if holder else None,
     )
 
 
-class LostLease(Exception):
-    """Another process took the run over: stop without writing."""
+def execute(engine: Engine, run: Run, clock: Clock, tuning: jobs.Tuning) -> Run:
+    """Do the remaining chunks of a run this process holds, and return the run as
+    they left it. A chunk that fails rolls back alone and marks the run failed with
+    the reason; chunks before it stay, with outcomes."""
+    assert run.holder is not None
+    assert run.lease_until is not None
+    ref = JobRef(run.workspace_id, run.id)
+    jobs.run(
+        _uow(engine), Runs(), Lease(ref, run.holder, run.lease_until), clock=clock, tuning=tuning
+    )
+    return _run(engine, ref)
 
 
-def execute(engine: Engine, run: Run, clock: Clock) -> Run:
-    """Do a running run's remaining chunks. A chunk that fails rolls back alone and
-    marks the run failed with the reason; chunks before it stay, with outcomes."""
-    with settled_heap(), off_path(engine) as checkpoints:
-        return _execute(engine, run, clock, checkpoints)
+def _uow(engine: Engine) -> Callable[[], SqlUnitOfWork]:
+    return lambda: SqlUnitOfWork(engine)
 
 
-def _execute(engine: Engine, run: Run, clock: Clock, checkpoints: Checkpointer | None) -> Run:
-    simulated: UserCounts | None = None
-    while run.state == "running":
-        try:
-            with paused_collector():
-                run, simulated = _chunk(engine, run, clock, simulated, checkpoints)
-        except LostLease:
-            return run
-        except Exception as crash:
-            if database_away(crash):
-                raise  # the run's lease runs out and a tick resumes it
-            with SqlUnitOfWork(engine) as uow:
-                store.fail_run(uow.conn, run.workspace_id, run.id, _reason(crash), clock())
-                uow.commit()
-            raise
-        if run.state == "running" and engine.dialect.name == "sqlite":
-            time.sleep(SQLITE_GAP)  # as a bulk job does: a waiting writer takes the lock
+def _run(engine: Engine, ref: JobRef) -> Run:
+    with engine.connect() as conn:
+        run = store.get_run(conn, ref.workspace_id, ref.job_id)
+    assert run is not None
     return run
 
 
-def _reason(crash: Exception) -> str:
-    if isinstance(crash, errors.DomainError):
-        return f"{crash.code}: {crash.detail}"
-    return f"{type(crash).__name__}: {crash}"
+class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
+    """Automation runs for the job runner: the users after the cursor that the
+    rule's conditions select (judged at the run's start, so a resumed run and its
+    dry run select exactly the same users), acted on, one outcome row each."""
 
+    def __init__(self) -> None:
+        # A dry run's running headcount, carried from chunk to chunk as the real
+        # run's counter would carry it (a dry run taken over starts it afresh).
+        self.simulated: dict[str, UserCounts] = {}
 
-def _chunk(
-    engine: Engine,
-    run: Run,
-    clock: Clock,
-    simulated: UserCounts | None,
-    checkpoints: Checkpointer | None,
-) -> tuple[Run, UserCounts | None]:
-    """One transaction: the next users after the cursor, decided and recorded (on
-    SQLite, its WAL checkpoint left to `checkpoints`, as a bulk job's chunk).
+    def leases(self, uow: SqlUnitOfWork) -> jobs.Leases:
+        return SqlJobLeases(uow.conn, AUTOMATION_RUNS)
 
-    The conditions are judged at the run's start (`started_at`) in every chunk, so a
-    resumed run and its dry run select exactly the same users.
-    """
-    with SqlUnitOfWork(engine) as uow:
-        conn = uow.conn
-        rule = _rule(conn, run.workspace_id, run.rule_id)
-        workspace = _workspace(uow, run.workspace_id)
+    def load(self, uow: SqlUnitOfWork, ref: JobRef) -> tuple[Run, Rule]:
+        run = store.get_run(uow.conn, ref.workspace_id, ref.job_id)
+        assert run is not None
+        return run, _rule(uow.conn, run.workspace_id, run.rule_id)
+
+    def next_targets(
+        self, uow: SqlUnitOfWork, job: tuple[Run, Rule], after: str | None, size: int
+    ) -> jobs.Targets[Subject]:
+        run, rule = job
         scan = [c for c in rule.definition.conditions if not c.on_event]
         if not run.dry_run:
             uow.counts.lock(run.workspace_id)  # the workspace lock first, as everywhere
-        rows, cursor = store.candidates(
-            conn,
+        rows = store.candidates(
+            uow.conn,
             run.workspace_id,
             scan,
             run.started_at,
-            after=run.cursor,
-            limit=chunk_size(conn),
+            after=after,
+            limit=size,
             lock=not run.dry_run,
         )
         chosen = matching(scan, map(store.subject_of, rows), run.started_at)
+        return jobs.Targets(
+            chosen,
+            rows[-1].id if rows else None,
+            len(rows) == size,
+            {u.user_id: (u.status, u.role) for u in chosen},
+        )
+
+    def act(
+        self,
+        uow: SqlUnitOfWork,
+        job: tuple[Run, Rule],
+        targets: jobs.Targets[Subject],
+        now: datetime,
+    ) -> None:
+        run, rule = job
         if run.dry_run:
-            simulated = simulated or uow.counts.lock(run.workspace_id)
-            outcomes, simulated = simulate(rule, workspace, chosen, simulated)
+            workspace = _workspace(uow, run.workspace_id)
+            running = self.simulated.get(run.id) or uow.counts.lock(run.workspace_id)
+            outcomes, self.simulated[run.id] = simulate(rule, workspace, targets.items, running)
         else:
-            outcomes = act(uow, rule, run, chosen, clock(), locked=True)
-        last = rows[-1].id if rows else run.cursor
-        progressed = _progress(run, outcomes, cursor or last, cursor is None, clock())
-        if not store.advance_run(conn, run, progressed):
-            raise LostLease()  # before writing outcomes another holder may have written
-        store.insert_outcomes(conn, run.workspace_id, run.id, outcomes)
-        commit(conn, checkpoints)
-        return progressed, simulated
+            outcomes = act(uow, rule, run, targets.items, now, locked=targets.known)
+        _record(uow.conn, rule, run, outcomes)
 
 
-def chunk_size(conn: Connection) -> int:
-    return min(CHUNK, PG_CHUNK) if conn.dialect.name == "postgresql" else CHUNK
+def _record(conn: Connection, rule: Rule, run: Run, outcomes: Sequence[Outcome]) -> None:
+    to = rule.definition.action.status
+    store.add_counts(conn, run, counts(outcomes, to))
+    store.insert_outcomes(conn, run.workspace_id, run.id, outcomes, to)
 
 
-def _progress(
-    run: Run,
-    outcomes: Sequence[RunOutcome],
-    cursor: str | None,
-    done: bool,
-    now: datetime,
-) -> Run:
-    count = counts(outcomes)
-    return replace(
-        run,
-        cursor=cursor,
-        matched=run.matched + len(outcomes),
-        applied=run.applied + count["applied"],
-        unchanged=run.unchanged + count["unchanged"],
-        refused=run.refused + count["refused"],
-        active_delta=run.active_delta + count["active_delta"],
-        lease_until=None if done else now + LEASE,
-        state="succeeded" if done else "running",
-        finished_at=now if done else None,
-    )
-
-
-def counts(outcomes: Iterable[RunOutcome]) -> dict[str, int]:
-    out = {"applied": 0, "unchanged": 0, "refused": 0, "active_delta": 0}
+def counts(outcomes: Iterable[Outcome], to: Status | None) -> dict[str, int]:
+    """A run's counts of `outcomes`; `to`, the status the rule sets (None: a webhook,
+    which changes no status)."""
+    out = {"matched": 0, "applied": 0, "unchanged": 0, "refused": 0, "active_delta": 0}
     for o in outcomes:
+        out["matched"] += 1
         out[o.result] += 1
-        if o.result == "applied" and o.from_status != o.to_status:
-            out["active_delta"] += int(o.to_status == Status.ACTIVE) - int(
-                o.from_status == Status.ACTIVE
-            )
+        if o.result == "applied" and to is not None and o.from_status != to:
+            out["active_delta"] += int(to == Status.ACTIVE) - int(o.from_status == Status.ACTIVE)
     return out
 
 
@@ -362,13 +330,13 @@ def act(
     now: datetime,
     event: Mapping[str, Any] | None = None,
     *,
-    locked: bool = False,
-) -> list[RunOutcome]:
+    locked: Mapping[str, tuple[Status, Role]] | None = None,
+) -> list[Outcome]:
     """Do the rule's action for these users inside the caller's transaction.
 
-    `locked`: the users' rows were read (their status and role as the subjects hold
-    them) with the rows locked in this transaction, after the workspace's counter
-    row, so the change need not read and lock them again."""
+    `locked`: the users' status and role as read with their rows locked in this
+    transaction, after the workspace's counter row, so the change need not read
+    and lock them again."""
     action = rule.definition.action
     if not users:
         return []
@@ -385,20 +353,20 @@ def act(
         note=action.note,
         now=now,
         batch_id=run.id,
-        locked={u.user_id: (u.status, u.role) for u in users} if locked else None,
+        locked=locked,
     )
-    return [RunOutcome(o.user_id, o.result, o.code, o.from_status, action.status) for o in outcomes]
+    return outcomes
 
 
 def simulate(
     rule: Rule, workspace: Workspace, users: Sequence[Subject], running: UserCounts
-) -> tuple[list[RunOutcome], UserCounts]:
+) -> tuple[list[Outcome], UserCounts]:
     """What `act` would do, decided by the same domain call (`decide_many`, as
     `apply_changes` decides), writing nothing. `running` carries the headcount from
     chunk to chunk, as the real run's lock would."""
     action = rule.definition.action
     if action.kind == "webhook":
-        return [RunOutcome(u.user_id, "applied", None, u.status, u.status) for u in users], running
+        return [Outcome(u.user_id, "applied", None, u.status) for u in users], running
     assert action.status is not None
     asks = [
         Wanted(u.user_id, u.status, u.role, action.status, action.reason_code, action.note)
@@ -412,9 +380,7 @@ def simulate(
         counts=running,
     )
     return [
-        RunOutcome(
-            a.user_id, v.result, v.refusal.code if v.refusal else None, a.status, action.status
-        )
+        Outcome(a.user_id, v.result, v.refusal.code if v.refusal else None, a.status)
         for a, v in zip(asks, verdicts, strict=True)
     ], running
 
@@ -426,7 +392,7 @@ def _queue_webhooks(
     users: Sequence[Subject],
     now: datetime,
     event: Mapping[str, Any] | None,
-) -> list[RunOutcome]:
+) -> list[Outcome]:
     """Webhooks leave after commit: here they only become outbox rows."""
     kind = event["type"] if event else "automation.matched"
     SqlOutbox(uow.conn).add(
@@ -453,36 +419,41 @@ def _queue_webhooks(
         ),
         now,
     )
-    return [RunOutcome(u.user_id, "applied", None, u.status, u.status) for u in users]
+    return [Outcome(u.user_id, "applied", None, u.status) for u in users]
 
 
 # ----------------------------------------------------------------- the scheduler
 
 
-def run_due(engine: Engine, clock: Clock, *, holder: str, limit: int = 20) -> list[Run]:
+def run_due(
+    engine: Engine, clock: Clock, *, holder: str, tuning: jobs.Tuning, limit: int = 20
+) -> list[Run]:
     """Start every due schedule rule (each exactly once across all processes) and
-    resume runs whose holder died. For `roster serve`'s loop and for cron."""
+    go on with runs whose runner died. For `roster serve`'s loop and for cron."""
     done: list[Run] = []
     with engine.connect() as conn:
         due = store.due_rules(conn, clock(), limit)
-        stale = store.stale_runs(conn, clock(), limit)
     for workspace_id, rule_id, seen in due:
-        run = _claim(engine, workspace_id, rule_id, seen, holder, clock)
+        run = _claim(engine, workspace_id, rule_id, seen, holder, clock, tuning)
         if run is not None:
-            done.append(execute(engine, run, clock))
-    for old in stale:
-        with SqlUnitOfWork(engine) as uow:
-            taken = store.take_over(uow.conn, old, holder, clock() + LEASE)
-            uow.commit()
-        if taken is not None:
-            done.append(execute(engine, taken, clock))
-    return done
+            done.append(execute(engine, run, clock, tuning))
+    resumed = jobs.run_pending(
+        _uow(engine), Runs(), holder=holder, clock=clock, tuning=tuning, limit=limit
+    )
+    return done + [_run(engine, ref) for ref in resumed]
 
 
 def _claim(
-    engine: Engine, workspace_id: str, rule_id: str, seen: datetime, holder: str, clock: Clock
+    engine: Engine,
+    workspace_id: str,
+    rule_id: str,
+    seen: datetime,
+    holder: str,
+    clock: Clock,
+    tuning: jobs.Tuning,
 ) -> Run | None:
-    """Win the due rule (compare-and-set on next_run_at) and open its run, together."""
+    """Win the due rule (compare-and-set on next_run_at) and open its run, leased to
+    `holder`, together."""
     now = clock()
     with SqlUnitOfWork(engine) as uow:
         rule = store.get_rule(uow.conn, workspace_id, rule_id)
@@ -492,24 +463,32 @@ def _claim(
         following = next_run(rule.definition.trigger, now, workspace.timezone)
         if not store.claim_due(uow.conn, workspace_id, rule_id, seen, following):
             return None
-        run = _new_run(rule, "schedule", False, now, depth=0, holder=holder)
+        run = _new_run(rule, "schedule", False, now, depth=0)
+        run = replace(run, holder=holder, lease_until=now + tuning.lease)
         store.insert_run(uow.conn, run)
         uow.commit()
         return run
 
 
-def dry_run_all(engine: Engine, *, workspace_id: str, clock: Clock) -> list[Run]:
+def dry_run_all(
+    engine: Engine, *, workspace_id: str, clock: Clock, tuning: jobs.Tuning
+) -> list[Run]:
     """Dry-run every enabled schedule rule of a workspace (`roster automations run
     --dry-run`)."""
     with engine.connect() as conn:
         rules = store.list_rules(conn, workspace_id)
     return [
-        start_run(engine, workspace_id=workspace_id, rule_id=r.id, dry_run=True, clock=clock)
+        start_run(
+            engine,
+            workspace_id=workspace_id,
+            rule_id=r.id,
+            dry_run=True,
+            clock=clock,
+            tuning=tuning,
+        )
         for r in rules
         if r.enabled and r.definition.trigger.kind == "schedule"
     ]
-
-
 # ----------------------------------------------------------------- events
 
 
@@ -636,23 +615,26 @@ def _event_run(
         )
         store.insert_run(conn, stopped)
         return stopped
-    store.insert_run(conn, replace(run, holder="dispatch"))
+    store.insert_run(conn, run)
     savepoint = conn.begin_nested()
     try:
         event = {"type": e.type, "id": e.id, "data": dict(e.data)}
-        outcomes = act(uow, rule, run, [subject], now, event)
-        store.insert_outcomes(conn, workspace.id, run.id, outcomes)
+        _record(conn, rule, run, act(uow, rule, run, [subject], now, event))
         savepoint.commit()
     except Exception as crash:
         if database_away(crash):
             raise  # nothing is committed: the event is acted on when the database is back
         savepoint.rollback()
-        failed = replace(run, state="failed", reason=_reason(crash), finished_at=now)
-        store.advance_run(conn, replace(run, holder="dispatch"), failed)
-        return failed
-    done = _progress(replace(run, holder="dispatch"), outcomes, None, True, now)
-    store.advance_run(conn, replace(run, holder="dispatch"), done)
-    return done
+        store.end_run(conn, run, "failed", jobs.reason(crash), now)
+        return _run_in(conn, run)
+    store.end_run(conn, run, "succeeded", None, now)
+    return _run_in(conn, run)
+
+
+def _run_in(conn: Connection, run: Run) -> Run:
+    found = store.get_run(conn, run.workspace_id, run.id)
+    assert found is not None
+    return found
 
 
 # ----------------------------------------------------------------- reading

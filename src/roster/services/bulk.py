@@ -1,18 +1,11 @@
 """Bulk actions (PRODUCT §7): one status for many users, as a resumable job.
 
 A job names its users by ids or by a filter and sets one status through route
-`bulk`. It runs in chunks ordered by user id. Each chunk is ONE short transaction:
-`apply_changes` decides every user through the domain and writes statuses, audit
-events (batch id = job id), revocations and the counter; the chunk's per-user
-results and the job's cursor and counts are written in the same transaction. A
-process killed mid-chunk loses only that uncommitted chunk, which the next run
-redoes from the committed cursor: no change is lost or doubled.
-
-The job's row is the chunk's lease. On PostgreSQL a runner claims it
-`FOR UPDATE SKIP LOCKED` for the length of the chunk's transaction, so two server
-processes never run the same chunk (the other one skips to another job, or finds
-the cursor moved); the lock dies with a killed process's connection. On SQLite
-the chunk's write transaction (BEGIN IMMEDIATE) serializes runners the same way.
+`bulk`. The one job runner (services/jobs.py) runs it in chunks ordered by user id,
+each chunk ONE transaction: `apply_changes` decides every user through the domain
+and writes statuses, audit events (batch id = job id), revocations and the counter;
+the chunk's per-user results and the job's cursor and counts are written in the
+same transaction. This module only says which users come next and what to record.
 
 A preview (and a dry-run job) runs the same domain decisions on copies of the
 users, in the same order and with the same running headcount, and writes nothing.
@@ -21,48 +14,35 @@ users, in the same order and with the same running headcount, and writes nothing
 import bisect
 import hashlib
 import json
-import os
-import socket
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_ids
-from roster.adapters.checkpoints import Checkpointer, commit, off_path
-from roster.adapters.heap import paused_collector, settled_heap
+from roster.adapters.job_leases import BULK_JOBS, SqlJobLeases
 from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
+from roster.domain.access import Revoked
 from roster.domain.ids import new_id
+from roster.domain.jobs import JobRef
 from roster.domain.users import Actor, Headcount, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
-from roster.services import queries
+from roster.services import jobs, queries
 from roster.services.status import Outcome, apply_changes
 
 MAX_IDS = 1_000_000
-CHUNK = 2500  # users per chunk transaction on SQLite: ~0.1-0.3 s, what a waiting write waits
-# On PostgreSQL a chunk holds the workspace's counter row, which every status write
-# locks first, so a single PUT waits for the whole chunk: 5,000 gave a p99 of 1.1 s.
-PG_CHUNK = 2000
 PAGE = 5000  # users per read page of a preview
 TARGETS_PER_INSERT = 10_000  # a job's stored ids, per INSERT
 RUNNABLE = ("queued", "running")
-# SQLite has one writer at a time, so a runner that starts its next chunk the moment
-# it commits can starve requests waiting to write. It leaves the lock free this long
-# between chunks (waiting writers try every few ms: database.POLL_MS); PostgreSQL
-# needs no gap.
-SQLITE_GAP = 0.01
-MAX_FAILURES = 3  # a chunk that fails this often (not a refusal: a crash of ours) fails the job
 
-Result = Literal["applied", "unchanged", "refused"]
 
 
 # --- What a bulk action asks for --------------------------------------------------
@@ -232,7 +212,6 @@ class Job:
     chunks: int
     worker: str | None
     error: str | None
-    failures: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -462,7 +441,6 @@ def _insert_job(
             revoked_tokens=0,
             revoked_invitations=0,
             chunks=0,
-            failures=0,
             created_at=now,
         )
     )
@@ -480,42 +458,106 @@ def _insert_job(
 # --- Running jobs -------------------------------------------------------------------
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
+    """Bulk actions for the job runner: the users after the cursor by id (the stored
+    ids or the filter), changed through `apply_changes` on route bulk, one result
+    row per user, and the job's counts."""
+
+    def leases(self, uow: SqlUnitOfWork) -> jobs.Leases:
+        return SqlJobLeases(uow.conn, BULK_JOBS)
+
+    def load(self, uow: SqlUnitOfWork, ref: JobRef) -> Job:
+        return _job(uow.conn, ref.workspace_id, ref.job_id)
+
+    def next_targets(
+        self, uow: SqlUnitOfWork, job: Job, after: str | None, size: int
+    ) -> jobs.Targets[str]:
+        conn = uow.conn
+        # The counter row first (the workspace lock every status writer takes first),
+        # so the statuses read below are ones no other writer is changing.
+        uow.counts.lock(job.workspace_id)
+        if job.dry_run or conn.dialect.name == "postgresql":
+            ids, known = _next_ids(conn, job, after, size), None
+        else:
+            ids, known = _next_users(conn, job, after, size)
+        return jobs.Targets(ids, ids[-1] if ids else None, len(ids) == size, known)
+
+    def act(
+        self, uow: SqlUnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime
+    ) -> None:
+        before = uow.counts.lock(job.workspace_id)
+        if job.dry_run:
+            outcomes, delta = _dry_run(uow, job, targets.items, before, now)
+            revoked = Revoked()
+        else:
+            outcomes, revoked = apply_changes(
+                uow,
+                workspace_id=job.workspace_id,
+                targets=[(i, job.to) for i in targets.items],
+                route=Route.BULK,
+                actor=job.actor,
+                reason_code=job.reason_code,
+                note=job.note,
+                now=now,
+                batch_id=job.id,
+                locked=targets.known,
+            )
+            delta = uow.counts.lock(job.workspace_id).minus(before)
+        _insert_results(uow.conn, job, outcomes)
+        _count(uow.conn, job, outcomes, delta, revoked, now)
 
 
-def run_chunk(
-    uow_factory: Callable[[], SqlUnitOfWork],
-    *,
+def _dry_run(
+    uow: SqlUnitOfWork, job: Job, ids: Sequence[str], before: UserCounts, now: datetime
+) -> tuple[list[Outcome], UserCounts]:
+    """What the chunk would do. A dry run changes nothing, so its running headcount
+    is carried over chunks in the job's deltas."""
+    conn = uow.conn
+    workspace = queries.workspace_by_id(conn, job.workspace_id)
+    hypothetical = UserCounts(
+        before.active + job.tally.active_delta,
+        before.inactive,
+        before.blocked,
+        before.active_owners + job.tally.owners_delta,
+    )
+    request = BulkRequest(job.to, reason_code=job.reason_code, note=job.note, user_ids=())
+    loaded = _load(conn, job.workspace_id, ids)
+    outcomes, after = _decide(loaded, ids, request, job.actor, workspace.policy, hypothetical, now)
+    return outcomes, after.minus(hypothetical)
+
+
+def _count(
+    conn: Connection,
+    job: Job,
+    outcomes: Sequence[Outcome],
+    delta: UserCounts,
+    revoked: Revoked,
     now: datetime,
-    job: tuple[str, str] | None = None,
-    size: int | None = None,
-    worker: str | None = None,
-    hold: float = 0.0,
-    checkpoints: Checkpointer | None = None,
-) -> Job | None:
-    """Claim a runnable job (or the given (workspace_id, job_id)) and run its next
-    chunk in one transaction. Returns the job as committed, or None when there was
-    nothing to claim (no runnable job, or another process holds it right now).
-    `hold` (tests only) keeps the chunk's transaction open that long before commit,
-    so a test can kill or race a runner in the middle of a chunk. `checkpoints`
-    (SQLite) takes the commit's WAL checkpoint off this thread."""
-    with paused_collector(), uow_factory() as uow:
-        size = size or chunk_size(uow.conn)
-        claimed = _claim(uow.conn, job)
-        if claimed is None:
-            return None
-        try:
-            _run_claimed(uow, claimed, now, size, worker or worker_name())
-        except Exception as crash:
-            uow.conn.rollback()
-            _note_failure(uow_factory, claimed, crash, now)
-            raise
-        done = _job(uow.conn, claimed.workspace_id, claimed.id)  # as it commits
-        if hold:
-            time.sleep(hold)
-        commit(uow.conn, checkpoints)
-        return done
+) -> None:
+    tally = Tally()
+    tally.count(outcomes)
+    codes = dict(job.tally.refused)
+    for code, n in tally.refused.items():
+        codes[code] = codes.get(code, 0) + n
+    c = bulk_jobs.c
+    conn.execute(
+        update(bulk_jobs)
+        .where(c.workspace_id == job.workspace_id, c.id == job.id)
+        .values(
+            processed=c.processed + len(outcomes),
+            applied=c.applied + tally.applied,
+            unchanged=c.unchanged + tally.unchanged,
+            refused=c.refused + tally.refused_total,
+            refused_codes=codes,
+            active_delta=c.active_delta + delta.active,
+            owners_delta=c.owners_delta + delta.active_owners,
+            revoked_sessions=c.revoked_sessions + revoked.sessions,
+            revoked_tokens=c.revoked_tokens + revoked.tokens,
+            revoked_invitations=c.revoked_invitations + revoked.invitations,
+            chunks=c.chunks + 1,
+            started_at=job.started_at or now,
+        )
+    )
 
 
 def run_job(
@@ -524,158 +566,63 @@ def run_job(
     workspace_id: str,
     job_id: str,
     clock: Callable[[], datetime],
-    size: int | None = None,
-    hold: float = 0.0,
+    tuning: jobs.Tuning,
     progress: Callable[[Job], None] = lambda _: None,
 ) -> Job:
-    """Run one job to its end in this process (the CLI's synchronous path). Chunks
-    another process holds are waited for, not run twice."""
-    with settled_heap(), off_path(uow_factory().engine) as checkpoints:
-        while True:
-            job = (workspace_id, job_id)
-            done = run_chunk(
-                uow_factory, now=clock(), job=job, size=size, hold=hold, checkpoints=checkpoints
-            )
-            if done is None:
-                with uow_factory().engine.connect() as conn:
-                    current = _job(conn, workspace_id, job_id)
-                if current.finished:
-                    return current
-                time.sleep(0.05)  # another runner holds this job's chunk right now
-                continue
-            progress(done)
-            if done.finished:
-                return done
-            _yield_lock(uow_factory)
+    """Run one job to its end in this process (the CLI). A job another runner holds
+    is waited for, not run twice."""
+    ref = JobRef(workspace_id, job_id)
+
+    def report() -> None:
+        with uow_factory() as uow:
+            progress(_job(uow.conn, workspace_id, job_id))
+
+    jobs.run_to_end(
+        uow_factory,
+        BulkJobs(),
+        ref,
+        holder=jobs.this_process(),
+        clock=clock,
+        tuning=tuning,
+        progress=report,
+    )
+    with uow_factory() as uow:
+        return _job(uow.conn, workspace_id, job_id)
 
 
 def run_pending(
     uow_factory: Callable[[], SqlUnitOfWork],
     *,
     clock: Callable[[], datetime],
+    tuning: jobs.Tuning,
     budget: float = 2.0,
-    size: int | None = None,
 ) -> int:
-    """Run chunks of any runnable jobs for about `budget` seconds (the background
-    tick). Returns how many chunks ran."""
-    deadline = time.monotonic() + budget
-    ran = 0
-    with settled_heap(), off_path(uow_factory().engine) as checkpoints:
-        while time.monotonic() < deadline:
-            if run_chunk(uow_factory, now=clock(), size=size, checkpoints=checkpoints) is None:
-                break
-            ran += 1
-            _yield_lock(uow_factory)
-    return ran
-
-
-def chunk_size(conn: Connection) -> int:
-    """Users per chunk when the caller names none: SQLite's one write lock wants short
-    chunks; PostgreSQL's row locks let a chunk be longer, for fewer round trips."""
-    return PG_CHUNK if conn.dialect.name == "postgresql" else CHUNK
-
-
-def _yield_lock(uow_factory: Callable[[], SqlUnitOfWork]) -> None:
-    if uow_factory().engine.dialect.name == "sqlite":
-        time.sleep(SQLITE_GAP)
-
-
-def _claim(conn: Connection, which: tuple[str, str] | None) -> Job | None:
-    query = select(bulk_jobs).where(bulk_jobs.c.state.in_(RUNNABLE))
-    if which is not None:
-        query = query.where(bulk_jobs.c.workspace_id == which[0], bulk_jobs.c.id == which[1])
-    # Job discovery is the one query that spans workspaces: a runner serves them all.
-    query = query.order_by(bulk_jobs.c.created_at, bulk_jobs.c.id).limit(1)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    row = conn.execute(query).first()
-    return _job_from_row(row) if row else None
-
-
-def _run_claimed(uow: SqlUnitOfWork, job: Job, now: datetime, size: int, worker: str) -> None:
-    """One chunk: decide and write the next `size` users after the cursor, then move
-    the cursor, counts and results, all in the caller's transaction."""
-    conn = uow.conn
-    # The counter row first (the workspace lock every status writer takes first),
-    # so the filter below reads statuses no other writer is changing.
-    before = uow.counts.lock(job.workspace_id)
-    if job.dry_run or conn.dialect.name == "postgresql":
-        ids, found = _next_ids(conn, job, size), None
-    else:
-        ids, found = _next_users(conn, job, size)
-    request = BulkRequest(job.to, reason_code=job.reason_code, note=job.note, user_ids=())
-    if job.dry_run:
-        workspace = queries.workspace_by_id(conn, job.workspace_id)
-        # A dry run changes nothing, so carry its running headcount over chunks.
-        hypothetical = UserCounts(
-            before.active + job.tally.active_delta,
-            before.inactive,
-            before.blocked,
-            before.active_owners + job.tally.owners_delta,
-        )
-        loaded = _load(conn, job.workspace_id, ids)
-        outcomes, after = _decide(
-            loaded, ids, request, job.actor, workspace.policy, hypothetical, now
-        )
-        delta, revoked = after.minus(hypothetical), None
-    else:
-        outcomes, revoked = apply_changes(
-            uow,
-            workspace_id=job.workspace_id,
-            targets=[(i, job.to) for i in ids],
-            route=Route.BULK,
-            actor=job.actor,
-            reason_code=job.reason_code,
-            note=job.note,
-            now=now,
-            batch_id=job.id,
-            locked=found,
-        )
-        delta = uow.counts.lock(job.workspace_id).minus(before)
-    _insert_results(conn, job, outcomes)
-    tally = Tally()
-    tally.count(outcomes)
-    codes = dict(job.tally.refused)
-    for code, n in tally.refused.items():
-        codes[code] = codes.get(code, 0) + n
-    finished = len(ids) < size
-    c = bulk_jobs.c
-    conn.execute(
-        update(bulk_jobs)
-        .where(c.workspace_id == job.workspace_id, c.id == job.id)
-        .values(
-            state="done" if finished else "running",
-            cursor=ids[-1] if ids else job.cursor,
-            processed=c.processed + len(outcomes),
-            applied=c.applied + tally.applied,
-            unchanged=c.unchanged + tally.unchanged,
-            refused=c.refused + tally.refused_total,
-            refused_codes=codes,
-            active_delta=c.active_delta + delta.active,
-            owners_delta=c.owners_delta + delta.active_owners,
-            revoked_sessions=c.revoked_sessions + (revoked.sessions if revoked else 0),
-            revoked_tokens=c.revoked_tokens + (revoked.tokens if revoked else 0),
-            revoked_invitations=c.revoked_invitations + (revoked.invitations if revoked else 0),
-            chunks=c.chunks + 1,
-            worker=worker,
-            started_at=job.started_at or now,
-            finished_at=now if finished else None,
+    """Run chunks of any jobs no runner holds for about `budget` seconds (the
+    background tick). Returns how many jobs it worked on."""
+    return len(
+        jobs.run_pending(
+            uow_factory,
+            BulkJobs(),
+            holder=jobs.this_process(),
+            clock=clock,
+            tuning=tuning,
+            budget=budget,
         )
     )
 
 
-def _next_ids(conn: Connection, job: Job, size: int) -> list[str]:
+def _next_ids(conn: Connection, job: Job, after: str | None, size: int) -> list[str]:
     if job.filter is not None:
-        return _filter_ids(conn, job.workspace_id, job.filter, job.cursor, size)
+        return _filter_ids(conn, job.workspace_id, job.filter, after, size)
     t = bulk_job_targets.c
     query = select(t.user_id).where(t.workspace_id == job.workspace_id, t.job_id == job.id)
-    if job.cursor is not None:
-        query = query.where(t.user_id > job.cursor)
+    if after is not None:
+        query = query.where(t.user_id > after)
     return list(conn.scalars(query.order_by(t.user_id).limit(size)).all())
 
 
 def _next_users(
-    conn: Connection, job: Job, size: int
+    conn: Connection, job: Job, cursor: str | None, size: int
 ) -> tuple[list[str], dict[str, tuple[Status, Role]]]:
     """SQLite: `_next_ids` and, in the same query, the status and role of each of
     them that exists (what `apply_changes` decides from), read inside the chunk's
@@ -698,8 +645,8 @@ def _next_users(
             .where(t.workspace_id == job.workspace_id, t.job_id == job.id)
         )
         after = t.user_id
-    if job.cursor is not None:
-        query = query.where(after > job.cursor)
+    if cursor is not None:
+        query = query.where(after > cursor)
     rows = conn.execute(query.order_by(after).limit(size)).all()
     found = {i: (_STATUSES[s], _ROLES[r]) for i, s, r in rows if s is not None}
     return [row[0] for row in rows], found
@@ -728,26 +675,6 @@ def _insert_results(conn: Connection, job: Job, outcomes: Sequence[Outcome]) -> 
                 "from_status": from_status.value if from_status else None,
             },
         )
-
-
-def _note_failure(
-    uow_factory: Callable[[], SqlUnitOfWork], job: Job, crash: Exception, now: datetime
-) -> None:
-    """Count a crashed chunk (its transaction rolled back); fail the job after a few."""
-    with uow_factory() as uow:
-        c = bulk_jobs.c
-        failed = job.failures + 1 >= MAX_FAILURES
-        uow.conn.execute(
-            update(bulk_jobs)
-            .where(c.workspace_id == job.workspace_id, c.id == job.id)
-            .values(
-                failures=c.failures + 1,
-                error=f"{type(crash).__name__}: {crash}"[:2000],
-                state="failed" if failed else job.state,
-                finished_at=now if failed else None,
-            )
-        )
-        uow.commit()
 
 
 # --- Reading jobs and results -------------------------------------------------------
@@ -797,7 +724,6 @@ def _job_from_row(row: Any) -> Job:
         chunks=m["chunks"],
         worker=m["worker"],
         error=m["error"],
-        failures=m["failures"],
         created_at=m["created_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],

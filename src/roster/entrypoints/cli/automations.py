@@ -6,6 +6,7 @@ from roster.domain.rules import Run
 from roster.entrypoints.cli.common import container, emit_json, fail, reported
 from roster.services import automations as auto
 from roster.services import outbox, queries
+from roster.services.jobs import this_process
 
 app = typer.Typer(help="Automation rules.", no_args_is_help=True)
 
@@ -59,9 +60,11 @@ def run(
         if dry_run:
             if workspace is None:
                 fail("--dry-run needs --workspace SLUG: the workspace to preview.")
-            runs = auto.dry_run_all(c.engine, workspace_id=_workspace_id(workspace), clock=c.clock)
+            runs = auto.dry_run_all(
+                c.engine, workspace_id=_workspace_id(workspace), clock=c.clock, tuning=c.jobs
+            )
         else:
-            runs = auto.run_due(c.engine, c.clock, holder=f"cli:{auto.holder_name()}")
+            runs = auto.run_due(c.engine, c.clock, holder=f"cli:{this_process()}", tuning=c.jobs)
             runs += auto.dispatch(c.engine, c.clock)
             outbox.deliver_webhooks(c.engine, c.clock())
     if workspace and not dry_run:

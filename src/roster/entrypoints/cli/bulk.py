@@ -2,8 +2,8 @@
 the API and dashboard, run here synchronously."""
 
 import csv
-import os
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,9 @@ app = typer.Typer(help="Bulk actions: set one status on many users.", no_args_is
 
 WORKSPACE = typer.Option(..., "--workspace", "-w", help="The workspace's slug.")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
-CHUNK = typer.Option(bulk.CHUNK, "--chunk-size", min=1, max=10_000, help="Users per transaction.")
-# Tests only: seconds each chunk's transaction stays open, so a test can kill a runner mid-chunk.
-HOLD_ENV = "ROSTER_BULK_CHUNK_HOLD"
+CHUNK = typer.Option(
+    None, "--chunk-size", min=1, max=10_000, help="Users per transaction (default: settings)."
+)
 
 
 def _workspace_id(slug: str) -> str:
@@ -83,7 +83,7 @@ def set_status(
     reason: ReasonCode | None = typer.Option(None, help="Reason code (needed to block)."),
     note: str | None = typer.Option(None, help="A note on the change."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would happen."),
-    chunk_size: int = CHUNK,
+    chunk_size: int | None = CHUNK,
     json_out: bool = JSON,
 ) -> None:
     """Set STATUS on the users a filter (or an ids file) selects, through route bulk.
@@ -122,9 +122,9 @@ def set_status(
         raise typer.Exit(1)
 
 
-def _run(job: bulk.Job, chunk_size: int, quiet: bool) -> bulk.Job:
+def _run(job: bulk.Job, chunk_size: int | None, quiet: bool) -> bulk.Job:
     c = container()
-    hold = float(os.environ.get(HOLD_ENV) or 0)
+    tuning = c.jobs if chunk_size is None else replace(c.jobs, chunk=chunk_size)
     with Progress(transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
         task = bar.add_task("Changing", total=job.total or None)
         return bulk.run_job(
@@ -132,8 +132,7 @@ def _run(job: bulk.Job, chunk_size: int, quiet: bool) -> bulk.Job:
             workspace_id=job.workspace_id,
             job_id=job.id,
             clock=c.clock,
-            size=chunk_size,
-            hold=hold,
+            tuning=tuning,
             progress=lambda j: bar.update(task, completed=j.processed),
         )
 
@@ -142,7 +141,7 @@ def _run(job: bulk.Job, chunk_size: int, quiet: bool) -> bulk.Job:
 def run(
     job_id: str = typer.Argument(..., help="The job's id."),
     workspace: str = WORKSPACE,
-    chunk_size: int = CHUNK,
+    chunk_size: int | None = CHUNK,
     json_out: bool = JSON,
 ) -> None:
     """Run (or resume) a queued bulk action here until it is done."""

@@ -169,6 +169,7 @@ def start(
             rule_id=rule_id,
             dry_run=dry_run == "1",
             clock=container.clock,
+            tuning=container.jobs,
         )
     except errors.InvalidInput as refused:
         return redirect(request, f"/admin/automations/{rule_id}", flash=refused.detail)

@@ -16,6 +16,7 @@ from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import problem, responses
 from roster.services import automations as auto
 from roster.services import outbox
+from roster.services.jobs import this_process
 
 router = APIRouter(prefix="/automations", tags=["automations"])
 
@@ -278,6 +279,7 @@ def start(
         rule_id=rule_id,
         dry_run=bool(body and body.dry_run),
         clock=container.clock,
+        tuning=container.jobs,
     )
     with container.engine.connect() as conn:
         view = auto.read_run(conn, principal.workspace_id, rule_id, run.id)
@@ -346,7 +348,9 @@ def outcomes(
 @register("automations")
 def run_due_rules(container: Container) -> None:
     """Start due schedule rules (each once across every server) and resume dead runs."""
-    auto.run_due(container.engine, container.clock, holder=auto.holder_name())
+    auto.run_due(
+        container.engine, container.clock, holder=this_process(), tuning=container.jobs
+    )
 
 
 @register("automation-events")

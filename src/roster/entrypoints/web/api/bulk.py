@@ -27,7 +27,9 @@ TICK_BUDGET = 2.0  # seconds of chunks per background tick, so other ticks get t
 @register("bulk")
 def run_bulk_jobs(container: Container) -> None:
     """Run chunks of queued bulk actions (any number of server processes may)."""
-    bulk.run_pending(container.uow, clock=container.clock, budget=TICK_BUDGET)
+    bulk.run_pending(
+        container.uow, clock=container.clock, tuning=container.jobs, budget=TICK_BUDGET
+    )
 
 
 class _Strict(BaseModel):

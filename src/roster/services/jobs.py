@@ -1,0 +1,266 @@
+"""The one job runner: claims, leases, chunks, the cursor, failure and resume, for
+all work over many users (bulk actions, automation runs).
+
+A job is a row with a cursor (the last user id done), a state, and a lease: who
+runs it and until when. A runner takes a job's lease by compare-and-set, so of two
+processes exactly one runs it; the other leaves it alone until the lease runs out.
+The runner then works in chunks in user-id order. Each chunk is ONE transaction: it
+renews the lease (fenced on the lease it holds, so a runner whose job was taken
+over stops without writing), asks the kind for the next targets after the cursor,
+lets it act on them (status changes through services/status.apply_changes) and
+record their outcomes, moves the cursor, and commits once. A process killed
+mid-chunk loses only that uncommitted chunk; once its lease runs out another runner
+takes the job over and goes on after the committed cursor, so no change is lost or
+doubled. A chunk that raises fails the job with the reason; a database that went
+away leaves it to be taken over once the lease runs out.
+
+Each kind of job (services/bulk.py, services/automations.py) only says where its
+leases live, which targets come next, and how to act on and record them.
+"""
+
+import os
+import socket
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Generic, Literal, Protocol, Self, TypeVar
+
+from sqlalchemy import Engine
+
+from roster.adapters.database import database_away
+from roster.config import Settings
+from roster.domain import errors
+from roster.domain.jobs import JobRef, Lease
+from roster.domain.vocabulary import Role, Status
+
+Clock = Callable[[], datetime]
+Ended = Literal["done", "lost", "paused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """How the runner paces itself; `Tuning.of(settings, engine)` in production."""
+
+    lease: timedelta = timedelta(seconds=120)
+    chunk: int = 2000
+    gap: float = 0.0
+    """Seconds the write lock stays free between chunks (SQLite has one writer: a
+    runner that starts its next chunk the moment it commits starves waiting writes)."""
+    poll: float = 0.05
+    """Seconds between looks at a job another runner holds."""
+
+    @classmethod
+    def of(cls, settings: Settings, engine: Engine) -> "Tuning":
+        return cls(
+            lease=timedelta(seconds=settings.job_lease_seconds),
+            chunk=settings.job_chunk_size,
+            gap=0.01 if engine.dialect.name == "sqlite" else 0.0,
+        )
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Targets(Generic[T]):
+    """The next users after the cursor, in id order: `items` to act on; `last`, the
+    last id scanned (the next cursor; the scan may have passed users it does not
+    act on); `full`, whether the scan filled the chunk (so more may follow).
+    `known`: the status and role of each existing target, read with its row locked
+    in this transaction, so the change need not read it again."""
+
+    items: Sequence[T]
+    last: str | None
+    full: bool
+    known: Mapping[str, tuple[Status, Role]] | None = None
+
+
+class Transaction(Protocol):
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+U = TypeVar("U", bound=Transaction)
+J = TypeVar("J")
+
+
+class Leases(Protocol):
+    """Where a kind's jobs keep their lease, cursor and state (a port)."""
+
+    def claimable(self, now: datetime, limit: int) -> list[JobRef]: ...
+
+    def take(self, ref: JobRef, holder: str, now: datetime, until: datetime) -> Lease | None: ...
+
+    def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None: ...
+
+    def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None: ...
+
+    def release(self, lease: Lease) -> None: ...
+
+    def fail(self, ref: JobRef, reason: str, now: datetime) -> None: ...
+
+    def runnable(self, ref: JobRef) -> bool: ...
+
+
+class Kind(ABC, Generic[U, J, T]):
+    """One kind of job: what the runner asks of it, inside a chunk's transaction."""
+
+    @abstractmethod
+    def leases(self, uow: U) -> Leases: ...
+
+    @abstractmethod
+    def load(self, uow: U, ref: JobRef) -> J: ...
+
+    @abstractmethod
+    def next_targets(self, uow: U, job: J, after: str | None, size: int) -> Targets[T]:
+        """The next `size` users after `after` this job selects."""
+
+    @abstractmethod
+    def act(self, uow: U, job: J, targets: Targets[T], now: datetime) -> None:
+        """Act on the targets and record their outcomes (one per user)."""
+
+
+def this_process() -> str:
+    """A runner's name: host and process, shown on the job."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def take(
+    uow_factory: Callable[[], U],
+    kind: Kind[U, J, T],
+    ref: JobRef,
+    *,
+    holder: str,
+    now: datetime,
+    tuning: Tuning,
+) -> Lease | None:
+    """The job's lease, if no runner holds it (or its runner's lease ran out)."""
+    with uow_factory() as uow:
+        lease = kind.leases(uow).take(ref, holder, now, now + tuning.lease)
+        uow.commit()
+    return lease
+
+
+def run(
+    uow_factory: Callable[[], U],
+    kind: Kind[U, J, T],
+    lease: Lease,
+    *,
+    clock: Clock,
+    tuning: Tuning,
+    deadline: float | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> Ended:
+    """Run the leased job chunk by chunk: to its end ("done"), until another runner
+    took it over ("lost"), or until the monotonic `deadline`, when it lets the lease
+    go for any runner to go on ("paused")."""
+    held = lease
+    while True:
+        step = _chunk(uow_factory, kind, held, clock(), tuning)
+        if not isinstance(step, Lease):
+            return step
+        held = step
+        progress()
+        if deadline is not None and time.monotonic() >= deadline:
+            with uow_factory() as uow:
+                kind.leases(uow).release(held)
+                uow.commit()
+            return "paused"
+        if tuning.gap:
+            time.sleep(tuning.gap)
+
+
+def run_to_end(
+    uow_factory: Callable[[], U],
+    kind: Kind[U, J, T],
+    ref: JobRef,
+    *,
+    holder: str,
+    clock: Clock,
+    tuning: Tuning,
+    progress: Callable[[], None] = lambda: None,
+) -> None:
+    """Run one job to its end in this process (the CLI). While another runner holds
+    it, wait: for it to finish, or for its lease to run out (it died), then go on."""
+    while True:
+        lease = take(uow_factory, kind, ref, holder=holder, now=clock(), tuning=tuning)
+        if lease is not None:
+            if run(uow_factory, kind, lease, clock=clock, tuning=tuning, progress=progress) == (
+                "done"
+            ):
+                return
+            continue
+        with uow_factory() as uow:
+            if not kind.leases(uow).runnable(ref):
+                return
+        time.sleep(tuning.poll)
+
+
+def run_pending(
+    uow_factory: Callable[[], U],
+    kind: Kind[U, J, T],
+    *,
+    holder: str,
+    clock: Clock,
+    tuning: Tuning,
+    budget: float | None = None,
+    limit: int = 20,
+) -> list[JobRef]:
+    """Take the jobs no runner holds (new, let go, or whose runner died) and run
+    them, for about `budget` seconds (None: each to its end). The jobs it ran."""
+    deadline = None if budget is None else time.monotonic() + budget
+    with uow_factory() as uow:
+        waiting = kind.leases(uow).claimable(clock(), limit)
+    ran: list[JobRef] = []
+    for ref in waiting:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        lease = take(uow_factory, kind, ref, holder=holder, now=clock(), tuning=tuning)
+        if lease is not None:
+            run(uow_factory, kind, lease, clock=clock, tuning=tuning, deadline=deadline)
+            ran.append(ref)
+    return ran
+
+
+def _chunk(
+    uow_factory: Callable[[], U], kind: Kind[U, J, T], lease: Lease, now: datetime, tuning: Tuning
+) -> Lease | Literal["done", "lost"]:
+    """One chunk in one transaction; the renewed lease, or how the job ended."""
+    try:
+        with uow_factory() as uow:
+            leases = kind.leases(uow)
+            renewed = leases.renew(lease, now + tuning.lease)
+            if renewed is None:
+                return "lost"
+            held, cursor = renewed
+            job = kind.load(uow, held.ref)
+            targets = kind.next_targets(uow, job, cursor, tuning.chunk)
+            kind.act(uow, job, targets, now)
+            leases.advance(held, targets.last or cursor, not targets.full, now)
+            uow.commit()
+    except Exception as crash:
+        if database_away(crash):
+            raise  # nothing of the chunk is committed; the lease runs out, a runner goes on
+        with uow_factory() as uow:
+            kind.leases(uow).fail(lease.ref, reason(crash), now)
+            uow.commit()
+        raise
+    return held if targets.full else "done"
+
+
+def reason(crash: Exception) -> str:
+    """Why a job failed, for the people reading it."""
+    if isinstance(crash, errors.DomainError):
+        return f"{crash.code}: {crash.detail}"
+    return f"{type(crash).__name__}: {crash}"
