@@ -14,6 +14,7 @@ from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services import automations as auto
 from roster.services import queries
+from roster.services.jobs import Targets, Tuning
 from roster.services.status import change_status
 from roster.services.users import NewUser, create_user
 from tests.conftest import Tenant
@@ -21,6 +22,7 @@ from tests.conftest import Tenant
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LATER = T0 + timedelta(days=100)
 CLI = Actor(id=None, name="cli:test")
+TUNING = Tuning()
 ADMIN = Actor(id="usr_admin", name="Ada Admin", user_id=None)
 
 
@@ -93,7 +95,12 @@ def test_a_dormant_sweep_deactivates_the_dormant_and_refuses_the_blocked(
     users = dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP)
     run = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=False,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     assert run.state == "succeeded"
     assert (run.matched, run.applied, run.refused, run.active_delta) == (3, 2, 1, -2)
@@ -123,13 +130,23 @@ def test_dry_run_equals_the_real_run_and_changes_nothing(
     users = dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP)
     dry = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=True, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=True,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     assert dry.dry_run
     assert dry.state == "succeeded"
     assert status_of(container, tenant, users["old"]) == Status.ACTIVE
     real = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=False,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     assert outcomes(container, tenant, dry) == outcomes(container, tenant, real)
     assert (dry.applied, dry.refused, dry.active_delta) == (
@@ -145,10 +162,20 @@ def test_running_a_sweep_twice_changes_nothing_the_second_time(
     dormant_world(container, tenant)
     r = rule(container, tenant, dormant_template(90))
     first = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=False,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     second = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=False,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     assert first.applied == 2  # old and never (blocked and inactive are not selected)
     assert second.applied == 0
@@ -348,12 +375,12 @@ def test_a_due_schedule_runs_once_and_moves_to_its_next_time(
     dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP | {"trigger": {"type": "schedule", "every_minutes": 60}})
     assert r.next_run_at == T0 + timedelta(minutes=60)
-    assert _mine(auto.run_due(container.engine, at(T0), holder="a"), r) == []
+    assert _mine(auto.run_due(container.engine, at(T0), holder="a", tuning=TUNING), r) == []
     due = r.next_run_at + timedelta(days=100)
-    [run] = _mine(auto.run_due(container.engine, at(due), holder="a"), r)
+    [run] = _mine(auto.run_due(container.engine, at(due), holder="a", tuning=TUNING), r)
     assert run.trigger == "schedule"
     assert run.applied == 2
-    assert _mine(auto.run_due(container.engine, at(due), holder="b"), r) == []
+    assert _mine(auto.run_due(container.engine, at(due), holder="b", tuning=TUNING), r) == []
     with container.engine.connect() as conn:
         assert auto.get_rule(conn, tenant.id, r.id).next_run_at == due + timedelta(minutes=60)
 
@@ -369,30 +396,42 @@ def test_a_daily_rule_is_due_at_its_time_in_the_workspace_zone(
     assert r.next_run_at == datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
 
 
+class DiesInSecondChunk(auto.Runs):
+    """The process dies in the middle of its second chunk, after the changes were
+    made and before the commit: nothing records it."""
+
+    def act(self, uow: Any, job: Any, targets: Targets[Any], now: datetime) -> None:
+        super().act(uow, job, targets, now)
+        if job[0].cursor is not None:
+            raise KeyboardInterrupt
+
+
 def test_a_crashed_run_resumes_after_its_cursor_without_doubling(
     container: Container, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dormant_world(container, tenant)
     for i in range(5):
         user(container, tenant, f"more{i}@{tenant.workspace.slug}.example")
-    monkeypatch.setattr(auto, "CHUNK", 3)
     r = rule(container, tenant, SWEEP, now=LATER)  # next due tomorrow: only resumed here
-    calls = {"n": 0}
-    real_chunk = auto._chunk
-
-    def dies_on_second(*args: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the process dies: nothing records it
-        return real_chunk(*args)
-
-    monkeypatch.setattr(auto, "_chunk", dies_on_second)
+    small = Tuning(chunk=3)
+    monkeypatch.setattr(auto, "Runs", DiesInSecondChunk)
     with pytest.raises(KeyboardInterrupt):
         auto.start_run(
-            container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+            container.engine,
+            workspace_id=tenant.id,
+            rule_id=r.id,
+            dry_run=False,
+            clock=at(LATER),
+            tuning=small,
         )
-    monkeypatch.setattr(auto, "_chunk", real_chunk)
-    [run] = _mine(auto.run_due(container.engine, at(LATER + auto.LEASE * 2), holder="b"), r)
+    monkeypatch.undo()
+    before_the_lease_ends = at(LATER + small.lease / 2)
+    assert (
+        _mine(auto.run_due(container.engine, before_the_lease_ends, holder="b", tuning=small), r)
+        == []
+    )
+    after = at(LATER + small.lease * 2)
+    [run] = _mine(auto.run_due(container.engine, after, holder="b", tuning=small), r)
     assert run.state == "succeeded"
     assert run.holder == "b"
     assert (run.applied, run.refused) == (7, 1)  # old, never, 5 more; the blocked one
@@ -411,7 +450,12 @@ def test_a_run_that_fails_is_marked_failed_with_its_reason(
     monkeypatch.setattr(auto, "apply_changes", broken)
     with pytest.raises(RuntimeError):
         auto.start_run(
-            container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+            container.engine,
+            workspace_id=tenant.id,
+            rule_id=r.id,
+            dry_run=False,
+            clock=at(LATER),
+            tuning=TUNING,
         )
     with container.engine.connect() as conn:
         [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
@@ -476,10 +520,20 @@ def test_event_rules_cannot_be_run_by_hand_but_can_be_dry_run(
     )
     with pytest.raises(errors.InvalidInput):
         auto.start_run(
-            container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(T0)
+            container.engine,
+            workspace_id=tenant.id,
+            rule_id=r.id,
+            dry_run=False,
+            clock=at(T0),
+            tuning=TUNING,
         )
     dry = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=True, clock=at(T0)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=True,
+        clock=at(T0),
+        tuning=TUNING,
     )
     assert outcomes(container, tenant, dry) == {(blocked, "refused", "user_blocked")}
 
@@ -490,10 +544,20 @@ def test_runs_that_touched_a_user_are_listed_for_their_profile(
     users = dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP)
     auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=True, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=True,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     run = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
+        container.engine,
+        workspace_id=tenant.id,
+        rule_id=r.id,
+        dry_run=False,
+        clock=at(LATER),
+        tuning=TUNING,
     )
     with container.engine.connect() as conn:
         touched = auto.runs_for_user(conn, tenant.id, users["old"])

@@ -10,6 +10,7 @@ from roster.bootstrap import Container
 from roster.domain.rules import Run
 from roster.domain.users import Actor
 from roster.services import automations as auto
+from roster.services.jobs import Tuning
 from tests.conftest import new_tenant
 from tests.integration.test_automations import LATER, SWEEP, T0, at, dormant_world
 
@@ -31,7 +32,7 @@ def test_two_servers_with_the_same_due_rule_run_it_once(pg_container: Container)
     def server(name: str) -> None:
         start.wait()
         for _ in range(3):  # each server ticks a few times at the same instant
-            runs.extend(auto.run_due(c.engine, at(LATER), holder=name))
+            runs.extend(auto.run_due(c.engine, at(LATER), holder=name, tuning=Tuning()))
 
     threads = [threading.Thread(target=server, args=(f"server-{i}",)) for i in range(4)]
     for t in threads:

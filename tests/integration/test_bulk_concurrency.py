@@ -5,13 +5,16 @@ the activation saw the block and was refused. Never Active after the block."""
 import random
 import threading
 import time
+from datetime import datetime
+from typing import Any
 
 import pytest
 
 from roster.bootstrap import Container
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
-from roster.services import bulk, queries
+from roster.domain.jobs import JobRef
+from roster.services import bulk, jobs, queries
 from roster.services.status import change_status
 from tests.conftest import Tenant, new_tenant
 from tests.e2e.conftest import add_user
@@ -21,6 +24,18 @@ pytestmark = pytest.mark.postgres_only
 
 def admin(tenant: Tenant) -> Actor:
     return Actor(id=tenant.owner.id, name=tenant.owner.name, user_id=tenant.owner.id)
+
+
+class SlowBulk(bulk.BulkJobs):
+    """A bulk action whose chunks stay open `seconds` after their changes, holding
+    their locks, so a change from elsewhere lands in the middle of one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def act(self, uow: Any, job: bulk.Job, targets: jobs.Targets[str], now: datetime) -> None:
+        super().act(uow, job, targets, now)
+        time.sleep(self.seconds)
 
 
 def race(container: Container, tenant: Tenant, user_id: str, *, bulk_first: bool) -> str:
@@ -40,12 +55,13 @@ def race(container: Container, tenant: Tenant, user_id: str, *, bulk_first: bool
         start.wait()
         if not bulk_first:
             time.sleep(random.uniform(0, 0.02))
-        bulk.run_job(
+        jobs.run_to_end(
             container.uow,
-            workspace_id=tenant.id,
-            job_id=job.id,
+            SlowBulk(0.2 if bulk_first else 0.01),
+            JobRef(tenant.id, job.id),
+            holder="test",
             clock=container.clock,
-            hold=0.2 if bulk_first else 0.01,
+            tuning=jobs.Tuning(),
         )
 
     def block() -> None:

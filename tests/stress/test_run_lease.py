@@ -4,21 +4,19 @@ same process's background tick, whose holder name (host:pid) is the same. Both
 then wrote progress: the run double-counted a chunk and failed on duplicate
 outcomes. The lease time is the fence now."""
 
-from typing import Any
-
 import pytest
 from sqlalchemy import func, select
 
-from roster.adapters import automation_store as store
 from roster.adapters.tables import audit_events
-from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
-from roster.domain.rules import Run
+from roster.domain.jobs import JobRef, Lease
 from roster.services import automations as auto
+from roster.services import jobs
 from tests.conftest import Tenant
 from tests.integration.test_automations import (
     LATER,
     SWEEP,
+    DiesInSecondChunk,
     at,
     dormant_world,
     outcomes,
@@ -33,33 +31,34 @@ def test_a_run_taken_over_under_its_holder_stops_the_first_without_a_trace(
     dormant_world(container, tenant)
     for i in range(5):
         user(container, tenant, f"more{i}@{tenant.workspace.slug}.example")
-    monkeypatch.setattr(auto, "CHUNK", 3)
     r = rule(container, tenant, SWEEP, now=LATER)
-    real_chunk = auto._chunk
-    later = at(LATER + auto.LEASE * 2)
-    taken: list[Run] = []
-
-    def taken_over_between_chunks(*args: Any) -> Any:
-        if not taken and args[1].cursor is not None:
-            # The first holder is between chunks and its lease has run out: the
-            # same process's tick (same holder name) takes the run over and does a
-            # chunk, then the first holder goes on with its own next chunk.
-            with container.engine.connect() as conn:
-                [stale] = store.stale_runs(conn, later(), 10)
-            with SqlUnitOfWork(container.engine) as uow:
-                mine = store.take_over(uow.conn, stale, auto.holder_name(), later() + auto.LEASE)
-                uow.commit()
-            assert mine is not None
-            taken.append(real_chunk(container.engine, mine, later, None, None)[0])
-        return real_chunk(*args)
-
-    monkeypatch.setattr(auto, "_chunk", taken_over_between_chunks)
-    first = auto.start_run(
-        container.engine, workspace_id=tenant.id, rule_id=r.id, dry_run=False, clock=at(LATER)
-    )
-    assert first.state == "running"  # it stopped: the run is no longer its
-    monkeypatch.setattr(auto, "_chunk", real_chunk)
-    auto.execute(container.engine, taken[0], later)
+    small = jobs.Tuning(chunk=3)
+    # The first holder does one chunk, then stalls (here: stops) between chunks
+    # while its lease runs out.
+    monkeypatch.setattr(auto, "Runs", DiesInSecondChunk)
+    with pytest.raises(KeyboardInterrupt):
+        auto.start_run(
+            container.engine,
+            workspace_id=tenant.id,
+            rule_id=r.id,
+            dry_run=False,
+            clock=at(LATER),
+            tuning=small,
+        )
+    monkeypatch.undo()
+    with container.engine.connect() as conn:
+        [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
+    ref = JobRef(tenant.id, run.id)
+    first = Lease(ref, jobs.this_process(), LATER + small.lease)
+    # The same process's tick (same holder name) takes the run over and does a chunk.
+    later = at(LATER + small.lease * 2)
+    uow = container.uow
+    taken = jobs.take(uow, auto.Runs(), ref, holder=jobs.this_process(), now=later(), tuning=small)
+    assert taken is not None
+    # Then the first holder goes on with its own next chunk: it finds the run no
+    # longer its own and stops without writing.
+    assert jobs.run(uow, auto.Runs(), first, clock=at(LATER), tuning=small) == "lost"
+    assert jobs.run(uow, auto.Runs(), taken, clock=later, tuning=small) == "done"
     with container.engine.connect() as conn:
         [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
         audited = conn.execute(
