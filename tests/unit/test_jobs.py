@@ -1,0 +1,195 @@
+"""The job runner's rules, on an in-memory job table: claims, leases, chunks in
+order, the cursor, failure, and resume after a crash."""
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+import pytest
+
+from roster.domain.jobs import JobRef, Lease
+from roster.services import jobs
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TUNING = jobs.Tuning(lease=timedelta(minutes=2), chunk=3, poll=0)
+REF = JobRef("wsp_1", "job_1")
+
+
+@dataclass
+class Row:
+    state: str = "queued"
+    cursor: str | None = None
+    holder: str | None = None
+    until: datetime | None = None
+    done: list[str] = field(default_factory=list)  # what the chunks acted on, in order
+    reason: str | None = None
+
+
+class Store:
+    def __init__(self, users: int) -> None:
+        self.users = [f"usr_{i:02}" for i in range(users)]
+        self.rows = {REF: Row()}
+
+
+class Uow:
+    """Works on a copy of the store; commit writes it back, exit forgets it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> Self:
+        self.rows = copy.deepcopy(self.store.rows)
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        del self.rows
+
+    def commit(self) -> None:
+        self.store.rows = copy.deepcopy(self.rows)
+
+
+class FakeLeases:
+    def __init__(self, rows: dict[JobRef, Row]) -> None:
+        self.rows = rows
+
+    def _free(self, row: Row, now: datetime) -> bool:
+        return row.state in ("queued", "running") and (row.until is None or row.until < now)
+
+    def _held(self, lease: Lease) -> Row | None:
+        row = self.rows[lease.ref]
+        mine = (row.holder, row.until) == (lease.holder, lease.until)
+        return row if mine and row.state in ("queued", "running") else None
+
+    def claimable(self, now: datetime, limit: int) -> list[JobRef]:
+        return [ref for ref, row in self.rows.items() if self._free(row, now)][:limit]
+
+    def take(self, ref: JobRef, holder: str, now: datetime, until: datetime) -> Lease | None:
+        row = self.rows[ref]
+        if not self._free(row, now):
+            return None
+        row.holder, row.until = holder, until
+        return Lease(ref, holder, until)
+
+    def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None:
+        row = self._held(lease)
+        if row is None:
+            return None
+        row.until = until
+        return Lease(lease.ref, lease.holder, until), row.cursor
+
+    def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None:
+        row = self._held(lease)
+        assert row is not None
+        row.cursor, row.state = cursor, "done" if done else "running"
+        row.until = None if done else row.until
+
+    def release(self, lease: Lease) -> None:
+        if (row := self._held(lease)) is not None:
+            row.until = None
+
+    def fail(self, ref: JobRef, reason: str, now: datetime) -> None:
+        self.rows[ref].state, self.rows[ref].reason = "failed", reason
+
+    def runnable(self, ref: JobRef) -> bool:
+        return self.rows[ref].state in ("queued", "running")
+
+
+class Marks(jobs.Kind[Uow, Row, str]):
+    """A kind that marks each user done; `crash` makes chunk number n raise."""
+
+    def __init__(self, store: Store, crash: dict[int, BaseException] | None = None) -> None:
+        self.store, self.crash, self.chunks = store, crash or {}, 0
+
+    def leases(self, uow: Uow) -> jobs.Leases:
+        return FakeLeases(uow.rows)
+
+    def load(self, uow: Uow, ref: JobRef) -> Row:
+        return uow.rows[ref]
+
+    def next_targets(self, uow: Uow, job: Row, after: str | None, size: int) -> jobs.Targets[str]:
+        ids = [u for u in self.store.users if after is None or u > after][:size]
+        return jobs.Targets(ids, ids[-1] if ids else None, len(ids) == size)
+
+    def act(self, uow: Uow, job: Row, targets: jobs.Targets[str], now: datetime) -> None:
+        job.done.extend(targets.items)
+        self.chunks += 1
+        if (crash := self.crash.get(self.chunks)) is not None:
+            raise crash
+
+
+def at(moment: datetime) -> jobs.Clock:
+    return lambda: moment
+
+
+def run_all(store: Store, kind: Marks, clock: jobs.Clock, holder: str = "a") -> None:
+    jobs.run_to_end(lambda: Uow(store), kind, REF, holder=holder, clock=clock, tuning=TUNING)
+
+
+def test_a_job_works_through_every_user_in_id_order_chunk_by_chunk() -> None:
+    store = Store(users=7)
+    run_all(store, Marks(store), at(T0))
+    row = store.rows[REF]
+    assert row.done == store.users
+    assert (row.state, row.cursor, row.until) == ("done", "usr_06", None)
+
+
+def test_a_runner_killed_mid_chunk_is_taken_over_after_its_lease_without_losing_or_doubling() -> (
+    None
+):
+    store = Store(users=8)
+    with pytest.raises(KeyboardInterrupt):
+        run_all(store, Marks(store, crash={2: KeyboardInterrupt()}), at(T0))
+    assert store.rows[REF].done == store.users[:3]  # the second chunk never committed
+    assert store.rows[REF].state == "running"
+    run_all(store, Marks(store), at(T0 + TUNING.lease * 2), holder="b")
+    assert store.rows[REF].done == store.users
+    assert store.rows[REF].holder == "b"
+
+
+def test_a_job_another_runner_holds_is_not_taken_before_its_lease_runs_out() -> None:
+    store = Store(users=4)
+    held = jobs.take(lambda: Uow(store), Marks(store), REF, holder="a", now=T0, tuning=TUNING)
+    assert held is not None
+    second = jobs.take(lambda: Uow(store), Marks(store), REF, holder="b", now=T0, tuning=TUNING)
+    assert second is None
+    later = T0 + TUNING.lease + timedelta(seconds=1)
+    taken = jobs.take(lambda: Uow(store), Marks(store), REF, holder="b", now=later, tuning=TUNING)
+    assert taken is not None
+
+
+def test_a_runner_whose_job_was_taken_over_stops_without_writing() -> None:
+    store = Store(users=6)
+    uow = lambda: Uow(store)  # noqa: E731
+    first = jobs.take(uow, Marks(store), REF, holder="a", now=T0, tuning=TUNING)
+    assert first is not None
+    later = T0 + TUNING.lease * 2
+    second = jobs.take(uow, Marks(store), REF, holder="a", now=later, tuning=TUNING)
+    assert second is not None
+    assert jobs.run(uow, Marks(store), first, clock=at(T0), tuning=TUNING) == "lost"
+    assert store.rows[REF].done == []
+    assert jobs.run(uow, Marks(store), second, clock=at(later), tuning=TUNING) == "done"
+    assert store.rows[REF].done == store.users
+
+
+def test_a_chunk_that_raises_fails_the_job_with_the_reason_and_keeps_earlier_chunks() -> None:
+    store = Store(users=9)
+    with pytest.raises(RuntimeError):
+        run_all(store, Marks(store, crash={2: RuntimeError("disk on fire")}), at(T0))
+    row = store.rows[REF]
+    assert row.state == "failed"
+    assert row.reason == "RuntimeError: disk on fire"
+    assert row.done == store.users[:3]
+
+
+def test_pending_jobs_run_to_their_end_once() -> None:
+    store = Store(users=5)
+    uow = lambda: Uow(store)  # noqa: E731
+    ran = jobs.run_pending(uow, Marks(store), holder="a", clock=at(T0), tuning=TUNING)
+    assert ran == [REF]
+    assert store.rows[REF].done == store.users
+    again = jobs.run_pending(uow, Marks(store), holder="b", clock=at(T0), tuning=TUNING)
+    assert again == []
