@@ -12,8 +12,8 @@ the status columns, an audit event (the raw SQL leaves `hash` empty: the chain n
 the previous row), the revocation UPDATEs, the counter, an outcome row and the run
 row. (No outbox message: automations read status changes from the audit log.)
 The raw SQL does it in one transaction of one statement each, the fastest shape
-there is; the rule runs in chunks (2,500 users on SQLite, 2,000 on PostgreSQL, as
-bulk actions), one transaction per chunk, through the domain (`apply_changes`). The
+there is; the rule runs in chunks (Settings.job_chunk_size, 2,000 users, as bulk
+actions), one transaction per chunk, through the domain (`apply_changes`). The
 time the run spends inside `apply_changes`, the writer it shares with bulk actions,
 is printed with it.
 
@@ -235,13 +235,15 @@ def sweep(c: Container, ws: str, now: datetime) -> tuple[float, Run, float, Run]
     started = time.perf_counter()
     try:
         first = auto.start_run(
-            c.engine, workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock
+            c.engine, workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock, tuning=c.jobs
         )
     finally:
         names["apply_changes"] = shared
     took = time.perf_counter() - started
     started = time.perf_counter()
-    again = auto.start_run(c.engine, workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock)
+    again = auto.start_run(
+        c.engine, workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock, tuning=c.jobs
+    )
     return took, first, time.perf_counter() - started, again
 
 
@@ -287,8 +289,7 @@ def main() -> None:
     baseline_rule = auto.create_rule(
         c.engine, workspace_id=theirs, data=dormant_template(DAYS), created_by=ACTOR, now=now
     )
-    with engine.connect() as conn:
-        size = auto.chunk_size(conn)
+    size = c.jobs.chunk
     fresh = engine.dialect.name == "sqlite" and not args.same_file
     if not fresh:
         raw, rule = _raw_result(engine, theirs, baseline_rule.id, now), _rule_result(c, ours, now)

@@ -46,6 +46,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,7 @@ def raw_job(conn: Connection, ws: str, ids: list[str], now: datetime) -> str:
             actor_id=None, actor_name="bench", actor_user_id=None, total=len(ids),
             processed=0, applied=0, unchanged=0, refused=0, refused_codes={},
             active_delta=0, owners_delta=0, revoked_sessions=0, revoked_tokens=0,
-            revoked_invitations=0, chunks=0, failures=0, created_at=now,
+            revoked_invitations=0, chunks=0, created_at=now,
         )
     )  # fmt: skip
     return job_id
@@ -277,7 +278,8 @@ def roster_job(c: Container, ws: str, ids: list[str], chunk: int) -> float:
         actor=ACTOR,
         now=c.clock(),
     )
-    done = bulk.run_job(c.uow, workspace_id=ws, job_id=job.id, clock=c.clock, size=chunk)
+    tuning = replace(c.jobs, chunk=chunk)
+    done = bulk.run_job(c.uow, workspace_id=ws, job_id=job.id, clock=c.clock, tuning=tuning)
     elapsed = time.perf_counter() - started
     assert (done.state, done.tally.applied) == ("done", len(ids)), done
     return elapsed
@@ -379,8 +381,7 @@ def main() -> None:
     engine = make_engine(url)
     upgrade(engine)
     c = Container(settings=Settings(database_url=url), engine=engine)
-    with engine.connect() as conn:
-        args.chunk = args.chunk or bulk.chunk_size(conn)
+    args.chunk = args.chunk or c.jobs.chunk
     print(f"{engine.dialect.name}: seeding {args.users:,} users ...", flush=True)
     started = time.perf_counter()
     ws, _, owner = seed(c, args.users)

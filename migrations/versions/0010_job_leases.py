@@ -25,6 +25,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("bulk_jobs") as batch:
         batch.drop_column("lease_until")
-        batch.add_column(
-            sa.Column("failures", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("failures", sa.Integer(), nullable=False, server_default="0"))

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from roster.adapters.tables import audit_events, bulk_results, users
 from roster.bootstrap import Container
 from roster.domain import errors
+from roster.domain.jobs import JobRef
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
-from roster.domain.jobs import JobRef
 from roster.services import bulk, jobs, queries
 from roster.services.audit_chain import verify_chain
 from roster.services.jobs import Tuning

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from roster.bootstrap import Container
+from roster.domain.jobs import JobRef
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
-from roster.domain.jobs import JobRef
 from roster.services import bulk, jobs, queries
 from roster.services.status import change_status
 from tests.conftest import Tenant, new_tenant

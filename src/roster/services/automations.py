@@ -489,6 +489,8 @@ def dry_run_all(
         for r in rules
         if r.enabled and r.definition.trigger.kind == "schedule"
     ]
+
+
 # ----------------------------------------------------------------- events
 
 

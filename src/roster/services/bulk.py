@@ -44,7 +44,6 @@ TARGETS_PER_INSERT = 10_000  # a job's stored ids, per INSERT
 RUNNABLE = ("queued", "running")
 
 
-
 # --- What a bulk action asks for --------------------------------------------------
 
 
@@ -482,9 +481,7 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
             ids, known = _next_users(conn, job, after, size)
         return jobs.Targets(ids, ids[-1] if ids else None, len(ids) == size, known)
 
-    def act(
-        self, uow: SqlUnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime
-    ) -> None:
+    def act(self, uow: SqlUnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
         before = uow.counts.lock(job.workspace_id)
         if job.dry_run:
             outcomes, delta = _dry_run(uow, job, targets.items, before, now)

@@ -348,9 +348,7 @@ def outcomes(
 @register("automations")
 def run_due_rules(container: Container) -> None:
     """Start due schedule rules (each once across every server) and resume dead runs."""
-    auto.run_due(
-        container.engine, container.clock, holder=this_process(), tuning=container.jobs
-    )
+    auto.run_due(container.engine, container.clock, holder=this_process(), tuning=container.jobs)
 
 
 @register("automation-events")
