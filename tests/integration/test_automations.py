@@ -64,7 +64,7 @@ def rule(c: Container, t: Tenant, data: dict[str, Any], now: datetime = T0) -> R
 def outcomes(c: Container, t: Tenant, r: Run) -> set[tuple[str, str, str | None]]:
     with c.engine.connect() as conn:
         found = auto.list_outcomes(conn, t.id, r.rule_id, r.id, after=None, limit=10_000)
-    return {(o.user_id, o.result, o.code) for o, _ in found}
+    return {(o.user_id, o.result, o.code) for o in found}
 
 
 def dormant_world(c: Container, t: Tenant) -> dict[str, str]:

@@ -75,7 +75,7 @@ def run(container: Container, tenant: Tenant, request: bulk.BulkRequest, size: i
 def outcomes(container: Container, tenant: Tenant, job: bulk.Job) -> dict[str, str]:
     with container.engine.connect() as conn:
         rows = bulk.list_results(conn, tenant.id, job.id, limit=1000)
-    return {r.user_id: f"{r.outcome}: {r.code}" if r.code else r.outcome for r in rows}
+    return {r.user_id: f"{r.result}: {r.code}" if r.code else r.result for r in rows}
 
 
 def status_of(container: Container, tenant: Tenant, user_id: str) -> Status:

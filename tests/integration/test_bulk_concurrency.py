@@ -86,7 +86,7 @@ def race(container: Container, tenant: Tenant, user_id: str, *, bulk_first: bool
     with container.engine.connect() as conn:
         row = bulk.list_results(conn, tenant.id, job.id, limit=10)
     return next(
-        f"{r.outcome}: {r.code}" if r.code else r.outcome for r in row if r.user_id == user_id
+        f"{r.result}: {r.code}" if r.code else r.result for r in row if r.user_id == user_id
     )
 
 

@@ -36,11 +36,11 @@ from roster.adapters.tables import (
     user_counts,
     users,
 )
+from roster.domain.jobs import ResultRow
 from roster.domain.rules import (
     Condition,
     Rule,
     Run,
-    RunOutcome,
     Subject,
     cutoff,
     parse_rule,
@@ -335,28 +335,30 @@ def _value(status: Status | None) -> str | None:
 
 def list_outcomes(
     conn: Connection, workspace_id: str, run_id: str, *, after: str | None, limit: int
-) -> list[tuple[RunOutcome, str]]:
-    """Outcomes in user id order, each with the user's email."""
+) -> list[ResultRow]:
+    """Outcomes in user id order, each with the user's email and name."""
     o = automation_outcomes.c
     query = (
-        select(automation_outcomes, users.c.email)
+        select(automation_outcomes, users.c.email, users.c.name)
         .join(users, and_(users.c.workspace_id == o.workspace_id, users.c.id == o.user_id))
         .where(o.workspace_id == workspace_id, o.run_id == run_id)
     )
     if after:
         query = query.where(o.user_id > after)
     rows = conn.execute(query.order_by(o.user_id).limit(limit))
-    return [(_outcome(r), r.email) for r in rows]
+    return [_outcome(r) for r in rows]
 
 
-def _outcome(r: Row[Any]) -> RunOutcome:
+def _outcome(r: Row[Any]) -> ResultRow:
     m = r._mapping
-    return RunOutcome(
+    return ResultRow(
         user_id=m["user_id"],
         result=m["result"],
         code=m["code"],
         from_status=Status(m["from_status"]) if m["from_status"] else None,
         to_status=Status(m["to_status"]) if m["to_status"] else None,
+        email=m.get("email"),
+        name=m.get("name"),
     )
 
 
@@ -372,7 +374,7 @@ def refused_by_code(conn: Connection, workspace_id: str, run_id: str) -> dict[st
 
 def runs_for_user(
     conn: Connection, workspace_id: str, user_id: str, limit: int
-) -> list[tuple[Run, RunOutcome, str]]:
+) -> list[tuple[Run, ResultRow, str]]:
     """The runs that touched a user (real runs, newest first), with the outcome and
     the rule's name: for the user's profile."""
     o, c, r = automation_outcomes.c, automation_runs.c, automation_rules.c

@@ -1,7 +1,9 @@
-"""Names for the one job runner's claims (services/jobs.py)."""
+"""Names for the one job runner (services/jobs.py): claims and stored results."""
 
 from dataclasses import dataclass
 from datetime import datetime
+
+from roster.domain.vocabulary import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +21,17 @@ class Lease:
     ref: JobRef
     holder: str
     until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One user's result as a job stored it (services/status.Outcome), with the
+    status it asked for and who the user is (None: no such user), for its pages."""
+
+    user_id: str
+    result: str
+    code: str | None
+    from_status: Status | None
+    to_status: Status | None
+    email: str | None
+    name: str | None

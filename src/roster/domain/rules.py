@@ -553,14 +553,3 @@ class Run:
     holder: str | None = None
     lease_until: datetime | None = None
     finished_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """One user's result in a run: applied, unchanged, or refused with its code."""
-
-    user_id: str
-    result: str
-    code: str | None
-    from_status: Status | None
-    to_status: Status | None

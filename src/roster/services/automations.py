@@ -29,14 +29,13 @@ from roster.domain import errors
 from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
-from roster.domain.jobs import JobRef, Lease
+from roster.domain.jobs import JobRef, Lease, ResultRow
 from roster.domain.rules import (
     EVENT_NAME,
     MAX_DEPTH,
     Condition,
     Rule,
     Run,
-    RunOutcome,
     Subject,
     matches,
     matching,
@@ -672,13 +671,13 @@ def list_runs(
 
 def list_outcomes(
     conn: Connection, workspace_id: str, rule_id: str, run_id: str, *, after: str | None, limit: int
-) -> list[tuple[RunOutcome, str]]:
+) -> list[ResultRow]:
     read_run(conn, workspace_id, rule_id, run_id)
     return store.list_outcomes(conn, workspace_id, run_id, after=after, limit=limit)
 
 
 def runs_for_user(
     conn: Connection, workspace_id: str, user_id: str, limit: int = 20
-) -> list[tuple[Run, RunOutcome, str]]:
+) -> list[tuple[Run, ResultRow, str]]:
     """The automation runs that touched a user, newest first: for their profile."""
     return store.runs_for_user(conn, workspace_id, user_id, limit)

@@ -31,7 +31,7 @@ from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.ids import new_id
-from roster.domain.jobs import JobRef
+from roster.domain.jobs import JobRef, ResultRow
 from roster.domain.users import Actor, Headcount, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
@@ -229,16 +229,6 @@ class Job:
     def filter(self) -> UserFilter | None:
         data = self.selection.get("filter")
         return UserFilter.from_json(data) if data is not None else None
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRow:
-    user_id: str
-    outcome: str
-    code: str | None
-    from_status: Status | None
-    email: str | None
-    name: str | None
 
 
 # --- Preview ------------------------------------------------------------------------
@@ -747,7 +737,7 @@ def list_results(
     outcome: str | None = None,
 ) -> list[ResultRow]:
     """A page of a job's results in user-id order, after the cursor `after`."""
-    _job(conn, workspace_id, job_id)
+    job = _job(conn, workspace_id, job_id)
     r, u = bulk_results.c, users.c
     query = (
         select(r.user_id, r.outcome, r.code, r.from_status, u.email, u.name)
@@ -767,6 +757,7 @@ def list_results(
             x.outcome,
             x.code,
             Status(x.from_status) if x.from_status else None,
+            job.to,
             x.email,
             x.name,
         )

@@ -12,6 +12,7 @@ import typer
 from rich.progress import Progress
 
 from roster.domain import errors
+from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
 from roster.services import bulk, queries
@@ -175,13 +176,13 @@ def results(job_id: str, workspace: str = WORKSPACE) -> None:
 CSV_HEADER = ("user_id", "email", "name", "from_status", "outcome", "code")
 
 
-def csv_row(r: bulk.ResultRow) -> tuple[str, ...]:
+def csv_row(r: ResultRow) -> tuple[str, ...]:
     return (
         r.user_id,
         _defuse(r.email or ""),
         _defuse(r.name or ""),
         r.from_status.value if r.from_status else "",
-        r.outcome,
+        r.result,
         r.code or "",
     )
 

@@ -196,7 +196,7 @@ def run_page(
         )
     return render(
         request, "automations/run.html", title="Automation run", rule=rule, view=view,
-        outcomes=outcomes, next_after=outcomes[-1][0].user_id if len(outcomes) == 100 else None,
+        outcomes=outcomes, next_after=outcomes[-1].user_id if len(outcomes) == 100 else None,
     )  # fmt: skip
 
 

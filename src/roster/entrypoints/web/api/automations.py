@@ -331,13 +331,13 @@ def outcomes(
     items = [
         OutcomeOut(
             user_id=o.user_id,
-            email=email,
+            email=o.email,
             result=o.result,
             code=o.code,
             from_status=o.from_status,
             to_status=o.to_status,
         )
-        for o, email in found
+        for o in found
     ]
     return OutcomeList(items=items, next_cursor=items[-1].user_id if len(items) == limit else None)
 

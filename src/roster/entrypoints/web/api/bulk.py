@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
+from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
 from roster.entrypoints.web.api.schemas import storable
@@ -152,6 +153,19 @@ class ResultOut(BaseModel):
     outcome: Literal["applied", "unchanged", "refused"]
     code: str | None
 
+    @classmethod
+    def of(cls, r: ResultRow) -> "ResultOut":
+        return cls.model_validate(
+            {
+                "user_id": r.user_id,
+                "email": r.email,
+                "name": r.name,
+                "from_status": r.from_status,
+                "outcome": r.result,
+                "code": r.code,
+            }
+        )
+
 
 class ResultsPage(BaseModel):
     items: list[ResultOut]
@@ -242,7 +256,7 @@ def results(
             conn, principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
         )
     return ResultsPage(
-        items=[ResultOut.model_validate(r, from_attributes=True) for r in rows],
+        items=[ResultOut.of(r) for r in rows],
         next_cursor=rows[-1].user_id if len(rows) == limit else None,
     )
 
@@ -260,7 +274,7 @@ def csv_download(container: Container, workspace_id: str, job_id: str) -> Stream
                         defuse(r.email or ""),
                         defuse(r.name or ""),
                         r.from_status.value if r.from_status else "",
-                        r.outcome,
+                        r.result,
                         r.code or "",
                     )
                 )
