@@ -64,7 +64,7 @@ def seed_tokens(url: str, count: int) -> list[str]:
         owner=NewUser("owner@bench.example", "Owner", Role.OWNER, password_hash=password),
     )
     with c.uow() as uow:
-        admins = [owner] + add_users(
+        admins = add_users(
             uow,
             workspace_id=workspace.id,
             new=[
@@ -86,7 +86,7 @@ def seed_tokens(url: str, count: int) -> list[str]:
             user_id=admin.id,
             now=c.clock(),
         )[1]
-        for admin in admins
+        for admin in [owner, *admins]
     ]
     engine.dispose()
     return tokens
