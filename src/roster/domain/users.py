@@ -256,7 +256,9 @@ def decide(
                 headcount=Headcount(counts.active, counts.active_owners),
             )
         except errors.DomainError as refusal:
-            verdicts.append(Verdict("refused", refusal))
+            # Kept without its traceback, which would hold this frame (and so every
+            # verdict of the batch) alive until the next garbage collection.
+            verdicts.append(Verdict("refused", refusal.with_traceback(None)))
             continue
         if t.to == t.status:
             verdicts.append(UNCHANGED)

@@ -266,9 +266,7 @@ class ResultRow:
 # --- Preview ------------------------------------------------------------------------
 
 
-def preview(
-    engine: Engine, *, workspace_id: str, request: BulkRequest, actor: Actor, now: datetime
-) -> Preview:
+def preview(engine: Engine, *, workspace_id: str, request: BulkRequest, actor: Actor) -> Preview:
     """What `request` would do now: the domain decides each user in id order with a
     running headcount, exactly as the job would. Writes nothing."""
     request = request.checked()
