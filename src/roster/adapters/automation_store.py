@@ -198,21 +198,6 @@ def claim_due(
     return won.rowcount == 1
 
 
-def stop_personal_rules(
-    conn: Connection, workspace_id: str, owner_ids: Sequence[str], reason: str
-) -> int:
-    r = automation_rules.c
-    return conn.execute(
-        update(automation_rules)
-        .where(
-            r.workspace_id == workspace_id,
-            r.owner_user_id.in_(list(owner_ids)),
-            r.enabled == true(),
-        )
-        .values(enabled=False, next_run_at=None, disabled_reason=reason)
-    ).rowcount
-
-
 # ----------------------------------------------------------------- runs
 
 
