@@ -194,24 +194,6 @@ def test_snapshots_of_another_time_zone_are_rebuilt(container: Container, tenant
     assert billing.verify(container.engine, tenant.id).ok
 
 
-def test_the_count_effect_of_a_change_follows_the_rules(
-    container: Container, tenant: Tenant
-) -> None:
-    now = datetime(2031, 3, 1, tzinfo=UTC)
-    a = add(container, tenant, "a@x.example", now, Status.INACTIVE)
-    b = add(container, tenant, "b@x.example", now, Status.BLOCKED)
-    with container.engine.connect() as conn:
-        effect = billing.count_effect(
-            conn,
-            tenant.id,
-            [(a, Status.ACTIVE), (b, Status.ACTIVE), ("usr_nope", Status.ACTIVE)],
-            route=Route.BULK,
-            actor=ACTOR,
-        )
-    assert (effect.before.active, effect.after.active, effect.active_delta) == (1, 2, 1)
-    assert effect.refused == {"user_blocked": 1, "not_found": 1}
-
-
 @pytest.mark.postgres_only
 def test_parallel_changes_on_postgresql_leave_the_counter_exact(pg_container: Container) -> None:
     tenant = new_tenant(pg_container)

@@ -173,7 +173,6 @@ def test_preview_counts_what_the_job_then_does_and_writes_nothing(
         workspace_id=tenant.id,
         request=request,
         actor=admin_of(tenant),
-        now=container.clock(),
     )
     with container.engine.connect() as conn:
         audit_after = conn.scalar(

@@ -23,7 +23,7 @@ from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services import queries
 from roster.services.status import apply_changes, change_status
-from roster.services.users import NewUser, create_user, set_role
+from roster.services.users import NewUser, create_user, update_user
 from roster.services.workspaces import update_settings
 from tests.conftest import Tenant, new_tenant
 
@@ -319,7 +319,9 @@ def test_seat_limit_and_last_owner_hold_in_storage(container: Container, tenant:
             now=container.clock(),
         )
     with pytest.raises(errors.LastOwner):
-        set_role(container.uow(), workspace_id=tenant.id, user_id=tenant.owner.id, role=Role.MEMBER)
+        update_user(
+            container.uow(), workspace_id=tenant.id, user_id=tenant.owner.id, role=Role.MEMBER
+        )
 
 
 def test_a_batch_applies_refuses_and_leaves_unchanged_per_user(

@@ -9,14 +9,15 @@ from roster.adapters.throttle_store import Counter
 from roster.domain import errors
 from roster.domain.invitations import Invitation, check_invitation
 from roster.domain.transitions import Policy
-from roster.domain.users import Actor, Headcount, User
+from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Status
+from roster.domain.workspaces import UserCounts
 from roster.services.throttle import Keys, Limits, failed
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LIMITS = Limits(account_failures=3, first_block=timedelta(minutes=1))
 ADMIN = Actor(id="usr_admin", name="Ada", user_id="usr_admin")
-ROOMY = Headcount(active_users=1, active_owners=1)
+ROOMY = UserCounts(active=1, active_owners=1)
 
 
 def _fail(times: int, counter: Counter | None = None, at: datetime = T0) -> Counter:
@@ -53,19 +54,19 @@ def _user(status: Status) -> User:
 
 def test_a_blocked_user_cannot_be_invited() -> None:
     with pytest.raises(errors.UserBlocked):
-        check_invitation(_user(Status.BLOCKED), actor=ADMIN, policy=Policy(), headcount=ROOMY)
+        check_invitation(_user(Status.BLOCKED), actor=ADMIN, policy=Policy(), counts=ROOMY)
 
 
 def test_an_active_user_needs_no_invitation() -> None:
     with pytest.raises(errors.InvalidInput):
-        check_invitation(_user(Status.ACTIVE), actor=ADMIN, policy=Policy(), headcount=ROOMY)
+        check_invitation(_user(Status.ACTIVE), actor=ADMIN, policy=Policy(), counts=ROOMY)
 
 
 @pytest.mark.parametrize("invitee", [None, _user(Status.INACTIVE)])
 def test_new_and_inactive_invitees_need_a_free_seat(invitee: User | None) -> None:
-    check_invitation(invitee, actor=ADMIN, policy=Policy(seat_limit=2), headcount=ROOMY)
+    check_invitation(invitee, actor=ADMIN, policy=Policy(seat_limit=2), counts=ROOMY)
     with pytest.raises(errors.SeatLimitReached):
-        check_invitation(invitee, actor=ADMIN, policy=Policy(seat_limit=1), headcount=ROOMY)
+        check_invitation(invitee, actor=ADMIN, policy=Policy(seat_limit=1), counts=ROOMY)
 
 
 def test_an_invitation_reads_its_state_from_its_dates() -> None:

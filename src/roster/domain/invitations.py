@@ -6,8 +6,9 @@ from typing import Literal
 
 from roster.domain import errors
 from roster.domain.transitions import Policy
-from roster.domain.users import Actor, Headcount, User, check_change, check_new_user
+from roster.domain.users import Actor, Headcount, Target, User, check_new_user, decide
 from roster.domain.vocabulary import Role, Route, Status
+from roster.domain.workspaces import UserCounts
 
 InvitationState = Literal["pending", "accepted", "revoked", "expired"]
 
@@ -34,7 +35,7 @@ class Invitation:
 
 
 def check_invitation(
-    invitee: User | None, *, actor: Actor, policy: Policy, headcount: Headcount
+    invitee: User | None, *, actor: Actor, policy: Policy, counts: UserCounts
 ) -> None:
     """Raise the refusal for inviting `invitee` (None: no account yet).
 
@@ -43,17 +44,14 @@ def check_invitation(
     An Active user needs no invitation.
     """
     if invitee is None:
+        headcount = Headcount(counts.active, counts.active_owners)
         check_new_user(Status.ACTIVE, reason_code=None, policy=policy, headcount=headcount)
         return
     if invitee.status == Status.ACTIVE:
         raise errors.InvalidInput(f"{invitee.email} is already an Active user of this workspace.")
-    check_change(
-        invitee,
-        Status.ACTIVE,
-        route=Route.INVITATION,
-        actor=actor,
-        reason_code=None,
-        note=None,
-        policy=policy,
-        headcount=headcount,
+    target = Target(invitee.id, invitee.status, invitee.role, Status.ACTIVE, None, None)
+    [verdict], _ = decide(
+        [target], route=Route.INVITATION, actor=actor, policy=policy, counts=counts
     )
+    if verdict.refusal is not None:
+        raise verdict.refusal

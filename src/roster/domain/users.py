@@ -1,11 +1,15 @@
-"""The User aggregate: the only code that assigns a status."""
+"""The User aggregate, the only code that assigns a status, and `decide`, the only
+code that decides a status change (for one user or many)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, NamedTuple
 
 from roster.domain import errors
 from roster.domain.transitions import SELF_CHANGE_FORBIDDEN, Policy, allowed_routes
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.workspaces import UserCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,20 +114,14 @@ class User:
         """Move this user to `to`, or raise the refusal of PRODUCT §3.
 
         Returns None for same → same (a no-op: nothing to write, nothing to revoke).
-        The order of the checks is the order a user would want to hear them in:
-        who may do this at all, then what the change needs, then the workspace limits.
+        One user is a batch of one: `decide` says whether, so no path skips the rules.
         """
-        check_change(
-            self,
-            to,
-            route=route,
-            actor=actor,
-            reason_code=reason_code,
-            note=note,
-            policy=policy,
-            headcount=headcount,
-        )
-        if to == self.status:
+        target = Target(self.id, self.status, self.role, to, reason_code, note)
+        counts = UserCounts(active=headcount.active_users, active_owners=headcount.active_owners)
+        [verdict], _ = decide([target], route=route, actor=actor, policy=policy, counts=counts)
+        if verdict.refusal is not None:
+            raise verdict.refusal
+        if verdict is UNCHANGED:
             return None
         event = StatusChanged(self.id, self.status, to, route, actor, reason_code, note, now)
         new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
@@ -155,32 +153,6 @@ class User:
             self.version += 1
 
 
-def check_change(
-    user: User,
-    to: Status,
-    *,
-    route: Route,
-    actor: Actor,
-    reason_code: ReasonCode | None,
-    note: str | None,
-    policy: Policy,
-    headcount: Headcount,
-) -> None:
-    """Raise the domain error that refuses this change, if any; same → same passes."""
-    check_transition(
-        user.id,
-        user.status,
-        user.role,
-        to,
-        route=route,
-        actor=actor,
-        reason_code=reason_code,
-        note=note,
-        policy=policy,
-        headcount=headcount,
-    )
-
-
 def check_transition(
     user_id: str,
     status: Status,
@@ -194,8 +166,10 @@ def check_transition(
     policy: Policy,
     headcount: Headcount,
 ) -> None:
-    """`check_change` on the only facts of a user the rules read: their id (is it the
-    actor?), status and role. A batch decides many users through this same function."""
+    """Raise the domain error that refuses this change, if any; same → same passes.
+
+    It reads only the facts of a user the rules need: their id (is it the actor?),
+    status and role, and the workspace's headcount as `decide` keeps it running."""
     if to == status:
         return
     if route in SELF_CHANGE_FORBIDDEN and actor.user_id == user_id:
@@ -220,14 +194,78 @@ def check_transition(
         raise errors.SeatLimitReached()
 
 
-def reads_headcount(status: Status, role: Role, to: Status, policy: Policy) -> bool:
-    """Whether `check_transition` may read the headcount for this change: the last-owner
-    and seat-limit rules above. Any other change is decided by the user's facts alone,
-    so a batch may decide it once for all users alike (keep in step with the rules;
-    tests/unit/test_batch_decisions.py checks every case)."""
-    leaves_owners = status == Status.ACTIVE and role == Role.OWNER
-    takes_seat = to == Status.ACTIVE and policy.seat_limit is not None
-    return to != status and (leaves_owners or takes_seat)
+class Target(NamedTuple):
+    """One user's change as `decide` sees it: who they are now, and what to. (A tuple:
+    a bulk chunk makes thousands.)"""
+
+    user_id: str
+    status: Status
+    role: Role
+    to: Status
+    reason_code: ReasonCode | None
+    note: str | None
+
+    @property
+    def leaves_active(self) -> bool:
+        """Applied, this change ends the user's access (see StatusChanged)."""
+        return self.status == Status.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision on one target: applied, unchanged, or refused with the error."""
+
+    result: Literal["applied", "unchanged", "refused"]
+    refusal: errors.DomainError | None = None
+
+
+APPLIED = Verdict("applied")
+UNCHANGED = Verdict("unchanged")
+
+
+def decide(
+    targets: Iterable[Target],
+    *,
+    route: Route,
+    actor: Actor,
+    policy: Policy,
+    counts: UserCounts,
+) -> tuple[list[Verdict], UserCounts]:
+    """The one place a status change is decided: the verdict on each target in order,
+    and the workspace's counts once the applied ones are made. Nothing is changed.
+
+    Each target is judged by `check_transition` against the counts as the targets
+    before it left them, so a batch refuses exactly what the same changes one by
+    one would (the seat limit lets the first activations in, the last owner stays).
+    One user is a batch of one (`User.change_status`); a bulk job, an automation
+    run, their previews and dry runs, an import and an invitation ask the same.
+    """
+    verdicts: list[Verdict] = []
+    for t in targets:
+        try:
+            check_transition(
+                t.user_id,
+                t.status,
+                t.role,
+                t.to,
+                route=route,
+                actor=actor,
+                reason_code=t.reason_code,
+                note=t.note,
+                policy=policy,
+                headcount=Headcount(counts.active, counts.active_owners),
+            )
+        except errors.DomainError as refusal:
+            # Kept without its traceback, which would hold this frame (and so every
+            # verdict of the batch) alive until the next garbage collection.
+            verdicts.append(Verdict("refused", refusal.with_traceback(None)))
+            continue
+        if t.to == t.status:
+            verdicts.append(UNCHANGED)
+            continue
+        counts = counts.moved(t.role, t.status, t.to)
+        verdicts.append(APPLIED)
+    return verdicts, counts
 
 
 def check_new_user(

@@ -44,17 +44,16 @@ class UserCounts:
     ) -> "UserCounts":
         """The counts after one user of `role` moves (None: did not exist / no longer
         counted), or `times` users alike."""
-        delta = {s: times * (int(to_status == s) - int(from_status == s)) for s in Status}
-        owner = role == Role.OWNER
-        owners = times * (
-            int(owner and to_status == Status.ACTIVE) - int(owner and from_status == Status.ACTIVE)
-        )
-        return UserCounts(
-            self.active + delta[Status.ACTIVE],
-            self.inactive + delta[Status.INACTIVE],
-            self.blocked + delta[Status.BLOCKED],
-            self.active_owners + owners,
-        )
+        active, inactive, blocked = Status.ACTIVE, Status.INACTIVE, Status.BLOCKED
+        by_status = {active: self.active, inactive: self.inactive, blocked: self.blocked}
+        if from_status is not None:
+            by_status[from_status] -= times
+        if to_status is not None:
+            by_status[to_status] += times
+        owners = self.active_owners
+        if role == Role.OWNER:
+            owners += times * (int(to_status == active) - int(from_status == active))
+        return UserCounts(by_status[active], by_status[inactive], by_status[blocked], owners)
 
     def minus(self, before: "UserCounts") -> "UserCounts":
         return UserCounts(

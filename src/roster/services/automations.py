@@ -26,7 +26,6 @@ from roster.adapters.job_leases import AUTOMATION_RUNS, SqlJobLeases
 from roster.adapters.repositories import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
-from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.jobs import JobRef, Lease, ResultRow
@@ -42,7 +41,7 @@ from roster.domain.rules import (
     next_run,
     parse_rule,
 )
-from roster.domain.users import Actor
+from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import jobs
@@ -360,7 +359,7 @@ def act(
 def simulate(
     rule: Rule, workspace: Workspace, users: Sequence[Subject], running: UserCounts
 ) -> tuple[list[Outcome], UserCounts]:
-    """What `act` would do, decided by the same domain call (`decide_many`, as
+    """What `act` would do, decided by the same domain call (`decide`, as
     `apply_changes` decides), writing nothing. `running` carries the headcount from
     chunk to chunk, as the real run's lock would."""
     action = rule.definition.action
@@ -368,10 +367,10 @@ def simulate(
         return [Outcome(u.user_id, "applied", None, u.status) for u in users], running
     assert action.status is not None
     asks = [
-        Wanted(u.user_id, u.status, u.role, action.status, action.reason_code, action.note)
+        Target(u.user_id, u.status, u.role, action.status, action.reason_code, action.note)
         for u in users
     ]
-    verdicts, running = decide_many(
+    verdicts, running = decide(
         asks,
         route=Route.AUTOMATION,
         actor=actor_of(rule),

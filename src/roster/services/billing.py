@@ -8,7 +8,7 @@ snapshots are that replay saved per sealed day, so a year's report reads at most
 365 rows plus the events of the days not sealed yet.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,10 +20,8 @@ from roster.adapters.tables import audit_events, billing_days, users, workspaces
 from roster.domain import billing as arithmetic
 from roster.domain.audit import APPLIED
 from roster.domain.billing import ORIGIN, Cursor, DayUsage, Totals, Transition
-from roster.domain.errors import DomainError
 from roster.domain.transitions import Policy
-from roster.domain.users import Actor, Headcount, check_change
-from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import queries
 
@@ -398,63 +396,3 @@ def _check_snapshots(conn: Connection, workspace: Workspace) -> list[date]:
     fresh = arithmetic.usage_by_day(period, ORIGIN, transitions(conn, workspace.id, 0))
     recomputed = {d.day: (d, d.end) for d in fresh}
     return [s.day for s in saved if s.day not in recomputed or recomputed[s.day] != (s, s.end)]
-
-
-# --- The effect of a change, before it is made -------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CountEffect:
-    """What a change would do to the counts, for the dashboard to show before saving."""
-
-    before: UserCounts
-    after: UserCounts
-    seat_limit: int | None
-    would_change: int
-    refused: dict[str, int]  # refusal code → how many users
-
-    @property
-    def active_delta(self) -> int:
-        return self.after.active - self.before.active
-
-
-def count_effect(
-    conn: Connection,
-    workspace_id: str,
-    targets: Sequence[tuple[str, Status]],
-    *,
-    route: Route,
-    actor: Actor,
-    reason_code: ReasonCode | None = None,
-    note: str | None = None,
-) -> CountEffect:
-    """The counts after moving each target user to its status, as `route` would,
-    asking the same domain rules that the change itself will ask. Writes nothing.
-
-    Unknown ids are refused `not_found`. Rules that depend on the moment (the seat
-    limit, the last owner) are judged against the counts as they are now.
-    """
-    workspace = queries.workspace_by_id(conn, workspace_id)
-    before = after = queries.user_counts_of(conn, workspace_id)
-    refused: dict[str, int] = {}
-    changing = 0
-    for user_id, to in dict(targets).items():
-        try:
-            user = queries.user_by_id(conn, workspace_id, user_id).user
-            check_change(
-                user,
-                to,
-                route=route,
-                actor=actor,
-                reason_code=reason_code,
-                note=note,
-                policy=workspace.policy,
-                headcount=Headcount(after.active, after.active_owners),
-            )
-        except DomainError as refusal:
-            refused[refusal.code] = refused.get(refusal.code, 0) + 1
-            continue
-        if to != user.status:
-            after = after.moved(user.role, user.status, to)
-            changing += 1
-    return CountEffect(before, after, workspace.seat_limit, changing, refused)

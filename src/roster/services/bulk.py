@@ -7,8 +7,8 @@ and writes statuses, audit events (batch id = job id), revocations and the count
 the chunk's per-user results and the job's cursor and counts are written in the
 same transaction. This module only says which users come next and what to record.
 
-A preview (and a dry-run job) runs the same domain decisions on copies of the
-users, in the same order and with the same running headcount, and writes nothing.
+A preview (and a dry-run job) asks the same domain `decide` about the same users,
+in the same order and with the same running headcount, and writes nothing.
 """
 
 import bisect
@@ -25,14 +25,14 @@ from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_ids
 from roster.adapters.job_leases import BULK_JOBS, SqlJobLeases
-from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.ids import new_id
 from roster.domain.jobs import JobRef, ResultRow
-from roster.domain.users import Actor, Headcount, User
+from roster.domain.transitions import Policy
+from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
 from roster.services import jobs, queries
@@ -234,11 +234,9 @@ class Job:
 # --- Preview ------------------------------------------------------------------------
 
 
-def preview(
-    engine: Engine, *, workspace_id: str, request: BulkRequest, actor: Actor, now: datetime
-) -> Preview:
-    """What `request` would do now: the domain decides each user on a copy, in id
-    order with a running headcount, exactly as the job would. Writes nothing."""
+def preview(engine: Engine, *, workspace_id: str, request: BulkRequest, actor: Actor) -> Preview:
+    """What `request` would do now: the domain decides each user in id order with a
+    running headcount, exactly as the job would. Writes nothing."""
     request = request.checked()
     with engine.connect() as conn:
         workspace = queries.workspace_by_id(conn, workspace_id)
@@ -246,9 +244,8 @@ def preview(
         tally = Tally()
         after: str | None = None
         while ids := _page_ids(conn, workspace_id, request, after, PAGE):
-            outcomes, counts = _decide(
-                _load(conn, workspace_id, ids), ids, request, actor, workspace.policy, counts, now
-            )
+            found = _statuses(conn, workspace_id, ids)
+            outcomes, counts = _decide(found, ids, request, actor, workspace.policy, counts)
             tally.count(outcomes)
             after = ids[-1]
         base = queries.user_counts_of(conn, workspace_id)
@@ -276,56 +273,43 @@ def _filter_ids(
     return list(conn.scalars(query.order_by(users.c.id).limit(limit)))
 
 
-def _load(conn: Connection, workspace_id: str, ids: Sequence[str]) -> dict[str, User]:
-    found: dict[str, User] = {}
+def _statuses(
+    conn: Connection, workspace_id: str, ids: Sequence[str]
+) -> dict[str, tuple[Status, Role]]:
+    """The status and role of each of `ids` that exists: what `decide` reads."""
+    found: dict[str, tuple[Status, Role]] = {}
     for i in range(0, len(ids), 900):
         rows = conn.execute(
-            select(users).where(
+            select(users.c.id, users.c.status, users.c.role).where(
                 users.c.workspace_id == workspace_id, users.c.id.in_(ids[i : i + 900])
             )
         )
-        found.update((r.id, user_from_row(r)) for r in rows)
+        found.update((r.id, (Status(r.status), Role(r.role))) for r in rows)
     return found
 
 
 def _decide(
-    loaded: dict[str, User],
+    found: dict[str, tuple[Status, Role]],
     ids: Sequence[str],
     request: BulkRequest,
     actor: Actor,
-    policy: Any,
+    policy: Policy,
     counts: UserCounts,
-    now: datetime,
 ) -> tuple[list[Outcome], UserCounts]:
-    """The domain's decision for each user, on copies that are never saved: the same
-    calls, order and running headcount as `apply_changes`."""
-    outcomes: list[Outcome] = []
-    for user_id in ids:
-        user = loaded.get(user_id)
-        if user is None:
-            outcomes.append(Outcome(user_id, "refused", errors.NotFound.code))
-            continue
-        before = user.status
-        try:
-            event = user.change_status(
-                request.to,
-                route=Route.BULK,
-                actor=actor,
-                reason_code=request.reason_code,
-                note=request.note,
-                now=now,
-                policy=policy,
-                headcount=Headcount(counts.active, counts.active_owners),
-            )
-        except errors.DomainError as refusal:
-            outcomes.append(Outcome(user_id, "refused", refusal.code, before))
-            continue
-        if event is None:
-            outcomes.append(Outcome(user_id, "unchanged", None, before))
-            continue
-        counts = counts.moved(user.role, before, user.status)
-        outcomes.append(Outcome(user_id, "applied", None, before))
-    return outcomes, counts
+    """The domain's `decide` on each user, as the job's `apply_changes` asks it: the
+    same order and running headcount. Unknown ids are refused `not_found`."""
+    targets = [
+        Target(i, *found[i], request.to, request.reason_code, request.note)
+        for i in ids
+        if i in found
+    ]
+    verdicts, counts = decide(targets, route=Route.BULK, actor=actor, policy=policy, counts=counts)
+    outcomes = [
+        Outcome(t.user_id, v.result, v.refusal.code if v.refusal else None, t.status)
+        for t, v in zip(targets, verdicts, strict=True)
+    ]
+    missing = [Outcome(i, "refused", errors.NotFound.code) for i in ids if i not in found]
+    return outcomes + missing, counts
 
 
 # --- Starting a job -----------------------------------------------------------------
@@ -474,7 +458,7 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
     def act(self, uow: SqlUnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
         before = uow.counts.lock(job.workspace_id)
         if job.dry_run:
-            outcomes, delta = _dry_run(uow, job, targets.items, before, now)
+            outcomes, delta = _dry_run(uow, job, targets.items, before)
             revoked = Revoked()
         else:
             outcomes, revoked = apply_changes(
@@ -495,7 +479,7 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
 
 
 def _dry_run(
-    uow: SqlUnitOfWork, job: Job, ids: Sequence[str], before: UserCounts, now: datetime
+    uow: SqlUnitOfWork, job: Job, ids: Sequence[str], before: UserCounts
 ) -> tuple[list[Outcome], UserCounts]:
     """What the chunk would do. A dry run changes nothing, so its running headcount
     is carried over chunks in the job's deltas."""
@@ -508,8 +492,8 @@ def _dry_run(
         before.active_owners + job.tally.owners_delta,
     )
     request = BulkRequest(job.to, reason_code=job.reason_code, note=job.note, user_ids=())
-    loaded = _load(conn, job.workspace_id, ids)
-    outcomes, after = _decide(loaded, ids, request, job.actor, workspace.policy, hypothetical, now)
+    found = _statuses(conn, job.workspace_id, ids)
+    outcomes, after = _decide(found, ids, request, job.actor, workspace.policy, hypothetical)
     return outcomes, after.minus(hypothetical)
 
 

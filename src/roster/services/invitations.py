@@ -22,17 +22,14 @@ from roster.domain.audit import AuditEntry
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation, check_invitation
-from roster.domain.users import Actor, Headcount, User
+from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Route, Status
-from roster.services.status import apply_changes
+from roster.services.status import change_in_transaction
 from roster.services.users import NewUser, add_users
 
 INVITATION_TTL = timedelta(days=7)
 MIN_PASSWORD = 10
 NOT_VALID = "This invitation is not valid: it may have expired, been revoked, or been used already."
-_ERRORS: dict[str, type[errors.DomainError]] = {
-    cls.code: cls for cls in errors.DomainError.__subclasses__()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +69,7 @@ def create_invitation(
                 invitee,
                 actor=actor,
                 policy=workspace.policy,
-                headcount=Headcount(counts.active, counts.active_owners),
+                counts=counts,
             )
         except errors.DomainError as refusal:
             if invitee is not None and not isinstance(refusal, errors.InvalidInput):
@@ -171,22 +168,22 @@ def _create(
 
 
 def _reactivate(uow: SqlUnitOfWork, invitation: Invitation, invitee: User, now: datetime) -> User:
-    """Make the invitee Active through the domain; commit and raise an audited refusal."""
-    [outcome], _ = apply_changes(
-        uow,
-        workspace_id=invitation.workspace_id,
-        targets=[(invitee.id, Status.ACTIVE)],
-        route=Route.INVITATION,
-        actor=Actor(id=invitee.id, name=invitee.name, user_id=invitee.id),
-        now=now,
-        batch_id=invitation.id,
-    )
-    if outcome.result == "refused":
-        uow.commit()  # the refusal's audit entry; the invitation stays pending
-        raise _ERRORS.get(outcome.code or "", errors.TransitionNotAllowed)()
-    found = uow.users.get(invitation.workspace_id, invitee.id)
-    assert found is not None
-    return found
+    """Make the invitee Active through the one door; an audited refusal is committed
+    and raised, and the invitation stays pending."""
+    try:
+        result = change_in_transaction(
+            uow,
+            workspace_id=invitation.workspace_id,
+            user_id=invitee.id,
+            to=Status.ACTIVE,
+            route=Route.INVITATION,
+            actor=Actor(id=invitee.id, name=invitee.name, user_id=invitee.id),
+            now=now,
+        )
+    except errors.DomainError:
+        uow.commit()  # the refusal's audit entry
+        raise
+    return result.user
 
 
 def _set_password(conn: Connection, user: User, hashed: str) -> None:

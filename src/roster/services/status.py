@@ -1,9 +1,12 @@
-"""change_status and apply_changes: the two doors through which statuses change.
+"""The one door through which statuses change: `change_status` for one user (in its
+own transaction, or `change_in_transaction` inside the caller's) and `apply_changes`
+for many (a chunk of a job, an import).
 
-Both lock the workspace's counter row first and the user rows second (the same
-order everywhere, so two writers never deadlock), ask the domain, and write the
-status, the audit entry, the revocations and the counter together. (Automations
-read status changes from the audit log, so no outbox message is written for them.)
+Each locks the workspace's counter row first and the user rows second (the same
+order everywhere, so two writers never deadlock), asks the domain's `decide` (one
+user is a batch of one: `User.change_status`), and writes the status, the audit
+entry, the revocations and the counter together. (Automations read status changes
+from the audit log, so no outbox message is written for them.)
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -14,9 +17,16 @@ from typing import Literal, NamedTuple
 from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, Attempt, AuditEntry
-from roster.domain.batch_decisions import Wanted, decide_many
 from roster.domain.ids import new_id
-from roster.domain.users import Actor, Headcount, NewStatus, StatusChanged, User
+from roster.domain.users import (
+    Actor,
+    Headcount,
+    NewStatus,
+    StatusChanged,
+    Target,
+    User,
+    decide,
+)
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.ports import UnitOfWork
@@ -53,54 +63,91 @@ def change_status(
     request_id: str | None = None,
     expected_version: int | None = None,
 ) -> ChangeResult:
-    """Change one user's status, or raise the refusal after auditing it.
-
-    A refused attempt is committed as an audit entry before the error propagates,
-    so the log records refusals too. Same → same returns unchanged, writing nothing.
-    One user, few round trips: one statement locks the counter and the user (in
-    that order) and reads the workspace and the end of the audit chain; what was
-    decided is written by one `changes.record` (one statement on PostgreSQL).
-    """
+    """Change one user's status in its own transaction, or raise the refusal after
+    auditing it: a refused attempt is committed as an audit entry before the error
+    propagates, so the log records refusals too."""
     with uow:
-        locked = uow.counts.lock_for_change(workspace_id, user_id)
-        if locked is None:
-            raise errors.NotFound("No such workspace.")
-        workspace, counts, chain, user = locked
-        if user is None:
-            raise errors.NotFound("No such user in this workspace.")
         try:
-            if expected_version is not None and expected_version != user.version:
-                raise errors.VersionConflict()
-            event = user.change_status(
-                to,
+            result = change_in_transaction(
+                uow,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                to=to,
                 route=route,
                 actor=actor,
                 reason_code=reason_code,
                 note=note,
                 now=now,
-                policy=workspace.policy,
-                headcount=_headcount(counts),
+                request_id=request_id,
+                expected_version=expected_version,
             )
-        except errors.DomainError as refusal:
-            refused = _refused(
-                user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
-            )
-            uow.changes.record(chain, refused, UserCounts())
-            uow.commit()
+        except errors.DomainError:
+            uow.commit()  # the refused attempt's audit entry
             raise
-        if event is None:
-            return ChangeResult(user, changed=False, revoked=Revoked())
-        user.events.pop()
-        after = counts.moved(user.role, event.from_status, event.to_status)
-        revoked = uow.changes.record(
-            chain,
-            _applied(workspace_id, event, request_id, None),
-            after.minus(counts),
-            changed=user,
-            revoke=event.leaves_active,
-        )
         uow.commit()
-        return ChangeResult(user, changed=True, revoked=revoked)
+        return result
+
+
+def change_in_transaction(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    user_id: str,
+    to: Status,
+    route: Route,
+    actor: Actor,
+    reason_code: ReasonCode | None = None,
+    note: str | None = None,
+    now: datetime,
+    request_id: str | None = None,
+    expected_version: int | None = None,
+) -> ChangeResult:
+    """`change_status` inside the caller's open unit of work (an invitation's
+    acceptance lands with the change): it does not commit, and a refusal is raised
+    once its audit entry is written, for the caller to commit.
+
+    Same → same returns unchanged, writing nothing. One user, few round trips: one
+    statement locks the counter and the user (in that order) and reads the workspace
+    and the end of the audit chain; what was decided is written by one
+    `changes.record` (one statement on PostgreSQL).
+    """
+    locked = uow.counts.lock_for_change(workspace_id, user_id)
+    if locked is None:
+        raise errors.NotFound("No such workspace.")
+    workspace, counts, chain, user = locked
+    if user is None:
+        raise errors.NotFound("No such user in this workspace.")
+    try:
+        if expected_version is not None and expected_version != user.version:
+            raise errors.VersionConflict()
+        event = user.change_status(
+            to,
+            route=route,
+            actor=actor,
+            reason_code=reason_code,
+            note=note,
+            now=now,
+            policy=workspace.policy,
+            headcount=_headcount(counts),
+        )
+    except errors.DomainError as refusal:
+        refused = _refused(
+            user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
+        )
+        uow.changes.record(chain, refused, UserCounts())
+        raise
+    if event is None:
+        return ChangeResult(user, changed=False, revoked=Revoked())
+    user.events.pop()
+    after = counts.moved(user.role, event.from_status, event.to_status)
+    revoked = uow.changes.record(
+        chain,
+        _applied(workspace_id, event, request_id, None),
+        after.minus(counts),
+        changed=user,
+        revoke=event.leaves_active,
+    )
+    return ChangeResult(user, changed=True, revoked=revoked)
 
 
 def apply_changes(
@@ -123,9 +170,9 @@ def apply_changes(
     entries, revocations and the counter of a chunk land together or not at all.
     Unknown ids come back refused `not_found`; a repeated id counts once, last wins.
     `notes`, when given, supplies a per-user reason and note (imports) instead of
-    the shared ones. The domain decides every change (`decide_many`: each distinct
-    kind of change once, in order, with the running headcount), so a chunk reads
-    only each user's status and role, and writes each table with a few statements.
+    the shared ones. The domain decides every change (`decide`: in order, with the
+    running headcount), so a chunk reads only each user's status and role, and
+    writes each table with a few statements.
     `locked`, when given, is the status and role of each existing target as the
     caller has just read it with the rows locked in this unit of work (an automation
     run's candidate query), so they are not read and locked a second time.
@@ -139,16 +186,14 @@ def apply_changes(
         else uow.users.get_statuses_for_update(workspace_id, sorted(wanted))
     )
     asks = [
-        Wanted(user_id, *found[user_id], to, *(notes(user_id) if notes else (reason_code, note)))
+        Target(user_id, *found[user_id], to, *(notes(user_id) if notes else (reason_code, note)))
         for user_id, to in wanted.items()
         if user_id in found
     ]
-    verdicts, after = decide_many(
-        asks, route=route, actor=actor, policy=workspace.policy, counts=counts
-    )
+    verdicts, after = decide(asks, route=route, actor=actor, policy=workspace.policy, counts=counts)
     outcomes: list[Outcome] = []
-    refused: list[tuple[Wanted, str]] = []
-    applied: list[Wanted] = []
+    refused: list[tuple[Target, str]] = []
+    applied: list[Target] = []
     for a, v in zip(asks, verdicts, strict=True):  # one pass: a chunk has thousands
         if v.refusal is not None:
             outcomes.append(Outcome(a.user_id, "refused", v.refusal.code, a.status))
@@ -184,7 +229,7 @@ class _Attempts:
         self.route, self.actor, self.now, self.batch_id = route, actor, now, batch_id
         self.made: dict[tuple[object, ...], Attempt] = {}
 
-    def of(self, ask: Wanted, outcome: str) -> Attempt:
+    def of(self, ask: Target, outcome: str) -> Attempt:
         key = (ask.to, ask.reason_code, ask.note, outcome)
         if (found := self.made.get(key)) is not None:
             return found
@@ -203,7 +248,7 @@ class _Attempts:
         return made
 
     def entries(
-        self, asks: Sequence[Wanted], outcome: str
+        self, asks: Sequence[Target], outcome: str
     ) -> list[tuple[str, Status | None, Attempt]]:
         """The audit entries of `asks` with this outcome: (user id, from status,
         attempt), asks alike sharing one attempt (looked up once per run of them)."""
@@ -218,7 +263,7 @@ class _Attempts:
 
 
 def _set_statuses(
-    uow: UnitOfWork, workspace_id: str, applied: Sequence[Wanted], actor: Actor, now: datetime
+    uow: UnitOfWork, workspace_id: str, applied: Sequence[Target], actor: Actor, now: datetime
 ) -> None:
     """The status columns of the applied changes (the domain's `NewStatus`, as
     `User.change_status` sets them), one UPDATE per distinct new value."""

@@ -129,26 +129,6 @@ def _created(
     )
 
 
-def set_role(uow: UnitOfWork, *, workspace_id: str, user_id: str, role: Role) -> User:
-    """Change a user's role; the last active owner cannot stop being an owner."""
-    with uow:
-        counts = uow.counts.lock(workspace_id)
-        user = uow.users.get_for_update(workspace_id, user_id)
-        if user is None:
-            raise errors.NotFound("No such user in this workspace.")
-        before = user.role
-        user.change_role(role, headcount=Headcount(counts.active, counts.active_owners))
-        uow.users.save_role(user)
-        delta = (
-            UserCounts()
-            .moved(role, None, user.status)
-            .minus(UserCounts().moved(before, None, user.status))
-        )
-        uow.counts.add(workspace_id, delta)
-        uow.commit()
-        return user
-
-
 def update_user(
     uow: UnitOfWork,
     *,
@@ -161,7 +141,7 @@ def update_user(
     """Change a user's name and/or role in one transaction (the API's PATCH).
 
     `expected_version` (from If-Match) refuses a stale edit with `version_conflict`;
-    the role follows `set_role`'s rule that the last active owner stays an owner.
+    the role follows the domain's rule that the last active owner stays an owner.
     """
     with uow:
         counts = uow.counts.lock(workspace_id)

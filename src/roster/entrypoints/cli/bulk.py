@@ -110,7 +110,6 @@ def set_status(
                 workspace_id=workspace_id,
                 request=request,
                 actor=operator(),
-                now=c.clock(),
             )
             _print_preview(shown, json_out)
             return

@@ -171,7 +171,6 @@ def _preview(
             workspace_id=admin.workspace_id,
             request=req,
             actor=admin.principal.actor,
-            now=container.clock(),
         )
     except errors.InvalidInput as bad:
         errs["selection"] = bad.detail
