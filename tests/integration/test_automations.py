@@ -61,6 +61,15 @@ def rule(c: Container, t: Tenant, data: dict[str, Any], now: datetime = T0) -> R
     return auto.create_rule(c.engine, workspace_id=t.id, data=data, created_by=ADMIN, now=now)
 
 
+def start(
+    c: Container, t: Tenant, r: Rule, when: datetime, *, dry_run: bool, tuning: Tuning = TUNING
+) -> Run:
+    """Run the rule now (by hand), as judged at `when`."""
+    return auto.start_run(
+        c.engine, workspace_id=t.id, rule_id=r.id, dry_run=dry_run, clock=at(when), tuning=tuning
+    )
+
+
 def outcomes(c: Container, t: Tenant, r: Run) -> set[tuple[str, str, str | None]]:
     with c.engine.connect() as conn:
         found = auto.list_outcomes(conn, t.id, r.rule_id, r.id, after=None, limit=10_000)
@@ -94,14 +103,7 @@ def test_a_dormant_sweep_deactivates_the_dormant_and_refuses_the_blocked(
 ) -> None:
     users = dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP)
-    run = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=False,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
+    run = start(container, tenant, r, LATER, dry_run=False)
     assert run.state == "succeeded"
     assert (run.matched, run.applied, run.refused, run.active_delta) == (3, 2, 1, -2)
     assert outcomes(container, tenant, run) == {
@@ -129,25 +131,11 @@ def test_dry_run_equals_the_real_run_and_changes_nothing(
 ) -> None:
     users = dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP)
-    dry = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=True,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
+    dry = start(container, tenant, r, LATER, dry_run=True)
     assert dry.dry_run
     assert dry.state == "succeeded"
     assert status_of(container, tenant, users["old"]) == Status.ACTIVE
-    real = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=False,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
+    real = start(container, tenant, r, LATER, dry_run=False)
     assert outcomes(container, tenant, dry) == outcomes(container, tenant, real)
     assert (dry.applied, dry.refused, dry.active_delta) == (
         real.applied,
@@ -161,22 +149,8 @@ def test_running_a_sweep_twice_changes_nothing_the_second_time(
 ) -> None:
     dormant_world(container, tenant)
     r = rule(container, tenant, dormant_template(90))
-    first = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=False,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
-    second = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=False,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
+    first = start(container, tenant, r, LATER, dry_run=False)
+    second = start(container, tenant, r, LATER, dry_run=False)
     assert first.applied == 2  # old and never (blocked and inactive are not selected)
     assert second.applied == 0
     assert second.matched == 0
@@ -416,14 +390,7 @@ def test_a_crashed_run_resumes_after_its_cursor_without_doubling(
     small = Tuning(chunk=3)
     monkeypatch.setattr(auto, "Runs", DiesInSecondChunk)
     with pytest.raises(KeyboardInterrupt):
-        auto.start_run(
-            container.engine,
-            workspace_id=tenant.id,
-            rule_id=r.id,
-            dry_run=False,
-            clock=at(LATER),
-            tuning=small,
-        )
+        start(container, tenant, r, LATER, dry_run=False, tuning=small)
     monkeypatch.undo()
     before_the_lease_ends = at(LATER + small.lease / 2)
     assert (
@@ -449,14 +416,7 @@ def test_a_run_that_fails_is_marked_failed_with_its_reason(
 
     monkeypatch.setattr(auto, "apply_changes", broken)
     with pytest.raises(RuntimeError):
-        auto.start_run(
-            container.engine,
-            workspace_id=tenant.id,
-            rule_id=r.id,
-            dry_run=False,
-            clock=at(LATER),
-            tuning=TUNING,
-        )
+        start(container, tenant, r, LATER, dry_run=False)
     with container.engine.connect() as conn:
         [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
     assert run.state == "failed"
@@ -519,22 +479,8 @@ def test_event_rules_cannot_be_run_by_hand_but_can_be_dry_run(
         },
     )
     with pytest.raises(errors.InvalidInput):
-        auto.start_run(
-            container.engine,
-            workspace_id=tenant.id,
-            rule_id=r.id,
-            dry_run=False,
-            clock=at(T0),
-            tuning=TUNING,
-        )
-    dry = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=True,
-        clock=at(T0),
-        tuning=TUNING,
-    )
+        start(container, tenant, r, T0, dry_run=False)
+    dry = start(container, tenant, r, T0, dry_run=True)
     assert outcomes(container, tenant, dry) == {(blocked, "refused", "user_blocked")}
 
 
@@ -543,22 +489,8 @@ def test_runs_that_touched_a_user_are_listed_for_their_profile(
 ) -> None:
     users = dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP)
-    auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=True,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
-    run = auto.start_run(
-        container.engine,
-        workspace_id=tenant.id,
-        rule_id=r.id,
-        dry_run=False,
-        clock=at(LATER),
-        tuning=TUNING,
-    )
+    start(container, tenant, r, LATER, dry_run=True)
+    run = start(container, tenant, r, LATER, dry_run=False)
     with container.engine.connect() as conn:
         touched = auto.runs_for_user(conn, tenant.id, users["old"])
         audit = conn.execute(

@@ -21,6 +21,7 @@ from tests.integration.test_automations import (
     dormant_world,
     outcomes,
     rule,
+    start,
     user,
 )
 
@@ -37,14 +38,7 @@ def test_a_run_taken_over_under_its_holder_stops_the_first_without_a_trace(
     # while its lease runs out.
     monkeypatch.setattr(auto, "Runs", DiesInSecondChunk)
     with pytest.raises(KeyboardInterrupt):
-        auto.start_run(
-            container.engine,
-            workspace_id=tenant.id,
-            rule_id=r.id,
-            dry_run=False,
-            clock=at(LATER),
-            tuning=small,
-        )
+        start(container, tenant, r, LATER, dry_run=False, tuning=small)
     monkeypatch.undo()
     with container.engine.connect() as conn:
         [run] = auto.list_runs(conn, tenant.id, r.id, before=None)

@@ -503,13 +503,6 @@ def set_cursor(conn: Connection, workspace_id: str, seq: int) -> None:
     )
 
 
-def audit_seq(conn: Connection, workspace_id: str) -> int:
-    seq: int = conn.execute(
-        select(user_counts.c.audit_seq).where(user_counts.c.workspace_id == workspace_id)
-    ).scalar_one()
-    return seq
-
-
 def applied_events_after(
     conn: Connection, workspace_id: str, seq: int, limit: int
 ) -> list[Row[Any]]:

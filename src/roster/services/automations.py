@@ -238,7 +238,11 @@ def _uow(engine: Engine) -> Callable[[], SqlUnitOfWork]:
 
 def _run(engine: Engine, ref: JobRef) -> Run:
     with engine.connect() as conn:
-        run = store.get_run(conn, ref.workspace_id, ref.job_id)
+        return _run_in(conn, ref)
+
+
+def _run_in(conn: Connection, ref: JobRef) -> Run:
+    run = store.get_run(conn, ref.workspace_id, ref.job_id)
     assert run is not None
     return run
 
@@ -257,8 +261,7 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
         return SqlJobLeases(uow.conn, AUTOMATION_RUNS)
 
     def load(self, uow: SqlUnitOfWork, ref: JobRef) -> tuple[Run, Rule]:
-        run = store.get_run(uow.conn, ref.workspace_id, ref.job_id)
-        assert run is not None
+        run = _run_in(uow.conn, ref)
         return run, _rule(uow.conn, run.workspace_id, run.rule_id)
 
     def next_targets(
@@ -626,15 +629,9 @@ def _event_run(
             raise  # nothing is committed: the event is acted on when the database is back
         savepoint.rollback()
         store.end_run(conn, run, "failed", jobs.reason(crash), now)
-        return _run_in(conn, run)
+        return _run_in(conn, JobRef(run.workspace_id, run.id))
     store.end_run(conn, run, "succeeded", None, now)
-    return _run_in(conn, run)
-
-
-def _run_in(conn: Connection, run: Run) -> Run:
-    found = store.get_run(conn, run.workspace_id, run.id)
-    assert found is not None
-    return found
+    return _run_in(conn, JobRef(run.workspace_id, run.id))
 
 
 # ----------------------------------------------------------------- reading

@@ -403,17 +403,7 @@ def _insert_job(
             actor_name=actor.name,
             actor_user_id=actor.user_id,
             total=total,
-            processed=0,
-            applied=0,
-            unchanged=0,
-            refused=0,
-            refused_codes={},
-            active_delta=0,
-            owners_delta=0,
-            revoked_sessions=0,
-            revoked_tokens=0,
-            revoked_invitations=0,
-            chunks=0,
+            refused_codes={},  # the counts start at their columns' default, 0
             created_at=now,
         )
     )
