@@ -53,39 +53,42 @@ class Uow:
 
 
 class FakeLeases:
+    """The compare-and-set rules of adapters/job_leases.py, on the rows."""
+
     def __init__(self, rows: dict[JobRef, Row]) -> None:
         self.rows = rows
 
-    def _free(self, row: Row, now: datetime) -> bool:
-        return row.state in ("queued", "running") and (row.until is None or row.until < now)
+    def runnable(self, ref: JobRef) -> bool:
+        return self.rows[ref].state in ("queued", "running")
+
+    def _free(self, ref: JobRef, now: datetime) -> bool:
+        until = self.rows[ref].until
+        return self.runnable(ref) and (until is None or until < now)
 
     def _held(self, lease: Lease) -> Row | None:
         row = self.rows[lease.ref]
         mine = (row.holder, row.until) == (lease.holder, lease.until)
-        return row if mine and row.state in ("queued", "running") else None
+        return row if mine and self.runnable(lease.ref) else None
 
     def claimable(self, now: datetime, limit: int) -> list[JobRef]:
-        return [ref for ref, row in self.rows.items() if self._free(row, now)][:limit]
+        return [ref for ref in self.rows if self._free(ref, now)][:limit]
 
     def take(self, ref: JobRef, holder: str, now: datetime, until: datetime) -> Lease | None:
-        row = self.rows[ref]
-        if not self._free(row, now):
+        if not self._free(ref, now):
             return None
-        row.holder, row.until = holder, until
+        self.rows[ref].holder, self.rows[ref].until = holder, until
         return Lease(ref, holder, until)
 
     def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None:
-        row = self._held(lease)
-        if row is None:
+        if (row := self._held(lease)) is None:
             return None
         row.until = until
         return Lease(lease.ref, lease.holder, until), row.cursor
 
     def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None:
-        row = self._held(lease)
-        assert row is not None
-        row.cursor, row.state = cursor, "done" if done else "running"
-        row.until = None if done else row.until
+        if (row := self._held(lease)) is not None:
+            row.cursor, row.state = cursor, "done" if done else "running"
+            row.until = None if done else row.until
 
     def release(self, lease: Lease) -> None:
         if (row := self._held(lease)) is not None:
@@ -93,9 +96,6 @@ class FakeLeases:
 
     def fail(self, ref: JobRef, reason: str, now: datetime) -> None:
         self.rows[ref].state, self.rows[ref].reason = "failed", reason
-
-    def runnable(self, ref: JobRef) -> bool:
-        return self.rows[ref].state in ("queued", "running")
 
 
 class Marks(jobs.Kind[Uow, Row, str]):

@@ -207,9 +207,7 @@ class Job:
     processed: int
     tally: Tally
     revoked: dict[str, int]
-    cursor: str | None
     chunks: int
-    worker: str | None
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -681,9 +679,7 @@ def _job_from_row(row: Any) -> Job:
             "tokens": m["revoked_tokens"],
             "invitations": m["revoked_invitations"],
         },
-        cursor=m["cursor"],
         chunks=m["chunks"],
-        worker=m["worker"],
         error=m["error"],
         created_at=m["created_at"],
         started_at=m["started_at"],

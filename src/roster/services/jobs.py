@@ -195,16 +195,13 @@ def run_to_end(
     it, wait: for it to finish, or for its lease to run out (it died), then go on."""
     while True:
         lease = take(uow_factory, kind, ref, holder=holder, now=clock(), tuning=tuning)
-        if lease is not None:
-            if run(uow_factory, kind, lease, clock=clock, tuning=tuning, progress=progress) == (
-                "done"
-            ):
-                return
-            continue
-        with uow_factory() as uow:
-            if not kind.leases(uow).runnable(ref):
-                return
-        time.sleep(tuning.poll)
+        if lease is None:
+            with uow_factory() as uow:
+                if not kind.leases(uow).runnable(ref):
+                    return
+            time.sleep(tuning.poll)
+        elif run(uow_factory, kind, lease, clock=clock, tuning=tuning, progress=progress) == "done":
+            return
 
 
 def run_pending(

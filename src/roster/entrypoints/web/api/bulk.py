@@ -3,6 +3,7 @@
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
-from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
 from roster.entrypoints.web.api.schemas import storable
@@ -153,19 +153,6 @@ class ResultOut(BaseModel):
     outcome: Literal["applied", "unchanged", "refused"]
     code: str | None
 
-    @classmethod
-    def of(cls, r: ResultRow) -> "ResultOut":
-        return cls.model_validate(
-            {
-                "user_id": r.user_id,
-                "email": r.email,
-                "name": r.name,
-                "from_status": r.from_status,
-                "outcome": r.result,
-                "code": r.code,
-            }
-        )
-
 
 class ResultsPage(BaseModel):
     items: list[ResultOut]
@@ -256,7 +243,7 @@ def results(
             conn, principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
         )
     return ResultsPage(
-        items=[ResultOut.of(r) for r in rows],
+        items=[ResultOut(**asdict(r), outcome=r.result) for r in rows],
         next_cursor=rows[-1].user_id if len(rows) == limit else None,
     )
 
