@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from roster.adapters.batch_sql import insert_ids, insert_rows
+from roster.adapters.batch_sql import insert_ids
 from roster.adapters.tables import (
     audit_events,
     automation_cursors,
@@ -263,17 +263,6 @@ def run_depth(conn: Connection, workspace_id: str, run_id: str | None) -> int | 
 # ----------------------------------------------------------------- outcomes
 
 
-_OUTCOME_COLUMNS = (
-    "workspace_id",
-    "run_id",
-    "user_id",
-    "result",
-    "code",
-    "from_status",
-    "to_status",
-)
-
-
 Outcome = tuple[str, str, str | None, Status | None]
 """One user's result as services/status.Outcome holds it: user id, result, code,
 the status before."""
@@ -286,29 +275,9 @@ def insert_outcomes(
     outcomes: Sequence[Outcome],
     to: Status | None,
 ) -> None:
-    """A chunk's outcome rows in one go, `to` the status the rule sets (None: a
-    webhook, which leaves each user's as it was): COPY on PostgreSQL; on SQLite one
-    INSERT … SELECT per kind of outcome (a chunk has few), the kind's user ids bound
-    as one value, which binds and steps far less than a row per user."""
-    if conn.dialect.name == "postgresql":
-        insert_rows(
-            conn,
-            automation_outcomes,
-            _OUTCOME_COLUMNS,
-            [
-                (
-                    workspace_id,
-                    run_id,
-                    user_id,
-                    result,
-                    code,
-                    _value(was),
-                    _value(to or was),
-                )
-                for user_id, result, code, was in outcomes
-            ],
-        )
-        return
+    """A chunk's outcome rows, `to` the status the rule sets (None: a webhook, which
+    leaves each user's as it was): one INSERT … SELECT per kind of outcome (a chunk
+    has few), the kind's user ids bound as one value, as a bulk job's results."""
     kinds: dict[tuple[str, str | None, Status | None, Status | None], list[str]] = {}
     for user_id, result, code, was in outcomes:
         kinds.setdefault((result, code, was, to or was), []).append(user_id)
@@ -327,10 +296,6 @@ def insert_outcomes(
                 "to_status": to_status.value if to_status else None,
             },
         )
-
-
-def _value(status: Status | None) -> str | None:
-    return status.value if status else None
 
 
 def list_outcomes(
