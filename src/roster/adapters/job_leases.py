@@ -74,13 +74,13 @@ class SqlJobLeases:
         return Lease(ref, holder, until) if won.rowcount == 1 else None
 
     def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None:
-        won = self.conn.execute(
-            update(self.jobs.table).where(*self._held(lease)).values(lease_until=until)
-        )
-        if won.rowcount != 1:
-            return None
-        cursor = self.conn.execute(select(self.c.cursor).where(*self._job(lease.ref))).scalar()
-        return Lease(lease.ref, lease.holder, until), cursor
+        held = self.conn.execute(
+            update(self.jobs.table)
+            .where(*self._held(lease))
+            .values(lease_until=until)
+            .returning(self.c.cursor)
+        ).first()
+        return None if held is None else (Lease(lease.ref, lease.holder, until), held.cursor)
 
     def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None:
         self.conn.execute(

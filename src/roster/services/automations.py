@@ -16,6 +16,7 @@ from base64 import b64encode
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
@@ -478,15 +479,9 @@ def dry_run_all(
     --dry-run`)."""
     with engine.connect() as conn:
         rules = store.list_rules(conn, workspace_id)
+    dry_run = partial(start_run, engine, workspace_id=workspace_id, dry_run=True, clock=clock)
     return [
-        start_run(
-            engine,
-            workspace_id=workspace_id,
-            rule_id=r.id,
-            dry_run=True,
-            clock=clock,
-            tuning=tuning,
-        )
+        dry_run(rule_id=r.id, tuning=tuning)
         for r in rules
         if r.enabled and r.definition.trigger.kind == "schedule"
     ]

@@ -41,7 +41,6 @@ from roster.services.status import Outcome, apply_changes
 MAX_IDS = 1_000_000
 PAGE = 5000  # users per read page of a preview
 TARGETS_PER_INSERT = 10_000  # a job's stored ids, per INSERT
-RUNNABLE = ("queued", "running")
 
 
 # --- What a bulk action asks for --------------------------------------------------
@@ -215,7 +214,7 @@ class Job:
 
     @property
     def finished(self) -> bool:
-        return self.state not in RUNNABLE
+        return self.state not in BULK_JOBS.runnable
 
     @property
     def progress(self) -> float:
@@ -433,14 +432,14 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
     def next_targets(
         self, uow: SqlUnitOfWork, job: Job, after: str | None, size: int
     ) -> jobs.Targets[str]:
-        conn = uow.conn
         # The counter row first (the workspace lock every status writer takes first),
         # so the statuses read below are ones no other writer is changing.
         uow.counts.lock(job.workspace_id)
-        if job.dry_run or conn.dialect.name == "postgresql":
-            ids, known = _next_ids(conn, job, after, size), None
-        else:
-            ids, known = _next_users(conn, job, after, size)
+        ids, found = _next_users(uow.conn, job, after, size)
+        # On SQLite the chunk's write transaction holds what was read; PostgreSQL's
+        # `apply_changes` locks the rows it reads (an outer join cannot lock the
+        # missing ones), so it reads them again.
+        known = None if job.dry_run or uow.conn.dialect.name == "postgresql" else found
         return jobs.Targets(ids, ids[-1] if ids else None, len(ids) == size, known)
 
     def act(self, uow: SqlUnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
@@ -570,24 +569,12 @@ def run_pending(
     )
 
 
-def _next_ids(conn: Connection, job: Job, after: str | None, size: int) -> list[str]:
-    if job.filter is not None:
-        return _filter_ids(conn, job.workspace_id, job.filter, after, size)
-    t = bulk_job_targets.c
-    query = select(t.user_id).where(t.workspace_id == job.workspace_id, t.job_id == job.id)
-    if after is not None:
-        query = query.where(t.user_id > after)
-    return list(conn.scalars(query.order_by(t.user_id).limit(size)).all())
-
-
 def _next_users(
     conn: Connection, job: Job, cursor: str | None, size: int
 ) -> tuple[list[str], dict[str, tuple[Status, Role]]]:
-    """SQLite: `_next_ids` and, in the same query, the status and role of each of
-    them that exists (what `apply_changes` decides from), read inside the chunk's
-    write transaction after the counter row, so no other writer can change them
-    before the chunk commits. (PostgreSQL reads the ids alone: `apply_changes` then
-    locks the rows it reads, which an outer join cannot do for the missing ones.)"""
+    """The next ids of the job after `cursor` (stored, or by its filter) and, in the
+    same query, the status and role of each of them that exists (what
+    `apply_changes` decides from)."""
     u = users.c
     if job.filter is not None:
         query = select(u.id, u.status, u.role).where(*job.filter.where(job.workspace_id))
