@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from roster.adapters.batch_sql import insert_ids
+from roster.adapters.batch_sql import insert_grouped
 from roster.adapters.tables import (
     audit_events,
     automation_cursors,
@@ -263,39 +263,30 @@ def run_depth(conn: Connection, workspace_id: str, run_id: str | None) -> int | 
 # ----------------------------------------------------------------- outcomes
 
 
-Outcome = tuple[str, str, str | None, Status | None]
-"""One user's result as services/status.Outcome holds it: user id, result, code,
-the status before."""
-
-
 def insert_outcomes(
     conn: Connection,
     workspace_id: str,
     run_id: str,
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[tuple[str, str, str | None, Status | None]],
     to: Status | None,
 ) -> None:
-    """A chunk's outcome rows, `to` the status the rule sets (None: a webhook, which
-    leaves each user's as it was): one INSERT … SELECT per kind of outcome (a chunk
-    has few), the kind's user ids bound as one value, as a bulk job's results."""
-    kinds: dict[tuple[str, str | None, Status | None, Status | None], list[str]] = {}
-    for user_id, result, code, was in outcomes:
-        kinds.setdefault((result, code, was, to or was), []).append(user_id)
-    for (result, code, from_status, to_status), user_ids in kinds.items():
-        insert_ids(
-            conn,
-            automation_outcomes,
-            "user_id",
-            user_ids,
-            {
-                "workspace_id": workspace_id,
-                "run_id": run_id,
-                "result": result,
-                "code": code,
-                "from_status": from_status.value if from_status else None,
-                "to_status": to_status.value if to_status else None,
-            },
-        )
+    """A chunk's outcome rows (services/status.Outcome: user id, result, code, the
+    status before), `to` the status the rule sets (None: a webhook, which leaves
+    each user's as it was)."""
+    insert_grouped(
+        conn,
+        automation_outcomes,
+        "user_id",
+        (
+            (user_id, (("result", result), ("code", code), *_statuses(was, to or was)))
+            for user_id, result, code, was in outcomes
+        ),
+        {"workspace_id": workspace_id, "run_id": run_id},
+    )
+
+
+def _statuses(was: Status | None, to: Status | None) -> tuple[tuple[str, Any], ...]:
+    return ("from_status", was and was.value), ("to_status", to and to.value)
 
 
 def list_outcomes(

@@ -10,7 +10,7 @@ share most of their values (a batch's audit entries), as one JSON value on SQLit
 """
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -57,6 +57,22 @@ def insert_ids(
     listed = _listed(conn, ids).subquery()
     rows = select(*shared, listed.c.value)
     conn.execute(insert(table).from_select([*values, id_column], rows))
+
+
+def insert_grouped(
+    conn: Connection,
+    table: Table,
+    id_column: str,
+    rows: Iterable[tuple[str, tuple[tuple[str, Any], ...]]],
+    shared: dict[str, Any],
+) -> None:
+    """INSERT a row per (id, values): one `insert_ids` per distinct values (a chunk's
+    per-user outcomes are of few kinds), each with the `shared` values too."""
+    groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
+    for row_id, values in rows:
+        groups.setdefault(values, []).append(row_id)
+    for values, ids in groups.items():
+        insert_ids(conn, table, id_column, ids, shared | dict(values))
 
 
 def _listed(conn: Connection, ids: Sequence[str]) -> Select[tuple[Any]]:

@@ -228,13 +228,13 @@ def execute(engine: Engine, run: Run, clock: Clock, tuning: jobs.Tuning) -> Run:
     assert run.lease_until is not None
     ref = JobRef(run.workspace_id, run.id)
     jobs.run(
-        _uow(engine), Runs(), Lease(ref, run.holder, run.lease_until), clock=clock, tuning=tuning
+        partial(SqlUnitOfWork, engine),
+        Runs(),
+        Lease(ref, run.holder, run.lease_until),
+        clock=clock,
+        tuning=tuning,
     )
     return _run(engine, ref)
-
-
-def _uow(engine: Engine) -> Callable[[], SqlUnitOfWork]:
-    return lambda: SqlUnitOfWork(engine)
 
 
 def _run(engine: Engine, ref: JobRef) -> Run:
@@ -440,7 +440,12 @@ def run_due(
         if run is not None:
             done.append(execute(engine, run, clock, tuning))
     resumed = jobs.run_pending(
-        _uow(engine), Runs(), holder=holder, clock=clock, tuning=tuning, limit=limit
+        partial(SqlUnitOfWork, engine),
+        Runs(),
+        holder=holder,
+        clock=clock,
+        tuning=tuning,
+        limit=limit,
     )
     return done + [_run(engine, ref) for ref in resumed]
 

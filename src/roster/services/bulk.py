@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from roster.adapters.batch_sql import insert_ids
+from roster.adapters.batch_sql import insert_grouped, insert_ids
 from roster.adapters.job_leases import BULK_JOBS, SqlJobLeases
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
@@ -603,24 +603,18 @@ _ROLES = {r.value: r for r in Role}
 
 
 def _insert_results(conn: Connection, job: Job, outcomes: Sequence[Outcome]) -> None:
-    """One result row per user, one INSERT per kind of outcome (a chunk has few)."""
-    kinds: dict[tuple[str, str | None, Status | None], list[str]] = {}
-    for o in outcomes:
-        kinds.setdefault((o.result, o.code, o.from_status), []).append(o.user_id)
-    for (result, code, from_status), user_ids in kinds.items():
-        insert_ids(
-            conn,
-            bulk_results,
-            "user_id",
-            user_ids,
-            {
-                "workspace_id": job.workspace_id,
-                "job_id": job.id,
-                "outcome": result,
-                "code": code,
-                "from_status": from_status.value if from_status else None,
-            },
-        )
+    """One result row per user."""
+    insert_grouped(
+        conn,
+        bulk_results,
+        "user_id",
+        ((o.user_id, (("outcome", o.result), ("code", o.code), _was(o))) for o in outcomes),
+        {"workspace_id": job.workspace_id, "job_id": job.id},
+    )
+
+
+def _was(o: Outcome) -> tuple[str, str | None]:
+    return "from_status", o.from_status and o.from_status.value
 
 
 # --- Reading jobs and results -------------------------------------------------------
