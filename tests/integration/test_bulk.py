@@ -263,12 +263,9 @@ def test_a_resumed_job_continues_after_the_last_committed_chunk(
         now=container.clock(),
     )
     ref, tuning = JobRef(tenant.id, job.id), Tuning(chunk=4)
-    lease = jobs.take(
-        container.uow, DiesInSecondChunk(), ref, holder="a", now=container.clock(), tuning=tuning
-    )
-    assert lease is not None
+    dies = jobs.Runner(container.uow, DiesInSecondChunk(), "a", container.clock, tuning)
     with pytest.raises(KeyboardInterrupt):
-        jobs.run(container.uow, DiesInSecondChunk(), lease, clock=container.clock, tuning=tuning)
+        dies.run_to_end(ref)
     with container.engine.connect() as conn:
         stopped = bulk.get_job(conn, tenant.id, job.id)
     assert (stopped.state, stopped.processed) == ("running", 4)

@@ -55,14 +55,9 @@ def race(container: Container, tenant: Tenant, user_id: str, *, bulk_first: bool
         start.wait()
         if not bulk_first:
             time.sleep(random.uniform(0, 0.02))
-        jobs.run_to_end(
-            container.uow,
-            SlowBulk(0.2 if bulk_first else 0.01),
-            JobRef(tenant.id, job.id),
-            holder="test",
-            clock=container.clock,
-            tuning=jobs.Tuning(),
-        )
+        slow = SlowBulk(0.2 if bulk_first else 0.01)
+        runner = jobs.Runner(container.uow, slow, "test", container.clock, jobs.Tuning())
+        runner.run_to_end(JobRef(tenant.id, job.id))
 
     def block() -> None:
         start.wait()

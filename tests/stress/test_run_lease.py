@@ -46,13 +46,14 @@ def test_a_run_taken_over_under_its_holder_stops_the_first_without_a_trace(
     first = Lease(ref, jobs.this_process(), LATER + small.lease)
     # The same process's tick (same holder name) takes the run over and does a chunk.
     later = at(LATER + small.lease * 2)
-    uow = container.uow
-    taken = jobs.take(uow, auto.Runs(), ref, holder=jobs.this_process(), now=later(), tuning=small)
+    tick = jobs.Runner(container.uow, auto.Runs(), jobs.this_process(), later, small)
+    taken = tick.take(ref)
     assert taken is not None
     # Then the first holder goes on with its own next chunk: it finds the run no
     # longer its own and stops without writing.
-    assert jobs.run(uow, auto.Runs(), first, clock=at(LATER), tuning=small) == "lost"
-    assert jobs.run(uow, auto.Runs(), taken, clock=later, tuning=small) == "done"
+    holder = jobs.Runner(container.uow, auto.Runs(), jobs.this_process(), at(LATER), small)
+    assert holder.run(first) == "lost"
+    assert tick.run(taken) == "done"
     with container.engine.connect() as conn:
         [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
         audited = conn.execute(

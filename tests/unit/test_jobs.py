@@ -125,13 +125,16 @@ def at(moment: datetime) -> jobs.Clock:
     return lambda: moment
 
 
-def run_all(store: Store, kind: Marks, clock: jobs.Clock, holder: str = "a") -> None:
-    jobs.run_to_end(lambda: Uow(store), kind, REF, holder=holder, clock=clock, tuning=TUNING)
+def runner(
+    store: Store, holder: str, when: datetime, crash: dict[int, BaseException] | None = None
+) -> jobs.Runner[Uow, Row, str]:
+    """A runner over `store` at `when`; `crash` makes chunk number n raise."""
+    return jobs.Runner(lambda: Uow(store), Marks(store, crash), holder, at(when), TUNING)
 
 
 def test_a_job_works_through_every_user_in_id_order_chunk_by_chunk() -> None:
     store = Store(users=7)
-    run_all(store, Marks(store), at(T0))
+    runner(store, "a", T0).run_to_end(REF)
     row = store.rows[REF]
     assert row.done == store.users
     assert (row.state, row.cursor, row.until) == ("done", "usr_06", None)
@@ -142,43 +145,37 @@ def test_a_runner_killed_mid_chunk_is_taken_over_after_its_lease_without_losing_
 ):
     store = Store(users=8)
     with pytest.raises(KeyboardInterrupt):
-        run_all(store, Marks(store, crash={2: KeyboardInterrupt()}), at(T0))
+        runner(store, "a", T0, {2: KeyboardInterrupt()}).run_to_end(REF)
     assert store.rows[REF].done == store.users[:3]  # the second chunk never committed
     assert store.rows[REF].state == "running"
-    run_all(store, Marks(store), at(T0 + TUNING.lease * 2), holder="b")
+    runner(store, "b", T0 + TUNING.lease * 2).run_to_end(REF)
     assert store.rows[REF].done == store.users
     assert store.rows[REF].holder == "b"
 
 
 def test_a_job_another_runner_holds_is_not_taken_before_its_lease_runs_out() -> None:
     store = Store(users=4)
-    held = jobs.take(lambda: Uow(store), Marks(store), REF, holder="a", now=T0, tuning=TUNING)
-    assert held is not None
-    second = jobs.take(lambda: Uow(store), Marks(store), REF, holder="b", now=T0, tuning=TUNING)
-    assert second is None
-    later = T0 + TUNING.lease + timedelta(seconds=1)
-    taken = jobs.take(lambda: Uow(store), Marks(store), REF, holder="b", now=later, tuning=TUNING)
-    assert taken is not None
+    assert runner(store, "a", T0).take(REF) is not None
+    assert runner(store, "b", T0).take(REF) is None
+    assert runner(store, "b", T0 + TUNING.lease + timedelta(seconds=1)).take(REF) is not None
 
 
 def test_a_runner_whose_job_was_taken_over_stops_without_writing() -> None:
     store = Store(users=6)
-    uow = lambda: Uow(store)  # noqa: E731
-    first = jobs.take(uow, Marks(store), REF, holder="a", now=T0, tuning=TUNING)
-    assert first is not None
-    later = T0 + TUNING.lease * 2
-    second = jobs.take(uow, Marks(store), REF, holder="a", now=later, tuning=TUNING)
-    assert second is not None
-    assert jobs.run(uow, Marks(store), first, clock=at(T0), tuning=TUNING) == "lost"
+    first, later = runner(store, "a", T0), runner(store, "a", T0 + TUNING.lease * 2)
+    mine, taken = first.take(REF), later.take(REF)
+    assert mine is not None
+    assert taken is not None
+    assert first.run(mine) == "lost"
     assert store.rows[REF].done == []
-    assert jobs.run(uow, Marks(store), second, clock=at(later), tuning=TUNING) == "done"
+    assert later.run(taken) == "done"
     assert store.rows[REF].done == store.users
 
 
 def test_a_chunk_that_raises_fails_the_job_with_the_reason_and_keeps_earlier_chunks() -> None:
     store = Store(users=9)
     with pytest.raises(RuntimeError):
-        run_all(store, Marks(store, crash={2: RuntimeError("disk on fire")}), at(T0))
+        runner(store, "a", T0, {2: RuntimeError("disk on fire")}).run_to_end(REF)
     row = store.rows[REF]
     assert row.state == "failed"
     assert row.reason == "RuntimeError: disk on fire"
@@ -187,9 +184,6 @@ def test_a_chunk_that_raises_fails_the_job_with_the_reason_and_keeps_earlier_chu
 
 def test_pending_jobs_run_to_their_end_once() -> None:
     store = Store(users=5)
-    uow = lambda: Uow(store)  # noqa: E731
-    ran = jobs.run_pending(uow, Marks(store), holder="a", clock=at(T0), tuning=TUNING)
-    assert ran == [REF]
+    assert runner(store, "a", T0).run_pending() == [REF]
     assert store.rows[REF].done == store.users
-    again = jobs.run_pending(uow, Marks(store), holder="b", clock=at(T0), tuning=TUNING)
-    assert again == []
+    assert runner(store, "b", T0).run_pending() == []

@@ -227,13 +227,8 @@ def execute(engine: Engine, run: Run, clock: Clock, tuning: jobs.Tuning) -> Run:
     assert run.holder is not None
     assert run.lease_until is not None
     ref = JobRef(run.workspace_id, run.id)
-    jobs.run(
-        partial(SqlUnitOfWork, engine),
-        Runs(),
-        Lease(ref, run.holder, run.lease_until),
-        clock=clock,
-        tuning=tuning,
-    )
+    runner = jobs.Runner(partial(SqlUnitOfWork, engine), Runs(), run.holder, clock, tuning)
+    runner.run(Lease(ref, run.holder, run.lease_until))
     return _run(engine, ref)
 
 
@@ -439,14 +434,8 @@ def run_due(
         run = _claim(engine, workspace_id, rule_id, seen, holder, clock, tuning)
         if run is not None:
             done.append(execute(engine, run, clock, tuning))
-    resumed = jobs.run_pending(
-        partial(SqlUnitOfWork, engine),
-        Runs(),
-        holder=holder,
-        clock=clock,
-        tuning=tuning,
-        limit=limit,
-    )
+    runner = jobs.Runner(partial(SqlUnitOfWork, engine), Runs(), holder, clock, tuning)
+    resumed = runner.run_pending(limit=limit)
     return done + [_run(engine, ref) for ref in resumed]
 
 

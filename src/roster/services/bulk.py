@@ -535,15 +535,8 @@ def run_job(
         with uow_factory() as uow:
             progress(_job(uow.conn, workspace_id, job_id))
 
-    jobs.run_to_end(
-        uow_factory,
-        BulkJobs(),
-        ref,
-        holder=jobs.this_process(),
-        clock=clock,
-        tuning=tuning,
-        progress=report,
-    )
+    runner = jobs.Runner(uow_factory, BulkJobs(), jobs.this_process(), clock, tuning)
+    runner.run_to_end(ref, progress=report)
     with uow_factory() as uow:
         return _job(uow.conn, workspace_id, job_id)
 
@@ -557,16 +550,8 @@ def run_pending(
 ) -> int:
     """Run chunks of any jobs no runner holds for about `budget` seconds (the
     background tick). Returns how many jobs it worked on."""
-    return len(
-        jobs.run_pending(
-            uow_factory,
-            BulkJobs(),
-            holder=jobs.this_process(),
-            clock=clock,
-            tuning=tuning,
-            budget=budget,
-        )
-    )
+    runner = jobs.Runner(uow_factory, BulkJobs(), jobs.this_process(), clock, tuning)
+    return len(runner.run_pending(budget))
 
 
 def _next_users(

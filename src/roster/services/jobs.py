@@ -37,7 +37,6 @@ from roster.domain.jobs import JobRef, Lease
 from roster.domain.vocabulary import Role, Status
 
 Clock = Callable[[], datetime]
-Ended = Literal["done", "lost", "paused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,124 +135,94 @@ def this_process() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
-def take(
-    uow_factory: Callable[[], U],
-    kind: Kind[U, J, T],
-    ref: JobRef,
-    *,
-    holder: str,
-    now: datetime,
-    tuning: Tuning,
-) -> Lease | None:
-    """The job's lease, if no runner holds it (or its runner's lease ran out)."""
-    with uow_factory() as uow:
-        lease = kind.leases(uow).take(ref, holder, now, now + tuning.lease)
-        uow.commit()
-    return lease
+@dataclass(frozen=True, slots=True)
+class Runner(Generic[U, J, T]):
+    """Runs one kind's jobs as `holder`, in units of work from `uow`."""
 
+    uow: Callable[[], U]
+    kind: Kind[U, J, T]
+    holder: str
+    clock: Clock
+    tuning: Tuning
 
-def run(
-    uow_factory: Callable[[], U],
-    kind: Kind[U, J, T],
-    lease: Lease,
-    *,
-    clock: Clock,
-    tuning: Tuning,
-    deadline: float | None = None,
-    progress: Callable[[], None] = lambda: None,
-) -> Ended:
-    """Run the leased job chunk by chunk: to its end ("done"), until another runner
-    took it over ("lost"), or until the monotonic `deadline`, when it lets the lease
-    go for any runner to go on ("paused")."""
-    held = lease
-    while True:
-        step = _chunk(uow_factory, kind, held, clock(), tuning)
-        if not isinstance(step, Lease):
-            return step
-        held = step
-        progress()
-        if deadline is not None and time.monotonic() >= deadline:
-            with uow_factory() as uow:
-                kind.leases(uow).release(held)
+    def take(self, ref: JobRef) -> Lease | None:
+        """The job's lease, if no runner holds it (or its runner's lease ran out)."""
+        now = self.clock()
+        with self.uow() as uow:
+            lease = self.kind.leases(uow).take(ref, self.holder, now, now + self.tuning.lease)
+            uow.commit()
+        return lease
+
+    def run(
+        self,
+        lease: Lease,
+        deadline: float | None = None,
+        progress: Callable[[], None] = lambda: None,
+    ) -> Literal["done", "lost", "paused"]:
+        """Run the leased job chunk by chunk: to its end ("done"), until another
+        runner took it over ("lost"), or until the monotonic `deadline`, when it lets
+        the lease go for any runner to go on ("paused")."""
+        while not isinstance(step := self._chunk(lease), str):
+            lease = step
+            progress()
+            if deadline is not None and time.monotonic() >= deadline:
+                with self.uow() as uow:
+                    self.kind.leases(uow).release(lease)
+                    uow.commit()
+                return "paused"
+            time.sleep(self.tuning.gap)
+        return step
+
+    def run_to_end(self, ref: JobRef, progress: Callable[[], None] = lambda: None) -> None:
+        """Run one job to its end in this process (the CLI). While another runner
+        holds it, wait: for it to finish, or for its lease to run out (it died)."""
+        while True:
+            lease = self.take(ref)
+            if lease is None:
+                with self.uow() as uow:
+                    if not self.kind.leases(uow).runnable(ref):
+                        return
+                time.sleep(self.tuning.poll)
+            elif self.run(lease, progress=progress) == "done":
+                return
+
+    def run_pending(self, budget: float | None = None, limit: int = 20) -> list[JobRef]:
+        """Take the jobs no runner holds (new, let go, or whose runner died) and run
+        them, for about `budget` seconds (None: each to its end). The jobs it ran."""
+        deadline = None if budget is None else time.monotonic() + budget
+        with self.uow() as uow:
+            waiting = self.kind.leases(uow).claimable(self.clock(), limit)
+        ran: list[JobRef] = []
+        for ref in waiting:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if (lease := self.take(ref)) is not None:
+                self.run(lease, deadline)
+                ran.append(ref)
+        return ran
+
+    def _chunk(self, lease: Lease) -> Lease | Literal["done", "lost"]:
+        """One chunk in one transaction; the renewed lease, or how the job ended."""
+        now, kind = self.clock(), self.kind
+        try:
+            with self.uow() as uow:
+                renewed = kind.leases(uow).renew(lease, now + self.tuning.lease)
+                if renewed is None:
+                    return "lost"
+                held, cursor = renewed
+                job = kind.load(uow, held.ref)
+                targets = kind.next_targets(uow, job, cursor, self.tuning.chunk)
+                kind.act(uow, job, targets, now)
+                kind.leases(uow).advance(held, targets.last or cursor, not targets.full, now)
                 uow.commit()
-            return "paused"
-        if tuning.gap:
-            time.sleep(tuning.gap)
-
-
-def run_to_end(
-    uow_factory: Callable[[], U],
-    kind: Kind[U, J, T],
-    ref: JobRef,
-    *,
-    holder: str,
-    clock: Clock,
-    tuning: Tuning,
-    progress: Callable[[], None] = lambda: None,
-) -> None:
-    """Run one job to its end in this process (the CLI). While another runner holds
-    it, wait: for it to finish, or for its lease to run out (it died), then go on."""
-    while True:
-        lease = take(uow_factory, kind, ref, holder=holder, now=clock(), tuning=tuning)
-        if lease is None:
-            with uow_factory() as uow:
-                if not kind.leases(uow).runnable(ref):
-                    return
-            time.sleep(tuning.poll)
-        elif run(uow_factory, kind, lease, clock=clock, tuning=tuning, progress=progress) == "done":
-            return
-
-
-def run_pending(
-    uow_factory: Callable[[], U],
-    kind: Kind[U, J, T],
-    *,
-    holder: str,
-    clock: Clock,
-    tuning: Tuning,
-    budget: float | None = None,
-    limit: int = 20,
-) -> list[JobRef]:
-    """Take the jobs no runner holds (new, let go, or whose runner died) and run
-    them, for about `budget` seconds (None: each to its end). The jobs it ran."""
-    deadline = None if budget is None else time.monotonic() + budget
-    with uow_factory() as uow:
-        waiting = kind.leases(uow).claimable(clock(), limit)
-    ran: list[JobRef] = []
-    for ref in waiting:
-        if deadline is not None and time.monotonic() >= deadline:
-            break
-        lease = take(uow_factory, kind, ref, holder=holder, now=clock(), tuning=tuning)
-        if lease is not None:
-            run(uow_factory, kind, lease, clock=clock, tuning=tuning, deadline=deadline)
-            ran.append(ref)
-    return ran
-
-
-def _chunk(
-    uow_factory: Callable[[], U], kind: Kind[U, J, T], lease: Lease, now: datetime, tuning: Tuning
-) -> Lease | Literal["done", "lost"]:
-    """One chunk in one transaction; the renewed lease, or how the job ended."""
-    try:
-        with uow_factory() as uow:
-            leases = kind.leases(uow)
-            renewed = leases.renew(lease, now + tuning.lease)
-            if renewed is None:
-                return "lost"
-            held, cursor = renewed
-            job = kind.load(uow, held.ref)
-            targets = kind.next_targets(uow, job, cursor, tuning.chunk)
-            kind.act(uow, job, targets, now)
-            leases.advance(held, targets.last or cursor, not targets.full, now)
-            uow.commit()
-    except Exception as crash:
-        if database_away(crash):
-            raise  # nothing of the chunk is committed; the lease runs out, a runner goes on
-        with uow_factory() as uow:
-            kind.leases(uow).fail(lease.ref, reason(crash), now)
-            uow.commit()
-        raise
-    return held if targets.full else "done"
+        except Exception as crash:
+            if database_away(crash):
+                raise  # nothing of the chunk is committed; the lease runs out, a runner goes on
+            with self.uow() as uow:
+                kind.leases(uow).fail(lease.ref, reason(crash), now)
+                uow.commit()
+            raise
+        return held if targets.full else "done"
 
 
 def reason(crash: Exception) -> str:
