@@ -33,7 +33,18 @@ WRONG_CREDENTIALS = "The workspace, email or password is not right."
 
 
 class AccountNotActive(errors.Forbidden):
-    """A right password for an account that may not sign in."""
+    """A right password for an account that may not sign in. Only a caller who knows
+    the password hears which status stops them: a wrong one is WRONG_CREDENTIALS."""
+
+
+class AccountInactive(AccountNotActive):
+    code = "user_inactive"
+    title = "Account is inactive"
+
+
+class AccountBlocked(AccountNotActive):
+    code = errors.UserBlocked.code
+    title = errors.UserBlocked.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +124,14 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
     raise when they may not sign in.
 
     Reactivation goes through the domain (route sign_in), which refuses a Blocked
-    user and a full workspace; the refusal is audited like any other.
+    user and a full workspace; the refusal is audited like any other. A Blocked
+    user's sign-in is put to the domain whatever the workspace's reactivation
+    setting, so every refused sign-in of a Blocked user is in their history.
     """
     if user.status == Status.ACTIVE:
         return user
-    if not row.reactivate_on_sign_in:
-        raise AccountNotActive(_not_active_message(user.status, row.ws_name))
+    if not row.reactivate_on_sign_in and user.status != Status.BLOCKED:
+        raise AccountInactive(_not_active_message(user.status, row.ws_name))
     try:
         result = change_status(
             SqlUnitOfWork(engine),
@@ -130,13 +143,18 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
             now=now,
         )
     except errors.SeatLimitReached as full:
-        raise AccountNotActive(
+        raise AccountInactive(
             f"This account is Inactive in {row.ws_name}, and the workspace has no free "
             f"seat to reactivate it. Ask an admin of {row.ws_name}."
         ) from full
     except errors.DomainError as refusal:
-        raise AccountNotActive(_not_active_message(user.status, row.ws_name)) from refusal
+        raise _not_active(user.status, row.ws_name) from refusal
     return result.user
+
+
+def _not_active(status: Status, workspace_name: str) -> AccountNotActive:
+    message = _not_active_message(status, workspace_name)
+    return AccountBlocked(message) if status == Status.BLOCKED else AccountInactive(message)
 
 
 def _not_active_message(status: Status, workspace_name: str) -> str:
