@@ -15,7 +15,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
-ACTOR = Actor(id="usr_me", name="Me", user_id="usr_me")
+ACTOR = Actor(id="usr_me", name="Me", user_id="usr_me", role=Role.OWNER)
 POLICIES = [Policy(), Policy(allow_api_unblock=True), Policy(seat_limit=3)]
 REASONS = [None, ReasonCode.OTHER]
 NOTES = [None, " ", "checked"]
