@@ -130,9 +130,7 @@ def _created(
     )
 
 
-def set_role(
-    uow: UnitOfWork, *, workspace_id: str, user_id: str, role: Role, actor: Actor
-) -> User:
+def set_role(uow: UnitOfWork, *, workspace_id: str, user_id: str, role: Role, actor: Actor) -> User:
     """Change a user's role; only an owner makes or unmakes owners, and the last
     active owner cannot stop being an owner."""
     with uow:

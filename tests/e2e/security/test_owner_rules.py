@@ -29,7 +29,9 @@ def test_an_admin_cannot_make_themself_owner_nor_demote_an_owner_through_the_api
         assert (r.status_code, r.json()["code"]) == (403, "forbidden")
         assert "Only an owner" in r.json()["detail"]
     r = client.post(
-        "/api/v1/users", json={"email": "new@x.example", "name": "N", "role": "owner"}, headers=admin
+        "/api/v1/users",
+        json={"email": "new@x.example", "name": "N", "role": "owner"},
+        headers=admin,
     )
     assert (r.status_code, r.json()["code"]) == (403, "forbidden")
     r = client.post(
