@@ -16,13 +16,19 @@ from roster.domain.workspaces import UserCounts
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 ACTOR = Actor(id="usr_me", name="Me", user_id="usr_me", role=Role.OWNER)
+AN_ADMIN = Actor(id="usr_me", name="Me", user_id="usr_me", role=Role.ADMIN)  # the owner rule
 POLICIES = [Policy(), Policy(allow_api_unblock=True), Policy(seat_limit=3)]
 REASONS = [None, ReasonCode.OTHER]
 NOTES = [None, " ", "checked"]
 
 
 def one_by_one(
-    users: list[User], wanted: list[Wanted], route: Route, policy: Policy, counts: UserCounts
+    users: list[User],
+    wanted: list[Wanted],
+    route: Route,
+    policy: Policy,
+    counts: UserCounts,
+    actor: Actor = ACTOR,
 ) -> tuple[list[tuple[str, str | None]], UserCounts]:
     """What a loop of `User.change_status` decides, with the running headcount."""
     by_id = {u.id: u for u in users}
@@ -34,7 +40,7 @@ def one_by_one(
             event = user.change_status(
                 w.to,
                 route=route,
-                actor=ACTOR,
+                actor=actor,
                 reason_code=w.reason_code,
                 note=w.note,
                 now=NOW,
@@ -53,9 +59,9 @@ def one_by_one(
 
 
 def batch(
-    wanted: list[Wanted], route: Route, policy: Policy, counts: UserCounts
+    wanted: list[Wanted], route: Route, policy: Policy, counts: UserCounts, actor: Actor = ACTOR
 ) -> tuple[list[tuple[str, str | None]], UserCounts]:
-    verdicts, after = decide_many(wanted, route=route, actor=ACTOR, policy=policy, counts=counts)
+    verdicts, after = decide_many(wanted, route=route, actor=actor, policy=policy, counts=counts)
     return [(v.result, v.refusal.code if v.refusal else None) for v in verdicts], after
 
 
@@ -72,8 +78,10 @@ def test_every_single_change_is_decided_as_change_status_decides_it() -> None:
         assert user_id is not None
         wanted = [Wanted(user_id, frm, role, to, reason, note)]
         counts = UserCounts(active=active, active_owners=owners)
-        expected = one_by_one([user(user_id, frm, role)], wanted, route, policy, counts)
-        assert batch(wanted, route, policy, counts) == expected, (wanted, route, policy, counts)
+        for actor in (ACTOR, AN_ADMIN):
+            expected = one_by_one([user(user_id, frm, role)], wanted, route, policy, counts, actor)
+            got = batch(wanted, route, policy, counts, actor)
+            assert got == expected, (wanted, route, policy, counts, actor)
 
 
 changes = st.lists(
@@ -97,6 +105,7 @@ changes = st.lists(
     active=st.integers(0, 6),
     owners=st.integers(0, 3),
     actor_at=st.none() | st.integers(0, 29),
+    actor=st.sampled_from([ACTOR, AN_ADMIN]),
 )
 def test_a_batch_is_decided_as_a_loop_of_change_status_with_the_running_headcount(
     changes: list[tuple[Status, Role, Status, ReasonCode | None, str | None]],
@@ -105,6 +114,7 @@ def test_a_batch_is_decided_as_a_loop_of_change_status_with_the_running_headcoun
     active: int,
     owners: int,
     actor_at: int | None,
+    actor: Actor,
 ) -> None:
     ids = [ACTOR.user_id if i == actor_at else f"usr_{i:02}" for i in range(len(changes))]
     wanted = [
@@ -113,7 +123,8 @@ def test_a_batch_is_decided_as_a_loop_of_change_status_with_the_running_headcoun
     ]
     users = [user(w.user_id, w.status, w.role) for w in wanted]
     counts = UserCounts(active=active, active_owners=owners)
-    assert batch(wanted, route, policy, counts) == one_by_one(users, wanted, route, policy, counts)
+    expected = one_by_one(users, wanted, route, policy, counts, actor)
+    assert batch(wanted, route, policy, counts, actor) == expected
 
 
 def test_a_seat_limit_lets_the_first_activations_in_and_refuses_the_rest() -> None:
