@@ -11,6 +11,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./roster.db"
     """SQLite file by default; `postgresql+psycopg://user@host/db` in production."""
 
+    webhook_allow_private: bool = False
+    """Let webhooks go to loopback, private, link-local and other inside addresses
+    (ROSTER_WEBHOOK_ALLOW_PRIVATE=true), for local development and tests. Off, a
+    webhook address inside the network is refused when saved and at delivery."""
+
     telemetry: bool = False
     """FastAPI's OpenTelemetry spans and metrics, for an operator who installs and
     configures an OpenTelemetry SDK. Off, no request pays for looking for one."""
