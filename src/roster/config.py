@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     """Users per chunk transaction of a bulk action or automation run: short enough
     that a status write waiting behind a chunk waits a fraction of a second."""
 
+    webhook_allow_private: bool = False
+    """Let webhooks go to loopback, private, link-local and other inside addresses
+    (ROSTER_WEBHOOK_ALLOW_PRIVATE=true), for local development and tests. Off, a
+    webhook address inside the network is refused when saved and at delivery."""
+
     telemetry: bool = False
     """FastAPI's OpenTelemetry spans and metrics, for an operator who installs and
     configures an OpenTelemetry SDK. Off, no request pays for looking for one."""

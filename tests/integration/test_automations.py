@@ -303,7 +303,7 @@ def test_user_signed_in_events_trigger_rules(container: Container, tenant: Tenan
         {
             "name": "Tell the CRM",
             "trigger": {"type": "event", "event": "user.signed_in"},
-            "action": {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
+            "action": {"type": "webhook", "url": "https://crm.example/hook"},
         },
     )
     sign_in(container.engine, workspace=slug, email=f"x@{slug}.example", password=PASSWORD, now=T0)

@@ -25,7 +25,7 @@ from roster.services import queries
 from roster.services.status import apply_changes, change_status
 from roster.services.users import NewUser, create_user, update_user
 from roster.services.workspaces import update_settings
-from tests.conftest import Tenant, new_tenant
+from tests.conftest import CLI_ACTOR, Tenant, new_tenant
 
 ADMIN = Actor(id="usr_someadmin", name="Ada Admin", user_id="usr_someadmin")
 
@@ -320,7 +320,11 @@ def test_seat_limit_and_last_owner_hold_in_storage(container: Container, tenant:
         )
     with pytest.raises(errors.LastOwner):
         update_user(
-            container.uow(), workspace_id=tenant.id, user_id=tenant.owner.id, role=Role.MEMBER
+            container.uow(),
+            workspace_id=tenant.id,
+            user_id=tenant.owner.id,
+            role=Role.MEMBER,
+            actor=CLI_ACTOR,
         )
 
 

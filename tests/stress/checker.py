@@ -59,6 +59,7 @@ def check(conn: Connection, workspace_id: str, record: Record) -> tuple[list[str
         *_blocks_and_replay(events, current),
         *_counters(conn, workspace_id, current),
         *_agreement([e for e in events if e.batch_id not in jobs], record),
+        *_confirmations(events, record),
         *_bulk_jobs(conn, workspace_id, batched, record),
         *_runs(conn, workspace_id, batched, record),
     ]
@@ -143,6 +144,16 @@ def _agreement(events: Sequence[Any], record: Record) -> list[str]:
                 f" ({record.uncertain[route]} requests unanswered)"
             )
     return violations
+
+
+def _confirmations(events: Sequence[Any], record: Record) -> list[str]:
+    """Every wrong password confirming a lift on the profile is a refused attempt
+    (`password_mismatch`) in the user's history; none lifted a block (the replay)."""
+    audited = sum(e.outcome == "password_mismatch" for e in events)
+    told = record.refused[("admin_profile", "password_mismatch")]
+    if told <= audited <= told + record.uncertain["admin_profile"]:
+        return []
+    return [f"{told} wrong confirmations answered, {audited} audited as password_mismatch"]
 
 
 def _against_audit(

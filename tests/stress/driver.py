@@ -46,6 +46,10 @@ DOMAIN_CODES = {
     "version_conflict",
 }
 ADMIN_PROFILE_CODES = {409: "conflict", 412: "version_conflict"}
+WRONG_CONFIRMATIONS = 0.1
+"""How often lifting a block on the profile is confirmed with a wrong password (a
+stolen cookie's guess): refused, audited, and never a lift. Rare enough that the
+admin's right answers clear their throttle before it blocks them."""
 """The dashboard answers a refusal with a page, not a problem: its HTTP status."""
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -359,8 +363,8 @@ async def sign_in(
         },
     )
     _record(record, "sign_in", r)
-    if r.status_code == 403:  # reactivate_on_sign_in is on: the refusal was audited
-        record.refused[("sign_in", "not_active")] += 1
+    if r.status_code == 403 and _code(r) not in DOMAIN_CODES:  # user_blocked: counted
+        record.refused[("sign_in", "not_active")] += 1  # reactivation is on: audited
     if r.status_code == 201:
         record.maybe_applied["sign_in"] += 1
         me = await _send(
@@ -452,14 +456,24 @@ async def admin_profile(
     form = {"to": to, "version": version.group(1), "csrf_token": csrf.group(1), "note": ""}
     if to == "blocked":
         form["reason_code"] = rng.choice(list(ReasonCode)).value
+    guessed = badge.group(1) == "blocked" and rng.random() < WRONG_CONFIRMATIONS
     if badge.group(1) == "blocked":
-        form |= {"note": "reviewed, block lifted", "password": PASSWORD}
+        password = "a wrong guess" if guessed else PASSWORD
+        form |= {"note": "reviewed, block lifted", "password": password}
     r = await _send(client, record, "POST", f"/admin/users/{uid}/status", data=form)
     _record(record, "admin_profile", r)
+    if guessed and r.status_code == 422:  # audited as a refused attempt
+        record.refused[("admin_profile", "password_mismatch")] += 1
     if r.status_code == 303:
         record.applied["admin_profile"] += int(to != badge.group(1))
     elif r.status_code in ADMIN_PROFILE_CODES:
         record.refused[("admin_profile", ADMIN_PROFILE_CODES[r.status_code])] += 1
+
+
+def _code(r: httpx.Response) -> str:
+    if r.headers.get("content-type", "").startswith("application/problem+json"):
+        return str(r.json().get("code", ""))
+    return ""
 
 
 def _record(record: Record, route: str, r: httpx.Response) -> None:

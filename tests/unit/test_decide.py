@@ -12,7 +12,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
-ACTOR = Actor(id="usr_me", name="Me", user_id="usr_me")
+ACTOR = Actor(id="usr_me", name="Me", user_id="usr_me", role=Role.OWNER)
 A, I, B = Status.ACTIVE, Status.INACTIVE, Status.BLOCKED
 
 Result = tuple[str, str | None]

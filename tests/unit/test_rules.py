@@ -10,7 +10,8 @@ from roster.domain.users import Actor, Headcount, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
-ADMIN = Actor(id="usr_admin", name="Ada Admin", user_id="usr_admin")
+ADMIN = Actor(id="usr_admin", name="Ada Admin", user_id="usr_admin", role=Role.ADMIN)
+OWNER_ACTOR = Actor(id="usr_owner", name="Otto Owner", user_id="usr_owner", role=Role.OWNER)
 PLENTY = Headcount(active_users=5, active_owners=2)
 
 
@@ -83,17 +84,45 @@ def test_a_user_may_reactivate_themself_by_signing_in() -> None:
 @pytest.mark.parametrize("to", [Status.INACTIVE, Status.BLOCKED])
 def test_the_last_active_owner_cannot_leave_active(to: Status) -> None:
     owner = user(role=Role.OWNER)
+    reason, one, two = ReasonCode.OTHER, Headcount(5, active_owners=1), PLENTY
     with pytest.raises(errors.LastOwner):
-        change(owner, to, reason=ReasonCode.OTHER, headcount=Headcount(5, active_owners=1))
-    change(owner, to, reason=ReasonCode.OTHER, headcount=Headcount(5, active_owners=2))
+        change(owner, to, actor=OWNER_ACTOR, reason=reason, headcount=one)
+    change(owner, to, actor=OWNER_ACTOR, reason=reason, headcount=two)
     assert owner.status == to
+
+
+@pytest.mark.parametrize("route", [Route.ADMIN_PROFILE, Route.ADMIN_API, Route.BULK])
+def test_only_an_owner_changes_an_owners_status_where_an_admin_acts(route: Route) -> None:
+    owner = user(role=Role.OWNER)
+    with pytest.raises(errors.Forbidden):
+        change(owner, Status.INACTIVE, route=route, actor=ADMIN)
+    assert (owner.status, owner.version) == (Status.ACTIVE, 1)
+    change(owner, Status.INACTIVE, route=route, actor=OWNER_ACTOR)
+    assert owner.version == 2
+
+
+def test_the_owner_rule_leaves_the_operator_and_identity_providers_alone() -> None:
+    cli = Actor(id=None, name="cli:test")
+    change(user(role=Role.OWNER), Status.INACTIVE, route=Route.CLI, actor=cli)
+    change(user(role=Role.OWNER), Status.INACTIVE, route=Route.SCIM, actor=cli)
+
+
+@pytest.mark.parametrize(("before", "after"), [(Role.ADMIN, Role.OWNER), (Role.OWNER, Role.ADMIN)])
+def test_only_an_owner_makes_or_unmakes_an_owner(before: Role, after: Role) -> None:
+    someone = user(role=before)
+    with pytest.raises(errors.Forbidden):
+        someone.change_role(after, actor=ADMIN, headcount=PLENTY)
+    assert someone.role == before
+    someone.change_role(after, actor=OWNER_ACTOR, headcount=Headcount(5, active_owners=2))
+    assert someone.role == after
+    user(role=Role.MEMBER).change_role(Role.ADMIN, actor=ADMIN, headcount=PLENTY)
 
 
 def test_the_last_owner_cannot_be_demoted() -> None:
     owner = user(role=Role.OWNER)
     with pytest.raises(errors.LastOwner):
-        owner.change_role(Role.ADMIN, headcount=Headcount(5, active_owners=1))
-    owner.change_role(Role.ADMIN, headcount=Headcount(5, active_owners=2))
+        owner.change_role(Role.ADMIN, actor=OWNER_ACTOR, headcount=Headcount(5, active_owners=1))
+    owner.change_role(Role.ADMIN, actor=OWNER_ACTOR, headcount=Headcount(5, active_owners=2))
     assert owner.role == Role.ADMIN
 
 

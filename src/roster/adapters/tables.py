@@ -207,6 +207,7 @@ bulk_jobs = Table(
     Column("actor_id", String(ID), nullable=True),
     Column("actor_name", String(200), nullable=False),
     Column("actor_user_id", String(ID), nullable=True),
+    Column("actor_role", String(16), nullable=True),  # the owner rule reads it
     Column("total", Integer, nullable=False),
     Column("processed", Integer, nullable=False, default=0),
     Column("applied", Integer, nullable=False, default=0),

@@ -9,12 +9,19 @@ base64 secret after its `whsec_` prefix.
 import base64
 import hashlib
 import hmac
+import http.client
+import ipaddress
+import socket
+import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from roster.domain import network
 
 TIMEOUT = 10.0  # seconds; a slow receiver is a failed attempt, retried later
 USER_AGENT = "Roster-Webhooks/1"
@@ -60,17 +67,88 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class Inside(OSError):
+    """The destination is (or resolves to) an address inside the network."""
+
+
+def _check_peer(sock: socket.socket | None) -> None:
+    """Refuse a connection that reached an inside address, before anything is sent on
+    it: a name may resolve to another address than it did a moment ago (rebinding)."""
+    if sock is None:
+        return
+    peer = sock.getpeername()[0]
+    kind = network.inside(ipaddress.ip_address(peer.split("%", 1)[0]))
+    if kind is not None:
+        sock.close()
+        raise Inside(f"connected to {peer}, {kind}; webhooks are only sent to public addresses")
+
+
+class _GuardedHTTP(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self.sock)
+
+
+class _GuardedHTTPS(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()  # TCP and the TLS handshake: the request is not sent yet
+        _check_peer(self.sock)
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTP, req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_GuardedHTTPS, req, context=ssl.create_default_context())
+
+
 _opener = urllib.request.build_opener(_NoRedirects)
+_guarded = urllib.request.build_opener(_NoRedirects, _GuardedHTTPHandler, _GuardedHTTPSHandler)
 
 
-def post(url: str, head: dict[str, str], body: bytes) -> Attempt:
-    """POST the body; any 2xx is delivered, anything else (or no answer) failed."""
+def inside_refusal(url: str) -> str | None:
+    """Why `url` may not be sent to now (its host resolves inside), or None.
+
+    Every address the host resolves to is judged: a name with one public and one
+    private address is refused, since the connection could take either.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if (written := network.url_refusal(url)) is not None:
+        return written
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as unknown:
+        return f"{host} could not be resolved: {unknown}"
+    for *_, sockaddr in found:
+        address = str(sockaddr[0]).split("%", 1)[0]
+        kind = network.inside(ipaddress.ip_address(address))
+        if kind is not None:
+            return (
+                f"{host} resolves to {address}, {kind}; webhooks are only sent to public addresses."
+            )
+    return None
+
+
+def post(url: str, head: dict[str, str], body: bytes, *, allow_private: bool = False) -> Attempt:
+    """POST the body; any 2xx is delivered, anything else (or no answer) failed.
+
+    Unless `allow_private`, a destination inside the network is refused before the
+    connection (its resolved addresses) and at it (the address connected to).
+    """
     started = time.monotonic()
     if not url.startswith(("http://", "https://")):  # rules only save http(s) addresses
         return Attempt(None, "only http and https addresses are sent to", 0)
+    if not allow_private and (refusal := inside_refusal(url)) is not None:
+        return Attempt(None, refusal[:500], 0)
     request = urllib.request.Request(url, data=body, headers=head, method="POST")  # noqa: S310 - scheme checked above
+    opener = _opener if allow_private else _guarded
     try:
-        with _opener.open(request, timeout=TIMEOUT) as response:
+        with opener.open(request, timeout=TIMEOUT) as response:
             code, error = int(response.status), None
     except urllib.error.HTTPError as answered:
         code, error = answered.code, f"HTTP {answered.code}"

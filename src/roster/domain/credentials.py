@@ -68,7 +68,9 @@ class Principal:
             CredentialKind.PERSONAL,
         )
         if human and self.user is not None:
-            return Actor(id=self.user.id, name=self.user.name, user_id=self.user.id)
+            return Actor(
+                id=self.user.id, name=self.user.name, user_id=self.user.id, role=self.user.role
+            )
         return Actor(
             id=self.credential_id, name=f"{self.kind.value} token {self.name or ''}".strip()
         )

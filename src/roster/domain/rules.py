@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from roster.domain import errors
+from roster.domain.network import url_refusal
 from roster.domain.vocabulary import ReasonCode, Role, Status
 
 USER_EVENTS = ("user.created", "user.signed_in", "user.status_changed")
@@ -291,6 +292,17 @@ def _is_number(value: Any) -> bool:
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
+
+
+def check_destination(action: Action, *, allow_private: bool) -> None:
+    """Refuse a webhook to an address inside the network (loopback, private, link-local,
+    unique-local, multicast, cloud metadata) unless the operator allows it. A name is
+    judged when it is resolved, at delivery (see domain/network.py)."""
+    if action.kind != "webhook" or action.url is None or allow_private:
+        return
+    refusal = url_refusal(action.url)
+    if refusal is not None:
+        raise RuleInvalid("action.url", refusal)
 
 
 def parse_action(data: Any) -> Action:

@@ -19,6 +19,8 @@ class Actor:
     id: str | None
     name: str
     user_id: str | None = None
+    role: Role | None = None
+    """The acting person's role, where a person acts (the owner rule reads it)."""
 
     MAX_NAME = 200  # what the audit log and status_changed_by keep
 
@@ -134,8 +136,11 @@ class User:
         self.events.append(event)
         return event
 
-    def change_role(self, role: Role, *, headcount: Headcount) -> None:
-        """Give this user `role`; the last active owner must stay an owner."""
+    def change_role(self, role: Role, *, actor: Actor, headcount: Headcount) -> None:
+        """Give this user `role`; only an owner makes or unmakes owners, and the last
+        active owner must stay an owner."""
+        if role != self.role:
+            check_owners_only(actor, self.role, role)
         leaves_owners = self.role == Role.OWNER and role != Role.OWNER
         if leaves_owners and self.status == Status.ACTIVE and headcount.active_owners <= 1:
             raise errors.LastOwner()
@@ -174,6 +179,8 @@ def check_transition(
         return
     if route in SELF_CHANGE_FORBIDDEN and actor.user_id == user_id:
         raise errors.CannotChangeOwnStatus()
+    if route in ADMIN_ROUTES:
+        check_owners_only(actor, role)
     if route not in allowed_routes(status, to, policy):
         if status == Status.BLOCKED:
             raise errors.UserBlocked()
@@ -192,6 +199,24 @@ def check_transition(
         and headcount.active_users + 1 > policy.seat_limit
     ):
         raise errors.SeatLimitReached()
+
+
+ADMIN_ROUTES = frozenset({Route.ADMIN_PROFILE, Route.ADMIN_API, Route.BULK})
+"""The routes on which an admin acts, where the owner rule holds."""
+
+
+def check_owners_only(actor: Actor, role: Role, new_role: Role | None = None) -> None:
+    """Only an owner changes an owner's status, or makes or unmakes an owner.
+
+    Otherwise an admin could make themself owner and then demote or block the owners
+    who made them admin. The rule binds people (a dashboard session, an API session,
+    a personal token, their bulk actions); an operator at the CLI is above it.
+    """
+    touches_owner = Role.OWNER in (role, new_role)
+    if touches_owner and actor.user_id is not None and actor.role != Role.OWNER:
+        raise errors.Forbidden(
+            "Only an owner can change an owner's status, or make or unmake an owner."
+        )
 
 
 class Target(NamedTuple):

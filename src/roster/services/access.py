@@ -22,9 +22,9 @@ from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.emails import normalize_email
 from roster.domain.users import Actor, User
-from roster.domain.vocabulary import ADMIN_ROLES, Route, Status
+from roster.domain.vocabulary import ADMIN_ROLES, ReasonCode, Route, Status
 from roster.services import throttle
-from roster.services.status import change_status
+from roster.services.status import ChangeResult, change_status, refuse
 
 SESSION_TTL = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=5)
@@ -33,7 +33,18 @@ WRONG_CREDENTIALS = "The workspace, email or password is not right."
 
 
 class AccountNotActive(errors.Forbidden):
-    """A right password for an account that may not sign in."""
+    """A right password for an account that may not sign in. Only a caller who knows
+    the password hears which status stops them: a wrong one is WRONG_CREDENTIALS."""
+
+
+class AccountInactive(AccountNotActive):
+    code = "user_inactive"
+    title = "Account is inactive"
+
+
+class AccountBlocked(AccountNotActive):
+    code = errors.UserBlocked.code
+    title = errors.UserBlocked.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +124,14 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
     raise when they may not sign in.
 
     Reactivation goes through the domain (route sign_in), which refuses a Blocked
-    user and a full workspace; the refusal is audited like any other.
+    user and a full workspace; the refusal is audited like any other. A Blocked
+    user's sign-in is put to the domain whatever the workspace's reactivation
+    setting, so every refused sign-in of a Blocked user is in their history.
     """
     if user.status == Status.ACTIVE:
         return user
-    if not row.reactivate_on_sign_in:
-        raise AccountNotActive(_not_active_message(user.status, row.ws_name))
+    if not row.reactivate_on_sign_in and user.status != Status.BLOCKED:
+        raise AccountInactive(_not_active_message(user.status, row.ws_name))
     try:
         result = change_status(
             SqlUnitOfWork(engine),
@@ -130,13 +143,18 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
             now=now,
         )
     except errors.SeatLimitReached as full:
-        raise AccountNotActive(
+        raise AccountInactive(
             f"This account is Inactive in {row.ws_name}, and the workspace has no free "
             f"seat to reactivate it. Ask an admin of {row.ws_name}."
         ) from full
     except errors.DomainError as refusal:
-        raise AccountNotActive(_not_active_message(user.status, row.ws_name)) from refusal
+        raise _not_active(user.status, row.ws_name) from refusal
     return result.user
+
+
+def _not_active(status: Status, workspace_name: str) -> AccountNotActive:
+    message = _not_active_message(status, workspace_name)
+    return AccountBlocked(message) if status == Status.BLOCKED else AccountInactive(message)
 
 
 def _not_active_message(status: Status, workspace_name: str) -> str:
@@ -183,6 +201,99 @@ def _open_session(
         # For automations triggered by user.signed_in, acted on after commit.
         SqlOutbox(conn).add(user.workspace_id, "user.signed_in", [{"user_id": user.id}], now)
     return SignedIn(token, expires, user, reactivated)
+
+
+class PasswordMismatch(errors.InvalidInput):
+    """The password confirming a deliberate act is not the admin's own."""
+
+    code = "password_mismatch"
+    title = "Password does not match"
+
+    def default_detail(self) -> str:
+        return "That is not your password. Nothing was changed."
+
+
+def change_on_profile(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    user_id: str,
+    to: Status,
+    actor: Actor,
+    route: Route,
+    confirm_with: str | None,
+    reason_code: ReasonCode | None = None,
+    note: str | None = None,
+    now: datetime,
+    expected_version: int | None = None,
+    limits: throttle.Limits = throttle.DEFAULT_LIMITS,
+) -> ChangeResult:
+    """`change_status` for an admin on a user's profile; where `confirm_with` is given
+    (lifting a block, PRODUCT §3: it is deliberate), only once it is the acting
+    admin's own password.
+
+    The confirmation spends the admin's sign-in throttle budget: a stolen session
+    cookie must not guess the password faster than the sign-in form lets it, so while
+    the account is throttled even the right password answers 429. A wrong password
+    counts as a failed sign-in and is a refused attempt (`password_mismatch`) in the
+    target user's history.
+    """
+    if confirm_with is not None and not _confirms(
+        engine, workspace_id, actor.user_id, confirm_with, now, limits
+    ):
+        refuse(
+            SqlUnitOfWork(engine),
+            workspace_id=workspace_id,
+            user_id=user_id,
+            to=to,
+            route=route,
+            actor=actor,
+            reason_code=reason_code,
+            note=note,
+            now=now,
+            refusal=PasswordMismatch(),
+        )
+    return change_status(
+        SqlUnitOfWork(engine),
+        workspace_id=workspace_id,
+        user_id=user_id,
+        to=to,
+        route=route,
+        actor=actor,
+        reason_code=reason_code,
+        note=note,
+        now=now,
+        expected_version=expected_version,
+    )
+
+
+def _confirms(
+    engine: Engine,
+    workspace_id: str,
+    user_id: str | None,
+    password: str,
+    now: datetime,
+    limits: throttle.Limits,
+) -> bool:
+    """Whether `password` is this user's, checked as a sign-in is: throttled per
+    account (`TooManyAttempts`), one Argon2id verification, a failure counted."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(users.c.email, users.c.password_hash).where(
+                users.c.workspace_id == workspace_id, users.c.id == user_id
+            )
+        ).first()
+        if row is None:
+            raise errors.NotFound("No such user in this workspace.")
+        keys = throttle.Keys.of(workspace_id, row.email, None)
+        had_failures = throttle.check(conn, keys, now)
+    stored = row.password_hash or DUMMY_HASH
+    if not verify_password(stored, password) or stored is DUMMY_HASH:
+        throttle.record_failure(engine, keys, now, limits)
+        return False
+    if had_failures:
+        throttle.succeeded(engine, keys)
+    return True
 
 
 def authenticate(conn: Connection, token: str | None, now: datetime) -> Principal:

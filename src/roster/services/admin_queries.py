@@ -178,12 +178,3 @@ def iter_audit(
         if len(batch) < chunk:
             return
         after = batch[-1].entry.seq
-
-
-def password_hash_of(conn: Connection, workspace_id: str, user_id: str) -> str | None:
-    """A user's stored Argon2id hash (to confirm a deliberate act with their password)."""
-    return conn.execute(
-        select(users.c.password_hash).where(
-            users.c.workspace_id == workspace_id, users.c.id == user_id
-        )
-    ).scalar_one_or_none()

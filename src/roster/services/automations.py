@@ -37,6 +37,7 @@ from roster.domain.rules import (
     Rule,
     Run,
     Subject,
+    check_destination,
     matches,
     matching,
     next_run,
@@ -68,12 +69,15 @@ def create_rule(
     data: Any,
     created_by: Actor,
     now: datetime,
+    allow_private_webhooks: bool = False,
 ) -> Rule:
     """Save a new rule from its JSON shape (`RuleInvalid` names a wrong field).
 
     A personal rule belongs to the admin who made it and stops when they leave Active.
+    A webhook's address must be public unless `allow_private_webhooks` (the setting).
     """
     definition = parse_rule(data)
+    check_destination(definition.action, allow_private=allow_private_webhooks)
     if definition.personal and created_by.user_id is None:
         raise errors.InvalidInput("personal: only a signed-in admin can own a personal rule.")
     with SqlUnitOfWork(engine) as uow:
@@ -96,13 +100,22 @@ def create_rule(
 
 
 def update_rule(
-    engine: Engine, *, workspace_id: str, rule_id: str, data: Any, now: datetime
+    engine: Engine,
+    *,
+    workspace_id: str,
+    rule_id: str,
+    data: Any,
+    now: datetime,
+    allow_private_webhooks: bool = False,
 ) -> Rule:
-    """Replace a rule's definition; its schedule restarts from now."""
+    """Replace a rule's definition; its schedule restarts from now. A webhook address
+    is judged when it changes (as `create_rule` does); a kept one at each delivery."""
     definition = parse_rule(data)
     with SqlUnitOfWork(engine) as uow:
         workspace = _workspace(uow, workspace_id)
         rule = _rule(uow.conn, workspace_id, rule_id)
+        if definition.action.url != rule.definition.action.url:
+            check_destination(definition.action, allow_private=allow_private_webhooks)
         secret = rule.webhook_secret or (_secret() if definition.action.kind == "webhook" else None)
         rule = replace(
             rule,

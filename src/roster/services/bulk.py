@@ -399,6 +399,7 @@ def _insert_job(
             actor_id=actor.id,
             actor_name=actor.name,
             actor_user_id=actor.user_id,
+            actor_role=actor.role.value if actor.role else None,
             total=total,
             refused_codes={},  # the counts start at their columns' default, 0
             created_at=now,
@@ -630,7 +631,12 @@ def _job_from_row(row: Any) -> Job:
         reason_code=ReasonCode(m["reason_code"]) if m["reason_code"] else None,
         note=m["note"],
         selection=dict(m["selection"]),
-        actor=Actor(id=m["actor_id"], name=m["actor_name"], user_id=m["actor_user_id"]),
+        actor=Actor(
+            id=m["actor_id"],
+            name=m["actor_name"],
+            user_id=m["actor_user_id"],
+            role=Role(m["actor_role"]) if m["actor_role"] else None,
+        ),
         total=m["total"],
         processed=m["processed"],
         tally=Tally(

@@ -22,7 +22,7 @@ from roster.domain.audit import AuditEntry
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation, check_invitation
-from roster.domain.users import Actor, User
+from roster.domain.users import Actor, User, check_owners_only
 from roster.domain.vocabulary import Role, Route, Status
 from roster.services.status import change_in_transaction
 from roster.services.users import NewUser, add_users
@@ -56,7 +56,9 @@ def create_invitation(
     now: datetime,
     ttl: timedelta = INVITATION_TTL,
 ) -> CreatedInvitation:
-    """Invite `email`, replacing any pending invitation of it; the token is returned once."""
+    """Invite `email`, replacing any pending invitation of it; the token is returned once.
+    Only an owner invites an owner."""
+    check_owners_only(actor, role)
     address = normalize_email(email)
     with SqlUnitOfWork(engine) as uow:
         workspace = uow.workspaces.get(workspace_id)

@@ -12,7 +12,7 @@ from the audit log, so no outbox message is written for them.)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, NoReturn
 
 from roster.domain import errors
 from roster.domain.access import Revoked
@@ -148,6 +148,41 @@ def change_in_transaction(
         revoke=event.leaves_active,
     )
     return ChangeResult(user, changed=True, revoked=revoked)
+
+
+def refuse(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    user_id: str,
+    to: Status,
+    route: Route,
+    actor: Actor,
+    reason_code: ReasonCode | None = None,
+    note: str | None = None,
+    now: datetime,
+    refusal: errors.DomainError,
+    request_id: str | None = None,
+) -> NoReturn:
+    """Audit an attempt refused before the domain was asked (a wrong password
+    confirming it), the way `change_status` audits the domain's refusals, and raise it.
+
+    It takes the same locks and writes the same refused entry, so the attempt is in
+    the user's history and the audit chain like any other refusal.
+    """
+    with uow:
+        locked = uow.counts.lock_for_change(workspace_id, user_id)
+        if locked is None:
+            raise errors.NotFound("No such workspace.")
+        _, _, chain, user = locked
+        if user is None:
+            raise errors.NotFound("No such user in this workspace.")
+        refused = _refused(
+            user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
+        )
+        uow.changes.record(chain, refused, UserCounts())
+        uow.commit()
+    raise refusal
 
 
 def apply_changes(

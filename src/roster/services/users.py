@@ -8,7 +8,7 @@ from roster.domain import errors
 from roster.domain.audit import APPLIED, AuditEntry
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
-from roster.domain.users import Actor, Headcount, User, check_new_user
+from roster.domain.users import Actor, Headcount, User, check_new_user, check_owners_only
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
 from roster.services.ports import UnitOfWork
@@ -74,6 +74,7 @@ def add_users(
     kept: list[tuple[User, NewUser]] = []
     for index, (n, email) in enumerate(zip(new, emails, strict=True)):
         try:
+            check_owners_only(actor, n.role)
             check_new_user(
                 n.status,
                 reason_code=n.reason_code,
@@ -136,6 +137,7 @@ def update_user(
     user_id: str,
     name: str | None = None,
     role: Role | None = None,
+    actor: Actor,
     expected_version: int | None = None,
 ) -> User:
     """Change a user's name and/or role in one transaction (the API's PATCH).
@@ -152,7 +154,9 @@ def update_user(
             raise errors.VersionConflict()
         before = user.role
         if role is not None:
-            user.change_role(role, headcount=Headcount(counts.active, counts.active_owners))
+            user.change_role(
+                role, actor=actor, headcount=Headcount(counts.active, counts.active_owners)
+            )
         if name is not None:
             user.rename(name)
         uow.users.save_profile(user)

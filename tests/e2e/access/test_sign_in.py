@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import select
 
 from roster.adapters import passwords
@@ -78,13 +79,73 @@ def test_an_inactive_account_with_the_right_password_is_told_whom_to_ask(
 ) -> None:
     uid = add_user(container, tenant, "ina@x.example", status=Status.INACTIVE)
     r = sign_in(client, tenant, "ina@x.example")
-    assert (r.status_code, r.json()["code"]) == (403, "forbidden")
+    assert (r.status_code, r.json()["code"]) == (403, "user_inactive")
     assert "Inactive" in r.json()["detail"]
     assert "Ask an admin" in r.json()["detail"]
     assert sign_in(client, tenant, "ina@x.example", "wrong").json()["detail"] == (
         access.WRONG_CREDENTIALS
     )
     assert [e.route for e in history(container, tenant, uid)] == [Route.CLI]
+
+
+def _answer(r: Response) -> tuple[int, dict[str, object], dict[str, str]]:
+    """What a caller sees of a sign-in answer (all but the date and the request id)."""
+    headers = {k: v for k, v in r.headers.items() if k not in ("date", "x-request-id")}
+    return r.status_code, r.json(), headers
+
+
+@pytest.mark.parametrize("reactivate", [False, True])
+def test_a_right_password_hears_inactive_or_blocked_and_a_wrong_one_hears_nothing(
+    client: TestClient, container: Container, tenant: Tenant, reactivate: bool
+) -> None:
+    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=reactivate)
+    add_user(container, tenant, "ina2@x.example", status=Status.INACTIVE)
+    add_user(container, tenant, "blk2@x.example", status=Status.BLOCKED)
+    blocked = sign_in(client, tenant, "blk2@x.example")
+    assert (blocked.status_code, blocked.json()["code"]) == (403, "user_blocked")
+    assert blocked.json()["detail"] == (
+        f"This account is Blocked in {tenant.workspace.name}. Only an admin of "
+        f"{tenant.workspace.name} can lift the block: please contact them."
+    )
+    if not reactivate:
+        inactive = sign_in(client, tenant, "ina2@x.example")
+        assert (inactive.status_code, inactive.json()["code"]) == (403, "user_inactive")
+    stranger = _answer(sign_in(client, tenant, "nobody2@x.example", "wrong"))
+    assert stranger[0] == 401
+    for email in ("ina2@x.example", "blk2@x.example"):
+        assert _answer(sign_in(client, tenant, email, "wrong")) == stranger
+
+
+@pytest.mark.parametrize("reactivate", [False, True])
+def test_every_refused_sign_in_of_a_blocked_user_is_audited_on_route_sign_in(
+    client: TestClient, container: Container, tenant: Tenant, reactivate: bool
+) -> None:
+    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=reactivate)
+    uid = add_user(container, tenant, "blk3@x.example", status=Status.BLOCKED)
+    assert sign_in(client, tenant, "blk3@x.example").status_code == 403
+    assert sign_in(client, tenant, "blk3@x.example").status_code == 403
+    refused = [e for e in history(container, tenant, uid) if e.route == Route.SIGN_IN]
+    assert [(e.from_status, e.to_status, e.outcome, e.actor_id) for e in refused] == [
+        (Status.BLOCKED, Status.ACTIVE, "user_blocked", uid)
+    ] * 2
+    assert status_of(container, tenant, uid) == "blocked"
+
+
+def test_the_dashboard_sign_in_says_inactive_or_blocked_in_plain_words(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    add_user(container, tenant, "ina4@x.example", role=Role.ADMIN, status=Status.INACTIVE)
+    add_user(container, tenant, "blk4@x.example", role=Role.ADMIN, status=Status.BLOCKED)
+    page = dashboard_sign_in(client, tenant, "ina4@x.example")
+    assert page.status_code == 403
+    assert f"This account is Inactive in {tenant.workspace.name}." in page.text
+    page = dashboard_sign_in(client, tenant, "blk4@x.example")
+    assert page.status_code == 403
+    assert "Only an admin of" in page.text
+    assert "can lift the block" in page.text
+    wrong = dashboard_sign_in(client, tenant, "blk4@x.example", "wrong")
+    assert wrong.status_code == 401
+    assert "Blocked" not in wrong.text
 
 
 def test_reactivate_on_sign_in_brings_an_inactive_user_back_through_route_sign_in(

@@ -261,7 +261,7 @@ def test_lifting_a_block_needs_a_note_and_the_admins_own_password(
     assert errors_on(no_password) == ["Enter your own password to confirm lifting the block."]
     wrong = change(client, uid, to="active", note="Resolved", password="not mine")
     assert errors_on(wrong) == ["That is not your password. Nothing was changed."]
-    assert "Refused" not in wrong[wrong.index('id="history"') :]
+    assert "Refused: password_mismatch" in wrong[wrong.index('id="history"') :]
     no_note = change(client, uid, to="active", password=PASSWORD)
     assert errors_on(no_note) == ["Lifting a block needs a note saying why."]
     lifted = change(client, uid, to="active", note="Resolved", password=PASSWORD)

@@ -6,6 +6,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
@@ -17,6 +18,7 @@ from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.rules import MAX_DEPTH
 from roster.domain.vocabulary import Role, Status
+from roster.entrypoints.web.app import create_app
 from roster.services import outbox
 from tests.conftest import Tenant
 from tests.e2e.conftest import add_user, token_for
@@ -212,13 +214,24 @@ def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
     server.server_close()
 
 
+@pytest.fixture
+def private_ok(container: Container) -> Iterator[tuple[TestClient, Container]]:
+    """The app as a developer runs it with ROSTER_WEBHOOK_ALLOW_PRIVATE=true: the
+    test's receiver listens on loopback."""
+    settings = container.settings.model_copy(update={"webhook_allow_private": True})
+    allowing = replace(container, settings=settings)
+    with TestClient(create_app(allowing)) as c:
+        yield c, allowing
+
+
 def test_webhooks_are_signed_retried_with_backoff_and_recorded(
-    client: TestClient,
-    container: Container,
+    private_ok: tuple[TestClient, Container],
     tenant: Tenant,
     admin: dict[str, str],
     receiver: tuple[str, type[_Receiver]],
 ) -> None:
+    client, container = private_ok
+    allow = container.settings.webhook_allow_private
     url, handler = receiver
     handler.answers = [500]
     rule = client.post(
@@ -237,11 +250,17 @@ def test_webhooks_are_signed_retried_with_backoff_and_recorded(
     [run] = client.post("/api/v1/events", json=event, headers=service).json()["runs"]
     assert run["counts"]["applied"] == 1
     now = datetime.now(UTC)
-    assert outbox.deliver_webhooks(container.engine, now) == 0  # the receiver answers 500
-    assert outbox.deliver_webhooks(container.engine, now) == 0  # not due again yet
+    assert (
+        outbox.deliver_webhooks(container.engine, now, allow_private=allow) == 0
+    )  # the receiver answers 500
+    assert (
+        outbox.deliver_webhooks(container.engine, now, allow_private=allow) == 0
+    )  # not due again yet
     later = now + outbox.backoff(1) + timedelta(seconds=1)
-    assert outbox.deliver_webhooks(container.engine, later) == 1
-    assert outbox.deliver_webhooks(container.engine, later) == 0  # delivered once
+    assert outbox.deliver_webhooks(container.engine, later, allow_private=allow) == 1
+    assert (
+        outbox.deliver_webhooks(container.engine, later, allow_private=allow) == 0
+    )  # delivered once
     (first, body1), (second, body2) = handler.received
     assert first["webhook-id"] == second["webhook-id"]
     for head, body in ((first, body1), (second, body2)):

@@ -217,3 +217,32 @@ def test_every_failure_is_a_scim_error(
     _error(idp.request("POST", "/scim/v2/Users", okta_user("HANA@example.com")), 409, "uniqueness")
     _error(idp.patch(user_id, {"op": "remove", "path": "active"}), 400, "mutability")
     _error(idp.patch(user_id, {"op": "jump", "path": "active", "value": True}), 400)
+
+
+def test_okta_puts_a_user_back_with_its_read_only_attributes_in_its_own_formats(
+    idp: Scim, container: Container, tenant: Tenant
+) -> None:
+    """RFC 7643 §2.2: read-only values a client sends are ignored, whatever their
+    shape: Okta echoes `meta.created` as "04-12-2018 00:00:00", and `id` and `groups`."""
+    created = idp.request("POST", "/scim/v2/Users", okta_user("echo@example.com")).json()
+    echoed = okta_user("echo@example.com") | {
+        "id": "not-its-id",
+        "displayName": "Dana Echoed",
+        "meta": {
+            "created": "04-12-2018 00:00:00",
+            "lastModified": "04-12-2018 00:00:00",
+            "resourceType": "Group",
+            "location": "https://elsewhere.example/Users/1",
+            "version": 'W/"nonsense"',
+        },
+        "groups": [{"value": "grp_nonexistent", "display": "Made up"}],
+    }
+    r = idp.request("PUT", f"/scim/v2/Users/{created['id']}", echoed)
+    assert r.status_code == 200, r.text
+    after = r.json()
+    assert (after["id"], after["displayName"]) == (created["id"], "Dana Echoed")
+    assert after["meta"]["created"] == created["meta"]["created"]
+    assert after["meta"]["resourceType"] == "User"
+    assert after["meta"]["location"] == created["meta"]["location"]
+    assert after.get("groups", []) == []
+    assert idp.get(f"/scim/v2/Users/{created['id']}").json()["displayName"] == "Dana Echoed"

@@ -66,7 +66,9 @@ def run(
         else:
             runs = auto.run_due(c.engine, c.clock, holder=f"cli:{this_process()}", tuning=c.jobs)
             runs += auto.dispatch(c.engine, c.clock)
-            outbox.deliver_webhooks(c.engine, c.clock())
+            outbox.deliver_webhooks(
+                c.engine, c.clock(), allow_private=c.settings.webhook_allow_private
+            )
     if workspace and not dry_run:
         wanted = _workspace_id(workspace)
         runs = [r for r in runs if r.workspace_id == wanted]

@@ -90,6 +90,7 @@ def create(
         data=data,
         created_by=admin.principal.actor,
         now=container.clock(),
+        allow_private_webhooks=container.settings.webhook_allow_private,
     )
     return redirect(request, f"/admin/automations/{rule.id}", flash="Automation saved.")
 
@@ -126,6 +127,7 @@ def save(
         rule_id=rule_id,
         data=data,
         now=container.clock(),
+        allow_private_webhooks=container.settings.webhook_allow_private,
     )
     return redirect(request, f"/admin/automations/{rule_id}", flash="Automation saved.")
 

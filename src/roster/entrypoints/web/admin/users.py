@@ -6,7 +6,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from roster.adapters.passwords import verify_password
 from roster.domain import errors
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
@@ -24,8 +23,10 @@ from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, container_of
 from roster.entrypoints.web.worker_hop import run_in_worker, run_short_read
 from roster.services import admin_queries, queries
+from roster.services.access import PasswordMismatch, change_on_profile
 from roster.services.queries import UserView
-from roster.services.status import ChangeResult, change_status
+from roster.services.status import ChangeResult
+from roster.services.throttle import TooManyAttempts
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -35,6 +36,8 @@ STATUSES = list(Status)
 FIELD_OF_CODE = {
     errors.VersionConflict.code: "form",
     errors.InvalidInput.code: "form",
+    PasswordMismatch.code: "password",
+    TooManyAttempts.code: "password",
 }
 
 
@@ -180,35 +183,28 @@ def change(
         )
     with reading(container) as conn:
         view = _user(conn, admin, user_id)
-        stored = admin_queries.password_hash_of(conn, admin.workspace_id, admin.user.id)
     target = Status(to)
-    if _lifts_block(view) and target != view.user.status:
-        problem = _password_problem(stored, password)
-        if problem:
-            return _profile(
-                request, admin, container, user_id, status_code=422,
-                form_errors={"password": problem}, values=values,
-            )  # fmt: skip
+    confirming = _lifts_block(view) and target != view.user.status
+    if confirming and not password:
+        return _profile(
+            request, admin, container, user_id, status_code=422,
+            form_errors={"password": "Enter your own password to confirm lifting the block."},
+            values=values,
+        )  # fmt: skip
     try:
-        result = change_status(
-            container.uow(),
-            workspace_id=admin.workspace_id,
-            user_id=user_id,
-            to=target,
-            route=admin.principal.route,
-            actor=admin.principal.actor,
-            reason_code=ReasonCode(reason_code) if reason_code else None,
-            note=note.strip() or None,
-            now=container.clock(),
-            request_id=None,
-            expected_version=int(version),
-        )
+        result = _change(
+            container, admin, user_id, target, reason_code, note, int(version),
+            password if confirming else None,
+        )  # fmt: skip
     except errors.DomainError as refusal:
         field = _field_of(refusal, target, reason_code)
-        return _profile(
+        page = _profile(
             request, admin, container, user_id, status_code=refusal.http_status,
             form_errors={field: refusal.detail}, values=values,
         )  # fmt: skip
+        if isinstance(refusal, TooManyAttempts):
+            page.headers["Retry-After"] = str(refusal.retry_after)
+        return page
     return redirect(request, f"/admin/users/{user_id}", flash=_done(result, target))
 
 
@@ -223,12 +219,29 @@ def _check_form(to: str, reason_code: str, version: str) -> dict[str, str]:
     return problems
 
 
-def _password_problem(stored: str | None, password: str) -> str | None:
-    if not password:
-        return "Enter your own password to confirm lifting the block."
-    if not stored or not verify_password(stored, password):
-        return "That is not your password. Nothing was changed."
-    return None
+def _change(
+    container: ContainerDep,
+    admin: AdminSession,
+    user_id: str,
+    target: Status,
+    reason_code: str,
+    note: str,
+    version: int,
+    password: str | None,
+) -> ChangeResult:
+    return change_on_profile(
+        container.engine,
+        workspace_id=admin.workspace_id,
+        user_id=user_id,
+        to=target,
+        route=admin.principal.route,
+        actor=admin.principal.actor,
+        confirm_with=password,
+        reason_code=ReasonCode(reason_code) if reason_code else None,
+        note=note.strip() or None,
+        now=container.clock(),
+        expected_version=version,
+    )
 
 
 def _field_of(refusal: errors.DomainError, target: Status, reason_code: str) -> str:

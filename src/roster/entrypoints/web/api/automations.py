@@ -200,6 +200,7 @@ def create(body: RuleBody, principal: AdminDep, container: ContainerDep, request
             data=body,
             created_by=principal.actor,
             now=container.clock(),
+            allow_private_webhooks=container.settings.webhook_allow_private,
         ),
     )
     return made if isinstance(made, JSONResponse) else RuleOut.of(made)
@@ -224,6 +225,7 @@ def replace(
             rule_id=rule_id,
             data=body,
             now=container.clock(),
+            allow_private_webhooks=container.settings.webhook_allow_private,
         ),
     )
     return made if isinstance(made, JSONResponse) else RuleOut.of(made)
@@ -360,4 +362,8 @@ def act_on_events(container: Container) -> None:
 @register("webhooks")
 def send_webhooks(container: Container) -> None:
     """Deliver due webhooks from the outbox, after the commits that queued them."""
-    outbox.deliver_webhooks(container.engine, container.clock())
+    outbox.deliver_webhooks(
+        container.engine,
+        container.clock(),
+        allow_private=container.settings.webhook_allow_private,
+    )

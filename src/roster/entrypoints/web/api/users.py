@@ -194,14 +194,16 @@ def patch(
     response: Response,
     if_match: IfMatch = None,
 ) -> UserOut:
-    """Change a user's name and/or role (not their status: see PUT …/status). The
-    last active owner cannot stop being an owner (409 last_owner)."""
+    """Change a user's name and/or role (not their status: see PUT …/status). Only an
+    owner makes or unmakes owners (403 forbidden); the last active owner cannot stop
+    being an owner (409 last_owner)."""
     update_user(
         container.uow(),
         workspace_id=admin.workspace_id,
         user_id=user_id,
         name=body.name,
         role=body.role,
+        actor=admin.actor,
         expected_version=parse_etag(if_match),
     )
     return _tagged(response, _user_out(container, admin, user_id))

@@ -12,7 +12,15 @@ import re
 from typing import Any
 
 from fastapi import Request
-from scim2_models import InvalidSyntaxException, InvalidValueException, ScimPolicy
+from scim2_models import (
+    BaseModel as ScimModel,
+)
+from scim2_models import (
+    InvalidSyntaxException,
+    InvalidValueException,
+    Mutability,
+    ScimPolicy,
+)
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _ENTERPRISE_NAMES = ("employeeNumber", "costCenter", "organization", "division", "department")
@@ -75,6 +83,40 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def without_read_only(model: type[ScimModel], body: dict[str, Any]) -> dict[str, Any]:
+    """The body without the attributes `model` declares readOnly (`id`, `meta`, a
+    User's `groups`, …), at any depth.
+
+    RFC 7643 §2.2: values a client sends for readOnly attributes are ignored.
+    scim2-models ignores them too, but only once they validate, and providers echo
+    what they read back in their own shapes (Okta's `meta.created` as
+    "04-12-2018 00:00:00"): so they are dropped before validation, by the model's
+    own Mutability annotations.
+    """
+    fields = {
+        (info.serialization_alias or name).lower(): name
+        for name, info in model.model_fields.items()
+    }
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        name = fields.get(key.lower()) if isinstance(key, str) else None
+        if name is None:
+            out[key] = value
+        elif model.get_field_annotation(name, Mutability) != Mutability.read_only:
+            out[key] = _inner_without_read_only(model.get_field_root_type(name), value)
+    return out
+
+
+def _inner_without_read_only(kind: type | None, value: Any) -> Any:
+    if not (isinstance(kind, type) and issubclass(kind, ScimModel)):
+        return value
+    if isinstance(value, dict):
+        return without_read_only(kind, value)
+    if isinstance(value, list):
+        return [without_read_only(kind, v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
 def lift_enterprise(body: dict[str, Any]) -> dict[str, Any]:

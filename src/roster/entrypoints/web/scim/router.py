@@ -30,6 +30,7 @@ from roster.entrypoints.web.scim.bodies import (
     only_active,
     parse_json,
     read_json,
+    without_read_only,
 )
 from roster.entrypoints.web.scim.direct import DirectScimRoute
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
@@ -246,7 +247,7 @@ router.add_api_route(
 def create_user(
     request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
-    body = lift_enterprise(body)
+    body = without_read_only(UserModel, lift_enterprise(body))
     model = UserModel.model_validate(
         body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
@@ -270,7 +271,7 @@ def replace_user(
     principal: ScimPrincipal,
     body: ScimBody,
 ) -> Response:
-    body = lift_enterprise(body)
+    body = without_read_only(UserModel, lift_enterprise(body))
     current, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
     model = UserModel.model_validate(
         body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
@@ -404,7 +405,9 @@ def create_group(
     request: Request, container: ContainerDep, principal: ScimPrincipal, body: ScimBody
 ) -> Response:
     model = Group.model_validate(
-        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+        without_read_only(Group, body),
+        scim_ctx=Context.RESOURCE_CREATION_REQUEST,
+        scim_policy=POLICY,
     )
     group = scim.create_group(
         container.engine,
@@ -427,7 +430,9 @@ def replace_group(
 ) -> Response:
     current = scim.get_group(container.engine, principal.workspace_id, group_id)
     model = Group.model_validate(
-        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+        without_read_only(Group, body),
+        scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+        scim_policy=POLICY,
     )
     model.replace(group_model(current, _base(request)))
     return _write_group(request, container, principal, group_id, model)
