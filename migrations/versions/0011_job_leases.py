@@ -1,8 +1,8 @@
 """One job runner: a bulk action holds a lease, as an automation run does, and
 fails at its first crash, as a run does (no failure count)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011_job_leases
+Revises: 0010_bulk_actor_role
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011_job_leases"
+down_revision: str | None = "0010_bulk_actor_role"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
