@@ -10,7 +10,6 @@ from fastapi.telemetry import TelemetryConfig
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
 from roster.entrypoints.web import admin, problems
-from roster.entrypoints.web.admin.users import users_page
 from roster.entrypoints.web.api import (
     audit,
     auth,
@@ -27,20 +26,15 @@ from roster.entrypoints.web.api import billing as billing_api  # billing (issue 
 from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5)
 from roster.entrypoints.web.api import events as automation_events  # automations (issue 6)
 from roster.entrypoints.web.api.automations import router as automations_router
-from roster.entrypoints.web.api.user_listing import list_lane
 from roster.entrypoints.web.background import start as start_background
-from roster.entrypoints.web.dispatch import PrefixDispatch
-from roster.entrypoints.web.fast_lanes import FastLanes, endpoint_lane
-from roster.entrypoints.web.limits import BodyLimit
+from roster.entrypoints.web.guards import RequestGuards
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
-from roster.entrypoints.web.nul_guard import NulGuard
 from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
 
 API = "/api/v1"
 # FastAPI looks up OpenTelemetry's providers on every request unless told not to.
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-FAST_LANES = {f"{API}/users": list_lane, "/admin/users": endpoint_lane(users_page)}
 
 LANDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Roster</title></head>
@@ -81,10 +75,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.state.container = resolved
     redact_tokens_in_logs()  # invitation links carry their token in the path
     problems.install(app)
-    # The innermost of our middleware: the hottest GETs answered ahead of the routing.
-    app.add_middleware(FastLanes, lanes=FAST_LANES)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(NulGuard)  # no %00 in any URL (a 500 on PostgreSQL otherwise)
+    app.add_middleware(RequestGuards)  # body size and NUL bytes, before any route reads
     for router in (auth.router, me.router, tokens.router, users.router):
         app.include_router(router, prefix=API)
     for router in (flows.router, introspect.router, invitations.router):  # access (issue 3)
@@ -107,8 +98,6 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     def landing() -> str:
         return LANDING
 
-    # Match each request only against the routes its path prefix can reach.
-    app.router.middleware_stack = PrefixDispatch(app.router)
     return app
 
 
