@@ -166,7 +166,7 @@ def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-# --- Users API (issue 4) ---
+# --- Users API ---
 
 
 class UserCreateBody(Strict):
