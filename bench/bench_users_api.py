@@ -197,7 +197,7 @@ def main() -> None:
     blocked = queries.UserFilter(status=(Status.BLOCKED,))
     with engine.connect() as conn:  # a cursor halfway through the blocked users
         middle = None
-        for _ in range(int(args.users * 0.06 / 2 / 500)):
+        for _ in range(max(1, int(args.users * 0.06 / 2 / 500))):
             middle = queries.page_users(
                 conn, workspace_id, where=blocked, after=middle, limit=500
             ).next

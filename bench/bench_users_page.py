@@ -14,7 +14,7 @@ to match, signs an admin in, then times, in one run on the same database:
   the app's own time;
 - the baseline: the same three queries the page runs (the one-query credential
   check, the counter row, the keyset select of the listed columns), executed and
-  fetched directly on one connection, as the page does.
+  fetched directly.
 The two are timed alternately, one of each per round, so load from other work on
 the machine falls on both alike. It prints p50/p95 for each, the ratio of the
 p95s and the load average. Target: p95 <= 200 ms, <= 2x.

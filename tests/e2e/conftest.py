@@ -3,9 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roster.adapters.passwords import hash_password
 from roster.bootstrap import Container
@@ -13,8 +11,6 @@ from roster.domain.credentials import CredentialKind
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.entrypoints.web.app import create_app
-from roster.entrypoints.web.deps import get_container
-from roster.entrypoints.web.fast_lanes import FastLanes
 from roster.services.access import create_token
 from roster.services.users import NewUser, create_user
 from tests.conftest import Tenant
@@ -27,17 +23,6 @@ PASSWORD_HASH = hash_password(PASSWORD)
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(container)) as c:
         yield c
-
-
-@pytest.fixture
-def clients(container: Container) -> Iterator[tuple[TestClient, TestClient]]:
-    """The app as served, and one that goes FastAPI's way everywhere (an app with
-    dependency overrides always does: here one that changes nothing), to compare the
-    fast ways' answers with."""
-    general = create_app(container)
-    general.dependency_overrides[get_container] = get_container
-    with TestClient(create_app(container)) as served, TestClient(general) as slow:
-        yield served, slow
 
 
 def add_user(
@@ -80,32 +65,3 @@ def token_for(
         now=container.clock(),
     )
     return {"Authorization": f"Bearer {token}"}
-
-
-def recorded_lanes(container: Container) -> tuple[FastAPI, list[str]]:
-    """The app, its fast lanes in front of a recorder of what gets past them."""
-    app = create_app(container)
-    reached: list[str] = []
-    stack = app.build_middleware_stack
-
-    def built() -> ASGIApp:
-        built_stack = stack()
-        lanes = _find_lanes(built_stack)
-        inner = lanes.app
-
-        async def past(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                reached.append(f"{scope['method']} {scope['path']}")
-            await inner(scope, receive, send)
-
-        lanes.app = past
-        return built_stack
-
-    app.build_middleware_stack = built  # type: ignore[method-assign]
-    return app, reached
-
-
-def _find_lanes(app: object) -> FastLanes:
-    while not isinstance(app, FastLanes):
-        app = app.app  # type: ignore[attr-defined]
-    return app

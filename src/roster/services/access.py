@@ -303,30 +303,13 @@ def authenticate(conn: Connection, token: str | None, now: datetime) -> Principa
     last-used stamps are written at most every TOUCH_EVERY, in their own short
     transaction, so a busy token does not turn every read into a write.
     """
-    return authenticate_noting_stamps(conn, token, now)[0]
-
-
-class StampsDue(Exception):
-    """The credential's last-used stamps are due, and the caller may not write: it
-    authenticates again where a write may wait (see worker_hop.run_short_read)."""
-
-
-def authenticate_noting_stamps(
-    conn: Connection, token: str | None, now: datetime, *, may_write: bool = True
-) -> tuple[Principal, bool]:
-    """`authenticate`, also telling whether it wrote the last-used stamps just now
-    (in their own transaction: a reader that must show them reads in a new one).
-    With `may_write` false it writes nothing: it raises StampsDue instead."""
     found = credential_store.lookup(conn, token, now) if token else None
     if found is None:
         raise errors.Unauthenticated("A valid credential is needed: sign in or send a token.")
     if found.last_used_at is None or now - found.last_used_at >= TOUCH_EVERY:
-        if not may_write:
-            raise StampsDue()
         with conn.engine.execution_options(**WRITE).begin() as writer:
             credential_store.touch(writer, found.principal, now)
-        return found.principal, True
-    return found.principal, False
+    return found.principal
 
 
 def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -> Checked | None:

@@ -8,10 +8,9 @@ so a page costs the same at the first user and at the millionth.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Select, bindparam, or_, select
+from sqlalchemy import Connection, Select, or_, select
 
 from roster.adapters.repositories import audit_from_row
 from roster.adapters.tables import audit_events, users
@@ -45,24 +44,6 @@ class ListedUser(NamedTuple):
 _LISTED = [users.c[name] for name in ListedUser._fields]
 
 
-def _listed(by_status: bool, backwards: bool, after: bool, limit: int) -> Select[Any]:
-    """The users page's select of one shape, with bound parameters for its values."""
-    c = users.c
-    query = select(*_LISTED).where(c.workspace_id == bindparam("workspace_id"))
-    if by_status:
-        query = query.where(c.status == bindparam("status"))
-    if backwards:
-        return query.where(c.id < bindparam("edge")).order_by(c.id.desc()).limit(limit + 1)
-    if after:
-        query = query.where(c.id > bindparam("edge"))
-    return query.order_by(c.id).limit(limit + 1)
-
-
-# Built once per shape: a request pays neither for building the select nor for
-# SQLAlchemy's walk to its compiled-SQL cache key.
-_listed_statement = lru_cache(maxsize=64)(_listed)
-
-
 def find_users(
     conn: Connection,
     workspace_id: str,
@@ -76,23 +57,25 @@ def find_users(
     """Users in id order matching text `q` (email or name) and `status`; the page
     after the id `after`, or the one before the id `before`. Only the columns the
     page shows, as plain tuples: no domain object per line."""
+    c = users.c
     backwards = before is not None and after is None
+    query = select(*_LISTED).where(c.workspace_id == workspace_id)
+    if status is not None:
+        query = query.where(c.status == status.value)
     text = q.strip() if q else ""
     if text:
-        query = _listed(status is not None, backwards, after is not None, limit).where(
+        query = query.where(
             or_(
-                users.c.email.contains(text.lower(), autoescape=True),
-                users.c.name.icontains(text, autoescape=True),
+                c.email.contains(text.lower(), autoescape=True),
+                c.name.icontains(text, autoescape=True),
             )
         )
-    else:  # no text: a statement built once per shape, values bound
-        query = _listed_statement(status is not None, backwards, after is not None, limit)
-    values = {
-        "workspace_id": workspace_id,
-        "status": status.value if status is not None else None,
-        "edge": before if backwards else after,
-    }
-    rows = conn.execute(query, values).all()
+    if backwards:
+        query = query.where(c.id < before).order_by(c.id.desc())
+    else:
+        query = query.where(c.id > after) if after is not None else query
+        query = query.order_by(c.id)
+    rows = conn.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     listed = [ListedUser._make(r) for r in rows[:limit]]
     if backwards:

@@ -2,17 +2,14 @@
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Connection,
-    Row,
     Select,
     and_,
     bindparam,
@@ -21,7 +18,6 @@ from sqlalchemy import (
     tuple_,
 )
 
-from roster.adapters.bound_in import bound_in, bound_in_values
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
 from roster.domain import errors
@@ -224,66 +220,16 @@ def page_users(
     one stopped, so page 10,000 costs what page 1 costs, and users added or changed
     meanwhile are neither skipped nor repeated (a row whose sort key changes moves).
     """
-    rows, following = page_user_rows(
-        conn, workspace_id, where=where, sort=sort, after=after, limit=limit
-    )
-    return UserPage([_view(r) for r in rows], following)
-
-
-def page_user_rows(
-    conn: Connection,
-    workspace_id: str,
-    *,
-    where: UserFilter = UserFilter(),
-    sort: str = "id",
-    after: Keyset | None = None,
-    limit: int = 50,
-) -> tuple[Sequence[Row[Any]], Keyset | None]:
-    """`page_users` as the stored rows (every column of `users`), for readers that
-    turn them straight into output (the API's list) without a domain object per row."""
     key, descending = sort.removeprefix("-"), sort.startswith("-")
     if key not in USER_SORT_KEYS:
         raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
-    column = users.c[key]
-    if (where.q and where.q.strip()) or where.last_seen_before or where.last_seen_after:
-        query = select(users).where(users.c.workspace_id == workspace_id, *where.clauses())
-        if after is not None:
-            query = query.where(_after(key, descending, after))
-        rows = conn.execute(_in_order(query, key, descending).limit(limit + 1)).all()
-    else:  # the everyday shapes: a statement built once, values bound
-        after_null = None if after is None else after.value is None
-        statement = _page_statement(sort, len(where.status), len(where.role), after_null, limit)
-        values = {
-            "workspace_id": workspace_id,
-            **bound_in_values("statuses", [s.value for s in where.status]),
-            **bound_in_values("roles", [r.value for r in where.role]),
-            "after_value": after.value if after else None,
-            "after_id": after.id if after else None,
-        }
-        rows = conn.execute(statement, values).all()
+    query = select(users).where(users.c.workspace_id == workspace_id, *where.clauses())
+    if after is not None:
+        query = query.where(_after(key, descending, after))
+    rows = conn.execute(_in_order(query, key, descending).limit(limit + 1)).all()
     last = rows[limit - 1] if len(rows) > limit else None
-    return rows[:limit], (Keyset(last._mapping[column.key], last.id) if last else None)
-
-
-@lru_cache(maxsize=256)
-def _page_statement(
-    sort: str, statuses: int, roles: int, after_null: bool | None, limit: int
-) -> Select[Any]:
-    """The page select of one shape (which filters, which kind of cursor) with bound
-    parameters for its values. Built once per shape, so a request pays neither for
-    building it nor for SQLAlchemy's walk to its compiled-SQL cache key."""
-    key, descending = sort.removeprefix("-"), sort.startswith("-")
-    c = users.c
-    query = select(users).where(c.workspace_id == bindparam("workspace_id"))
-    if statuses:
-        query = query.where(bound_in(c.status, "statuses", statuses))
-    if roles:
-        query = query.where(bound_in(c.role, "roles", roles))
-    if after_null is not None:
-        value = None if after_null else bindparam("after_value", type_=c[key].type)
-        at = Keyset(value, bindparam("after_id", type_=c.id.type))  # type: ignore[arg-type]
-        query = query.where(_after(key, descending, at))
-    return _in_order(query, key, descending).limit(limit + 1)
+    following = Keyset(last._mapping[key], last.id) if last else None
+    return UserPage([_view(r) for r in rows[:limit]], following)
 
 
 def _in_order(query: Select[Any], key: str, descending: bool) -> Select[Any]:
@@ -317,9 +263,7 @@ def _after(key: str, descending: bool, at: Keyset) -> ColumnElement[bool]:
 
 
 def _bound(value: Any, column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`value` as a parameter of `column`'s type (a cached statement passes its own)."""
-    if isinstance(value, BindParameter):
-        return value
+    """`value` as a parameter of `column`'s type."""
     return bindparam(None, value, type_=column.type)
 
 

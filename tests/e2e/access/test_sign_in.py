@@ -15,7 +15,7 @@ from roster.adapters.tables import sign_in_throttles, users
 from roster.bootstrap import Container
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route, Status
-from roster.entrypoints.web.api import auth
+from roster.entrypoints.web import background
 from roster.entrypoints.web.app import create_app
 from roster.services import access
 from roster.services.users import NewUser, create_user
@@ -322,8 +322,8 @@ def test_the_server_forgets_throttle_counters_once_they_no_longer_count(
     sign_in(timed_client, tenant, "recent@x.example", "wrong")
     clock.advance(minutes=6)  # the first window (15 min) and its block are over
 
-    auth.PRUNE.next = None
-    auth.prune_tick(timed)
+    background.PRUNE.next = None
+    background.prune_throttles(timed)
 
     with timed.engine.connect() as conn:
         keys = set(conn.execute(select(sign_in_throttles.c.key)).scalars())

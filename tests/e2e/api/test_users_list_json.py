@@ -1,15 +1,17 @@
-"""The users list builds its JSON straight from the stored rows (no model per user):
-each listed user must read exactly as `GET /users/{id}` shows them, for every
+"""Each user the list shows reads exactly as `GET /users/{id}` shows them, for every
 status and for each kind of caller, on SQLite and PostgreSQL."""
 
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
-from roster.domain.credentials import CredentialKind
+from roster.domain import errors
+from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.entrypoints.web.deps import get_principal
 from roster.services.status import change_status
 from tests.conftest import Tenant
 from tests.e2e.conftest import add_user, token_for
@@ -63,8 +65,6 @@ def test_each_listed_user_reads_as_the_single_user_read(
         # workspace allows admin_api): neither an admin's token nor a service token may.
         assert stopped["allowed_transitions"] == []
         assert by_email["inactive@list.example"]["allowed_transitions"]
-    # The same page twice: one status's transitions are computed once and shared,
-    # so the second listing must not differ from the first in any user.
     again = _listed(client, callers["automation"], "limit=200&status=blocked&status=inactive")
     assert {u["status"] for u in again} == {"blocked", "inactive"}
 
@@ -72,8 +72,8 @@ def test_each_listed_user_reads_as_the_single_user_read(
 def test_a_list_answers_the_same_however_its_query_is_written(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    """The list reads the everyday page ahead, in the credential check; odd spellings
-    of the same query, and queries it does not read ahead, must answer the same."""
+    """Odd spellings of the same query (padded numbers, unknown or repeated
+    parameters, an empty search) answer the same page."""
     for i in range(7):
         add_user(container, tenant, f"p{i}@list.example", status=Status.INACTIVE)
     admin = token_for(container, tenant, CredentialKind.PERSONAL)
@@ -109,3 +109,19 @@ def test_the_caller_is_refused_before_the_parameters_are(
             r = client.get(f"/api/v1/users?{query}", headers=headers)
             assert r.status_code == expected, (query, r.text)
             assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_the_list_takes_its_caller_from_the_same_dependency_as_every_route(
+    client: TestClient,
+) -> None:
+    """An app that replaces the caller dependency (as a test or an embedding app
+    may) sees the list use the replacement too: there is no second way in."""
+
+    def refused() -> Principal:
+        raise errors.Forbidden("Replaced caller.")
+
+    app: FastAPI = client.app  # type: ignore[assignment]
+    app.dependency_overrides[get_principal] = refused
+    for path in ("/api/v1/users", "/api/v1/users?status=blocked&limit=5", "/api/v1/users/usr_x"):
+        r = client.get(path)
+        assert (r.status_code, r.json()["detail"]) == (403, "Replaced caller."), path

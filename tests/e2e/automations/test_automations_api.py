@@ -286,8 +286,7 @@ def test_the_dormant_template_is_offered_ready_to_save(
     )
 
 
-def test_roster_serve_registers_the_automation_ticks() -> None:
-    from roster.entrypoints.web import app  # noqa: F401 - registers the ticks
+def test_roster_serve_runs_the_automation_ticks() -> None:
     from roster.entrypoints.web.background import TICKS
 
     assert {"automations", "automation-events", "webhooks"} <= {name for name, _ in TICKS}

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from roster.adapters.tables import billing_days
 from roster.bootstrap import Container
+from roster.entrypoints.web import background
 from roster.entrypoints.web.admin.billing import chart_svg
-from roster.entrypoints.web.api import billing as billing_api
 from roster.services import billing
 from tests.conftest import Tenant
 from tests.e2e.admin.conftest import signed_in_admin
@@ -97,9 +97,9 @@ def test_the_nightly_job_saves_sealed_days_once_per_period(
 ) -> None:
     add_user(container, tenant, "x@x.example")
     history(container, tenant)
-    billing_api.SNAPSHOTS.next = None
-    billing_api.snapshot_tick(container)
-    assert billing_api.SNAPSHOTS.next is not None
+    background.SNAPSHOTS.next = None
+    background.snapshot_billing(container)
+    assert background.SNAPSHOTS.next is not None
     with container.engine.connect() as conn:
         saved = conn.execute(
             select(func.count())
@@ -108,4 +108,4 @@ def test_the_nightly_job_saves_sealed_days_once_per_period(
         ).scalar_one()
     assert saved > 0
     assert billing.build_snapshots(container.engine, tenant.id, T0) == 0  # nothing left to do
-    assert not billing_api.SNAPSHOTS.due(container.clock())  # the next run waits
+    assert not background.SNAPSHOTS.due(container.clock())  # the next run waits

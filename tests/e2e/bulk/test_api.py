@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role, Status
-from roster.entrypoints.web.api.bulk import run_bulk_jobs
+from roster.entrypoints.web.background import run_bulk_jobs
 from tests.conftest import Tenant, new_tenant
 from tests.e2e.conftest import PASSWORD, add_user, token_for
 

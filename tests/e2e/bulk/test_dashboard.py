@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.vocabulary import Status
-from roster.entrypoints.web.api.bulk import run_bulk_jobs
+from roster.entrypoints.web.background import run_bulk_jobs
 from tests.conftest import Tenant
 from tests.e2e.admin.conftest import csrf_of, signed_in_admin
 from tests.e2e.conftest import add_user

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
-from roster.entrypoints.web.limits import MAX_BODY
+from roster.entrypoints.web.guards import MAX_BODY
 from tests.conftest import Tenant
 from tests.e2e.conftest import add_user, token_for
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from roster.config import get_settings
 from roster.entrypoints.cli import common
 from roster.entrypoints.cli.main import app
-from roster.entrypoints.web.api.bulk import run_bulk_jobs
+from roster.entrypoints.web.background import run_bulk_jobs
 from tests.e2e.admin.conftest import sign_in
 from tests.e2e.security.hostile_kit import (
     World,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from roster.entrypoints.web.limits import LARGER, MAX_BODY
+from roster.entrypoints.web.guards import LARGER, MAX_BODY
 from tests.e2e.security.hostile_kit import (
     World,
     hostile,

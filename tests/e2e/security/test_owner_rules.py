@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role, Route, Status
-from roster.entrypoints.web.api.bulk import run_bulk_jobs
+from roster.entrypoints.web.background import run_bulk_jobs
 from tests.conftest import Tenant
 from tests.e2e.access.conftest import history, status_of
 from tests.e2e.admin.conftest import csrf_of, signed_in_admin

@@ -10,10 +10,13 @@ from fastapi.telemetry import TelemetryConfig
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
 from roster.entrypoints.web import admin, problems
-from roster.entrypoints.web.admin.users import users_page
 from roster.entrypoints.web.api import (
     audit,
     auth,
+    automations,
+    billing,
+    bulk,
+    events,
     flows,
     introspect,
     invitations,
@@ -23,24 +26,15 @@ from roster.entrypoints.web.api import (
     users,
     workspace,
 )
-from roster.entrypoints.web.api import billing as billing_api  # billing (issue 7)
-from roster.entrypoints.web.api import bulk as bulk_api  # bulk actions (issue 5)
-from roster.entrypoints.web.api import events as automation_events  # automations (issue 6)
-from roster.entrypoints.web.api.automations import router as automations_router
-from roster.entrypoints.web.api.user_listing import list_lane
 from roster.entrypoints.web.background import start as start_background
-from roster.entrypoints.web.dispatch import PrefixDispatch
-from roster.entrypoints.web.fast_lanes import FastLanes, endpoint_lane
-from roster.entrypoints.web.limits import BodyLimit
+from roster.entrypoints.web.guards import RequestGuards
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
-from roster.entrypoints.web.nul_guard import NulGuard
 from roster.entrypoints.web.public import invitations as invitation_page
-from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
+from roster.entrypoints.web.scim import router as scim_router
 
 API = "/api/v1"
 # FastAPI looks up OpenTelemetry's providers on every request unless told not to.
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-FAST_LANES = {f"{API}/users": list_lane, "/admin/users": endpoint_lane(users_page)}
 
 LANDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Roster</title></head>
@@ -81,23 +75,14 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.state.container = resolved
     redact_tokens_in_logs()  # invitation links carry their token in the path
     problems.install(app)
-    # The innermost of our middleware: the hottest GETs answered ahead of the routing.
-    app.add_middleware(FastLanes, lanes=FAST_LANES)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(NulGuard)  # no %00 in any URL (a 500 on PostgreSQL otherwise)
-    for router in (auth.router, me.router, tokens.router, users.router):
-        app.include_router(router, prefix=API)
-    for router in (flows.router, introspect.router, invitations.router):  # access (issue 3)
-        app.include_router(router, prefix=API)
-    for router in (audit.router, workspace.router, reference.router):  # users API (issue 4)
-        app.include_router(router, prefix=API)
-    app.include_router(bulk_api.router, prefix=API)  # bulk actions (issue 5)
-    app.include_router(billing_api.router, prefix=API)  # billing (issue 7)
-    for router in (automations_router, automation_events.router):  # automations (issue 6)
-        app.include_router(router, prefix=API)
+    app.add_middleware(RequestGuards)  # body size and NUL bytes, before any route reads
+    for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
+        app.include_router(api.router, prefix=API)
+    for api in (reference, bulk, billing, automations, events):
+        app.include_router(api.router, prefix=API)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin
-    app.include_router(scim_router)  # SCIM 2.0 under /scim/v2 (issue 8)
+    app.include_router(scim_router)  # SCIM 2.0 under /scim/v2
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -107,8 +92,6 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     def landing() -> str:
         return LANDING
 
-    # Match each request only against the routes its path prefix can reach.
-    app.router.middleware_stack = PrefixDispatch(app.router)
     return app
 
 

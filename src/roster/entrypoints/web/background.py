@@ -1,6 +1,7 @@
 """Work that `roster serve` does beside answering requests: bulk jobs, scheduled
-automations, the outbox. Each is a `tick(container)` that does a bounded amount
-of work and returns; a daemon thread calls every registered tick in turn.
+automations, the outbox, throttle pruning and billing snapshots. Each is a
+`tick(container)` that does a bounded amount of work and returns; a daemon thread
+calls every tick in TICKS in turn. This module is the one place they are listed.
 
 All coordination goes through the database (leases, claimed chunks), so any
 number of server processes may run these loops at once.
@@ -12,12 +13,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
+from roster.services import automations, billing, bulk, outbox, throttle
+from roster.services.jobs import this_process
 
 log = logging.getLogger("roster.background")
 
 Tick = Callable[[Container], None]
-TICKS: list[tuple[str, Tick]] = []
-"""(name, tick) pairs, registered at import time by the features that need them."""
 
 
 class Every:
@@ -35,12 +36,62 @@ class Every:
         return True
 
 
-def register(name: str) -> Callable[[Tick], Tick]:
-    def add(tick: Tick) -> Tick:
-        TICKS.append((name, tick))
-        return tick
+BULK_BUDGET = 2.0  # seconds of chunks per bulk tick, so other ticks get their turn
+PRUNE = Every(timedelta(minutes=5))
+SNAPSHOTS = Every(timedelta(minutes=10))
 
-    return add
+
+def run_bulk_jobs(container: Container) -> None:
+    """Run chunks of queued bulk actions (any number of server processes may)."""
+    bulk.run_pending(
+        container.uow, clock=container.clock, tuning=container.jobs, budget=BULK_BUDGET
+    )
+
+
+def run_due_rules(container: Container) -> None:
+    """Start due schedule rules (each once across every server) and resume dead runs."""
+    automations.run_due(
+        container.engine, container.clock, holder=this_process(), tuning=container.jobs
+    )
+
+
+def act_on_events(container: Container) -> None:
+    """Act on user.* and external events with the event rules."""
+    automations.dispatch(container.engine, container.clock)
+
+
+def send_webhooks(container: Container) -> None:
+    """Deliver due webhooks from the outbox, after the commits that queued them."""
+    outbox.deliver_webhooks(
+        container.engine,
+        container.clock(),
+        allow_private=container.settings.webhook_allow_private,
+    )
+
+
+def prune_throttles(container: Container) -> None:
+    """Forget sign-in throttle counters whose window has ended."""
+    now = container.clock()
+    if PRUNE.due(now):
+        throttle.prune(container.engine, now)
+
+
+def snapshot_billing(container: Container) -> None:
+    """Save each workspace's newly sealed days. A day seals once the audit log has
+    moved past its end, so most nights this writes yesterday's row per workspace."""
+    now = container.clock()
+    if SNAPSHOTS.due(now):
+        billing.build_all_snapshots(container.engine, now)
+
+
+TICKS: list[tuple[str, Tick]] = [
+    ("bulk", run_bulk_jobs),
+    ("automations", run_due_rules),
+    ("automation-events", act_on_events),
+    ("webhooks", send_webhooks),
+    ("throttles", prune_throttles),
+    ("billing", snapshot_billing),
+]
 
 
 def start(container: Container, interval: float = 1.0) -> Callable[[], None]:

@@ -26,11 +26,7 @@ PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing)
 
 
 def build_routers() -> list[APIRouter]:
-    """The home redirect, then each page's router, each to be included under /admin
-    on its own: FastAPI re-walks a router's whole tree of included routers every
-    time it matches a request against it, so one /admin router holding the pages
-    cost every dashboard request that walk; side by side, each page's paths are
-    matched only when its prefix fits (entrypoints/web/dispatch.py)."""
+    """The home redirect, then each page's router, each included under /admin."""
     home_router = APIRouter()
 
     @home_router.get("", response_class=RedirectResponse)

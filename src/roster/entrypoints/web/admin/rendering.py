@@ -33,14 +33,8 @@ NAV: list[tuple[str, str]] = [
 
 
 def when(value: datetime | None) -> str:
-    """A moment as admins read it: UTC, to the minute. For a datetime, what strftime's
-    "%Y-%m-%d %H:%M UTC" gives, at a third of its cost (the users page shows 50)."""
-    if not value:
-        return "never"
-    if not isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    moment = (value.year, value.month, value.day, value.hour, value.minute)
-    return "%d-%02d-%02d %02d:%02d UTC" % moment  # noqa: UP031 - the fastest way here
+    """A moment as admins read it: UTC, to the minute."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
 def label(value: object) -> str:
@@ -73,17 +67,8 @@ def render(request: Request, template: str, *, status_code: int = 200, **ctx: An
 
 
 def flash_of(request: Request) -> str | None:
-    """The one-time message a redirect left, if any (shown once: see `html_page`)."""
+    """The one-time message a redirect left, if any (shown once: `render` drops it)."""
     return unquote(request.cookies.get(FLASH_COOKIE, ""))[:500] or None
-
-
-def html_page(body: bytes, flash: str | None) -> HTMLResponse:
-    """A page rendered without a template (users_page_html.py), answered as `render`
-    answers: the same headers, and the flash cookie dropped once shown."""
-    response = HTMLResponse(body)
-    if flash:
-        response.delete_cookie(FLASH_COOKIE, path="/admin")
-    return response
 
 
 def redirect(request: Request, url: str, *, flash: str | None = None) -> RedirectResponse:

@@ -20,32 +20,18 @@ HEADERS = {
 }
 
 
-_ADDED = [(name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in HEADERS.items()]
-_NO_STORE = (b"cache-control", b"no-store")
-_OURS = frozenset([*(name for name, _ in _ADDED), _NO_STORE[0]])
-
-
 def secured(
     raw: list[tuple[bytes, bytes]], *, dashboard: bool, static: bool
 ) -> list[tuple[bytes, bytes]]:
-    """The response headers `raw` with HEADERS (and no-store) as the middleware sets
-    them: what setting each through Starlette's MutableHeaders gives (a header of
-    the same name replaced, in its place), built in one go when none is there yet,
-    as on every answer of ours (tests/unit/test_security_headers.py compares)."""
-    kind = next((value for name, value in raw if name == b"content-type"), b"")
-    adding = dashboard or kind.startswith(b"text/html")
-    no_store = dashboard and not static
-    if not (adding or no_store):
-        return list(raw)
-    if any(name in _OURS for name, _ in raw):
-        headers = MutableHeaders(raw=list(raw))
-        if adding:
-            for name, value in HEADERS.items():
-                headers[name] = value
-        if no_store:
-            headers["Cache-Control"] = "no-store"
-        return headers.raw
-    return [*raw, *(_ADDED if adding else ()), *((_NO_STORE,) if no_store else ())]
+    """The response headers `raw` with HEADERS on a dashboard or HTML answer, and
+    no-store on a dashboard page (not its static files)."""
+    headers = MutableHeaders(raw=list(raw))
+    if dashboard or headers.get("content-type", "").startswith("text/html"):
+        for name, value in HEADERS.items():
+            headers[name] = value
+    if dashboard and not static:
+        headers["Cache-Control"] = "no-store"
+    return headers.raw
 
 
 class SecurityHeaders:

@@ -13,8 +13,6 @@ checks it on every unsafe request, so no dashboard POST can forget to.
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -23,12 +21,11 @@ from fastapi import Depends, Request, Response
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.users import User
 from roster.entrypoints.web.deps import ContainerDep
-from roster.services.access import SESSION_TTL, authenticate_noting_stamps
+from roster.services.access import SESSION_TTL, authenticate
 
 SESSION_COOKIE = "roster_session"
 PRESESSION_COOKIE = "roster_presession"  # keys the sign-in form's CSRF token
@@ -84,16 +81,8 @@ async def check_csrf(request: Request, secret: str | None) -> None:
 def signed_in(conn: Connection, token: str | None, now: datetime) -> AdminSession:
     """The owner or admin whose session cookie is `token`, re-checked now on `conn`
     (one query); SignInRequired or NotAdmin otherwise. No CSRF check here."""
-    return _signed_in(conn, token, now)[0]
-
-
-def _signed_in(
-    conn: Connection, token: str | None, now: datetime, *, may_write: bool = True
-) -> tuple[AdminSession, bool]:
-    """`signed_in`, and whether the check wrote the last-used stamps just now (with
-    `may_write` false it writes nothing, and raises StampsDue if they are due)."""
     try:
-        principal, stamped = authenticate_noting_stamps(conn, token, now, may_write=may_write)
+        principal = authenticate(conn, token, now)
     except errors.Unauthenticated:
         raise SignInRequired() from None
     if principal.kind != CredentialKind.SESSION or principal.user is None:
@@ -101,7 +90,7 @@ def _signed_in(
     if not principal.is_admin:
         raise NotAdmin()
     assert token is not None  # authenticate refuses a missing token
-    return AdminSession(principal, principal.user, csrf_token_for(token)), stamped
+    return AdminSession(principal, principal.user, csrf_token_for(token))
 
 
 async def admin_session(request: Request, container: ContainerDep) -> AdminSession:
@@ -117,27 +106,6 @@ async def admin_session(request: Request, container: ContainerDep) -> AdminSessi
     await check_csrf(request, token)
     request.state.admin = session
     return session
-
-
-@contextmanager
-def reading_as_admin(
-    request: Request, container: Container, *, may_write: bool = True
-) -> Iterator[tuple[AdminSession, Connection]]:
-    """For a page that only reads (GET): the admin re-checked on the connection the
-    page then reads with, so the check and the page share one worker-thread hop (or
-    `run_short_read`, for `may_write`) and one connection. Raises what
-    `admin_session` raises; use it inside that hop."""
-    if request.method not in SAFE_METHODS:
-        raise CsrfRefused()  # an unsafe request must go through admin_session
-    token = request.cookies.get(SESSION_COOKIE)
-    with container.engine.connect() as conn:
-        session, stamped = _signed_in(conn, token, container.clock(), may_write=may_write)
-        if stamped and conn.dialect.name == "sqlite":
-            # SQLite's read snapshot starts at the first read: end it, so the page
-            # sees the last-seen stamp authenticate has just written.
-            conn.rollback()
-        request.state.admin = session
-        yield session, conn
 
 
 AdminDep = Annotated[AdminSession, Depends(admin_session)]

@@ -10,18 +10,10 @@ from roster.domain import errors
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
-from roster.entrypoints.web.admin.rendering import NAV, flash_of, html_page, redirect, render
-from roster.entrypoints.web.admin.session import (
-    CSRF_FIELD,
-    AdminDep,
-    AdminSession,
-    reading_as_admin,
-)
-from roster.entrypoints.web.admin.user_table import table_rows
-from roster.entrypoints.web.admin.users_page_html import users_page_html
+from roster.entrypoints.web.admin.rendering import redirect, render
+from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound, reading
-from roster.entrypoints.web.deps import ContainerDep, container_of
-from roster.entrypoints.web.worker_hop import run_in_worker, run_short_read
+from roster.entrypoints.web.deps import ContainerDep
 from roster.services import admin_queries, queries
 from roster.services.access import PasswordMismatch, change_on_profile
 from roster.services.queries import UserView
@@ -45,62 +37,42 @@ def _status_or_none(value: str) -> Status | None:
     return Status(value) if value in Status._value2member_map_ else None
 
 
-async def users_page(request: Request) -> HTMLResponse:
-    """Search, a status filter with exact counts, and keyset pages of 50.
-
-    The query string is read here, not declared as parameters: each declared one
-    costs FastAPI's per-request dependency work, and these are plain optional text
-    (`q`, `status`, `after`, `before`; the last value of a repeated one, as FastAPI
-    takes it), so there is nothing to validate. The page is not in the OpenAPI.
-    """
-    container = container_of(request)
-    query = request.query_params
-    q, after, before = query.get("q", ""), query.get("after"), query.get("before")
-    chosen = _status_or_none(query.get("status", ""))
-
-    def page(*, may_write: bool = True) -> HTMLResponse:
-        with reading_as_admin(request, container, may_write=may_write) as (admin, conn):
-            counts = queries.user_counts_of(conn, admin.workspace_id)
-            found = admin_queries.find_users(
-                conn,
-                admin.workspace_id,
-                q=q[:200],
-                status=chosen,
-                after=after,
-                before=before,
-                limit=PAGE_SIZE,
-            )
-        # What render(request, "users/list.html", ...) gave, built without Jinja2.
-        flash = flash_of(request)
-        body = users_page_html(
-            title="Users",
-            admin_name=admin.user.name,
-            admin_role=admin.user.role,
-            csrf_field=CSRF_FIELD,
-            csrf_token=admin.csrf_token,
-            nav=NAV,
-            current=request.url.path,
-            flash=flash,
-            counts=counts,
-            total=counts.active + counts.inactive + counts.blocked,
-            statuses=STATUSES,
-            q=q,
+@router.get("/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    admin: AdminDep,
+    container: ContainerDep,
+    q: str = "",
+    status: str = "",
+    after: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
+    """Search, a status filter with exact counts (the counter row, no count(*)),
+    and keyset pages of 50."""
+    chosen = _status_or_none(status)
+    with reading(container) as conn:
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+        found = admin_queries.find_users(
+            conn,
+            admin.workspace_id,
+            q=q[:200],
             status=chosen,
-            page=found,
-            rows=table_rows(found.items),
+            after=after,
+            before=before,
+            limit=PAGE_SIZE,
         )
-        return html_page(body, flash)
-
-    # The session check, the queries and the rendering on one connection, in one
-    # worker-thread hop; a page of no text search, bounded by its index, is a short
-    # read (run_short_read). Text search scans the workspace: never on the loop.
-    if q.strip():
-        return await run_in_worker(page)
-    return await run_short_read(container.engine, page)
-
-
-# A GET of the page is answered by its lane (fast_lanes.py) when it can be.
-router.add_api_route("/users", users_page, methods=["GET"], response_class=HTMLResponse)
+    return render(
+        request,
+        "users/list.html",
+        title="Users",
+        counts=counts,
+        total=counts.active + counts.inactive + counts.blocked,
+        statuses=STATUSES,
+        q=q,
+        status=chosen,
+        page=found,
+        rows=found.items,
+    )
 
 
 def _profile(

@@ -1,17 +1,11 @@
-"""Signing in and out through the API. Also the tick (`@register("throttles")`) that
-forgets sign-in throttle counters once they no longer count."""
-
-from datetime import timedelta
+"""Signing in and out through the API."""
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from roster.bootstrap import Container
 from roster.entrypoints.web.api.schemas import SessionOut, SignInBody
-from roster.entrypoints.web.background import Every, register
 from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import problem, responses
-from roster.services import throttle
 from roster.services.access import revoke_credential, sign_in
 from roster.services.throttle import TooManyAttempts
 
@@ -69,13 +63,3 @@ def delete_session(principal: PrincipalDep, container: ContainerDep) -> Response
         now=container.clock(),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-PRUNE = Every(timedelta(minutes=5))
-
-
-@register("throttles")
-def prune_tick(container: Container) -> None:
-    now = container.clock()
-    if PRUNE.due(now):
-        throttle.prune(container.engine, now)

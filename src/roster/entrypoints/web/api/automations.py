@@ -8,15 +8,11 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from roster.bootstrap import Container
 from roster.domain.rules import Rule, RuleInvalid, Run, dormant_template
 from roster.entrypoints.web.api.schemas import Strict
-from roster.entrypoints.web.background import register
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import problem, responses
 from roster.services import automations as auto
-from roster.services import outbox
-from roster.services.jobs import this_process
 
 router = APIRouter(prefix="/automations", tags=["automations"])
 
@@ -342,28 +338,3 @@ def outcomes(
         for o in found
     ]
     return OutcomeList(items=items, next_cursor=items[-1].user_id if len(items) == limit else None)
-
-
-# ----------------------------------------------------------------- `roster serve` ticks
-
-
-@register("automations")
-def run_due_rules(container: Container) -> None:
-    """Start due schedule rules (each once across every server) and resume dead runs."""
-    auto.run_due(container.engine, container.clock, holder=this_process(), tuning=container.jobs)
-
-
-@register("automation-events")
-def act_on_events(container: Container) -> None:
-    """Act on user.* and external events with the event rules."""
-    auto.dispatch(container.engine, container.clock)
-
-
-@register("webhooks")
-def send_webhooks(container: Container) -> None:
-    """Deliver due webhooks from the outbox, after the commits that queued them."""
-    outbox.deliver_webhooks(
-        container.engine,
-        container.clock(),
-        allow_private=container.settings.webhook_allow_private,
-    )

@@ -1,10 +1,7 @@
 """Billing in the REST API: the exact active user count, and usage over time.
+(The nightly snapshot job is a tick in background.py.)"""
 
-Also the nightly snapshot job (`@register("billing")`): `roster serve` runs it;
-app.py imports this module, which registers it.
-"""
-
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
@@ -14,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
-from roster.entrypoints.web.background import Every, register
 from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import billing, queries
@@ -156,18 +152,3 @@ def _csv(body: str, filename: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-# --- The nightly snapshot job ------------------------------------------------------
-
-
-SNAPSHOTS = Every(timedelta(minutes=10))
-
-
-@register("billing")
-def snapshot_tick(container: Container) -> None:
-    """Save each workspace's newly sealed days. A day seals once the audit log has
-    moved past its end, so most nights this writes yesterday's row per workspace."""
-    now = container.clock()
-    if SNAPSHOTS.due(now):
-        billing.build_all_snapshots(container.engine, now)

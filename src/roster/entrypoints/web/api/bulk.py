@@ -1,4 +1,4 @@
-"""Bulk actions in the REST API, and the background tick that runs their jobs."""
+"""Bulk actions in the REST API (background.py runs their jobs)."""
 
 import csv
 import io
@@ -15,22 +15,11 @@ from roster.bootstrap import Container
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
 from roster.entrypoints.web.api.schemas import storable
-from roster.entrypoints.web.background import register
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
 from roster.services import bulk
 
 router = APIRouter(prefix="/bulk-actions", tags=["bulk actions"])
-
-TICK_BUDGET = 2.0  # seconds of chunks per background tick, so other ticks get their turn
-
-
-@register("bulk")
-def run_bulk_jobs(container: Container) -> None:
-    """Run chunks of queued bulk actions (any number of server processes may)."""
-    bulk.run_pending(
-        container.uow, clock=container.clock, tuning=container.jobs, budget=TICK_BUDGET
-    )
 
 
 class _Strict(BaseModel):

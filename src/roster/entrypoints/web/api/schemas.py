@@ -1,12 +1,9 @@
 """Pydantic request and response bodies of the REST API."""
 
 import math
-from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Annotated, Any
 
-import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from roster.domain.audit import AuditEntry
@@ -169,7 +166,7 @@ def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-# --- Users API (issue 4) ---
+# --- Users API ---
 
 
 class UserCreateBody(Strict):
@@ -197,54 +194,6 @@ class UserList(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )
-
-
-_ROW_FIELDS = (
-    *("id", "email", "name", "role", "status", "status_reason", "status_note"),
-    *("status_changed_at", "status_changed_by", "last_seen_at", "created_at", "version"),
-)
-
-
-def user_list_json(
-    rows: Sequence[Any], next_cursor: str | None, route: Route, policy: Policy
-) -> bytes:
-    """The JSON of `UserList` for stored `users` rows, byte for byte what
-    `UserList(items=[UserOut.of(...)]).model_dump_json()` gives, built without
-    validating what was just read: one dict per row (its columns taken by position),
-    `allowed_transitions` computed once per status (it depends only on the status
-    and the caller), and the document written by orjson, whose datetimes are
-    formatted in C (pydantic's dump of the same dicts took ~4x as long;
-    tests/unit/test_users_list_bytes.py compares the bytes on any rows)."""
-    allowed: dict[str, list[str]] = {}
-    items = []
-    if rows:
-        fields = rows[0]._fields
-        columns = itemgetter(*(fields.index(name) for name in _ROW_FIELDS))
-    for row in rows:
-        (id_, email, name, role, status, reason, note,
-         changed_at, changed_by, seen, created, version) = columns(row)  # fmt: skip
-        targets = allowed.get(status)
-        if targets is None:
-            moves = allowed_targets(Status(status), route, policy)
-            targets = allowed[status] = [t.value for t in moves]
-        items.append(
-            {
-                "id": id_,
-                "email": email,
-                "name": name,
-                "role": role,
-                "status": status,
-                "status_reason": reason,
-                "status_note": note,
-                "status_changed_at": changed_at,
-                "status_changed_by": changed_by,
-                "last_seen_at": seen,
-                "created_at": created,
-                "etag": etag(version),
-                "allowed_transitions": targets,
-            }
-        )
-    return orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
 
 
 class AuditEventOut(BaseModel):

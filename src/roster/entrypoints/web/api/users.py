@@ -6,17 +6,14 @@ and read users and change a status. Members and SCIM tokens get 403: members
 manage nothing, and identity providers speak SCIM at /scim/v2.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from sqlalchemy import Row
-from starlette.concurrency import run_in_threadpool
 
 from roster.adapters.passwords import hash_password
 from roster.domain import errors
-from roster.domain.credentials import Principal
+from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.api.schemas import (
     Revocations,
@@ -28,14 +25,6 @@ from roster.entrypoints.web.api.schemas import (
     UserOut,
     UserPatchBody,
     parse_etag,
-)
-from roster.entrypoints.web.api.user_listing import (
-    Listing,
-    PageAsked,
-    listing,
-    may_read_users,
-    page_response,
-    read_page,
 )
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
@@ -55,7 +44,9 @@ SORTS = [*queries.USER_SORT_KEYS, *(f"-{k}" for k in queries.USER_SORT_KEYS)]
 
 async def _reader(principal: PrincipalDep) -> Principal:
     """Admins, and integrations' service tokens."""
-    return may_read_users(principal)
+    if principal.is_admin or principal.kind == CredentialKind.SERVICE:
+        return principal
+    raise errors.Forbidden("Only owners, admins and service tokens may read or change users.")
 
 
 ReaderDep = Annotated[Principal, Depends(_reader)]
@@ -82,8 +73,9 @@ def _tagged(response: Response, out: UserOut) -> UserOut:
     return out
 
 
-async def list_users(
-    checked: Annotated[Listing, Depends(listing)],
+@router.get("", response_model=UserList, responses=responses(401, 403, 422))
+def list_users(
+    principal: ReaderDep,
     container: ContainerDep,
     status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
     role: Annotated[list[Role] | None, Query(description="Any of these roles.")] = None,
@@ -95,7 +87,7 @@ async def list_users(
     ] = "id",
     cursor: Annotated[Text | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Response:
+) -> UserList:
     """Users of the workspace, a page at a time (keyset pagination: pass `next_cursor`
     back as `cursor`). Never-seen users match neither last-seen bound and sort as
     the oldest sighting."""
@@ -106,27 +98,15 @@ async def list_users(
         last_seen_before=_aware(last_seen_before),
         last_seen_after=_aware(last_seen_after),
     )
-    asked = PageAsked(where, sort, queries.decode_cursor(cursor, sort) if cursor else None, limit)
-    principal = checked.principal
-    if checked.asked == asked:  # read ahead in the credential check's hop (user_listing)
-        rows, following = checked.rows, checked.following
-    else:
-
-        def page() -> tuple[Sequence[Row[Any]], queries.Keyset | None]:
-            with container.engine.connect() as conn:
-                return read_page(conn, principal.workspace_id, asked)
-
-        rows, following = await run_in_threadpool(page)
-    return page_response(rows, following, sort, principal)
-
-
-router.add_api_route(
-    "",
-    list_users,
-    methods=["GET"],
-    response_model=UserList,
-    responses=responses(401, 403, 422),
-)
+    after = queries.decode_cursor(cursor, sort) if cursor else None
+    with container.engine.connect() as conn:
+        page = queries.page_users(
+            conn, principal.workspace_id, where=where, sort=sort, after=after, limit=limit
+        )
+    return UserList(
+        items=[UserOut.of(view, principal.route, principal.policy) for view in page.users],
+        next_cursor=queries.encode_cursor(sort, page.next) if page.next else None,
+    )
 
 
 def _aware(value: datetime | None) -> datetime | None:

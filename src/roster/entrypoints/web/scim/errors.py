@@ -25,13 +25,7 @@ class ScimResponse(JSONResponse):
 
 
 def error_response(status: int, detail: str, scim_type: str | None = None) -> ScimResponse:
-    body: dict[str, Any] = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-        "status": str(status),
-        "detail": detail,
-    }
-    if scim_type:
-        body["scimType"] = scim_type
+    body = Error(status=status, detail=detail, scim_type=scim_type or None).model_dump()
     headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
     return ScimResponse(body, status_code=status, headers=headers)
 

@@ -22,17 +22,15 @@ from sqlalchemy import Connection, Engine
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.entrypoints.web.deps import ContainerDep
-from roster.entrypoints.web.scim import queries, root_search, user_json
+from roster.entrypoints.web.scim import queries, root_search
 from roster.entrypoints.web.scim.bodies import (
     POLICY,
     lift_enterprise,
     mend_patch,
     only_active,
-    parse_json,
     read_json,
     without_read_only,
 )
-from roster.entrypoints.web.scim.direct import DirectScimRoute
 from roster.entrypoints.web.scim.errors import ScimResponse, ScimRoute, error_response
 from roster.entrypoints.web.scim.resources import (
     CORE_USER as CORE,
@@ -55,16 +53,11 @@ router = APIRouter(prefix=PREFIX, route_class=ScimRoute, tags=["scim"], include_
 
 
 def scim_principal(request: Request, container: ContainerDep) -> Principal:
-    with container.engine.connect() as conn:
-        return _authenticated(request, container, conn)
-
-
-def _authenticated(request: Request, container: ContainerDep, conn: Connection) -> Principal:
-    """The scim token's principal, read on `conn`: a hot route goes on to read what
-    it answers on the same connection (one checkout, one transaction)."""
+    """The scim token's principal (one query); 401 without one, 403 for another kind."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else ""
-    principal = authenticate(conn, bearer or None, container.clock())
+    with container.engine.connect() as conn:
+        principal = authenticate(conn, bearer or None, container.clock())
     if principal.kind != CredentialKind.SCIM:
         raise errors.Forbidden(
             "Only a scim token may use /scim/v2 (roster tokens create --kind scim)."
@@ -82,14 +75,6 @@ async def scim_body(request: Request) -> dict[str, Any]:
 
 
 ScimBody = Annotated[dict[str, Any], Depends(scim_body)]
-
-
-async def raw_body(request: Request) -> bytes:
-    """The request's bytes, unparsed: for a route that authenticates first itself."""
-    return await request.body()
-
-
-RawBody = Annotated[bytes, Depends(raw_body)]
 
 
 def _base(request: Request) -> str:
@@ -163,11 +148,7 @@ def _user_body(
     search: Any = None,
     context: Context = Context.RESOURCE_QUERY_RESPONSE,
 ) -> dict[str, Any]:
-    """The User resource as answered: written directly where user_json can (the
-    same JSON), else validated and dumped by scim2-models."""
-    fast = user_json.document(su, base, groups, search)
-    if fast is not None:
-        return fast
+    """The User resource as answered: validated and dumped by scim2-models."""
     model = user_model(su, base, groups)
     dumped: dict[str, Any] = model.model_dump(scim_ctx=context, response_parameters=search)
     return dumped
@@ -211,16 +192,9 @@ def _search_users(
     )
 
 
-def list_users(request: Request, container: ContainerDep) -> Response:
-    # Authenticated here rather than as a dependency: a sync dependency is a thread
-    # pool hop of its own, and this is the request providers send most.
-    # The users are read on the connection the token was checked on.
-    with container.engine.connect() as conn:
-        principal = _authenticated(request, container, conn)
-        return _search_users(request, conn, principal, _params(request))
-
-
-router.add_api_route("/Users", list_users, methods=["GET"], route_class_override=DirectScimRoute)
+@router.get("/Users")
+def list_users(request: Request, container: ContainerDep, principal: ScimPrincipal) -> Response:
+    return _search_users(request, container.engine, principal, _params(request))
 
 
 @router.post("/Users/.search")
@@ -230,17 +204,13 @@ def search_users(
     return _search_users(request, container.engine, principal, body)
 
 
-def get_user(user_id: str, request: Request, container: ContainerDep) -> Response:
-    with container.engine.connect() as conn:  # as in list_users
-        principal = _authenticated(request, container, conn)
-        su, groups = scim.user_with_groups(conn, principal.workspace_id, user_id)
+@router.get("/Users/{user_id}")
+def get_user(
+    user_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
+) -> Response:
+    su, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
     search = queries.search_request(UserModel, _params(request))
     return _one(_user_body(su, _base(request), groups, search), etag=su.etag)
-
-
-router.add_api_route(
-    "/Users/{user_id}", get_user, methods=["GET"], route_class_override=DirectScimRoute
-)
 
 
 @router.post("/Users")
@@ -280,13 +250,16 @@ def replace_user(
     return _write_user(request, container, principal, current, groups, model)
 
 
-def patch_user(user_id: str, request: Request, container: ContainerDep, raw: RawBody) -> Response:
-    # Authenticated here, then the body parsed (a 401 still comes before a 400):
-    # one thread pool hop for the request providers send most, as in list_users.
-    with container.engine.connect() as conn:  # the user read where the token was checked
-        principal = _authenticated(request, container, conn)
-        body = mend_patch(parse_json(request, raw))
-        current, groups = scim.user_with_groups(conn, principal.workspace_id, user_id)
+@router.patch("/Users/{user_id}")
+def patch_user(
+    user_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: ScimPrincipal,  # before the body: a 401 comes before a 400
+    body: ScimBody,
+) -> Response:
+    body = mend_patch(body)
+    current, groups = scim.user_with_groups(container.engine, principal.workspace_id, user_id)
     active = only_active(body)
     if active is not None:  # `active` alone: no resource to patch, nothing else to save
         su = scim.set_active(
@@ -305,11 +278,6 @@ def patch_user(user_id: str, request: Request, container: ContainerDep, raw: Raw
     model = user_model(current, _base(request))
     patch.patch(model, scim_policy=POLICY)
     return _write_user(request, container, principal, current, groups, model)
-
-
-router.add_api_route(
-    "/Users/{user_id}", patch_user, methods=["PATCH"], route_class_override=DirectScimRoute
-)
 
 
 _USER_PATCH = PatchOp[UserModel]
