@@ -319,7 +319,15 @@ def test_seat_limit_and_last_owner_hold_in_storage(container: Container, tenant:
             now=container.clock(),
         )
     with pytest.raises(errors.LastOwner):
-        set_role(container.uow(), workspace_id=tenant.id, user_id=tenant.owner.id, role=Role.MEMBER)
+        set_role(
+            container.uow(),
+            workspace_id=tenant.id,
+            user_id=tenant.owner.id,
+            role=Role.MEMBER,
+            route=Route.CLI,
+            actor=ADMIN,
+            now=container.clock(),
+        )
 
 
 def test_a_batch_applies_refuses_and_leaves_unchanged_per_user(

@@ -92,8 +92,8 @@ def test_the_last_active_owner_cannot_leave_active(to: Status) -> None:
 def test_the_last_owner_cannot_be_demoted() -> None:
     owner = user(role=Role.OWNER)
     with pytest.raises(errors.LastOwner):
-        owner.change_role(Role.ADMIN, headcount=Headcount(5, active_owners=1))
-    owner.change_role(Role.ADMIN, headcount=Headcount(5, active_owners=2))
+        owner.change_role(Role.ADMIN, route=Route.ADMIN_API, headcount=Headcount(5, 1))
+    owner.change_role(Role.ADMIN, route=Route.ADMIN_API, headcount=Headcount(5, 2))
     assert owner.role == Role.ADMIN
 
 

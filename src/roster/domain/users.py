@@ -1,10 +1,16 @@
 """The User aggregate: the only code that assigns a status."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from roster.domain import errors
-from roster.domain.transitions import SELF_CHANGE_FORBIDDEN, Policy, allowed_routes
+from roster.domain.transitions import (
+    IDENTITY_ROUTES,
+    SELF_CHANGE_FORBIDDEN,
+    Policy,
+    allowed_routes,
+)
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 
 
@@ -136,8 +142,10 @@ class User:
         self.events.append(event)
         return event
 
-    def change_role(self, role: Role, *, headcount: Headcount) -> None:
-        """Give this user `role`; the last active owner must stay an owner."""
+    def change_role(self, role: Role, *, route: Route, headcount: Headcount) -> None:
+        """Give this user `role`; the last active owner must stay an owner, and a
+        Blocked user's role changes only on the routes of `check_identity_change`."""
+        check_identity_change(self, ("role",) if role != self.role else (), route=route)
         leaves_owners = self.role == Role.OWNER and role != Role.OWNER
         if leaves_owners and self.status == Status.ACTIVE and headcount.active_owners <= 1:
             raise errors.LastOwner()
@@ -228,6 +236,24 @@ def reads_headcount(status: Status, role: Role, to: Status, policy: Policy) -> b
     leaves_owners = status == Status.ACTIVE and role == Role.OWNER
     takes_seat = to == Status.ACTIVE and policy.seat_limit is not None
     return to != status and (leaves_owners or takes_seat)
+
+
+def check_identity_change(user: User, changed: Collection[str], *, route: Route) -> None:
+    """Refuse changing what identifies or empowers a Blocked user (`changed` names
+    it: email, userName, externalId, emails, role, password, credential) on any
+    route but IDENTITY_ROUTES. Nothing changing is never refused. The caller says
+    what would change; this says whether it may."""
+    if changed and user.status == Status.BLOCKED and route not in IDENTITY_ROUTES:
+        raise errors.IdentityFrozen(tuple(changed))
+
+
+def check_address_free(holder: User | None, address: str) -> None:
+    """Refuse giving `address` to a new account when a Blocked user holds it (in any
+    spelling: the caller looks the holder up by `address_key`), on every route. A
+    Blocked user's address stays theirs, so a block cannot be escaped by signing up,
+    being invited, imported or provisioned again."""
+    if holder is not None and holder.status == Status.BLOCKED:
+        raise errors.AddressHeld(address)
 
 
 def check_new_user(

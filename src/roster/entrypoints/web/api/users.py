@@ -151,7 +151,8 @@ def create(
     response: Response,
 ) -> UserOut:
     """Create a user (route admin_api). Creating Blocked needs a reason code; creating
-    Active counts against the seat limit. An email already taken is a validation_error."""
+    Active counts against the seat limit. An email already taken is a validation_error;
+    a Blocked user's address, in any spelling, is 409 user_blocked (audited)."""
     user = create_user(
         container.uow(),
         workspace_id=admin.workspace_id,
@@ -195,7 +196,8 @@ def patch(
     if_match: IfMatch = None,
 ) -> UserOut:
     """Change a user's name and/or role (not their status: see PUT …/status). The
-    last active owner cannot stop being an owner (409 last_owner)."""
+    last active owner cannot stop being an owner (409 last_owner); a Blocked user's
+    role cannot change here (409 user_blocked, audited)."""
     update_user(
         container.uow(),
         workspace_id=admin.workspace_id,
@@ -203,6 +205,9 @@ def patch(
         name=body.name,
         role=body.role,
         expected_version=parse_etag(if_match),
+        route=admin.route,
+        actor=admin.actor,
+        now=container.clock(),
     )
     return _tagged(response, _user_out(container, admin, user_id))
 
