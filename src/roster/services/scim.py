@@ -292,12 +292,15 @@ def _refuse_blocked_holders(
 ) -> None:
     """Refuse (409 uniqueness) a new account taking a Blocked user's userName or
     address, audited on their history: provisioning the person again as a new
-    account would escape the block."""
+    account would escape the block. A deprovisioned holder is left to the POST,
+    which links that same account again (still Blocked, its identity frozen)."""
     keys = _address_keys(write)
     with SqlUnitOfWork(engine) as uow:
         found = {scim_store.owner_of_user_name(uow.conn, workspace_id, keys[0])}
         found |= {scim_store.owner_of_email(uow.conn, workspace_id, k) for k in keys}
         for holder in sorted(h for h in found if h is not None):
+            if scim_store.is_deprovisioned(uow.conn, workspace_id, holder):
+                continue
             user = uow.users.get(workspace_id, holder)
             try:
                 check_address_free(user, keys[0])
