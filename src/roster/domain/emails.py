@@ -70,12 +70,17 @@ def address_key(raw: str) -> str:
     `normalize_email` accepts, the key is the normalized address itself, so keys
     are looked up in the stored (normalized) email column.
     """
-    folded = _visible(_fold(_visible(raw))).strip()
+    if raw.isascii() and raw.isprintable():  # most addresses: NFKC changes no such text
+        folded = raw.lower().strip()
+    else:
+        folded = _visible(_fold(_visible(raw))).strip()
     local, sep, domain = folded.partition("@")
     if not sep:
         return folded
-    labels = domain.removesuffix(".").split(".")
-    return f"{local}@{'.'.join(_idn_or_kept(label) for label in labels)}"
+    domain = domain.removesuffix(".")
+    if "xn--" in domain:
+        domain = ".".join(_idn_or_kept(label) for label in domain.split("."))
+    return f"{local}@{domain}"
 
 
 def _visible(text: str) -> str:
