@@ -313,6 +313,7 @@ def roster(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRu
     get_settings.cache_clear()
     common.container.cache_clear()
     yield CliRunner()
+    common.container().engine.dispose()  # its pool's connections, closed now
     get_settings.cache_clear()
     common.container.cache_clear()
 
