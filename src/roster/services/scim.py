@@ -368,9 +368,11 @@ def update_user(
 ) -> ScimUser:
     """Replace a user's SCIM attributes and, when `active` asks for it, their status.
 
-    The status goes first, through `change_status`: a refusal (a Blocked user asked
-    to become active) is audited there and propagates before anything else is
-    written, so the request changes nothing. `current` is the user as the caller
+    A Blocked user's identity (userName, externalId, emails) is frozen: changing it
+    is refused first (400 mutability, audited). Then the status, through
+    `change_status`: a refusal (a Blocked user asked to become active) is audited
+    there and propagates before anything else is written, so the request changes
+    nothing. `current` is the user as the caller
     just read them (else read here); the status change still checks their version.
     """
     if current is None or current.user.id != user_id:
@@ -412,15 +414,18 @@ def _rewrite(
     email = _account_email(write)
     name = _display_name(write, email)
     stored = _stored(write) | ({"deprovisioned_at": None} if relink else {})
+    changed = _identity_changes(current, stored, email)
+    if changed:  # a frozen identity is refused before anything else is decided or written
+        with SqlUnitOfWork(engine) as uow:
+            _lock_identity(uow, current, changed, actor=actor, now=now)
     if email != current.user.email or stored["user_name_key"] != address_key(current.user_name):
         _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
     user = _set_active(engine, current, write.active, actor=actor, now=now) or current.user
     if not relink and _same(current, stored, email, name):
         return replace(current, user=user)  # a PATCH of `active` alone writes nothing more
-    changed = _identity_changes(current, stored, email)
     try:
         with SqlUnitOfWork(engine) as uow:
-            if changed:  # decided on the user as locked now, not as read before
+            if changed:  # again, on the user as locked now: a block may have just landed
                 _lock_identity(uow, current, changed, actor=actor, now=now)
             scim_store.save_identity(uow.conn, workspace_id, user_id, email=email, name=name)
             scim_store.save_attributes(uow.conn, workspace_id, user_id, stored, now)

@@ -134,8 +134,10 @@ def test_an_identity_provider_cannot_rename_a_blocked_user_and_provision_them_ag
     user_id = idp.create("blk@example.com", externalId="okta-1", emails=emails)
     _block(container, tenant, user_id)
 
+    idp.create("taken@example.com")
     renames: list[dict[str, Any]] = [
         {"op": "replace", "path": "userName", "value": "elsewhere@example.com"},
+        {"op": "replace", "path": "userName", "value": "taken@example.com"},
         {"op": "replace", "path": "externalId", "value": "okta-2"},
         {"op": "replace", "path": "emails", "value": [{"value": "other@example.com"}]},
         {"op": "add", "path": "emails", "value": [{"value": "extra@example.com"}]},
