@@ -324,7 +324,9 @@ def test_seat_limit_and_last_owner_hold_in_storage(container: Container, tenant:
             workspace_id=tenant.id,
             user_id=tenant.owner.id,
             role=Role.MEMBER,
+            route=Route.CLI,
             actor=CLI_ACTOR,
+            now=container.clock(),
         )
 
 

@@ -14,10 +14,12 @@ from roster.adapters.tables import (
     bulk_job_targets,
     bulk_jobs,
     bulk_results,
+    scim_attributes,
     user_counts,
     users,
 )
 from roster.domain.audit import APPLIED
+from roster.domain.emails import address_key
 from roster.services.audit_chain import verify_chain
 from tests.stress.driver import Record
 
@@ -58,6 +60,7 @@ def check(conn: Connection, workspace_id: str, record: Record) -> tuple[list[str
     violations = [
         *_blocks_and_replay(events, current),
         *_counters(conn, workspace_id, current),
+        *_blocked_addresses(conn, workspace_id),
         *_agreement([e for e in events if e.batch_id not in jobs], record),
         *_confirmations(events, record),
         *_bulk_jobs(conn, workspace_id, batched, record),
@@ -102,6 +105,28 @@ def _blocks_and_replay(events: Sequence[Any], current: dict[str, str]) -> list[s
         if replayed.get(uid) != status
     ]
     return violations
+
+
+def _blocked_addresses(conn: Connection, workspace_id: str) -> list[str]:
+    """No Active user shares a Blocked user's normalised address: each user's
+    addresses are their email's key and their SCIM userName key."""
+    a = scim_attributes.c
+    rows = conn.execute(
+        select(users.c.id, users.c.email, users.c.status, a.user_name_key)
+        .outerjoin(
+            scim_attributes, (a.workspace_id == users.c.workspace_id) & (a.user_id == users.c.id)
+        )
+        .where(users.c.workspace_id == workspace_id)
+    ).all()
+    holders: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in rows:
+        for key in {address_key(r.email), r.user_name_key} - {None}:
+            holders[key][r.status].add(r.id)
+    return [
+        f"address {key}: Active {sorted(by['active'])} beside Blocked {sorted(by['blocked'])}"
+        for key, by in holders.items()
+        if by["active"] and by["blocked"]
+    ]
 
 
 def _counters(conn: Connection, workspace_id: str, current: dict[str, str]) -> list[str]:

@@ -52,6 +52,7 @@ stolen cookie's guess): refused, audited, and never a lift. Rare enough that the
 admin's right answers clear their throttle before it blocks them."""
 """The dashboard answers a refusal with a page, not a problem: its HTTP status."""
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 @dataclass
@@ -347,6 +348,34 @@ async def scim(client: httpx.AsyncClient, rng: random.Random, world: World, reco
         record.maybe_applied["scim"] += 1
 
 
+async def scim_identity(
+    client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
+) -> None:
+    """An identity provider re-keys a member (externalId) or provisions a look-alike
+    of their address (another case, a trailing dot): a Blocked member's identity and
+    address stay theirs (400 mutability, 409 naming the block), both audited on
+    route scim, so they are counted there (and an unanswered request too)."""
+    uid = rng.choice(world.members)
+    spelling = world.member_emails[uid].upper() + "."
+    rekey = {"op": "replace", "path": "externalId", "value": f"ext-{rng.random()}"}
+    method, url, body = (
+        ("PATCH", f"/scim/v2/Users/{uid}", {"schemas": [SCIM_PATCH], "Operations": [rekey]})
+        if rng.random() < 0.5
+        else ("POST", "/scim/v2/Users", {"schemas": [SCIM_USER], "userName": spelling})
+    )
+    try:
+        r = await _send(client, record, method, url, json=body, headers=world.scim_headers)
+    except httpx.TransportError:
+        record.uncertain["scim"] += 1
+        raise
+    _record(record, "scim", r)
+    refusal = r.json() if r.status_code in (400, 409) else {}
+    if refusal.get("scimType") == "mutability" or "Blocked user" in refusal.get("detail", ""):
+        record.refused[("scim", "user_blocked")] += 1
+    elif r.status_code == 201:
+        record.server_errors.append(f"scim_identity: {spelling!r} made a second account")
+
+
 async def sign_in(
     client: httpx.AsyncClient, rng: random.Random, world: World, record: Record
 ) -> None:
@@ -526,6 +555,7 @@ OPS: dict[str, tuple[Op, int]] = {
     "automation": (automation, 3),
     "automation_event": (automation_event, 1),
     "scim": (scim, 3),
+    "scim_identity": (scim_identity, 1),
     "sign_in": (sign_in, 2),
     "invitation": (invitation, 2),
     "upgrade": (upgrade, 2),

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from roster.domain import errors
-from roster.domain.emails import LookAlike, normalize_email
+from roster.domain.emails import LookAlike, address_key, normalize_email
 from tests import tally
 
 SCALE = max(1, int(os.environ.get("ROSTER_HOSTILE_SCALE", "1")))
@@ -191,3 +191,53 @@ def test_any_text_is_an_address_in_one_stable_form_or_a_clear_refusal(raw: str) 
     ]
     problems = [b for b in broken if b]
     counted(bool(problems), f"{raw!r} normalized to {key!r}: {problems}")
+
+
+@hostile(200)
+@given(same_mailbox())
+@example(("blk5@example.com", "blk5@EXAMPLE.com"))
+@example(("blk5@example.com", "  BLK5@Example.COM  "))
+def test_a_trailing_dot_on_the_domain_is_the_same_mailbox(pair: tuple[str, str]) -> None:
+    address, variant = pair
+    dotted = variant.rstrip() + "."
+    counted(
+        normalize_email(dotted) != normalize_email(address),
+        f"{dotted!r} and {address!r} name one mailbox but normalize apart",
+    )
+
+
+@hostile(300)
+@given(st.text(max_size=60) | st.builds("{}@{}".format, st.text(max_size=20), st.text(max_size=20)))
+@example("blk5@EXAMPLE.com.")
+@example("a@xn--bcher-kva.example")
+@example("İ@x.example")
+def test_the_key_of_an_accepted_address_is_the_address_itself(raw: str) -> None:
+    """Every route looks a key up in the stored (normalized) email column, so for
+    whatever normalize_email accepts the two must agree."""
+    tally.add(hostile=1)
+    try:
+        email = normalize_email(raw)
+    except errors.InvalidInput:
+        return
+    counted(address_key(raw) != email, f"{raw!r}: key {address_key(raw)!r}, email {email!r}")
+
+
+@hostile(300)
+@given(same_mailbox(), st.lists(st.sampled_from(INVISIBLE), min_size=1, max_size=3), st.data())
+@example(("blk@example.com", "BLK@example.com."), ["\u200b"], None)
+def test_every_look_alike_of_an_address_finds_it_by_its_key(
+    pair: tuple[str, str], invisible: list[str], data: st.DataObject | None
+) -> None:
+    """Invisible characters anywhere, another case, full-width letters, a trailing
+    dot: the key is the address's own, so a Blocked user's address is found however
+    a new account spells it."""
+    address, variant = pair
+    chars = list(variant.strip() + (data.draw(st.sampled_from(["", "."])) if data else ""))
+    for c in invisible:
+        at = data.draw(st.integers(0, len(chars))) if data else 1
+        chars.insert(at, c)
+    spoof = "".join(chars)
+    counted(
+        address_key(spoof) != normalize_email(address),
+        f"{spoof!r} keys to {address_key(spoof)!r}, not {normalize_email(address)!r}",
+    )

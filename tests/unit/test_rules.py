@@ -111,18 +111,26 @@ def test_the_owner_rule_leaves_the_operator_and_identity_providers_alone() -> No
 def test_only_an_owner_makes_or_unmakes_an_owner(before: Role, after: Role) -> None:
     someone = user(role=before)
     with pytest.raises(errors.Forbidden):
-        someone.change_role(after, actor=ADMIN, headcount=PLENTY)
+        someone.change_role(after, actor=ADMIN, route=Route.ADMIN_API, headcount=PLENTY)
     assert someone.role == before
-    someone.change_role(after, actor=OWNER_ACTOR, headcount=Headcount(5, active_owners=2))
+    someone.change_role(
+        after, actor=OWNER_ACTOR, route=Route.ADMIN_API, headcount=Headcount(5, active_owners=2)
+    )
     assert someone.role == after
-    user(role=Role.MEMBER).change_role(Role.ADMIN, actor=ADMIN, headcount=PLENTY)
+    user(role=Role.MEMBER).change_role(
+        Role.ADMIN, actor=ADMIN, route=Route.ADMIN_API, headcount=PLENTY
+    )
 
 
 def test_the_last_owner_cannot_be_demoted() -> None:
     owner = user(role=Role.OWNER)
     with pytest.raises(errors.LastOwner):
-        owner.change_role(Role.ADMIN, actor=OWNER_ACTOR, headcount=Headcount(5, active_owners=1))
-    owner.change_role(Role.ADMIN, actor=OWNER_ACTOR, headcount=Headcount(5, active_owners=2))
+        owner.change_role(
+            Role.ADMIN, actor=OWNER_ACTOR, route=Route.ADMIN_API, headcount=Headcount(5, 1)
+        )
+    owner.change_role(
+        Role.ADMIN, actor=OWNER_ACTOR, route=Route.ADMIN_API, headcount=Headcount(5, 2)
+    )
     assert owner.role == Role.ADMIN
 
 

@@ -30,16 +30,18 @@ def normalize_email(raw: str) -> str:
 
     NFKC and lowercase (repeated until stable) fold full-width letters, compatibility
     characters, composed and decomposed accents and case; surrounding whitespace is
-    trimmed; punycode (xn--) domain labels are read as the Unicode labels they
-    encode. So two accounts can never differ only by such a spelling. Addresses that
-    could still pass for another one are refused (LookAlike): invisible or control
-    characters anywhere, or Latin, Cyrillic and Greek letters mixed in one part.
+    trimmed; a trailing dot on the domain (its fully qualified spelling) is dropped;
+    punycode (xn--) domain labels are read as the Unicode labels they encode. So two
+    accounts can never differ only by such a spelling. Addresses that could still
+    pass for another one are refused (LookAlike): invisible or control characters
+    anywhere, or Latin, Cyrillic and Greek letters mixed in one part. Whatever it
+    accepts, `address_key` gives the same string for.
     """
     shown = raw.strip()
     email = _fold(raw).strip()
     _refuse_invisible(email, shown)
     local, sep, domain = email.partition("@")
-    labels = domain.split(".")
+    labels = domain.removesuffix(".").split(".")
     if (
         not sep
         or not local
@@ -58,6 +60,44 @@ def normalize_email(raw: str) -> str:
     return email
 
 
+def address_key(raw: str) -> str:
+    """The key every route compares an address or a SCIM userName by, whatever it is.
+
+    `normalize_email`'s folding (case, NFKC, a trailing dot on the domain, xn--
+    labels), but never a refusal: invisible characters are dropped rather than
+    refused, so a look-alike of a taken address finds the account it imitates (a
+    Blocked user's address stays theirs however it is spelled). For any text
+    `normalize_email` accepts, the key is the normalized address itself, so keys
+    are looked up in the stored (normalized) email column.
+    """
+    if raw.isascii() and raw.isprintable():  # most addresses: NFKC changes no such text
+        folded = raw.lower().strip()
+    else:
+        folded = _visible(_fold(_visible(raw))).strip()
+    local, sep, domain = folded.partition("@")
+    if not sep:
+        return folded
+    domain = domain.removesuffix(".")
+    if "xn--" in domain:
+        domain = ".".join(_idn_or_kept(label) for label in domain.split("."))
+    return f"{local}@{domain}"
+
+
+def _visible(text: str) -> str:
+    return "".join(c for c in text if not _invisible(c))
+
+
+def _invisible(c: str) -> bool:
+    return unicodedata.category(c) in _INVISIBLE_CATEGORIES or ord(c) in _IGNORABLE
+
+
+def _idn_or_kept(label: str) -> str:
+    try:
+        return _idn(label, label)
+    except errors.InvalidInput:
+        return label
+
+
 def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     for _ in range(4):  # lowercasing can un-normalize (İ → i̇); a few rounds settle it
@@ -71,7 +111,7 @@ def _fold(text: str) -> str:
 
 def _refuse_invisible(email: str, shown: str) -> None:
     for c in email:
-        if unicodedata.category(c) in _INVISIBLE_CATEGORIES or ord(c) in _IGNORABLE:
+        if _invisible(c):
             raise LookAlike(
                 f"{shown!r} is not an email address: it holds an invisible or control "
                 f"character (U+{ord(c):04X})."

@@ -28,6 +28,30 @@ class UserBlocked(DomainError):
         )
 
 
+class IdentityFrozen(UserBlocked):
+    """A Blocked user's address, userName, externalId, emails, role, password or
+    credentials asked to change on a route that may not change them."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        super().__init__(
+            f"This user is Blocked, so their {', '.join(fields)} cannot change. Only an admin "
+            "can change a Blocked user, directly on the user's profile in the admin dashboard."
+        )
+
+
+class AddressHeld(UserBlocked):
+    """An address (in any spelling) that a Blocked user holds, asked for another account."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(
+            f"The address {address} belongs to a Blocked user: no other account may take it. "
+            "Only an admin can change a Blocked user, directly on the user's profile in the "
+            "admin dashboard."
+        )
+
+
 class TransitionNotAllowed(DomainError):
     code = "transition_not_allowed"
     http_status = 409

@@ -35,6 +35,12 @@ OPT_IN_UNBLOCK_ROUTES: Mapping[tuple[Status, Status], frozenset[Route]] = {
 }
 """Extra routes allowed only where the workspace turns on `allow_api_unblock`."""
 
+# Who may change what identifies or empowers a Blocked user (their address, SCIM
+# userName, externalId and emails, role, password) or issue them a credential: the
+# two routes that may always lift a block. Otherwise an identity provider could
+# rename a Blocked account, freeing its address, and provision the person anew.
+IDENTITY_ROUTES = frozenset({Route.ADMIN_PROFILE, Route.CLI})
+
 # Routes where the actor is an admin acting on someone: they may not target themself.
 SELF_CHANGE_FORBIDDEN = frozenset({Route.ADMIN_PROFILE, Route.ADMIN_API, Route.BULK})
 

@@ -1,13 +1,18 @@
 """The User aggregate, the only code that assigns a status, and `decide`, the only
 code that decides a status change (for one user or many)."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple
 
 from roster.domain import errors
-from roster.domain.transitions import SELF_CHANGE_FORBIDDEN, Policy, allowed_routes
+from roster.domain.transitions import (
+    IDENTITY_ROUTES,
+    SELF_CHANGE_FORBIDDEN,
+    Policy,
+    allowed_routes,
+)
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
 
@@ -136,10 +141,12 @@ class User:
         self.events.append(event)
         return event
 
-    def change_role(self, role: Role, *, actor: Actor, headcount: Headcount) -> None:
-        """Give this user `role`; only an owner makes or unmakes owners, and the last
+    def change_role(self, role: Role, *, actor: Actor, route: Route, headcount: Headcount) -> None:
+        """Give this user `role`: a Blocked user's role changes only on the routes of
+        `check_identity_change`, only an owner makes or unmakes owners, and the last
         active owner must stay an owner."""
         if role != self.role:
+            check_identity_change(self, ("role",), route=route)
             check_owners_only(actor, self.role, role)
         leaves_owners = self.role == Role.OWNER and role != Role.OWNER
         if leaves_owners and self.status == Status.ACTIVE and headcount.active_owners <= 1:
@@ -291,6 +298,24 @@ def decide(
         counts = counts.moved(t.role, t.status, t.to)
         verdicts.append(APPLIED)
     return verdicts, counts
+
+
+def check_identity_change(user: User, changed: Collection[str], *, route: Route) -> None:
+    """Refuse changing what identifies or empowers a Blocked user (`changed` names
+    it: email, userName, externalId, emails, role, password, credential) on any
+    route but IDENTITY_ROUTES. Nothing changing is never refused. The caller says
+    what would change; this says whether it may."""
+    if changed and user.status == Status.BLOCKED and route not in IDENTITY_ROUTES:
+        raise errors.IdentityFrozen(tuple(changed))
+
+
+def check_address_free(holder: User | None, address: str) -> None:
+    """Refuse giving `address` to a new account when a Blocked user holds it (in any
+    spelling: the caller looks the holder up by `address_key`), on every route. A
+    Blocked user's address stays theirs, so a block cannot be escaped by signing up,
+    being invited, imported or provisioned again."""
+    if holder is not None and holder.status == Status.BLOCKED:
+        raise errors.AddressHeld(address)
 
 
 def check_new_user(

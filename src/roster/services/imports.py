@@ -15,10 +15,10 @@ from typing import TypeVar
 from roster.domain import errors
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
-from roster.domain.users import Actor
+from roster.domain.users import Actor, User, check_identity_change
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services.ports import UnitOfWork
-from roster.services.status import apply_changes
+from roster.services.status import apply_changes, audit_refusal
 from roster.services.users import NewUser, add_users
 
 REQUIRED = ("email", "name", "role", "status")
@@ -185,7 +185,8 @@ def _import_chunk(
         refused=lambda i, e: report.refused.append((fresh[i].line, fresh[i].email, e.code)),
     )
     report.created += len(created)
-    by_id = {existing[r.email].id: r for r in chunk if r.email in existing}
+    frozen = _frozen_rows(uow, existing, chunk, actor, now, report)
+    by_id = {existing[r.email].id: r for r in chunk if r.email in existing and r.line not in frozen}
     outcomes, _ = apply_changes(
         uow,
         workspace_id=workspace_id,
@@ -203,6 +204,34 @@ def _import_chunk(
             report.applied += 1
         else:
             report.unchanged += 1
+
+
+def _frozen_rows(
+    uow: UnitOfWork,
+    existing: dict[str, User],
+    chunk: list[ImportRow],
+    actor: Actor,
+    now: datetime,
+    report: ImportReport,
+) -> set[int]:
+    """The lines asking a Blocked user for another role: each refused (and audited on
+    their history) as an identity change route bulk may not make; nothing of the
+    row is applied."""
+    frozen = set()
+    for r in chunk:
+        user = existing.get(r.email)
+        if user is None:
+            continue
+        try:
+            check_identity_change(user, ("role",) if r.role != user.role else (), route=Route.BULK)
+        except errors.IdentityFrozen as refusal:
+            note = f"Line {r.line} of an import asked to change the user's role."
+            audit_refusal(
+                uow, user, route=Route.BULK, actor=actor, refusal=refusal, note=note, now=now
+            )
+            report.refused.append((r.line, r.email, refusal.code))
+            frozen.add(r.line)
+    return frozen
 
 
 def _chunks(rows: list[ImportRow]) -> Iterator[list[ImportRow]]:

@@ -19,7 +19,7 @@ from roster.adapters.tokens import new_token, token_hash, workspace_of
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.audit import AuditEntry
-from roster.domain.emails import normalize_email
+from roster.domain.emails import address_key, normalize_email
 from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation, check_invitation
 from roster.domain.users import Actor, User, check_owners_only
@@ -57,15 +57,21 @@ def create_invitation(
     ttl: timedelta = INVITATION_TTL,
 ) -> CreatedInvitation:
     """Invite `email`, replacing any pending invitation of it; the token is returned once.
-    Only an owner invites an owner."""
+
+    A Blocked user is found by any spelling of their address (`address_key`), so a
+    look-alike of it is refused as they are (`user_blocked`, audited); any other
+    look-alike is refused as input. Only an owner invites an owner.
+    """
     check_owners_only(actor, role)
-    address = normalize_email(email)
     with SqlUnitOfWork(engine) as uow:
         workspace = uow.workspaces.get(workspace_id)
         if workspace is None:
             raise errors.NotFound("No such workspace.")
         counts = uow.counts.lock(workspace_id)
-        invitee = uow.users.get_by_email(workspace_id, address)
+        invitee = uow.users.get_by_email(workspace_id, address_key(email))
+        blocked = invitee is not None and invitee.status == Status.BLOCKED
+        # Otherwise the address must be a clean one; its key is then the address.
+        address = invitee.email if invitee and blocked else normalize_email(email)
         try:
             check_invitation(
                 invitee,

@@ -7,7 +7,6 @@ table decides: an identity provider may deactivate and reactivate, never lift a 
 """
 
 import hashlib
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -21,12 +20,12 @@ from roster.adapters import scim_store
 from roster.adapters.repositories import user_from_row
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
-from roster.domain.emails import LookAlike, normalize_email
+from roster.domain.emails import LookAlike, address_key, normalize_email
 from roster.domain.ids import new_id
-from roster.domain.users import Actor, User
+from roster.domain.users import Actor, User, check_address_free
 from roster.domain.vocabulary import Route, Status
-from roster.services.status import change_status
-from roster.services.users import NewUser, add_users
+from roster.services.status import audit_refusal, change_status
+from roster.services.users import NewUser, add_users, refuse_identity_change
 
 # Attributes never stored as sent: derived, read-only, or secrets we do not keep.
 _NOT_STORED = frozenset(
@@ -63,11 +62,6 @@ def _target(active: bool) -> Status:
     table lets scim reach only from Active: a Blocked user reads false already, so
     asking false of them changes nothing (see `_status_wanted`)."""
     return Status.ACTIVE if active else Status.INACTIVE
-
-
-def comparison_key(value: str) -> str:
-    """userName compares case-insensitively (RFC 7643 §4.1.1, caseExact false)."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +206,7 @@ def _account_email(write: UserWrite) -> str:
             return normalize_email(entry["value"])
     # No address at all: Roster keys accounts on an email, so the account gets a
     # reserved, undeliverable one (RFC 2606 .invalid) derived from the userName.
-    digest = hashlib.sha256(comparison_key(write.user_name).encode()).hexdigest()[:24]
+    digest = hashlib.sha256(address_key(write.user_name).encode()).hexdigest()[:24]
     return f"scim-{digest}@no-email.invalid"
 
 
@@ -234,7 +228,7 @@ def _stored(write: UserWrite) -> dict[str, Any]:
         raise errors.InvalidInput("userName is required.")
     return {
         "user_name": user_name[:320],
-        "user_name_key": comparison_key(user_name)[:320],
+        "user_name_key": address_key(user_name)[:320],
         "external_id": _external_id(write.external_id),
         "display_name": write.display_name[:MAX_TEXT] if write.display_name else None,
         "attributes": {k: v for k, v in write.attributes.items() if k not in _NOT_STORED},
@@ -285,6 +279,41 @@ def _deprovisioned_holder(
     return _scim_user(row)
 
 
+def _address_keys(write: UserWrite) -> list[str]:
+    """The keys of the userName and of every address in `emails`, however spelled
+    (userName first): what a new account would take."""
+    emails = [e for e in write.attributes.get("emails") or [] if isinstance(e, dict)]
+    values = [e["value"] for e in emails if isinstance(e.get("value"), str)]
+    return [address_key(v)[:320] for v in (write.user_name, *values)]
+
+
+def _refuse_blocked_holders(
+    engine: Engine, workspace_id: str, write: UserWrite, *, actor: Actor, now: datetime
+) -> None:
+    """Refuse (409 uniqueness) a new account taking a Blocked user's userName or
+    address, audited on their history: provisioning the person again as a new
+    account would escape the block. A deprovisioned holder is left to the POST,
+    which links that same account again (still Blocked, its identity frozen)."""
+    keys = _address_keys(write)
+    with SqlUnitOfWork(engine) as uow:
+        found = {scim_store.owner_of_user_name(uow.conn, workspace_id, keys[0])}
+        found |= {scim_store.owner_of_email(uow.conn, workspace_id, k) for k in keys}
+        for holder in sorted(h for h in found if h is not None):
+            if scim_store.is_deprovisioned(uow.conn, workspace_id, holder):
+                continue
+            user = uow.users.get(workspace_id, holder)
+            try:
+                check_address_free(user, keys[0])
+            except errors.AddressHeld as refusal:
+                assert user is not None
+                note = "An identity provider asked for a new account with this user's address."
+                audit_refusal(
+                    uow, user, route=Route.SCIM, actor=actor, refusal=refusal, note=note, now=now
+                )
+                uow.commit()
+                raise Uniqueness(refusal.detail) from refusal
+
+
 def create_user(
     engine: Engine, *, workspace_id: str, actor: Actor, write: UserWrite, now: datetime
 ) -> ScimUser:
@@ -293,8 +322,10 @@ def create_user(
     When the userName or email is a user a SCIM DELETE deprovisioned, that account is
     linked again instead (RFC 7644 allows no duplicate, and Roster keeps people's
     history): their attributes are replaced and `active` (true when absent) applies
-    as a PUT's would, so a Blocked user asked to be active is refused.
+    as a PUT's would, so a Blocked user asked to be active is refused. A Blocked
+    user's userName or address, in any spelling, is taken for good (409 uniqueness).
     """
+    _refuse_blocked_holders(engine, workspace_id, write, actor=actor, now=now)
     email = _account_email(write)
     stored = _stored(write)
     if gone := _deprovisioned_holder(engine, workspace_id, stored["user_name_key"], email):
@@ -337,9 +368,11 @@ def update_user(
 ) -> ScimUser:
     """Replace a user's SCIM attributes and, when `active` asks for it, their status.
 
-    The status goes first, through `change_status`: a refusal (a Blocked user asked
-    to become active) is audited there and propagates before anything else is
-    written, so the request changes nothing. `current` is the user as the caller
+    A Blocked user's identity (userName, externalId, emails) is frozen: changing it
+    is refused first (400 mutability, audited). Then the status, through
+    `change_status`: a refusal (a Blocked user asked to become active) is audited
+    there and propagates before anything else is written, so the request changes
+    nothing. `current` is the user as the caller
     just read them (else read here); the status change still checks their version.
     """
     if current is None or current.user.id != user_id:
@@ -381,15 +414,22 @@ def _rewrite(
     email = _account_email(write)
     name = _display_name(write, email)
     stored = _stored(write) | ({"deprovisioned_at": None} if relink else {})
-    if email != current.user.email or stored["user_name_key"] != comparison_key(current.user_name):
+    changed = _identity_changes(current, stored, email)
+    if changed:  # a frozen identity is refused before anything else is decided or written
+        with SqlUnitOfWork(engine) as uow:
+            _lock_identity(uow, current, changed, actor=actor, now=now)
+    if email != current.user.email or stored["user_name_key"] != address_key(current.user_name):
         _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
     user = _set_active(engine, current, write.active, actor=actor, now=now) or current.user
     if not relink and _same(current, stored, email, name):
         return replace(current, user=user)  # a PATCH of `active` alone writes nothing more
     try:
-        with engine.begin() as conn:
-            scim_store.save_identity(conn, workspace_id, user_id, email=email, name=name)
-            scim_store.save_attributes(conn, workspace_id, user_id, stored, now)
+        with SqlUnitOfWork(engine) as uow:
+            if changed:  # again, on the user as locked now: a block may have just landed
+                _lock_identity(uow, current, changed, actor=actor, now=now)
+            scim_store.save_identity(uow.conn, workspace_id, user_id, email=email, name=name)
+            scim_store.save_attributes(uow.conn, workspace_id, user_id, stored, now)
+            uow.commit()
     except IntegrityError as clash:
         raise Uniqueness(f"A user with the userName or email {email} already exists.") from clash
     return replace(
@@ -403,6 +443,39 @@ def _rewrite(
         updated_at=now,
         linked=True,
     )
+
+
+def _identity_changes(current: ScimUser, stored: dict[str, Any], email: str) -> tuple[str, ...]:
+    """What of the user's identity a write would change, by SCIM's names: userName
+    and addresses compared by their keys (a change of case is none), externalId
+    exactly (RFC 7643: caseExact)."""
+    changed = []
+    if stored["user_name_key"] != address_key(current.user_name):
+        changed.append("userName")
+    if stored["external_id"] != current.external_id:
+        changed.append("externalId")
+    before = _emails_held(current.attributes, current.user.email)
+    if email != current.user.email or _emails_held(stored["attributes"], email) != before:
+        changed.append("emails")
+    return tuple(changed)
+
+
+def _emails_held(attributes: dict[str, Any], account_email: str) -> frozenset[str]:
+    emails = [e for e in attributes.get("emails") or [] if isinstance(e, dict)]
+    values = [e["value"] for e in emails if isinstance(e.get("value"), str)]
+    return frozenset({account_email, *(address_key(v) for v in values)})
+
+
+def _lock_identity(
+    uow: SqlUnitOfWork, current: ScimUser, changed: tuple[str, ...], *, actor: Actor, now: datetime
+) -> None:
+    """Lock the user (the counter first, as every writer does) and refuse, audited,
+    an identity change of a Blocked user: route scim may not make one."""
+    locked = uow.counts.lock_for_change(current.user.workspace_id, current.user.id)
+    user = locked[3] if locked is not None else None
+    if user is None:
+        raise errors.NotFound(f"No user {current.user.id} in this workspace.")
+    refuse_identity_change(uow, user, changed, route=Route.SCIM, actor=actor, now=now)
 
 
 def _same(current: ScimUser, stored: dict[str, Any], email: str, name: str) -> bool:
@@ -434,7 +507,7 @@ def deactivate_user(
     current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
     _set_active(engine, current, False, actor=actor, now=now)
-    key = comparison_key(current.user_name)
+    key = address_key(current.user_name)
     fallback = {"user_name": current.user_name, "user_name_key": key, "attributes": {}}
     with engine.begin() as conn:
         scim_store.deprovision(conn, workspace_id, user_id, fallback, now)

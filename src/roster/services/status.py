@@ -185,6 +185,24 @@ def refuse(
     raise refusal
 
 
+def audit_refusal(
+    uow: UnitOfWork,
+    user: User,
+    *,
+    route: Route,
+    actor: Actor,
+    refusal: errors.DomainError,
+    note: str,
+    now: datetime,
+) -> None:
+    """Write, inside the caller's unit of work, a refused attempt on `user` that
+    asked for no status change (a Blocked user's identity, or their address for
+    another account): the entry a refused status change writes, from and to their
+    status, `note` saying what was asked."""
+    entry = _refused(user, user.status, route, actor, None, note, now, refusal)
+    uow.audit.add([entry])
+
+
 def apply_changes(
     uow: UnitOfWork,
     *,

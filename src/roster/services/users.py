@@ -6,12 +6,21 @@ from datetime import datetime
 
 from roster.domain import errors
 from roster.domain.audit import APPLIED, AuditEntry
-from roster.domain.emails import normalize_email
+from roster.domain.emails import address_key, normalize_email
 from roster.domain.ids import new_id
-from roster.domain.users import Actor, Headcount, User, check_new_user, check_owners_only
+from roster.domain.users import (
+    Actor,
+    Headcount,
+    User,
+    check_address_free,
+    check_identity_change,
+    check_new_user,
+    check_owners_only,
+)
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
 from roster.services.ports import UnitOfWork
+from roster.services.status import audit_refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +68,28 @@ def add_users(
     limit and reasons as a change into each status would, and auditing each creation.
 
     Raises the first refusal, unless `refused` is given: then a refused row is
-    reported to it by index and skipped. An email already taken is `validation_error`.
+    reported to it by index and skipped. An email already taken is `validation_error`;
+    an address a Blocked user holds, in any spelling, is `user_blocked` on every
+    route, audited on that user's history.
     """
     workspace = uow.workspaces.get(workspace_id)
     if workspace is None:
         raise errors.NotFound("No such workspace.")
     counts = uow.counts.lock(workspace_id)
+    # One read finds both the Blocked holders of any spelling and the taken
+    # addresses: for an address normalize_email accepts, its key is that address.
+    keys = [address_key(n.email) for n in new]
+    found = uow.users.get_many_by_email(workspace_id, keys)
+    held = _held_by_blocked(uow, found, keys, route=route, actor=actor, now=now, refused=refused)
+    new = [n for i, n in enumerate(new) if i not in held]
     emails = [normalize_email(n.email) for n in new]
-    taken = uow.users.get_many_by_email(workspace_id, emails)
+    taken = [e for e in emails if e in found]
     if taken or len(set(emails)) != len(emails):
         clash = next(iter(taken), None) or next(e for e in emails if emails.count(e) > 1)
         raise errors.InvalidInput(f"A user with the email {clash} already exists.")
+    if held and refused is not None:  # report the rest by their index in what was asked
+        kept_index = [i for i in range(len(keys)) if i not in held]
+        refused = _reindexed(refused, kept_index)
     after, users, hashes = counts, [], {}
     kept: list[tuple[User, NewUser]] = []
     for index, (n, email) in enumerate(zip(new, emails, strict=True)):
@@ -110,6 +130,64 @@ def add_users(
     return users
 
 
+def _held_by_blocked(
+    uow: UnitOfWork,
+    found: dict[str, User],
+    keys: Sequence[str],
+    *,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    refused: Callable[[int, errors.DomainError], None] | None,
+) -> set[int]:
+    """The indexes of new users whose address a Blocked user holds, each refusal
+    audited on that user's history. Without `refused` the first is committed and
+    raised (as a refused status change is); with it each is reported and skipped."""
+    held: set[int] = set()
+    for index, key in enumerate(keys):
+        try:
+            check_address_free(found.get(key), key[:320])
+        except errors.AddressHeld as refusal:
+            holder = found[key]
+            note = "Another account was asked for this user's address."
+            audit_refusal(
+                uow, holder, route=route, actor=actor, refusal=refusal, note=note, now=now
+            )
+            if refused is None:
+                uow.commit()
+                raise
+            refused(index, refusal)
+            held.add(index)
+    return held
+
+
+def _reindexed(
+    refused: Callable[[int, errors.DomainError], None], kept_index: Sequence[int]
+) -> Callable[[int, errors.DomainError], None]:
+    return lambda i, refusal: refused(kept_index[i], refusal)
+
+
+def refuse_identity_change(
+    uow: UnitOfWork,
+    user: User,
+    changed: Sequence[str],
+    *,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """`check_identity_change` inside the caller's open unit of work, `user` locked:
+    a refusal is audited and committed before it propagates, as a refused status
+    change is, so the user's history shows who tried to change what."""
+    try:
+        check_identity_change(user, changed, route=route)
+    except errors.IdentityFrozen as refusal:
+        note = f"Asked to change the user's {', '.join(refusal.fields)}."
+        audit_refusal(uow, user, route=route, actor=actor, refusal=refusal, note=note, now=now)
+        uow.commit()
+        raise
+
+
 def _created(
     user: User, route: Route, actor: Actor, now: datetime, batch_id: str | None
 ) -> AuditEntry:
@@ -137,13 +215,17 @@ def update_user(
     user_id: str,
     name: str | None = None,
     role: Role | None = None,
-    actor: Actor,
     expected_version: int | None = None,
+    route: Route,
+    actor: Actor,
+    now: datetime,
 ) -> User:
     """Change a user's name and/or role in one transaction (the API's PATCH).
 
     `expected_version` (from If-Match) refuses a stale edit with `version_conflict`;
-    the role follows the domain's rule that the last active owner stays an owner.
+    the role follows the domain's rules (only an owner makes or unmakes owners, the last
+    active owner stays an owner, a Blocked user's role is frozen but on the profile
+    and the CLI, refusals audited).
     """
     with uow:
         counts = uow.counts.lock(workspace_id)
@@ -154,8 +236,13 @@ def update_user(
             raise errors.VersionConflict()
         before = user.role
         if role is not None:
+            changed = ("role",) if role != before else ()
+            refuse_identity_change(uow, user, changed, route=route, actor=actor, now=now)
             user.change_role(
-                role, actor=actor, headcount=Headcount(counts.active, counts.active_owners)
+                role,
+                actor=actor,
+                route=route,
+                headcount=Headcount(counts.active, counts.active_owners),
             )
         if name is not None:
             user.rename(name)

@@ -109,7 +109,10 @@ def test_a_blocked_user_reads_inactive_and_a_put_cannot_unblock_them(
     assert r.json()["scimType"] == "mutability"
     assert _status(container, tenant, user_id) == Status.BLOCKED
     assert idp.get(f"/scim/v2/Users/{user_id}").status_code == 404
-    r = idp.request("POST", "/scim/v2/Users", okta_user("erin@example.com", active=False))
+    # Linked again as she was (no externalId: a Blocked user's identity is frozen).
+    again = okta_user("erin@example.com", active=False)
+    del again["externalId"]
+    r = idp.request("POST", "/scim/v2/Users", again)
     assert r.status_code == 201, r.text
     assert r.json()["id"] == user_id
     assert r.json()["active"] is False

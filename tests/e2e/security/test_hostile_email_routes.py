@@ -32,7 +32,7 @@ from tests.e2e.security.hostile_kit import (
     unchanged,
     violation,
 )
-from tests.unit.test_hostile_emails import INVISIBLE, same_mailbox
+from tests.unit.test_hostile_emails import INVISIBLE, _fullwidth, same_mailbox
 
 runner = CliRunner()
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -196,3 +196,51 @@ def test_a_look_alike_address_is_refused_by_every_route(
     if code != 2 or "line 2:" not in err:
         violation(f"importing {what}: exit {code}: {err[:200]}")
     unchanged(world, before, what)
+
+
+@st.composite
+def blocked_look_alikes(draw: st.DrawFn) -> str:
+    """A spelling of the Blocked user's address (blocked@h.example): any case, full-width
+    letters, invisible characters anywhere, a trailing dot on the domain, padding."""
+    chars = [
+        _fullwidth(c) if draw(st.integers(0, 3)) == 0 else c.upper() if draw(st.booleans()) else c
+        for c in "blocked@h.example" + draw(st.sampled_from(["", "."]))
+    ]
+    for invisible in draw(st.lists(st.sampled_from(INVISIBLE), max_size=2)):
+        chars.insert(draw(st.integers(0, len(chars))), invisible)
+    return draw(st.sampled_from(["", " "])) + "".join(chars)
+
+
+@hostile(20)
+@given(blocked_look_alikes())
+@example("BLOCKED@H.EXAMPLE.")
+@example("blo\u200bcked@h.example")
+@example("\uff42\uff4c\uff4f\uff43\uff4b\uff45\uff44@h.example")  # full-width
+def test_no_spelling_of_a_blocked_users_address_makes_an_account(
+    world: World, folder: Path, spelling: str
+) -> None:
+    count = _users(world)
+    sent(5)
+    r = world.client.post(
+        "/api/v1/users", json={"email": spelling, "name": "Again"}, headers=world.personal
+    )
+    refused_as_problem(r, f"API POST {spelling!r} (a Blocked user's address)", 409)
+    r = world.client.post(
+        "/scim/v2/Users", json={"schemas": [USER], "userName": spelling}, headers=world.scim
+    )
+    if r.status_code != 409 or r.json().get("scimType") != "uniqueness":
+        violation(f"SCIM POST {spelling!r}: {r.status_code} {r.text[:200]}, not 409 uniqueness")
+    r = world.client.post("/api/v1/invitations", json={"email": spelling}, headers=world.personal)
+    refused_as_problem(r, f"invitation of {spelling!r} (a Blocked user's address)", 409)
+    code, _ = _cli(world, "users", "add", spelling)
+    if code == 0:
+        violation(f"roster users add {spelling!r} made a second account")
+    path = folder / "again.csv"
+    path.write_text(f"email,name,role,status\n{spelling.strip()},Again,member,active\n")
+    _cli(world, "users", "import", str(path))
+    if _users(world) != count:
+        violation(f"{spelling!r} made an account beside the Blocked user's")
+    with world.engine.connect() as conn:
+        status = conn.execute(select(t.users.c.status).where(t.users.c.id == world.blocked))
+        if status.scalar_one() != "blocked":
+            violation(f"{spelling!r} changed the Blocked user's status")

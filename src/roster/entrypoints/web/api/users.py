@@ -131,7 +131,8 @@ def create(
     response: Response,
 ) -> UserOut:
     """Create a user (route admin_api). Creating Blocked needs a reason code; creating
-    Active counts against the seat limit. An email already taken is a validation_error."""
+    Active counts against the seat limit. An email already taken is a validation_error;
+    a Blocked user's address, in any spelling, is 409 user_blocked (audited)."""
     user = create_user(
         container.uow(),
         workspace_id=admin.workspace_id,
@@ -176,15 +177,18 @@ def patch(
 ) -> UserOut:
     """Change a user's name and/or role (not their status: see PUT …/status). Only an
     owner makes or unmakes owners (403 forbidden); the last active owner cannot stop
-    being an owner (409 last_owner)."""
+    being an owner (409 last_owner); a Blocked user's role cannot change here (409
+    user_blocked, audited)."""
     update_user(
         container.uow(),
         workspace_id=admin.workspace_id,
         user_id=user_id,
         name=body.name,
         role=body.role,
-        actor=admin.actor,
         expected_version=parse_etag(if_match),
+        route=admin.route,
+        actor=admin.actor,
+        now=container.clock(),
     )
     return _tagged(response, _user_out(container, admin, user_id))
 

@@ -14,10 +14,10 @@ from scim2_models import Context, ListResponse, SearchRequest
 from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from roster.domain import errors
-from roster.domain.emails import normalize_email
+from roster.domain.emails import address_key
 from roster.entrypoints.web.scim.bodies import mend_filter
 from roster.entrypoints.web.scim.resources import MAX_RESULTS
-from roster.services.scim import Narrowing, comparison_key
+from roster.services.scim import Narrowing
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
@@ -74,12 +74,8 @@ def _core(path: AttrPath, *names: str) -> bool:
 
 
 def _by_user_name(value: str) -> Narrowing:
-    key = comparison_key(value)
-    try:
-        email = normalize_email(value)
-    except errors.InvalidInput:
-        email = key
-    return Narrowing(user_name_keys=[key], emails=[email, key])
+    key = address_key(value)  # for an email address, its normalized form
+    return Narrowing(user_name_keys=[key], emails=[key])
 
 
 _INDEXED: dict[str, Callable[[str], Narrowing]] = {
