@@ -65,7 +65,7 @@ def statuses(container: Container, tenant: Tenant) -> dict[str, Status]:
 def history(container: Container, tenant: Tenant, user_id: str) -> list[tuple[str, str, str]]:
     with container.engine.connect() as conn:
         return [
-            (e.to_status.value, e.route.value, e.outcome)
+            (str(e.to_status), e.route.value, e.outcome)
             for e in queries.audit_for_user(conn, tenant.id, user_id)
         ]
 

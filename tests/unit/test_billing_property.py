@@ -47,7 +47,7 @@ def timed(log: Sequence[AuditEntry]) -> list[tuple[datetime, AuditEntry]]:
 def active_users_at(entries: list[tuple[datetime, AuditEntry]], t: datetime) -> set[str]:
     state: dict[str, Status] = {}
     for instant, e in entries:
-        if instant <= t:
+        if instant <= t and e.user_id is not None and e.to_status is not None:
             state[e.user_id] = e.to_status
     return {u for u, s in state.items() if s == Status.ACTIVE}
 
@@ -232,7 +232,7 @@ def test_usage_equals_brute_force_on_any_history(
     ts = [
         Transition(e.seq, e.user_id, e.from_status, e.to_status, e.at)
         for e in store.audit
-        if e.outcome == APPLIED
+        if e.outcome == APPLIED and e.user_id is not None and e.to_status is not None
     ]
     got = usage_by_day(days(first, last, tz), ORIGIN, ts)
     expected = brute_usage(store.audit, first, last, tz)

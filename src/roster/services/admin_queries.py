@@ -140,7 +140,7 @@ def _audit_query(workspace_id: str, f: AuditFilter) -> Select[Any]:
 def _with_emails(conn: Connection, workspace_id: str, rows: list[Any]) -> list[AuditRow]:
     """Entries with their user's email: one more query, by primary key."""
     entries = [audit_from_row(r) for r in rows]
-    ids = sorted({e.user_id for e in entries})
+    ids = sorted({e.user_id for e in entries if e.user_id is not None})
     query = select(users.c.id, users.c.email).where(
         users.c.workspace_id == workspace_id, users.c.id.in_(ids)
     )

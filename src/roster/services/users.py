@@ -104,7 +104,7 @@ def add_users(
         kept.append((user, n))
     last_seen = {u.id: n.last_seen_at for u, n in kept if n.last_seen_at}
     uow.users.add_many(users, now, hashes, last_seen)
-    uow.audit.add([_created(u, route, actor, now, batch_id) for u in users])
+    uow.audit.append([_created(u, route, actor, now, batch_id) for u in users])
     uow.counts.add(workspace_id, after.minus(counts))
     return users
 
