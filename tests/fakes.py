@@ -9,7 +9,6 @@ from typing import Any, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
-from roster.domain.ids import new_id
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Connection,
     Row,
     bindparam,
-    exists,
     func,
     insert,
     literal_column,
@@ -33,7 +32,7 @@ from roster.adapters.tables import (
 )
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, AuditKind, ChainHead, canonical_changes, extend
-from roster.domain.ids import new_id, new_ids
+from roster.domain.ids import new_id
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace

@@ -7,9 +7,9 @@ read status changes from the audit log, so no outbox message is written for them
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal, NamedTuple
 
 from roster.domain import errors
