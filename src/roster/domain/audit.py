@@ -10,6 +10,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
 
 APPLIED = "applied"
@@ -58,8 +59,7 @@ def admin_action(
     *,
     workspace_id: str,
     route: Route,
-    actor_id: str | None,
-    actor_name: str,
+    actor: Actor,
     at: datetime,
     entry_id: str,
     request_id: str | None,
@@ -74,8 +74,8 @@ def admin_action(
         from_status=None,
         to_status=None,
         route=route,
-        actor_id=actor_id,
-        actor_name=actor_name,
+        actor_id=actor.id,
+        actor_name=actor.name,
         reason_code=None,
         note=note,
         at=at,

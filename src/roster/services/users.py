@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry, AuditKind, admin_action
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, Headcount, User, check_new_user
@@ -157,6 +157,10 @@ def update_user(
     name: str | None = None,
     role: Role | None = None,
     expected_version: int | None = None,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
 ) -> User:
     """Change a user's name and/or role in one transaction (the API's PATCH).
 
@@ -178,6 +182,19 @@ def update_user(
         uow.users.save_profile(user)
         if user.role != before:
             uow.counts.add(workspace_id, _role_delta(before, user.role, user.status))
+            changes = {"role": [before.value, user.role.value]}
+            entry = admin_action(
+                AuditKind.ROLE_CHANGED,
+                changes,
+                workspace_id=workspace_id,
+                route=route,
+                actor=actor,
+                at=now,
+                entry_id=new_id("evt"),
+                request_id=request_id,
+                user_id=user.id,
+            )
+            uow.audit.append([entry])
         uow.commit()
         return user
 

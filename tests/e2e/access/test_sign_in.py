@@ -90,7 +90,14 @@ def test_an_inactive_account_with_the_right_password_is_told_whom_to_ask(
 def test_reactivate_on_sign_in_brings_an_inactive_user_back_through_route_sign_in(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "back@x.example", status=Status.INACTIVE)
     r = sign_in(client, tenant, "back@x.example")
     assert r.status_code == 201
@@ -108,7 +115,14 @@ def test_reactivate_on_sign_in_brings_an_inactive_user_back_through_route_sign_i
 def test_reactivate_on_sign_in_never_unblocks_and_the_refusal_is_audited(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "blk@x.example", status=Status.BLOCKED)
     r = sign_in(client, tenant, "blk@x.example")
     assert r.status_code == 403
@@ -122,7 +136,14 @@ def test_reactivate_on_sign_in_never_unblocks_and_the_refusal_is_audited(
 def test_reactivate_on_sign_in_leaves_an_active_user_unchanged_without_an_event(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "act@x.example")
     assert sign_in(client, tenant, "act@x.example").status_code == 201
     assert [e.route for e in history(container, tenant, uid)] == [Route.CLI]
@@ -133,7 +154,13 @@ def test_reactivate_on_sign_in_respects_the_seat_limit(
 ) -> None:
     uid = add_user(container, tenant, "full@x.example", status=Status.INACTIVE)
     update_settings(
-        container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True, seat_limit=1
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        seat_limit=1,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
     )
     r = sign_in(client, tenant, "full@x.example")
     assert r.status_code == 403

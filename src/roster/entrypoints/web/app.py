@@ -35,6 +35,7 @@ from roster.entrypoints.web.limits import BodyLimit
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
 from roster.entrypoints.web.nul_guard import NulGuard
 from roster.entrypoints.web.public import invitations as invitation_page
+from roster.entrypoints.web.request_ids import RequestIds
 from roster.entrypoints.web.scim import router as scim_router  # SCIM (issue 8)
 
 API = "/api/v1"
@@ -85,6 +86,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.add_middleware(FastLanes, lanes=FAST_LANES)
     app.add_middleware(BodyLimit)
     app.add_middleware(NulGuard)  # no %00 in any URL (a 500 on PostgreSQL otherwise)
+    app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
     for router in (auth.router, me.router, tokens.router, users.router):
         app.include_router(router, prefix=API)
     for router in (flows.router, introspect.router, invitations.router):  # access (issue 3)

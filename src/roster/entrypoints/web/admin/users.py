@@ -21,7 +21,7 @@ from roster.entrypoints.web.admin.session import (
 from roster.entrypoints.web.admin.user_table import table_rows
 from roster.entrypoints.web.admin.users_page_html import users_page_html
 from roster.entrypoints.web.admin.views import PageNotFound, reading
-from roster.entrypoints.web.deps import ContainerDep, container_of
+from roster.entrypoints.web.deps import ContainerDep, container_of, RequestIdDep
 from roster.entrypoints.web.worker_hop import run_in_worker, run_short_read
 from roster.services import admin_queries, queries
 from roster.services.queries import UserView
@@ -165,6 +165,7 @@ def change(
     user_id: str,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     to: Annotated[str, Form()] = "",
     reason_code: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
@@ -200,7 +201,7 @@ def change(
             reason_code=ReasonCode(reason_code) if reason_code else None,
             note=note.strip() or None,
             now=container.clock(),
-            request_id=None,
+            request_id=request_id,
             expected_version=int(version),
         )
     except errors.DomainError as refusal:

@@ -37,7 +37,7 @@ from roster.entrypoints.web.api.user_listing import (
     page_response,
     read_page,
 )
-from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.status import change_status
@@ -192,6 +192,7 @@ def patch(
     body: UserPatchBody,
     container: ContainerDep,
     response: Response,
+    request_id: RequestIdDep,
     if_match: IfMatch = None,
 ) -> UserOut:
     """Change a user's name and/or role (not their status: see PUT …/status). The
@@ -203,6 +204,10 @@ def patch(
         name=body.name,
         role=body.role,
         expected_version=parse_etag(if_match),
+        route=admin.route,
+        actor=admin.actor,
+        now=container.clock(),
+        request_id=request_id,
     )
     return _tagged(response, _user_out(container, admin, user_id))
 
@@ -219,6 +224,7 @@ def put_status(
     body: StatusChangeBody,
     container: ContainerDep,
     response: Response,
+    request_id: RequestIdDep,
     if_match: IfMatch = None,
 ) -> StatusChangeOut:
     """Change one user's status through the caller's route (a personal token:
@@ -233,6 +239,7 @@ def put_status(
         reason_code=body.reason_code,
         note=body.note,
         now=container.clock(),
+        request_id=request_id,
         expected_version=parse_etag(if_match),
     )
     out = _tagged(response, _user_out(container, principal, result.user.id))
