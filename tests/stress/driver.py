@@ -133,6 +133,8 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
             name=f"stress {kind.value}",
             user_id=user_id,
             now=container.clock(),
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
         )
         return {"Authorization": f"Bearer {token}"}
 

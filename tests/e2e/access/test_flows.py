@@ -315,6 +315,8 @@ def test_introspection_describes_a_live_token_and_refuses_everything_else(
         user_id=tenant.owner.id,
         now=container.clock() - timedelta(days=2),
         expires_at=container.clock() - timedelta(days=1),
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
     )
     foreign = token_for(container, new_tenant(container), CredentialKind.SERVICE)
     for token in (expired, foreign["Authorization"][7:], "rst.nope.x", "garbage"):

@@ -21,7 +21,7 @@ from roster.entrypoints.web.admin.session import (
 from roster.entrypoints.web.admin.user_table import table_rows
 from roster.entrypoints.web.admin.users_page_html import users_page_html
 from roster.entrypoints.web.admin.views import PageNotFound, reading
-from roster.entrypoints.web.deps import ContainerDep, container_of, RequestIdDep
+from roster.entrypoints.web.deps import ContainerDep, RequestIdDep, container_of
 from roster.entrypoints.web.worker_hop import run_in_worker, run_short_read
 from roster.services import admin_queries, queries
 from roster.services.queries import UserView
