@@ -168,7 +168,12 @@ def test_an_automation_run_ends_with_its_changes_checkpointed_into_the_database_
         uow.commit()
     monkeypatch.setattr(automations, "CHUNK", 4)
     rule = automations.create_rule(
-        c.engine, workspace_id=tenant.id, data=DORMANT, created_by=ADMIN, now=c.clock()
+        c.engine,
+        workspace_id=tenant.id,
+        data=DORMANT,
+        route=Route.CLI,
+        created_by=ADMIN,
+        now=c.clock(),
     )
     run = automations.start_run(
         c.engine, workspace_id=tenant.id, rule_id=rule.id, dry_run=False, clock=c.clock

@@ -88,8 +88,10 @@ def admin_action(
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """The fields whose values differ, as `changes` holds them."""
-    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+    """The fields whose values differ, as `changes` holds them (a field missing on one
+    side, as before a creation or after a deletion, is None there)."""
+    fields = {**before, **after}
+    return {k: [before.get(k), after.get(k)] for k in fields if before.get(k) != after.get(k)}
 
 
 def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
