@@ -25,7 +25,7 @@ from roster.adapters.bound_in import bound_in, bound_in_values
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry, AuditKind
 from roster.domain.emails import normalize_email
 from roster.domain.users import User
 from roster.domain.vocabulary import Role, Route, Status
@@ -355,6 +355,7 @@ class AuditFilter:
     `refused` (any refusal), or one refusal code such as `user_blocked`."""
 
     user_id: str | None = None
+    kind: tuple[AuditKind, ...] = ()
     route: tuple[Route, ...] = ()
     outcome: str | None = None
     actor_id: str | None = None
@@ -366,6 +367,8 @@ class AuditFilter:
         where: list[ColumnElement[bool]] = []
         if self.user_id is not None:
             where.append(c.user_id == self.user_id)
+        if self.kind:
+            where.append(c.kind.in_([k.value for k in self.kind]))
         if self.route:
             where.append(c.route.in_([r.value for r in self.route]))
         if self.outcome == "refused":
