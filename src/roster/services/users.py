@@ -27,7 +27,14 @@ class NewUser:
 
 
 def create_user(
-    uow: UnitOfWork, *, workspace_id: str, new: NewUser, route: Route, actor: Actor, now: datetime
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    new: NewUser,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
 ) -> User:
     """Create one user; their creation is the first entry of their audit history."""
     with uow:
@@ -39,6 +46,7 @@ def create_user(
             actor=actor,
             now=now,
             batch_id=None,
+            request_id=request_id,
         )
         uow.commit()
         return users[0]
@@ -54,6 +62,7 @@ def add_users(
     now: datetime,
     batch_id: str | None,
     refused: Callable[[int, errors.DomainError], None] | None = None,
+    request_id: str | None = None,
 ) -> list[User]:
     """Insert users inside the caller's unit of work (no commit), checking the seat
     limit and reasons as a change into each status would, and auditing each creation.
@@ -104,13 +113,19 @@ def add_users(
         kept.append((user, n))
     last_seen = {u.id: n.last_seen_at for u, n in kept if n.last_seen_at}
     uow.users.add_many(users, now, hashes, last_seen)
-    uow.audit.append([_created(u, route, actor, now, batch_id) for u in users])
+    made = [_created(u, route, actor, now, batch_id, request_id) for u in users]
+    uow.audit.append(made)
     uow.counts.add(workspace_id, after.minus(counts))
     return users
 
 
 def _created(
-    user: User, route: Route, actor: Actor, now: datetime, batch_id: str | None
+    user: User,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    batch_id: str | None,
+    request_id: str | None,
 ) -> AuditEntry:
     return AuditEntry(
         workspace_id=user.workspace_id,
@@ -125,6 +140,7 @@ def _created(
         at=now,
         outcome=APPLIED,
         batch_id=batch_id,
+        request_id=request_id,
         id=new_id("evt"),
     )
 

@@ -149,6 +149,7 @@ def create(
     container: ContainerDep,
     request: Request,
     response: Response,
+    request_id: RequestIdDep,
 ) -> UserOut:
     """Create a user (route admin_api). Creating Blocked needs a reason code; creating
     Active counts against the seat limit. An email already taken is a validation_error."""
@@ -167,6 +168,7 @@ def create(
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),
+        request_id=request_id,
     )
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{user.id}"
     return _tagged(response, _user_out(container, admin, user.id))
