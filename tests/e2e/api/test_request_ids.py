@@ -67,12 +67,15 @@ def test_an_insane_request_id_is_replaced_and_the_new_one_stored(
     r = client.put(
         f"/api/v1/users/{uid}/status",
         json={"status": "inactive"},
-        headers=owner | {"X-Request-ID": incoming.encode()},  # type: ignore[dict-item]
+        headers=[(k.encode(), v.encode()) for k, v in owner.items()]
+        + [(b"X-Request-ID", incoming.encode())],
     )
     assert r.status_code == 200
     answered = r.headers["x-request-id"]
     assert answered != incoming
-    assert answered.isascii() and answered.isprintable() and 0 < len(answered) <= 128
+    assert answered.isascii()
+    assert answered.isprintable()
+    assert 0 < len(answered) <= 128
     assert stored_ids(client, owner, uid)[0] == answered
 
 
@@ -92,7 +95,8 @@ def test_every_answer_carries_a_request_id_errors_and_404s_included(
     assert all(ids), [a.status_code for a in answers]
     assert len(set(ids)) == len(ids)  # each request its own, generated
     echoed = client.get("/api/v1/nothing-here", headers={"X-Request-ID": "lost-1"})
-    assert echoed.status_code == 404 and echoed.headers["x-request-id"] == "lost-1"
+    assert echoed.status_code == 404
+    assert echoed.headers["x-request-id"] == "lost-1"
 
 
 def test_the_dashboard_stores_the_request_id_of_a_profile_change(
@@ -107,7 +111,8 @@ def test_the_dashboard_stores_the_request_id_of_a_profile_change(
         f"/admin/users/{uid}/status",
         {"to": "inactive", "version": "1"},
     )
-    assert r.status_code == 303 and r.headers["x-request-id"] == "dash-1"
+    assert r.status_code == 303
+    assert r.headers["x-request-id"] == "dash-1"
     assert stored_ids(client, owner, uid)[0] == "dash-1"
 
 

@@ -80,7 +80,8 @@ def test_api_unblock_switched_on_used_and_switched_off_leaves_three_events(
         "blocked",
         "active",
     )
-    assert trail[0]["user_id"] is None and trail[0]["to_status"] is None
+    assert trail[0]["user_id"] is None
+    assert trail[0]["to_status"] is None
 
 
 def test_every_admin_action_kind_is_audited_with_its_before_and_after(
@@ -106,12 +107,14 @@ def test_every_admin_action_kind_is_audited_with_its_before_and_after(
         {"role": ["member", "admin"]},
     )
     created, revoked = sent(client, owner, "tok+"), sent(client, owner, "tok-")
-    assert created["kind"] == "credential.created" and created["note"] == made["id"]
+    assert created["kind"] == "credential.created"
+    assert created["note"] == made["id"]
     assert created["changes"] == {
         "kind": [None, "service"],
         "name": [None, "ci"],
     }
-    assert revoked["kind"] == "credential.revoked" and revoked["note"] == made["id"]
+    assert revoked["kind"] == "credential.revoked"
+    assert revoked["note"] == made["id"]
     assert list(revoked["changes"]) == ["revoked_at"]
     rule_events = [
         sent(client, owner, i) for i in ("rule+", "rule~", "rule-on", "rule-off", "rule-")
@@ -158,7 +161,8 @@ def test_the_kind_filter_narrows_the_api_and_the_dashboard(
         ("workspace.settings_changed", {"seat_limit": [None, 40]})
     ]
     statuses = events(client, owner, "&kind=status")
-    assert statuses and {e["kind"] for e in statuses} == {"status"}
+    assert statuses
+    assert {e["kind"] for e in statuses} == {"status"}
     assert client.get("/api/v1/audit-events?kind=nonsense", headers=owner).status_code == 422
     signed_in_admin(client, container, tenant)
     post_form(client, "/admin/settings", "/admin/settings", {"allow_api_unblock": "on"})
@@ -168,7 +172,8 @@ def test_the_kind_filter_narrows_the_api_and_the_dashboard(
     assert "kf@x.example" not in page
     assert "kf@x.example" in client.get("/admin/audit?kind=status").text
     bad = client.get("/admin/audit?kind=nonsense")
-    assert bad.status_code == 422 and "Choose one of the listed kinds." in bad.text
+    assert bad.status_code == 422
+    assert "Choose one of the listed kinds." in bad.text
     rows = list(
         csv.DictReader(
             io.StringIO(client.get("/admin/audit.csv?kind=workspace.settings_changed").text)
@@ -234,7 +239,7 @@ def test_audit_verify_proves_a_mixed_chain_and_names_a_rewritten_admin_event(
     [settings] = events(client, owner, "&kind=workspace.settings_changed")
     tamper(
         container,
-        f"UPDATE audit_events SET {rewrite} WHERE workspace_id = :w AND seq = {settings['seq']}",
+        f"UPDATE audit_events SET {rewrite} WHERE workspace_id = :w AND seq = {settings['seq']}",  # noqa: S608 - the test's own rewrites
         tenant,
     )
     broken = cli.invoke(app, ["audit", "verify", "-w", tenant.workspace.slug])
