@@ -123,3 +123,29 @@ def test_admin_actions_store_the_request_id(client: TestClient, owner: dict[str,
     assert r.headers["x-request-id"] == "seat-9"
     listed = client.get("/api/v1/audit-events?kind=workspace.settings_changed", headers=owner)
     assert [e["request_id"] for e in listed.json()["items"]] == ["seat-9"]
+
+
+def test_scim_stores_the_request_id_of_the_changes_it_makes(
+    client: TestClient, container: Container, tenant: Tenant, owner: dict[str, str]
+) -> None:
+    idp = token_for(container, tenant, CredentialKind.SCIM)
+    made = client.post(
+        "/scim/v2/Users",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "scimrid@x.example",
+        },
+        headers=idp | {"X-Request-ID": "idp-create"},
+    )
+    assert made.status_code == 201, made.text
+    assert made.headers["x-request-id"] == "idp-create"
+    off = client.patch(
+        f"/scim/v2/Users/{made.json()['id']}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+        headers=idp | {"X-Request-ID": "idp-off"},
+    )
+    assert off.status_code == 200, off.text
+    assert stored_ids(client, owner, made.json()["id"]) == ["idp-off", "idp-create"]
