@@ -16,7 +16,7 @@ from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, AuditEntry
 from roster.domain.batch_decisions import Wanted, decide_many
-from roster.domain.ids import new_id
+from roster.domain.ids import new_id, new_ids
 from roster.domain.users import Actor, Headcount, NewStatus, StatusChanged, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -164,8 +164,10 @@ def apply_changes(
             next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
             for user_id in wanted
         ]
+    attempts = [*refused, *((a, APPLIED) for a in applied)]
     entry = partial(_attempt, workspace_id, route, actor, now, batch_id)
-    uow.audit.append([entry(a, code) for a, code in refused] + [entry(a, APPLIED) for a in applied])
+    ids = new_ids("evt", len(attempts))  # ascending: the rows append to their key
+    uow.audit.append([entry(a, outcome, i) for (a, outcome), i in zip(attempts, ids, strict=True)])
     if not applied:
         return outcomes, Revoked()
     _set_statuses(uow, workspace_id, applied, actor, now)
@@ -182,6 +184,7 @@ def _attempt(
     batch_id: str,
     ask: Wanted,
     outcome: str,
+    entry_id: str,
 ) -> AuditEntry:
     """A batch's audit entry for one user's ask, applied or refused with `outcome`."""
     return AuditEntry(
@@ -197,7 +200,7 @@ def _attempt(
         at=now,
         outcome=outcome,
         batch_id=batch_id,
-        id=new_id("evt"),
+        id=entry_id,
     )
 
 
