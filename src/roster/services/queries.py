@@ -132,11 +132,14 @@ def iter_users(
 
 
 def audit_for_user(conn: Connection, workspace_id: str, user_id: str) -> list[AuditEntry]:
+    """A user's status history, applied and refused (admin actions on them, such as a
+    role change, are on the audit log's own pages)."""
     rows = conn.execute(
         select(audit_events)
         .where(
             audit_events.c.workspace_id == workspace_id,
             audit_events.c.user_id == user_id,
+            audit_events.c.kind == AuditKind.STATUS,
         )
         .order_by(audit_events.c.seq)
     )
