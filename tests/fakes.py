@@ -140,9 +140,6 @@ class _Audit:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
 
-    def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
-        return [e for e in self.s.audit if (e.workspace_id, e.user_id) == (workspace_id, user_id)]
-
 
 class _Access:
     def __init__(self, s: FakeStore) -> None:

@@ -397,17 +397,6 @@ class SqlAuditLog:
                 self.conn, audit_events, _AUDIT_OWN, rows, {"workspace_id": workspace_id, **values}
             )
 
-    def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
-        rows = self.conn.execute(
-            select(audit_events)
-            .where(
-                audit_events.c.workspace_id == workspace_id,
-                audit_events.c.user_id == user_id,
-            )
-            .order_by(audit_events.c.seq)
-        )
-        return [audit_from_row(r) for r in rows]
-
 
 _AUDIT_OWN = ("id", "seq", "user_id", "from_status", "hash")  # each entry's own
 # The rest, in the order `SqlAuditLog._insert` lists them; `changes` is stored as its
