@@ -102,6 +102,8 @@ def seed(url: str) -> tuple[str, str]:
         name=None,
         user_id=owner.id,
         now=c.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "bench"),
     )
     engine.dispose()
     return email, token

@@ -226,7 +226,12 @@ def _timed(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
 
 def sweep(c: Container, ws: str, now: datetime) -> tuple[float, Run, float, Run]:
     rule = auto.create_rule(
-        c.engine, workspace_id=ws, data=dormant_template(DAYS), created_by=ACTOR, now=now
+        c.engine,
+        workspace_id=ws,
+        data=dormant_template(DAYS),
+        route=Route.CLI,
+        created_by=ACTOR,
+        now=now,
     )
     clock = lambda: now  # noqa: E731 - the run judges "90 days" at one instant
     names = vars(auto)  # the run's module: its own name for the shared writer, timed
@@ -287,7 +292,12 @@ def main() -> None:
     print(f"  seeded in {time.perf_counter() - t:.1f} s", flush=True)
     engine.dispose()  # no pooled connection keeps a plan prepared before ANALYZE
     baseline_rule = auto.create_rule(
-        c.engine, workspace_id=theirs, data=dormant_template(DAYS), created_by=ACTOR, now=now
+        c.engine,
+        workspace_id=theirs,
+        data=dormant_template(DAYS),
+        route=Route.CLI,
+        created_by=ACTOR,
+        now=now,
     )
     size = c.jobs.chunk
     fresh = engine.dialect.name == "sqlite" and not args.same_file

@@ -391,7 +391,7 @@ def main() -> None:
 
     _, token = create_token(
         engine, workspace_id=ws, kind=CredentialKind.PERSONAL, name="bench", user_id=owner,
-        now=c.clock() - timedelta(seconds=1),
+        now=c.clock() - timedelta(seconds=1), route=Route.CLI, actor=Actor(None, "bench"),
     )  # fmt: skip
     fresh = _sqlite(engine) and not args.same_file
     if fresh:

@@ -85,6 +85,8 @@ def seed_tokens(url: str, count: int) -> list[str]:
             name=None,
             user_id=admin.id,
             now=c.clock(),
+            route=Route.CLI,
+            actor=actor,
         )[1]
         for admin in [owner, *admins]
     ]

@@ -97,6 +97,8 @@ def seed(url: str, count: int) -> tuple[str, str, list[str], list[str]]:
         name="bench",
         user_id=None,
         now=c.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "bench"),
     )
     with engine.connect() as conn:
         rows = conn.execute(

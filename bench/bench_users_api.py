@@ -103,6 +103,8 @@ def seed(container: Container, n: int) -> tuple[str, str]:
         name="bench",
         user_id=owner.id,
         now=now,
+        route=Route.CLI,
+        actor=Actor(None, "bench"),
     )
     return workspace.id, token
 
@@ -122,6 +124,8 @@ def _reuse(container: Container, workspace_id: str) -> tuple[str, str]:
         name="bench",
         user_id=owner,
         now=container.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "bench"),
     )
     return workspace_id, token
 

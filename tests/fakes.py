@@ -8,8 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import Attempt, AuditEntry, ChainHead
-from roster.domain.ids import new_id
+from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -137,22 +136,9 @@ class _Audit:
     def __init__(self, s: FakeStore) -> None:
         self.s = s
 
-    def add(self, entries: Sequence[AuditEntry]) -> None:
+    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
-
-    def add_attempts(
-        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
-    ) -> None:
-        self.add(
-            [
-                a.entry(workspace_id, user_id, from_status, new_id("evt"))
-                for user_id, from_status, a in entries
-            ]
-        )
-
-    def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
-        return [e for e in self.s.audit if (e.workspace_id, e.user_id) == (workspace_id, user_id)]
 
 
 class _Access:
@@ -161,30 +147,6 @@ class _Access:
 
     def revoke(self, workspace_id: str, user_ids: Sequence[str], now: datetime) -> Revoked:
         return Revoked(sessions=sum(self.s.sessions.pop(u, 0) for u in user_ids))
-
-
-class _Changes:
-    """As the SQL change log: the pieces below, one after the other."""
-
-    def __init__(self, uow: "FakeUnitOfWork") -> None:
-        self.uow = uow
-
-    def record(
-        self,
-        chain: ChainHead,
-        entry: AuditEntry,
-        delta: UserCounts,
-        changed: User | None = None,
-        revoke: bool = False,
-    ) -> Revoked:
-        self.uow.audit.add([entry])
-        self.uow.counts.add(entry.workspace_id, delta)
-        if changed is None:
-            return Revoked()
-        self.uow.users.save_statuses([changed])
-        if not revoke:
-            return Revoked()
-        return self.uow.access.revoke(entry.workspace_id, [changed.id], entry.at)
 
 
 class _Outbox:
@@ -211,7 +173,6 @@ class FakeUnitOfWork:
         self.counts = _Counts(self._work)
         self.audit = _Audit(self._work)
         self.access = _Access(self._work)
-        self.changes = _Changes(self)
         self.outbox = _Outbox(self._work)
         return self
 

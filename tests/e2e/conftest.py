@@ -63,5 +63,7 @@ def token_for(
         name=f"{kind.value} test",
         user_id=user_id or tenant.owner.id,
         now=container.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
     )
     return {"Authorization": f"Bearer {token}"}

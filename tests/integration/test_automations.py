@@ -58,7 +58,9 @@ def status_of(c: Container, t: Tenant, user_id: str) -> Status:
 
 
 def rule(c: Container, t: Tenant, data: dict[str, Any], now: datetime = T0) -> Rule:
-    return auto.create_rule(c.engine, workspace_id=t.id, data=data, created_by=ADMIN, now=now)
+    return auto.create_rule(
+        c.engine, workspace_id=t.id, data=data, route=Route.CLI, created_by=ADMIN, now=now
+    )
 
 
 def start(
@@ -432,6 +434,7 @@ def test_personal_automations_stop_when_their_owner_leaves_active(
         container.engine,
         workspace_id=tenant.id,
         data=SWEEP | {"personal": True},
+        route=Route.CLI,
         created_by=Actor(id=admin, name="A", user_id=admin),
         now=T0,
     )

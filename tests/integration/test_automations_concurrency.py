@@ -9,6 +9,7 @@ from roster.adapters.tables import automation_runs
 from roster.bootstrap import Container
 from roster.domain.rules import Run
 from roster.domain.users import Actor
+from roster.domain.vocabulary import Route
 from roster.services import automations as auto
 from roster.services.jobs import Tuning
 from tests.conftest import new_tenant
@@ -23,6 +24,7 @@ def test_two_servers_with_the_same_due_rule_run_it_once(pg_container: Container)
         c.engine,
         workspace_id=tenant.id,
         data=SWEEP | {"trigger": {"type": "schedule", "every_minutes": 5}},
+        route=Route.CLI,
         created_by=Actor(id=None, name="cli:test"),
         now=T0,
     )
@@ -63,6 +65,7 @@ def test_two_dispatchers_act_on_an_event_once(pg_container: Container) -> None:
             "trigger": {"type": "event", "event": "payment.failed"},
             "action": {"type": "set_status", "status": "blocked", "reason_code": "payment_dispute"},
         },
+        route=Route.CLI,
         created_by=Actor(id=None, name="cli:test"),
         now=T0,
     )

@@ -81,7 +81,14 @@ def test_reports_equal_brute_force_with_and_without_snapshots(
 ) -> None:
     tenant = new_tenant(container)
     set_timezone(container, tenant.id, tz)
-    update_settings(container.uow(), workspace_id=tenant.id, seat_limit=seat_limit)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        seat_limit=seat_limit,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     play(
         container.uow,
         tenant.id,

@@ -65,7 +65,7 @@ def statuses(container: Container, tenant: Tenant) -> dict[str, Status]:
 def history(container: Container, tenant: Tenant, user_id: str) -> list[tuple[str, str, str]]:
     with container.engine.connect() as conn:
         return [
-            (e.to_status.value, e.route.value, e.outcome)
+            (str(e.to_status), e.route.value, e.outcome)
             for e in queries.audit_for_user(conn, tenant.id, user_id)
         ]
 
@@ -297,7 +297,14 @@ def test_a_stale_version_is_refused_with_version_conflict(
 
 def test_seat_limit_and_last_owner_hold_in_storage(container: Container, tenant: Tenant) -> None:
     uid = add(container, tenant, "g@x.example", Status.INACTIVE)
-    update_settings(container.uow(), workspace_id=tenant.id, seat_limit=1)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        seat_limit=1,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     with pytest.raises(errors.SeatLimitReached):
         change_status(
             container.uow(),

@@ -30,9 +30,9 @@ def check(conn: Connection, workspace_id: str, record: Record) -> tuple[list[str
     """Every violation found, in plain words (an empty list means the rules held),
     and what was verified: `operations` (status-change attempts with their audit
     event: applied or refused), `applied`, `refused`, `bulk_jobs`, `runs`."""
-    events = conn.execute(
+    events = conn.execute(  # status events: admin actions change no status
         select(audit_events)
-        .where(audit_events.c.workspace_id == workspace_id)
+        .where(audit_events.c.workspace_id == workspace_id, audit_events.c.kind == "status")
         .order_by(audit_events.c.seq)
     ).all()
     current = {

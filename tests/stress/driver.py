@@ -95,7 +95,14 @@ class World:
 
 def build_world(container: Container, members: int, admins: int = 3) -> World:
     tenant = new_tenant(container)
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     secret = hash_password(PASSWORD)
     people = [  # one in 40 at a domain a rule blocks
         NewUser(
@@ -131,6 +138,8 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
             name=f"stress {kind.value}",
             user_id=user_id,
             now=container.clock(),
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
         )
         return {"Authorization": f"Bearer {token}"}
 

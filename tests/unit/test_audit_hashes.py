@@ -1,5 +1,5 @@
-"""The audit chain's bytes: the documented JSON array, the same for one entry and for
-a batch hashed together."""
+"""The audit chain's bytes: the documented JSON array; admin actions add their kind
+and changes, so status entries hash as they did before kinds existed."""
 
 import hashlib
 import json
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from roster.domain.audit import Attempt, AuditEntry, chain_attempts, chain_hash
+from roster.domain.audit import AuditEntry, AuditKind, ChainHead, chain_hash, extend
 from roster.domain.vocabulary import ReasonCode, Route, Status
 
 text = st.text(max_size=12)
@@ -68,10 +68,52 @@ def test_an_entry_hashes_as_the_documented_json_array(previous: str, e: AuditEnt
 
 @given(previous=text, batch=st.lists(entries, min_size=1, max_size=6))
 def test_a_batch_chains_as_its_entries_one_by_one(previous: str, batch: list[AuditEntry]) -> None:
-    entries = [(e.user_id, e.from_status, Attempt.of(e)) for e in batch]
-    workspace_id, first = batch[0].workspace_id, batch[0].seq
     expected, head = [], previous
-    for seq, e in enumerate(batch, first):
-        head = chain_hash(head, replace(e, workspace_id=workspace_id), seq)
-        expected.append(head)
-    assert chain_attempts(previous, workspace_id, first, [e.id for e in batch], entries) == expected
+    for seq, e in enumerate(batch, 8):
+        head = chain_hash(head, e, seq)
+        expected.append(ChainHead(seq, head))
+    assert extend(ChainHead(7, previous), batch) == expected
+
+
+changes = st.dictionaries(text, st.lists(st.none() | text | st.booleans(), min_size=2, max_size=2))
+
+
+@given(previous=text, e=entries, kind=st.sampled_from(AuditKind), changed=changes)
+def test_an_admin_action_hashes_its_kind_and_changes_too(
+    previous: str, e: AuditEntry, kind: AuditKind, changed: dict[str, list[object]]
+) -> None:
+    action = replace(e, kind=kind, changes=changed)
+    sorted_changes = json.dumps(changed, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    fields = [*json.loads(_payload(previous, action)), kind.value, sorted_changes]
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    assert chain_hash(previous, action) == hashlib.sha256(payload.encode()).hexdigest()
+
+
+def test_a_changed_kind_or_change_changes_the_hash() -> None:
+    e = replace(
+        _example(), kind=AuditKind.SETTINGS_CHANGED, changes={"allow_api_unblock": [False, True]}
+    )
+    assert chain_hash("", e) != chain_hash("", replace(e, kind=AuditKind.STATUS))
+    assert chain_hash("", e) != chain_hash(
+        "", replace(e, changes={"allow_api_unblock": [True, False]})
+    )
+    assert chain_hash("", e) != chain_hash("", replace(e, kind=AuditKind.STATUS, changes=None))
+
+
+def _payload(previous: str, e: AuditEntry) -> str:
+    """The documented array of a status entry (what `documented` hashes)."""
+    fields = [
+        previous, e.workspace_id, str(e.seq), e.id, e.user_id or "", e.from_status or "",
+        e.to_status or "", e.route, e.actor_id or "", e.actor_name, e.reason_code or "",
+        e.note or "", e.request_id or "", e.batch_id or "", e.at.astimezone(UTC).isoformat(),
+        e.outcome,
+    ]  # fmt: skip
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def _example() -> AuditEntry:
+    return AuditEntry(
+        workspace_id="ws_1", user_id=None, from_status=None, to_status=None,
+        route=Route.ADMIN_API, actor_id="usr_1", actor_name="Ada", reason_code=None,
+        note=None, at=datetime(2026, 12, 7, tzinfo=UTC), outcome="applied", id="evt_1", seq=1,
+    )  # fmt: skip

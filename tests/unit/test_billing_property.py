@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry, AuditKind
 from roster.domain.billing import ORIGIN, Transition, active_at, days, usage_by_day
 from roster.domain.ids import new_id
 from roster.domain.users import Actor
@@ -36,9 +36,11 @@ ZONES = ["UTC", "America/New_York", "Asia/Kolkata"]
 
 
 def timed(log: Sequence[AuditEntry]) -> list[tuple[datetime, AuditEntry]]:
-    """Applied entries in seq order, each with its instant (the running max of `at`)."""
+    """Applied status entries in seq order, each with its instant (the running max of
+    `at`); admin actions move no headcount."""
     out, clock = [], None
-    for e in sorted((e for e in log if e.outcome == APPLIED), key=lambda e: e.seq):
+    applied = (e for e in log if e.outcome == APPLIED and e.kind == AuditKind.STATUS)
+    for e in sorted(applied, key=lambda e: e.seq):
         clock = e.at if clock is None else max(clock, e.at)
         out.append((clock, e))
     return out
@@ -47,7 +49,7 @@ def timed(log: Sequence[AuditEntry]) -> list[tuple[datetime, AuditEntry]]:
 def active_users_at(entries: list[tuple[datetime, AuditEntry]], t: datetime) -> set[str]:
     state: dict[str, Status] = {}
     for instant, e in entries:
-        if instant <= t:
+        if instant <= t and e.user_id and e.to_status:
             state[e.user_id] = e.to_status
     return {u for u, s in state.items() if s == Status.ACTIVE}
 
@@ -224,7 +226,14 @@ def test_usage_equals_brute_force_on_any_history(
         actor=ACTOR,
         now=BASE,
     )
-    update_settings(FakeUnitOfWork(store), workspace_id=workspace.id, seat_limit=seat_limit)
+    update_settings(
+        FakeUnitOfWork(store),
+        workspace_id=workspace.id,
+        seat_limit=seat_limit,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=BASE,
+    )
     store.workspaces[workspace.id].timezone = tz
     play(lambda: FakeUnitOfWork(store), workspace.id, [owner.id], history)
 
@@ -232,7 +241,7 @@ def test_usage_equals_brute_force_on_any_history(
     ts = [
         Transition(e.seq, e.user_id, e.from_status, e.to_status, e.at)
         for e in store.audit
-        if e.outcome == APPLIED
+        if e.outcome == APPLIED and e.user_id is not None and e.to_status is not None
     ]
     got = usage_by_day(days(first, last, tz), ORIGIN, ts)
     expected = brute_usage(store.audit, first, last, tz)

@@ -91,7 +91,14 @@ def test_no_route_gives_a_blocked_users_address_to_a_new_account(
 
 def test_an_import_chunk_skips_and_reports_a_blocked_address_and_adds_the_rest() -> None:
     store, workspace_id, user_id = _world()
-    update_settings(FakeUnitOfWork(store), workspace_id=workspace_id, seat_limit=2)
+    update_settings(
+        FakeUnitOfWork(store),
+        workspace_id=workspace_id,
+        seat_limit=2,
+        route=Route.CLI,
+        actor=OPERATOR,
+        now=NOW,
+    )
     refused: list[tuple[int, str]] = []
     with FakeUnitOfWork(store) as uow:
         made = add_users(

@@ -126,12 +126,26 @@ class StatusMachine(RuleBasedStateMachine):
 
     @rule(on=st.booleans())
     def toggle_api_unblock(self, on: bool) -> None:
-        update_settings(self.uow, workspace_id=self.ws, allow_api_unblock=on)
+        update_settings(
+            self.uow,
+            workspace_id=self.ws,
+            allow_api_unblock=on,
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
+            now=self.now(),
+        )
         self.api_unblock = on
 
     @rule(limit=st.none() | st.integers(0, 8))
     def seat_limit(self, limit: int | None) -> None:
-        update_settings(self.uow, workspace_id=self.ws, seat_limit=limit)
+        update_settings(
+            self.uow,
+            workspace_id=self.ws,
+            seat_limit=limit,
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
+            now=self.now(),
+        )
 
     def check_block_kept(self, uid: str, before: Status, route: Route) -> None:
         after = self.statuses()[uid]

@@ -476,7 +476,12 @@ def applied_events_after(
                 a.batch_id,
                 a.at,
             )
-            .where(a.workspace_id == workspace_id, a.seq > seq, a.outcome == "applied")
+            .where(
+                a.workspace_id == workspace_id,
+                a.seq > seq,
+                a.outcome == "applied",
+                a.kind == "status",  # admin actions change no user's status
+            )
             .order_by(a.seq)
             .limit(limit)
         )

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Dialect,
     Select,
     String,
     Table,
@@ -100,7 +101,7 @@ def insert_rows(
     processors = [
         (i, p)
         for i, name in enumerate(columns)
-        if (p := table.c[name].type._cached_bind_processor(dialect)) is not None
+        if (p := _bind_processor(table.c[name], dialect)) is not None
     ]
     if processors and not bound:
         rows = _processed(rows, processors)
@@ -147,8 +148,14 @@ def insert_rows_sharing(
 
 def bind_value(conn: Connection, column: Column[Any], value: Any) -> Any:
     """`value` as `column`'s type binds it (a shared value of many rows, done once)."""
-    process = column.type._cached_bind_processor(conn.dialect)
+    process = _bind_processor(column, conn.dialect)
     return value if process is None or value is None else process(value)
+
+
+def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How `column`'s type turns a value into what the driver takes on `dialect` (the
+    public spelling of what Core does before it binds a value)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _processed(

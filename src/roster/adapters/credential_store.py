@@ -145,8 +145,11 @@ def add(
     return credential_id
 
 
-def revoke(conn: Connection, *, workspace_id: str, credential_id: str, now: datetime) -> bool:
-    result = conn.execute(
+def revoke(
+    conn: Connection, *, workspace_id: str, credential_id: str, now: datetime
+) -> tuple[CredentialKind, str | None] | None:
+    """Revoke a live credential: its kind and owner, or None if none was live."""
+    row = conn.execute(
         update(credentials)
         .where(
             credentials.c.workspace_id == workspace_id,
@@ -154,8 +157,9 @@ def revoke(conn: Connection, *, workspace_id: str, credential_id: str, now: date
             credentials.c.revoked_at.is_(None),
         )
         .values(revoked_at=now)
-    )
-    return result.rowcount == 1
+        .returning(credentials.c.kind, credentials.c.user_id)
+    ).first()
+    return None if row is None else (CredentialKind(row.kind), row.user_id)
 
 
 def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:

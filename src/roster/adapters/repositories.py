@@ -12,7 +12,6 @@ from sqlalchemy import (
     Connection,
     Row,
     bindparam,
-    exists,
     func,
     insert,
     literal_column,
@@ -32,8 +31,8 @@ from roster.adapters.tables import (
     workspaces,
 )
 from roster.domain.access import Revoked
-from roster.domain.audit import Attempt, AuditEntry, ChainHead, chain_attempts, chain_hash
-from roster.domain.ids import new_id, new_ids
+from roster.domain.audit import AuditEntry, AuditKind, ChainHead, canonical_changes, extend
+from roster.domain.ids import new_id
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -345,99 +344,39 @@ def _locked(dialect: str) -> Any:
 
 
 class SqlAuditLog:
+    """The one writer of the audit chain: status attempts and admin actions alike."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, entries: Sequence[AuditEntry]) -> None:
-        """Append entries with the workspace's next sequence numbers, each hashed onto
-        the one before."""
-        if entries:
-            self._append(
-                entries[0].workspace_id,
-                [e.id for e in entries],
-                [(e.user_id, e.from_status, Attempt.of(e)) for e in entries],
-            )
+    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+        """Append entries (all of one workspace), numbered and hashed onto the end of
+        its chain, set-based: the rows that share all but their id, seq, user, from
+        status and hash go in one statement. `after` is the chain's end when the
+        caller has just read it with the counter row locked; otherwise reserving the
+        numbers updates (so locks) the counter row. Either way seq follows the order
+        of commits and the chain has no forks."""
+        if not entries:
+            return
+        workspace_id, c = entries[0].workspace_id, user_counts.c
+        counter = update(user_counts).where(c.workspace_id == workspace_id)
+        if after is None:
+            reserved = counter.values(audit_seq=c.audit_seq + len(entries))
+            last, head = self.conn.execute(reserved.returning(c.audit_seq, c.audit_head)).one()
+            after = ChainHead(last - len(entries), head)
+        links = extend(after, entries)
+        self._insert(workspace_id, entries, links)
+        end = links[-1]
+        self.conn.execute(counter.values(audit_seq=end.seq, audit_head=end.hash))
 
-    def add_attempts(
-        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
+    def _insert(
+        self, workspace_id: str, entries: Sequence[AuditEntry], links: Sequence[ChainHead]
     ) -> None:
-        """`add` for a batch: (user id, from status, attempt) each, the attempts shared
-        by the entries alike; the entries get new ids."""
-        if entries:
-            self._append(workspace_id, new_ids("evt", len(entries)), entries)
-
-    def _append(
-        self,
-        workspace_id: str,
-        ids: Sequence[str],
-        entries: Sequence[tuple[str, Status | None, Attempt]],
-    ) -> None:
-        """Reserving the sequence numbers updates the counter row (the workspace lock),
-        so the order of seq is the order of commits and the chain has no forks."""
-        c = user_counts.c
-        last, head = self.conn.execute(
-            update(user_counts)
-            .where(c.workspace_id == workspace_id)
-            .values(audit_seq=c.audit_seq + len(entries))
-            .returning(c.audit_seq, c.audit_head)
-        ).one()
-        first = last - len(entries) + 1
-        hashes = chain_attempts(head, workspace_id, first, ids, entries)
-        kinds: dict[int, tuple[Attempt, list[tuple[Any, ...]]]] = {}  # a batch has a few
-        for seq, entry_id, (user_id, from_status, a), digest in zip(
-            range(first, last + 1), ids, entries, hashes, strict=True
-        ):
-            kind = kinds.get(id(a)) or kinds.setdefault(id(a), (a, []))
-            kind[1].append((entry_id, seq, user_id, _STATUS_VALUES.get(from_status), digest))
-        for a, rows in kinds.values():
-            attempt = dict(zip(_AUDIT_SHARED, self._values(a), strict=True))
-            shared = {"workspace_id": workspace_id, **attempt}
-            insert_rows_sharing(self.conn, audit_events, _AUDIT_OWN, rows, shared)
-        self.conn.execute(
-            update(user_counts).where(c.workspace_id == workspace_id).values(audit_head=hashes[-1])
-        )
-
-    def _values(self, a: Attempt) -> tuple[Any, ...]:
-        """An attempt's columns, in `_AUDIT_SHARED` order (to_status … batch_id), bound."""
-        return (
-            a.to_status.value,
-            a.route.value,
-            a.actor_id,
-            a.actor_name,
-            a.reason_code.value if a.reason_code else None,
-            a.note,
-            bind_value(self.conn, audit_events.c.at, a.at),
-            a.outcome,
-            a.request_id,
-            a.batch_id,
-        )
-
-    def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]:
-        rows = self.conn.execute(
-            select(audit_events)
-            .where(
-                audit_events.c.workspace_id == workspace_id,
-                audit_events.c.user_id == user_id,
-            )
-            .order_by(audit_events.c.seq)
-        )
-        return [audit_from_row(r) for r in rows]
-
-
-def _chained(entries: Sequence[AuditEntry], chain: ChainHead) -> tuple[list[tuple[Any, ...]], str]:
-    """The audit rows of `entries`, numbered and hashed on from `chain`, and the new head."""
-    head = chain.hash
-    rows = []
-    for seq, e in enumerate(entries, start=chain.seq + 1):
-        head = chain_hash(head, e, seq)
-        rows.append(
-            (
-                e.workspace_id,
-                e.id,
-                seq,
-                e.user_id,
-                e.from_status.value if e.from_status else None,
-                e.to_status.value,
+        alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}  # a batch has a few kinds
+        for e, link in zip(entries, links, strict=True):
+            own = (e.id, link.seq, e.user_id, _STATUS_VALUES.get(e.from_status), link.hash)
+            shared = (
+                _STATUS_VALUES.get(e.to_status),
                 e.route.value,
                 e.actor_id,
                 e.actor_name,
@@ -447,18 +386,22 @@ def _chained(entries: Sequence[AuditEntry], chain: ChainHead) -> tuple[list[tupl
                 e.outcome,
                 e.request_id,
                 e.batch_id,
-                head,
+                e.kind.value,
+                None if e.changes is None else canonical_changes(e.changes),
             )
-        )
-    return rows, head
+            alike.setdefault(shared, []).append(own)
+        for shared, rows in alike.items():
+            values = dict(zip(_AUDIT_SHARED, shared, strict=True))
+            values["at"] = bind_value(self.conn, audit_events.c.at, values["at"])
+            insert_rows_sharing(
+                self.conn, audit_events, _AUDIT_OWN, rows, {"workspace_id": workspace_id, **values}
+            )
 
 
-_AUDIT_COLUMNS = (
-    "workspace_id",
-    "id",
-    "seq",
-    "user_id",
-    "from_status",
+_AUDIT_OWN = ("id", "seq", "user_id", "from_status", "hash")  # each entry's own
+# The rest, in the order `SqlAuditLog._insert` lists them; `changes` is stored as its
+# canonical JSON text (the column is JSON): what the chain hashed, byte for byte.
+_AUDIT_SHARED = (
     "to_status",
     "route",
     "actor_id",
@@ -469,18 +412,18 @@ _AUDIT_COLUMNS = (
     "outcome",
     "request_id",
     "batch_id",
-    "hash",
+    "kind",
+    "changes",
 )
-_AUDIT_OWN = ("id", "seq", "user_id", "from_status", "hash")  # each entry's own
-_AUDIT_SHARED = tuple(c for c in _AUDIT_COLUMNS if c not in {"workspace_id", *_AUDIT_OWN})
 
 
 def audit_from_row(row: Row[Any]) -> AuditEntry:
     m = dict(row._mapping)
     m["from_status"] = Status(m["from_status"]) if m["from_status"] else None
-    m["to_status"] = Status(m["to_status"])
+    m["to_status"] = Status(m["to_status"]) if m["to_status"] else None
     m["route"] = Route(m["route"])
     m["reason_code"] = ReasonCode(m["reason_code"]) if m["reason_code"] else None
+    m["kind"] = AuditKind(m["kind"])
     return AuditEntry(**m)
 
 
@@ -572,92 +515,6 @@ class _Writes:
         else:
             counts = tuple(conn.execute(w, params).rowcount for w in self.each)
         return dict(zip(self.names, counts, strict=True))
-
-
-class SqlChangeLog:
-    """Writes one decided status change (or refusal) after `lock_for_change`."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def record(
-        self,
-        chain: ChainHead,
-        entry: AuditEntry,
-        delta: UserCounts,
-        changed: User | None = None,
-        revoke: bool = False,
-    ) -> Revoked:
-        """The audit entry after `chain`, the counter moved by `delta` and holding
-        the chain's new end, and for a `changed` user their status columns and, with
-        `revoke` (they left Active), the revocations: one statement on PostgreSQL,
-        built once (bound parameters), as building it costs more than running it."""
-        (row,), head = _chained([entry], chain)
-        params = {f"audit_{k}": v for k, v in zip(_AUDIT_COLUMNS, row, strict=True)}
-        params |= {f"delta_{c.key}": getattr(delta, c.key) for c in _COUNT_COLUMNS}
-        params |= {"ws": entry.workspace_id, "chain_seq": chain.seq + 1, "chain_head": head}
-        if changed is not None:
-            params |= {f"status_{k}": getattr(changed, k) for k in _STATUS_COLUMNS[:-1]}
-            params |= {"one_user": changed.id, "now": entry.at}
-        kinds: tuple[str, ...] = _REVOKED if revoke else ()
-        if revoke and self.conn.dialect.name != "postgresql":
-            kinds = self._live_access(params)
-        found = _one_change(changed is not None, kinds).run(self.conn, params)
-        return Revoked(**{k: found[k] for k in kinds})
-
-    def _live_access(self, params: dict[str, Any]) -> tuple[str, ...]:
-        """On SQLite (one statement at a time), which of the revocations have rows to
-        revoke, probed in one statement under the write lock held since BEGIN
-        IMMEDIATE (so nothing can add one before they run): only those run, and the
-        others revoke nothing, as running them would. Most users leaving Active
-        have no session, token, invitation or automation left."""
-        probed = self.conn.execute(_live_access(), params).one()
-        return tuple(kind for kind, live in zip(_REVOKED, probed, strict=True) if live)
-
-
-@cache
-def _revoking_one_user() -> list[tuple[str, Any]]:
-    now = bindparam("now", type_=credentials.c.revoked_at.type)
-    return _revocations(bindparam("ws"), lambda column: column == bindparam("one_user"), now)
-
-
-@cache
-def _live_access() -> Any:
-    """Whether each of `_revoking_one_user`'s UPDATEs would change a row: each an
-    EXISTS on the very table and WHERE clause of the UPDATE, in `_REVOKED` order."""
-    found = dict(_revoking_one_user())
-    return select(
-        *(
-            exists().select_from(found[k].table).where(found[k].whereclause).label(k)
-            for k in _REVOKED
-        )
-    )
-
-
-@cache
-def _one_change(changed: bool, revoke: tuple[str, ...]) -> _Writes:
-    """`SqlChangeLog.record`'s statements, with the parameters it binds; `revoke`
-    names the revocations to run (`_REVOKED`, or those `_live_access` found)."""
-    ws: Any = bindparam("ws")
-    audit = {k: bindparam(f"audit_{k}", type_=audit_events.c[k].type) for k in _AUDIT_COLUMNS}
-    moved = {c.key: bindparam(f"delta_{c.key}", type_=c.type) for c in _COUNT_COLUMNS}
-    writes = [
-        ("audit", insert(audit_events).values(audit)),
-        (
-            "counts",
-            _counts_update(
-                ws, moved, audit_seq=bindparam("chain_seq"), audit_head=bindparam("chain_head")
-            ),
-        ),
-    ]
-    if changed:
-        status = {k: bindparam(f"status_{k}", type_=users.c[k].type) for k in _STATUS_COLUMNS[:-1]}
-        writes.append(("status", _status_update(ws, users.c.id == bindparam("one_user"), status)))
-    writes += [(k, w) for k, w in _revoking_one_user() if k in revoke]
-    return _Writes.of(writes)
-
-
-_REVOKED = ("sessions", "tokens", "invitations", "automations")
 
 
 class SqlOutbox:

@@ -92,19 +92,22 @@ audit_events = Table(
     Column("workspace_id", String(ID), primary_key=True),
     Column("id", String(ID), primary_key=True),
     Column("seq", BigInteger, nullable=False),  # per workspace, gapless, in commit order
-    Column("user_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=True),  # null: an action on the workspace
     Column("from_status", String(16), nullable=True),  # null: the user was created
-    Column("to_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=True),  # null: an admin action
     Column("route", String(16), nullable=False),
     Column("actor_id", String(ID), nullable=True),
     Column("actor_name", String(200), nullable=False),
     Column("reason_code", String(32), nullable=True),
     Column("note", Text, nullable=True),
-    Column("request_id", String(64), nullable=True),
+    Column("request_id", String(128), nullable=True),
     Column("batch_id", String(ID), nullable=True),
     Column("at", UtcDateTime(), nullable=False),
     Column("outcome", String(32), nullable=False),  # "applied" or the refusal's code
     Column("hash", String(64), nullable=False, default=""),  # chained per workspace, by seq
+    # "status", or the admin action (domain.audit.AuditKind) with its changed fields
+    Column("kind", String(40), nullable=False, server_default="status"),
+    Column("changes", JSON, nullable=True),  # {"field": [before, after]}; never a secret
     ForeignKeyConstraint(["workspace_id", "user_id"], ["users.workspace_id", "users.id"]),
     UniqueConstraint("workspace_id", "seq", name="uq_audit_events_workspace_seq"),
     Index("ix_audit_events_workspace_user", "workspace_id", "user_id", "seq"),

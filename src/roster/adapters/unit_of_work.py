@@ -9,7 +9,6 @@ from roster.adapters.database import WRITE
 from roster.adapters.repositories import (
     SqlAccessRevoker,
     SqlAuditLog,
-    SqlChangeLog,
     SqlOutbox,
     SqlUserCounts,
     SqlUserRepository,
@@ -34,7 +33,6 @@ class SqlUnitOfWork:
         self.counts = SqlUserCounts(self.conn)
         self.audit = SqlAuditLog(self.conn)
         self.access = SqlAccessRevoker(self.conn)
-        self.changes = SqlChangeLog(self.conn)
         self.outbox = SqlOutbox(self.conn)
         return self
 

@@ -1,25 +1,42 @@
-"""Audit entries: one per attempt, applied or refused."""
+"""Audit entries: one per attempt at a status change, applied or refused, and one per
+admin action, all in one hash chain per workspace."""
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
-from itertools import count
-from typing import NamedTuple
+from typing import Any
 
+from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
 
 APPLIED = "applied"
 
 
+class AuditKind(StrEnum):
+    """What an audit entry records: a status attempt, or which admin action."""
+
+    STATUS = "status"
+    SETTINGS_CHANGED = "workspace.settings_changed"
+    ROLE_CHANGED = "user.role_changed"
+    CREDENTIAL_CREATED = "credential.created"
+    CREDENTIAL_REVOKED = "credential.revoked"
+    AUTOMATION_CHANGED = "automation.changed"
+
+
+Changes = Mapping[str, Sequence[Any]]
+"""An admin action's changed fields: name → [before, after] (None where absent)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     workspace_id: str
-    user_id: str
+    user_id: str | None  # None: an action on the workspace, not on one user
     from_status: Status | None  # None: the user was created with `to_status`
-    to_status: Status
+    to_status: Status | None  # None: an admin action, which changes no status
     route: Route
     actor_id: str | None
     actor_name: str
@@ -32,13 +49,56 @@ class AuditEntry:
     id: str = ""
     seq: int = 0  # given by the audit log when written: the workspace's order of events
     hash: str = ""  # given by the audit log: chain_hash of the previous entry's hash and this
+    kind: AuditKind = AuditKind.STATUS
+    changes: Changes | None = None
+
+
+def admin_action(
+    kind: AuditKind,
+    changes: Changes,
+    *,
+    workspace_id: str,
+    route: Route,
+    actor: Actor,
+    at: datetime,
+    entry_id: str,
+    request_id: str | None,
+    user_id: str | None = None,
+    note: str | None = None,
+) -> AuditEntry:
+    """The entry of an applied admin action: no status, its `changes` instead. `note`
+    names what it acted on (a token, a rule) where `user_id` cannot."""
+    return AuditEntry(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        from_status=None,
+        to_status=None,
+        route=route,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        reason_code=None,
+        note=note,
+        at=at,
+        outcome=APPLIED,
+        request_id=request_id,
+        id=entry_id,
+        kind=kind,
+        changes=changes,
+    )
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The fields whose values differ, as `changes` holds them (a field missing on one
+    side, as before a creation or after a deletion, is None there)."""
+    fields = {**before, **after}
+    return {k: [before.get(k), after.get(k)] for k in fields if before.get(k) != after.get(k)}
 
 
 def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
-    """Each user's status from their applied entries, taken in `seq` order."""
+    """Each user's status from their applied status entries, taken in `seq` order."""
     state: dict[str, Status] = {}
     for e in sorted(entries, key=lambda e: e.seq):
-        if e.outcome == APPLIED:
+        if e.outcome == APPLIED and e.user_id is not None and e.to_status is not None:
             state[e.user_id] = e.to_status
     return state
 
@@ -55,55 +115,13 @@ class ChainHead:
     hash: str = GENESIS
 
 
-class Attempt(NamedTuple):
-    """What the entries of one kind in a batch share: all but seq, id, user and the
-    status they were in. Its fields are in the order `chain_hash` hashes them."""
-
-    to_status: Status
-    route: Route
-    actor_id: str | None
-    actor_name: str
-    reason_code: ReasonCode | None
-    note: str | None
-    request_id: str | None
-    batch_id: str | None
-    at: datetime
-    outcome: str
-
-    @classmethod
-    def of(cls, e: AuditEntry) -> "Attempt":
-        return cls(
-            e.to_status,
-            e.route,
-            e.actor_id,
-            e.actor_name,
-            e.reason_code,
-            e.note,
-            e.request_id,
-            e.batch_id,
-            e.at,
-            e.outcome,
-        )
-
-    def entry(
-        self, workspace_id: str, user_id: str, from_status: Status | None, entry_id: str
-    ) -> AuditEntry:
-        return AuditEntry(
-            workspace_id=workspace_id,
-            user_id=user_id,
-            from_status=from_status,
-            to_status=self.to_status,
-            route=self.route,
-            actor_id=self.actor_id,
-            actor_name=self.actor_name,
-            reason_code=self.reason_code,
-            note=self.note,
-            at=self.at,
-            outcome=self.outcome,
-            request_id=self.request_id,
-            batch_id=self.batch_id,
-            id=entry_id,
-        )
+def extend(head: ChainHead, entries: Sequence[AuditEntry]) -> list[ChainHead]:
+    """Each entry's place when appended, in order, after `head`: its seq and hash."""
+    links = []
+    for seq, e in enumerate(entries, start=head.seq + 1):
+        head = ChainHead(seq, chain_hash(head.hash, e, seq))
+        links.append(head)
+    return links
 
 
 def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
@@ -112,78 +130,42 @@ def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
 
     Any edit, removal or reordering of an earlier entry changes every later hash,
     so `roster audit verify` can name the first entry that does not match. The hashed
-    bytes are the compact JSON array (UTF-8, not ASCII-escaped) of the previous hash,
-    workspace, seq, id, user, from status and the `Attempt` fields, each a string.
+    bytes are the compact JSON array (UTF-8, not ASCII-escaped) of strings: the
+    previous hash, workspace, seq, id, user, from status, to status, route, actor id,
+    actor name, reason code, note, request id, batch id, time (ISO 8601, UTC) and
+    outcome, absent values as "". An entry that is not a plain status entry (its kind
+    is not `status`, or it has changes) adds its kind and its changes (as compact JSON
+    with sorted keys), so status entries written before kinds existed still verify.
     """
-    number = e.seq if seq is None else seq
-    return _digest(
-        previous, e.workspace_id, number, e.id, e.user_id, e.from_status, _tail(Attempt.of(e))
-    )
-
-
-def chain_attempts(
-    previous: str,
-    workspace_id: str,
-    first_seq: int,
-    ids: Sequence[str],
-    entries: Sequence[tuple[str, Status | None, Attempt]],
-) -> list[str]:
-    """`chain_hash` of each entry, given by its id and (user id, from status,
-    attempt), numbered from `first_seq`, each onto the one before: a batch's hashes,
-    each attempt (shared by the entries alike) encoded once."""
-    j = _json_string
-    # The same bytes as `_digest` builds, with what a batch repeats encoded once: the
-    # workspace, each attempt's tail and each from-status; a hex digest and a number
-    # need no escaping, so the previous hash and seq are only quoted.
-    workspace = j(workspace_id)
-    tails: dict[int, str] = {}  # by id(): the entries share a few attempt objects
-    froms: dict[Status | None, str] = {}
-    before = j(previous)
-    hashes = []
-    sha256 = hashlib.sha256
-    for seq, entry_id, (user_id, from_status, attempt) in zip(
-        count(first_seq), ids, entries, strict=False
-    ):
-        tail = tails.get(id(attempt)) or tails.setdefault(id(attempt), _tail(attempt))
-        status = froms.get(from_status) or froms.setdefault(from_status, j(from_status or ""))
-        payload = f'[{before},{workspace},"{seq}",{j(entry_id)},{j(user_id)},{status},{tail}'
-        digest = sha256(payload.encode()).hexdigest()
-        hashes.append(digest)
-        before = f'"{digest}"'
-    return hashes
-
-
-def _digest(
-    previous: str,
-    workspace_id: str,
-    seq: int,
-    entry_id: str,
-    user_id: str,
-    from_status: Status | None,
-    tail: str,
-) -> str:
-    j = _json_string
-    payload = (
-        f"[{j(previous)},{j(workspace_id)},{j(str(seq))},{j(entry_id)},{j(user_id)},"
-        f"{j(from_status or '')},{tail}"
-    )
+    fields = [
+        previous,
+        e.workspace_id,
+        str(e.seq if seq is None else seq),
+        e.id,
+        e.user_id or "",
+        e.from_status or "",
+        e.to_status or "",
+        e.route,
+        e.actor_id or "",
+        e.actor_name,
+        e.reason_code or "",
+        e.note or "",
+        e.request_id or "",
+        e.batch_id or "",
+        _iso(e.at),
+        e.outcome,
+    ]
+    if e.kind != AuditKind.STATUS or e.changes is not None:
+        fields += [e.kind, canonical_changes(e.changes)]
+    payload = "[" + ",".join(map(_json_string, fields)) + "]"
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _tail(a: Attempt) -> str:
-    fields = (
-        a.to_status,
-        a.route,
-        a.actor_id or "",
-        a.actor_name,
-        a.reason_code or "",
-        a.note or "",
-        a.request_id or "",
-        a.batch_id or "",
-        _iso(a.at),
-        a.outcome,
-    )
-    return ",".join(map(_json_string, fields)) + "]"
+def canonical_changes(changes: Changes | None) -> str:
+    """`changes` as the chain hashes it: compact JSON, keys sorted ("" for none)."""
+    if changes is None:
+        return ""
+    return json.dumps(changes, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 # What json.dumps(..., ensure_ascii=False) writes for one string, without its overhead.

@@ -14,19 +14,22 @@ from roster.adapters import credential_store
 from roster.adapters.credential_store import Checked
 from roster.adapters.database import WRITE
 from roster.adapters.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from roster.adapters.repositories import SqlOutbox, user_from_row
+from roster.adapters.repositories import SqlAuditLog, SqlOutbox, user_from_row
 from roster.adapters.tables import users, workspaces
 from roster.adapters.tokens import new_token, workspace_of
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
+from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.emails import normalize_email
+from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import ADMIN_ROLES, ReasonCode, Route, Status
 from roster.services import throttle
 from roster.services.status import ChangeResult, change_status, refuse
 
 SESSION_TTL = timedelta(hours=12)
+SESSION_KINDS = frozenset({CredentialKind.SESSION, CredentialKind.API_SESSION})
 TOUCH_EVERY = timedelta(minutes=5)
 """last_used_at / last_seen_at are stamped at most this often, not on every request."""
 WRONG_CREDENTIALS = "The workspace, email or password is not right."
@@ -226,6 +229,7 @@ def change_on_profile(
     note: str | None = None,
     now: datetime,
     expected_version: int | None = None,
+    request_id: str | None = None,
     limits: throttle.Limits = throttle.DEFAULT_LIMITS,
 ) -> ChangeResult:
     """`change_status` for an admin on a user's profile; where `confirm_with` is given
@@ -252,6 +256,7 @@ def change_on_profile(
             note=note,
             now=now,
             refusal=PasswordMismatch(),
+            request_id=request_id,
         )
     return change_status(
         SqlUnitOfWork(engine),
@@ -264,6 +269,7 @@ def change_on_profile(
         note=note,
         now=now,
         expected_version=expected_version,
+        request_id=request_id,
     )
 
 
@@ -331,8 +337,12 @@ def create_token(
     user_id: str | None,
     now: datetime,
     expires_at: datetime | None = None,
+    route: Route,
+    actor: Actor,
+    request_id: str | None = None,
 ) -> tuple[str, str]:
-    """A new API token, returned once as (credential id, token)."""
+    """A new API token, returned once as (credential id, token). Its making is
+    audited (`credential.created`: kind, name, expiry; never the secret)."""
     if kind not in (CredentialKind.PERSONAL, CredentialKind.SERVICE, CredentialKind.SCIM):
         raise errors.InvalidInput("A token's kind is personal, service or scim.")
     if kind == CredentialKind.PERSONAL:
@@ -353,6 +363,22 @@ def create_token(
             now=now,
             expires_at=expires_at,
         )
+        made = {"kind": kind.value, "name": name.strip() if name else None}
+        made["expires_at"] = expires_at.isoformat() if expires_at else None
+        changes = changed_fields({}, made)
+        entry = admin_action(
+            AuditKind.CREDENTIAL_CREATED,
+            changes,
+            workspace_id=workspace_id,
+            route=route,
+            actor=actor,
+            at=now,
+            entry_id=new_id("evt"),
+            request_id=request_id,
+            user_id=user_id,
+            note=credential_id,
+        )
+        SqlAuditLog(conn).append([entry])
     return credential_id, token
 
 
@@ -370,10 +396,36 @@ def _check_personal_owner(engine: Engine, workspace_id: str, user_id: str | None
 
 
 def revoke_credential(
-    engine: Engine, *, workspace_id: str, credential_id: str, now: datetime
+    engine: Engine,
+    *,
+    workspace_id: str,
+    credential_id: str,
+    now: datetime,
+    route: Route,
+    actor: Actor,
+    request_id: str | None = None,
 ) -> None:
+    """Revoke a live credential. Revoking an API token is audited
+    (`credential.revoked`); ending one's own session (signing out) is not."""
     with engine.execution_options(**WRITE).begin() as conn:
-        if not credential_store.revoke(
+        revoked = credential_store.revoke(
             conn, workspace_id=workspace_id, credential_id=credential_id, now=now
-        ):
+        )
+        if revoked is None:
             raise errors.NotFound("No such live credential in this workspace.")
+        kind, owner = revoked
+        if kind in SESSION_KINDS:
+            return
+        entry = admin_action(
+            AuditKind.CREDENTIAL_REVOKED,
+            {"revoked_at": [None, now.isoformat()]},
+            workspace_id=workspace_id,
+            route=route,
+            actor=actor,
+            at=now,
+            entry_id=new_id("evt"),
+            request_id=request_id,
+            user_id=owner,
+            note=credential_id,
+        )
+        SqlAuditLog(conn).append([entry])

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Select, or_, select
 
 from roster.adapters.repositories import audit_from_row
 from roster.adapters.tables import audit_events, users
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry, AuditKind
 from roster.domain.vocabulary import Route, Status
 
 REFUSED = "refused"  # an outcome filter meaning "any refusal"
@@ -90,6 +90,7 @@ def find_users(
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
     user_id: str | None = None
+    kind: AuditKind | None = None
     route: Route | None = None
     outcome: str | None = None  # "applied", "refused", or one refusal code
     since: datetime | None = None
@@ -107,6 +108,8 @@ def _audit_query(workspace_id: str, f: AuditFilter) -> Select[Any]:
     query = select(audit_events).where(a.workspace_id == workspace_id)
     if f.user_id:
         query = query.where(a.user_id == f.user_id)
+    if f.kind:
+        query = query.where(a.kind == f.kind.value)
     if f.route:
         query = query.where(a.route == f.route.value)
     if f.outcome == REFUSED:
@@ -123,7 +126,7 @@ def _audit_query(workspace_id: str, f: AuditFilter) -> Select[Any]:
 def _with_emails(conn: Connection, workspace_id: str, rows: list[Any]) -> list[AuditRow]:
     """Entries with their user's email: one more query, by primary key."""
     entries = [audit_from_row(r) for r in rows]
-    ids = sorted({e.user_id for e in entries})
+    ids = sorted({e.user_id for e in entries if e.user_id is not None})
     query = select(users.c.id, users.c.email).where(
         users.c.workspace_id == workspace_id, users.c.id.in_(ids)
     )

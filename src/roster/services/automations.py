@@ -27,6 +27,7 @@ from roster.adapters.job_leases import AUTOMATION_RUNS, SqlJobLeases
 from roster.adapters.repositories import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
+from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.jobs import JobRef, Lease, ResultRow
@@ -68,8 +69,10 @@ def create_rule(
     workspace_id: str,
     data: Any,
     created_by: Actor,
+    route: Route,
     now: datetime,
     allow_private_webhooks: bool = False,
+    request_id: str | None = None,
 ) -> Rule:
     """Save a new rule from its JSON shape (`RuleInvalid` names a wrong field).
 
@@ -95,6 +98,7 @@ def create_rule(
         rule = _scheduled(rule, workspace, now)
         store.insert_rule(uow.conn, rule)
         _watch_events(uow.conn, rule)
+        _audit(uow, None, rule, route, created_by, now, request_id)
         uow.commit()
         return rule
 
@@ -105,15 +109,18 @@ def update_rule(
     workspace_id: str,
     rule_id: str,
     data: Any,
+    route: Route,
+    actor: Actor,
     now: datetime,
     allow_private_webhooks: bool = False,
+    request_id: str | None = None,
 ) -> Rule:
     """Replace a rule's definition; its schedule restarts from now. A webhook address
     is judged when it changes (as `create_rule` does); a kept one at each delivery."""
     definition = parse_rule(data)
     with SqlUnitOfWork(engine) as uow:
         workspace = _workspace(uow, workspace_id)
-        rule = _rule(uow.conn, workspace_id, rule_id)
+        rule = before = _rule(uow.conn, workspace_id, rule_id)
         if definition.action.url != rule.definition.action.url:
             check_destination(definition.action, allow_private=allow_private_webhooks)
         secret = rule.webhook_secret or (_secret() if definition.action.kind == "webhook" else None)
@@ -127,24 +134,83 @@ def update_rule(
         rule = _scheduled(rule, workspace, now)
         store.save_rule(uow.conn, rule)
         _watch_events(uow.conn, rule)
+        _audit(uow, before, rule, route, actor, now, request_id)
         uow.commit()
         return rule
 
 
 def set_enabled(
-    engine: Engine, *, workspace_id: str, rule_id: str, enabled: bool, now: datetime
+    engine: Engine,
+    *,
+    workspace_id: str,
+    rule_id: str,
+    enabled: bool,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
 ) -> Rule:
     with SqlUnitOfWork(engine) as uow:
         rule = _rule(uow.conn, workspace_id, rule_id)
         data = rule.definition.as_json() | {"enabled": enabled}
-    return update_rule(engine, workspace_id=workspace_id, rule_id=rule_id, data=data, now=now)
+    return update_rule(
+        engine,
+        workspace_id=workspace_id,
+        rule_id=rule_id,
+        data=data,
+        route=route,
+        actor=actor,
+        now=now,
+        request_id=request_id,
+    )
 
 
-def delete_rule(engine: Engine, *, workspace_id: str, rule_id: str) -> None:
+def delete_rule(
+    engine: Engine,
+    *,
+    workspace_id: str,
+    rule_id: str,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
+) -> None:
     with SqlUnitOfWork(engine) as uow:
-        if not store.delete_rule(uow.conn, workspace_id, rule_id):
-            raise errors.NotFound("No such automation in this workspace.")
+        rule = _rule(uow.conn, workspace_id, rule_id)
+        store.delete_rule(uow.conn, workspace_id, rule_id)
+        _audit(uow, rule, None, route, actor, now, request_id)
         uow.commit()
+
+
+def _audit(
+    uow: SqlUnitOfWork,
+    before: Rule | None,
+    after: Rule | None,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None,
+) -> None:
+    """`automation.changed` with each field of the definition that changed: all of
+    them from None when made, to None when deleted (the signing secret never)."""
+    changes = changed_fields(
+        before.definition.as_json() if before else {}, after.definition.as_json() if after else {}
+    )
+    rule = after or before
+    if not changes or rule is None:
+        return
+    entry = admin_action(
+        AuditKind.AUTOMATION_CHANGED,
+        changes,
+        workspace_id=rule.workspace_id,
+        route=route,
+        actor=actor,
+        at=now,
+        entry_id=new_id("evt"),
+        request_id=request_id,
+        note=rule.id,
+    )
+    uow.audit.append([entry])
 
 
 def _secret() -> str:

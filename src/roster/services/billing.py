@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select
 
 from roster.adapters.database import WRITE
 from roster.adapters.tables import audit_events, billing_days, users, workspaces
 from roster.domain import billing as arithmetic
-from roster.domain.audit import APPLIED
+from roster.domain.audit import APPLIED, AuditKind
 from roster.domain.billing import ORIGIN, Cursor, DayUsage, Totals, Transition
 from roster.domain.transitions import Policy
 from roster.domain.vocabulary import Role, Status
@@ -129,6 +129,11 @@ def active_at(conn: Connection, workspace: Workspace, instant: datetime) -> int:
     return arithmetic.active_at(start, transitions(conn, workspace.id, start.seq), instant)
 
 
+def _applied_status(a: Any) -> tuple[ColumnElement[bool], ...]:
+    """Applied status changes: what moves a headcount (admin actions move none)."""
+    return (a.outcome == APPLIED, a.kind == AuditKind.STATUS)
+
+
 def transitions(conn: Connection, workspace_id: str, after_seq: int) -> Iterator[Transition]:
     """The workspace's applied transitions after `after_seq`, in seq order, page by page,
     so a caller that stops early reads little."""
@@ -137,7 +142,7 @@ def transitions(conn: Connection, workspace_id: str, after_seq: int) -> Iterator
     while True:
         rows = conn.execute(
             select(a.seq, a.user_id, a.from_status, a.to_status, a.at)
-            .where(a.workspace_id == workspace_id, a.seq > last, a.outcome == APPLIED)
+            .where(*_applied_status(a), a.workspace_id == workspace_id, a.seq > last)
             .order_by(a.seq)
             .limit(page)
         ).all()
@@ -228,7 +233,7 @@ def _sealed_days(
 ) -> list[dict[str, Any]]:
     start = latest.end if latest else ORIGIN
     a = audit_events.c
-    applied_after = (a.workspace_id == workspace.id, a.seq > start.seq, a.outcome == APPLIED)
+    applied_after = (*_applied_status(a), a.workspace_id == workspace.id, a.seq > start.seq)
     first_at, max_at = conn.execute(
         select(func.min(a.at), func.max(a.at)).where(*applied_after)
     ).one()

@@ -81,7 +81,7 @@ def create_invitation(
             )
         except errors.DomainError as refusal:
             if invitee is not None and not isinstance(refusal, errors.InvalidInput):
-                uow.audit.add([_refused(invitee, actor, now, refusal)])
+                uow.audit.append([_refused(invitee, actor, now, refusal)])
                 uow.commit()
             raise
         invitation_store.revoke_for_email(uow.conn, workspace_id, address, now)

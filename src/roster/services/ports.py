@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import Attempt, AuditEntry, ChainHead
+from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -58,26 +58,10 @@ class UserCountsRepository(Protocol):
 
 
 class AuditLog(Protocol):
-    def add(self, entries: Sequence[AuditEntry]) -> None: ...
-    def add_attempts(
-        self, workspace_id: str, entries: Sequence[tuple[str, Status | None, Attempt]]
-    ) -> None: ...
-    def for_user(self, workspace_id: str, user_id: str) -> list[AuditEntry]: ...
-
-
-class ChangeLog(Protocol):
-    def record(
-        self,
-        chain: ChainHead,
-        entry: AuditEntry,
-        delta: UserCounts,
-        changed: User | None = None,
-        revoke: bool = False,
-    ) -> Revoked:
-        """Write one decided change under the counter lock that read `chain`:
-        `entry` appended after it, the counts moved by `delta` (the chain's new end
-        stored with them), the `changed` user's status columns, and with `revoke`
-        their sessions, tokens, invitations and personal automations ended."""
+    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+        """Append entries (one workspace's: status attempts or admin actions) to its
+        chain, numbered and hashed in order; `after`, when given, is the chain's end
+        as read under the counter lock in this unit of work."""
         ...
 
 
@@ -104,8 +88,6 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def access(self) -> AccessRevoker: ...
-    @property
-    def changes(self) -> ChangeLog: ...
     @property
     def outbox(self) -> Outbox: ...
 

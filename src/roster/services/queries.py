@@ -21,7 +21,7 @@ from sqlalchemy import (
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry, AuditKind
 from roster.domain.emails import normalize_email
 from roster.domain.users import User
 from roster.domain.vocabulary import Role, Route, Status
@@ -128,11 +128,14 @@ def iter_users(
 
 
 def audit_for_user(conn: Connection, workspace_id: str, user_id: str) -> list[AuditEntry]:
+    """A user's status history, applied and refused (admin actions on them, such as a
+    role change, are on the audit log's own pages)."""
     rows = conn.execute(
         select(audit_events)
         .where(
             audit_events.c.workspace_id == workspace_id,
             audit_events.c.user_id == user_id,
+            audit_events.c.kind == AuditKind.STATUS,
         )
         .order_by(audit_events.c.seq)
     )
@@ -299,6 +302,7 @@ class AuditFilter:
     `refused` (any refusal), or one refusal code such as `user_blocked`."""
 
     user_id: str | None = None
+    kind: tuple[AuditKind, ...] = ()
     route: tuple[Route, ...] = ()
     outcome: str | None = None
     actor_id: str | None = None
@@ -310,6 +314,8 @@ class AuditFilter:
         where: list[ColumnElement[bool]] = []
         if self.user_id is not None:
             where.append(c.user_id == self.user_id)
+        if self.kind:
+            where.append(c.kind.in_([k.value for k in self.kind]))
         if self.route:
             where.append(c.route.in_([r.value for r in self.route]))
         if self.outcome == "refused":

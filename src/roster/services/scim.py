@@ -315,7 +315,13 @@ def _refuse_blocked_holders(
 
 
 def create_user(
-    engine: Engine, *, workspace_id: str, actor: Actor, write: UserWrite, now: datetime
+    engine: Engine,
+    *,
+    workspace_id: str,
+    actor: Actor,
+    write: UserWrite,
+    now: datetime,
+    request_id: str | None = None,
 ) -> ScimUser:
     """Create a user through route `scim`, with their SCIM attributes, in one transaction.
 
@@ -331,7 +337,9 @@ def create_user(
     if gone := _deprovisioned_holder(engine, workspace_id, stored["user_name_key"], email):
         active = True if write.active is None else write.active
         revived = replace(write, active=active)
-        return _rewrite(engine, gone, revived, actor=actor, now=now, relink=True)
+        return _rewrite(
+            engine, gone, revived, actor=actor, now=now, relink=True, request_id=request_id
+        )
     _check_unique(engine, workspace_id, None, stored["user_name_key"], email)
     status = _target(write.active if write.active is not None else True)
     uow = SqlUnitOfWork(engine)
@@ -345,6 +353,7 @@ def create_user(
                 actor=actor,
                 now=now,
                 batch_id=None,
+                request_id=request_id,
             )
             scim_store.save_attributes(uow.conn, workspace_id, user.id, stored, now)
             uow.commit()
@@ -365,6 +374,7 @@ def update_user(
     now: datetime,
     if_match: str | None = None,
     current: ScimUser | None = None,
+    request_id: str | None = None,
 ) -> ScimUser:
     """Replace a user's SCIM attributes and, when `active` asks for it, their status.
 
@@ -378,7 +388,7 @@ def update_user(
     if current is None or current.user.id != user_id:
         current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
-    return _rewrite(engine, current, write, actor=actor, now=now)
+    return _rewrite(engine, current, write, actor=actor, now=now, request_id=request_id)
 
 
 def set_active(
@@ -389,12 +399,13 @@ def set_active(
     actor: Actor,
     now: datetime,
     if_match: str | None = None,
+    request_id: str | None = None,
 ) -> ScimUser:
     """A PATCH of `active` alone: the status change (or nothing, when `active`
     already reads so), and the user as now stored. Their SCIM attributes are
     left as they are, as a full PATCH writing them back unchanged would."""
     _check_version(current.etag, if_match)
-    user = _set_active(engine, current, active, actor=actor, now=now)
+    user = _set_active(engine, current, active, actor=actor, now=now, request_id=request_id)
     return current if user is None else replace(current, user=user)
 
 
@@ -406,6 +417,7 @@ def _rewrite(
     actor: Actor,
     now: datetime,
     relink: bool = False,
+    request_id: str | None = None,
 ) -> ScimUser:
     """Write what changed, and answer the user as now stored, without reading them
     again: the status change hands back the user row it wrote, and the SCIM
@@ -420,7 +432,10 @@ def _rewrite(
             _lock_identity(uow, current, changed, actor=actor, now=now)
     if email != current.user.email or stored["user_name_key"] != address_key(current.user_name):
         _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
-    user = _set_active(engine, current, write.active, actor=actor, now=now) or current.user
+    activated = _set_active(
+        engine, current, write.active, actor=actor, now=now, request_id=request_id
+    )
+    user = activated or current.user
     if not relink and _same(current, stored, email, name):
         return replace(current, user=user)  # a PATCH of `active` alone writes nothing more
     try:
@@ -499,6 +514,7 @@ def deactivate_user(
     actor: Actor,
     now: datetime,
     if_match: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """DELETE: the user becomes Inactive (route scim) and is deprovisioned: SCIM
     answers 404 for them from now on, while Roster keeps the account and its history.
@@ -506,7 +522,7 @@ def deactivate_user(
     finishes the job."""
     current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
-    _set_active(engine, current, False, actor=actor, now=now)
+    _set_active(engine, current, False, actor=actor, now=now, request_id=request_id)
     key = address_key(current.user_name)
     fallback = {"user_name": current.user_name, "user_name_key": key, "attributes": {}}
     with engine.begin() as conn:
@@ -514,7 +530,13 @@ def deactivate_user(
 
 
 def _set_active(
-    engine: Engine, current: ScimUser, active: bool | None, *, actor: Actor, now: datetime
+    engine: Engine,
+    current: ScimUser,
+    active: bool | None,
+    *,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
 ) -> User | None:
     """The user row as the status change wrote it, or None when nothing changed."""
     if active is None or active == current.active:
@@ -527,6 +549,7 @@ def _set_active(
         route=Route.SCIM,
         actor=actor,
         now=now,
+        request_id=request_id,
         expected_version=current.user.version,
     )
     return result.user if result.changed else None

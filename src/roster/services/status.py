@@ -12,12 +12,13 @@ from the audit log, so no outbox message is written for them.)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal, NamedTuple, NoReturn
 
 from roster.domain import errors
 from roster.domain.access import Revoked
-from roster.domain.audit import APPLIED, Attempt, AuditEntry
-from roster.domain.ids import new_id
+from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.ids import new_id, new_ids
 from roster.domain.users import (
     Actor,
     Headcount,
@@ -108,8 +109,9 @@ def change_in_transaction(
 
     Same → same returns unchanged, writing nothing. One user, few round trips: one
     statement locks the counter and the user (in that order) and reads the workspace
-    and the end of the audit chain; what was decided is written by one
-    `changes.record` (one statement on PostgreSQL).
+    and the end of the audit chain; what was decided is written by the audit
+    log's `append` (after the chain's end read with the lock), the status columns,
+    the counter and the revocations, as a batch's is.
     """
     locked = uow.counts.lock_for_change(workspace_id, user_id)
     if locked is None:
@@ -134,19 +136,18 @@ def change_in_transaction(
         refused = _refused(
             user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
         )
-        uow.changes.record(chain, refused, UserCounts())
+        uow.audit.append([refused], after=chain)
         raise
     if event is None:
         return ChangeResult(user, changed=False, revoked=Revoked())
     user.events.pop()
     after = counts.moved(user.role, event.from_status, event.to_status)
-    revoked = uow.changes.record(
-        chain,
-        _applied(workspace_id, event, request_id, None),
-        after.minus(counts),
-        changed=user,
-        revoke=event.leaves_active,
-    )
+    uow.audit.append([_applied(workspace_id, event, request_id, None)], after=chain)
+    new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
+    uow.users.set_status(workspace_id, [user.id], new)
+    uow.counts.add(workspace_id, after.minus(counts))
+    leaving = [user.id] if event.leaves_active else []
+    revoked = uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
     return ChangeResult(user, changed=True, revoked=revoked)
 
 
@@ -180,7 +181,7 @@ def refuse(
         refused = _refused(
             user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
         )
-        uow.changes.record(chain, refused, UserCounts())
+        uow.audit.append([refused], after=chain)
         uow.commit()
     raise refusal
 
@@ -200,7 +201,7 @@ def audit_refusal(
     another account): the entry a refused status change writes, from and to their
     status, `note` saying what was asked."""
     entry = _refused(user, user.status, route, actor, None, note, now, refusal)
-    uow.audit.add([entry])
+    uow.audit.append([entry])
 
 
 def apply_changes(
@@ -261,12 +262,10 @@ def apply_changes(
             next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
             for user_id in wanted
         ]
-    attempts = _Attempts(route, actor, now, batch_id)
-    uow.audit.add_attempts(
-        workspace_id,
-        [(a.user_id, a.status, attempts.of(a, code)) for a, code in refused]
-        + attempts.entries(applied, APPLIED),
-    )
+    attempts = [*refused, *((a, APPLIED) for a in applied)]
+    entry = partial(_attempt, workspace_id, route, actor, now, batch_id)
+    ids = new_ids("evt", len(attempts))  # ascending: the rows append to their key
+    uow.audit.append([entry(a, outcome, i) for (a, outcome), i in zip(attempts, ids, strict=True)])
     if not applied:
         return outcomes, Revoked()
     _set_statuses(uow, workspace_id, applied, actor, now)
@@ -275,44 +274,32 @@ def apply_changes(
     return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
 
 
-class _Attempts:
-    """A batch's audit attempts, one per kind of entry (most of a chunk is one kind)."""
-
-    def __init__(self, route: Route, actor: Actor, now: datetime, batch_id: str) -> None:
-        self.route, self.actor, self.now, self.batch_id = route, actor, now, batch_id
-        self.made: dict[tuple[object, ...], Attempt] = {}
-
-    def of(self, ask: Target, outcome: str) -> Attempt:
-        key = (ask.to, ask.reason_code, ask.note, outcome)
-        if (found := self.made.get(key)) is not None:
-            return found
-        made = self.made[key] = Attempt(
-            to_status=ask.to,
-            route=self.route,
-            actor_id=self.actor.id,
-            actor_name=self.actor.name,
-            reason_code=ask.reason_code,
-            note=ask.note,
-            request_id=None,
-            batch_id=self.batch_id,
-            at=self.now,
-            outcome=outcome,
-        )
-        return made
-
-    def entries(
-        self, asks: Sequence[Target], outcome: str
-    ) -> list[tuple[str, Status | None, Attempt]]:
-        """The audit entries of `asks` with this outcome: (user id, from status,
-        attempt), asks alike sharing one attempt (looked up once per run of them)."""
-        out: list[tuple[str, Status | None, Attempt]] = []
-        kind: tuple[object, ...] = ()
-        attempt: Attempt | None = None
-        for a in asks:
-            if attempt is None or (a.to, a.reason_code, a.note) != kind:
-                kind, attempt = (a.to, a.reason_code, a.note), self.of(a, outcome)
-            out.append((a.user_id, a.status, attempt))
-        return out
+def _attempt(
+    workspace_id: str,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    batch_id: str,
+    ask: Target,
+    outcome: str,
+    entry_id: str,
+) -> AuditEntry:
+    """A batch's audit entry for one user's ask, applied or refused with `outcome`."""
+    return AuditEntry(
+        workspace_id=workspace_id,
+        user_id=ask.user_id,
+        from_status=ask.status,
+        to_status=ask.to,
+        route=route,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        reason_code=ask.reason_code,
+        note=ask.note,
+        at=now,
+        outcome=outcome,
+        batch_id=batch_id,
+        id=entry_id,
+    )
 
 
 def _set_statuses(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.audit import APPLIED, AuditEntry, AuditKind, admin_action
 from roster.domain.emails import address_key, normalize_email
 from roster.domain.ids import new_id
 from roster.domain.users import (
@@ -36,7 +36,14 @@ class NewUser:
 
 
 def create_user(
-    uow: UnitOfWork, *, workspace_id: str, new: NewUser, route: Route, actor: Actor, now: datetime
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    new: NewUser,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
 ) -> User:
     """Create one user; their creation is the first entry of their audit history."""
     with uow:
@@ -48,6 +55,7 @@ def create_user(
             actor=actor,
             now=now,
             batch_id=None,
+            request_id=request_id,
         )
         uow.commit()
         return users[0]
@@ -63,6 +71,7 @@ def add_users(
     now: datetime,
     batch_id: str | None,
     refused: Callable[[int, errors.DomainError], None] | None = None,
+    request_id: str | None = None,
 ) -> list[User]:
     """Insert users inside the caller's unit of work (no commit), checking the seat
     limit and reasons as a change into each status would, and auditing each creation.
@@ -125,7 +134,8 @@ def add_users(
         kept.append((user, n))
     last_seen = {u.id: n.last_seen_at for u, n in kept if n.last_seen_at}
     uow.users.add_many(users, now, hashes, last_seen)
-    uow.audit.add([_created(u, route, actor, now, batch_id) for u in users])
+    made = [_created(u, route, actor, now, batch_id, request_id) for u in users]
+    uow.audit.append(made)
     uow.counts.add(workspace_id, after.minus(counts))
     return users
 
@@ -189,7 +199,12 @@ def refuse_identity_change(
 
 
 def _created(
-    user: User, route: Route, actor: Actor, now: datetime, batch_id: str | None
+    user: User,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    batch_id: str | None,
+    request_id: str | None,
 ) -> AuditEntry:
     return AuditEntry(
         workspace_id=user.workspace_id,
@@ -204,6 +219,7 @@ def _created(
         at=now,
         outcome=APPLIED,
         batch_id=batch_id,
+        request_id=request_id,
         id=new_id("evt"),
     )
 
@@ -219,6 +235,7 @@ def update_user(
     route: Route,
     actor: Actor,
     now: datetime,
+    request_id: str | None = None,
 ) -> User:
     """Change a user's name and/or role in one transaction (the API's PATCH).
 
@@ -249,6 +266,19 @@ def update_user(
         uow.users.save_profile(user)
         if user.role != before:
             uow.counts.add(workspace_id, _role_delta(before, user.role, user.status))
+            changes = {"role": [before.value, user.role.value]}
+            entry = admin_action(
+                AuditKind.ROLE_CHANGED,
+                changes,
+                workspace_id=workspace_id,
+                route=route,
+                actor=actor,
+                at=now,
+                entry_id=new_id("evt"),
+                request_id=request_id,
+                user_id=user.id,
+            )
+            uow.audit.append([entry])
         uow.commit()
         return user
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from types import EllipsisType
 
 from roster.domain import errors
+from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Route, Status
@@ -64,8 +65,14 @@ def update_settings(
     allow_api_unblock: bool | None = None,
     reactivate_on_sign_in: bool | None = None,
     seat_limit: int | EllipsisType | None = ...,
+    route: Route,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
 ) -> Workspace:
-    """Change the settings given; `seat_limit=None` removes the limit."""
+    """Change the settings given; `seat_limit=None` removes the limit. What changed
+    is audited (`workspace.settings_changed`, each field before and after), so a
+    setting switched on for one act and off again leaves its trace."""
     if isinstance(seat_limit, int) and seat_limit < 0:
         raise errors.InvalidInput("The seat limit cannot be negative.")
     if isinstance(seat_limit, int) and seat_limit > MAX_SEAT_LIMIT:
@@ -74,12 +81,35 @@ def update_settings(
         workspace = uow.workspaces.get(workspace_id)
         if workspace is None:
             raise errors.NotFound("No such workspace.")
+        before = _settings(workspace)
         if allow_api_unblock is not None:
             workspace.allow_api_unblock = allow_api_unblock
         if reactivate_on_sign_in is not None:
             workspace.reactivate_on_sign_in = reactivate_on_sign_in
         if not isinstance(seat_limit, EllipsisType):
             workspace.seat_limit = seat_limit
+        changes = changed_fields(before, _settings(workspace))
+        if not changes:
+            return workspace
         uow.workspaces.save_settings(workspace)
+        entry = admin_action(
+            AuditKind.SETTINGS_CHANGED,
+            changes,
+            workspace_id=workspace_id,
+            route=route,
+            actor=actor,
+            at=now,
+            entry_id=new_id("evt"),
+            request_id=request_id,
+        )
+        uow.audit.append([entry])
         uow.commit()
         return workspace
+
+
+def _settings(workspace: Workspace) -> dict[str, object]:
+    return {
+        "allow_api_unblock": workspace.allow_api_unblock,
+        "reactivate_on_sign_in": workspace.reactivate_on_sign_in,
+        "seat_limit": workspace.seat_limit,
+    }

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route, Status
 from roster.services.access import create_token
 from roster.services.workspaces import update_settings
@@ -128,7 +129,14 @@ def test_a_blocked_users_invitation_cannot_be_accepted_and_stays_pending(
 def test_invitations_respect_the_seat_limit_when_created_and_when_accepted(
     client: TestClient, container: Container, tenant: Tenant, admin: dict[str, str]
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, seat_limit=2)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        seat_limit=2,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     made = invite(client, admin, "one@x.example")
     add_user(container, tenant, "two@x.example")  # takes the last seat
     r = client.post("/api/v1/invitations", json={"email": "three@x.example"}, headers=admin)
@@ -264,7 +272,14 @@ def test_upgrade_respects_the_seat_limit_and_members_cannot_call_it(
 ) -> None:
     uid = add_user(container, tenant, "seat@x.example", status=Status.INACTIVE)
     add_user(container, tenant, "mem@x.example")
-    update_settings(container.uow(), workspace_id=tenant.id, seat_limit=2)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        seat_limit=2,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     service = token_for(container, tenant, CredentialKind.SERVICE)
     r = client.post(f"/api/v1/users/{uid}/upgrade", headers=service)
     assert (r.status_code, r.json()["code"]) == (409, "seat_limit_reached")
@@ -300,6 +315,8 @@ def test_introspection_describes_a_live_token_and_refuses_everything_else(
         user_id=tenant.owner.id,
         now=container.clock() - timedelta(days=2),
         expires_at=container.clock() - timedelta(days=1),
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
     )
     foreign = token_for(container, new_tenant(container), CredentialKind.SERVICE)
     for token in (expired, foreign["Authorization"][7:], "rst.nope.x", "garbage"):

@@ -20,7 +20,7 @@ from roster.entrypoints.web.app import create_app
 from roster.services import access
 from roster.services.users import NewUser, create_user
 from roster.services.workspaces import update_settings
-from tests.conftest import Tenant
+from tests.conftest import CLI_ACTOR, Tenant
 from tests.e2e.access.conftest import Clock, bearer, history, sign_in, status_of
 from tests.e2e.admin.conftest import sign_in as dashboard_sign_in
 from tests.e2e.conftest import PASSWORD, add_user
@@ -98,7 +98,14 @@ def _answer(r: Response) -> tuple[int, dict[str, object], dict[str, str]]:
 def test_a_right_password_hears_inactive_or_blocked_and_a_wrong_one_hears_nothing(
     client: TestClient, container: Container, tenant: Tenant, reactivate: bool
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=reactivate)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=reactivate,
+        route=Route.CLI,
+        actor=CLI_ACTOR,
+        now=container.clock(),
+    )
     add_user(container, tenant, "ina2@x.example", status=Status.INACTIVE)
     add_user(container, tenant, "blk2@x.example", status=Status.BLOCKED)
     blocked = sign_in(client, tenant, "blk2@x.example")
@@ -120,7 +127,14 @@ def test_a_right_password_hears_inactive_or_blocked_and_a_wrong_one_hears_nothin
 def test_every_refused_sign_in_of_a_blocked_user_is_audited_on_route_sign_in(
     client: TestClient, container: Container, tenant: Tenant, reactivate: bool
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=reactivate)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=reactivate,
+        route=Route.CLI,
+        actor=CLI_ACTOR,
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "blk3@x.example", status=Status.BLOCKED)
     assert sign_in(client, tenant, "blk3@x.example").status_code == 403
     assert sign_in(client, tenant, "blk3@x.example").status_code == 403
@@ -151,7 +165,14 @@ def test_the_dashboard_sign_in_says_inactive_or_blocked_in_plain_words(
 def test_reactivate_on_sign_in_brings_an_inactive_user_back_through_route_sign_in(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "back@x.example", status=Status.INACTIVE)
     r = sign_in(client, tenant, "back@x.example")
     assert r.status_code == 201
@@ -169,7 +190,14 @@ def test_reactivate_on_sign_in_brings_an_inactive_user_back_through_route_sign_i
 def test_reactivate_on_sign_in_never_unblocks_and_the_refusal_is_audited(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "blk@x.example", status=Status.BLOCKED)
     r = sign_in(client, tenant, "blk@x.example")
     assert r.status_code == 403
@@ -183,7 +211,14 @@ def test_reactivate_on_sign_in_never_unblocks_and_the_refusal_is_audited(
 def test_reactivate_on_sign_in_leaves_an_active_user_unchanged_without_an_event(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
-    update_settings(container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     uid = add_user(container, tenant, "act@x.example")
     assert sign_in(client, tenant, "act@x.example").status_code == 201
     assert [e.route for e in history(container, tenant, uid)] == [Route.CLI]
@@ -194,7 +229,13 @@ def test_reactivate_on_sign_in_respects_the_seat_limit(
 ) -> None:
     uid = add_user(container, tenant, "full@x.example", status=Status.INACTIVE)
     update_settings(
-        container.uow(), workspace_id=tenant.id, reactivate_on_sign_in=True, seat_limit=1
+        container.uow(),
+        workspace_id=tenant.id,
+        reactivate_on_sign_in=True,
+        seat_limit=1,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
     )
     r = sign_in(client, tenant, "full@x.example")
     assert r.status_code == 403

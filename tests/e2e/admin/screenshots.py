@@ -16,6 +16,8 @@ from roster.adapters.migrator import upgrade
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
+from roster.domain.vocabulary import Route
 from roster.services.access import create_token
 from roster.services.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG, seed_demo
 from roster.services.queries import workspace_by_slug
@@ -59,6 +61,8 @@ def main() -> None:
                 name="Billing sync",
                 user_id=None,
                 now=DEMO_NOW,
+                route=Route.CLI,
+                actor=Actor(None, "cli:test"),
             )
             httpx.put(
                 f"{base}/api/v1/users/{user_id}/status",

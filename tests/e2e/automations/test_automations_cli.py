@@ -4,6 +4,7 @@ import json
 import secrets
 
 from roster.domain.users import Actor
+from roster.domain.vocabulary import Route
 from roster.entrypoints.cli import common
 from roster.services import automations as auto
 from roster.services import queries
@@ -42,6 +43,7 @@ def test_list_and_dry_run_then_run_for_cron(roster: None) -> None:
             ],
             "action": {"type": "set_status", "status": "inactive"},
         },
+        route=Route.CLI,
         created_by=Actor(id=None, name="cli:test"),
         now=common.container().clock(),
     )

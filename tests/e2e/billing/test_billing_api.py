@@ -66,7 +66,14 @@ def test_active_users_are_the_exact_counts_by_status(
     add_user(container, tenant, "a@x.example")
     add_user(container, tenant, "i@x.example", status=Status.INACTIVE)
     add_user(container, tenant, "b@x.example", status=Status.BLOCKED)
-    update_settings(container.uow(), workspace_id=tenant.id, seat_limit=10)
+    update_settings(
+        container.uow(),
+        workspace_id=tenant.id,
+        seat_limit=10,
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+        now=container.clock(),
+    )
     r = client.get("/api/v1/billing/active-users", headers=admin(container, tenant))
     assert r.status_code == 200
     body = r.json()

@@ -33,6 +33,7 @@ from roster.adapters.tables import credentials, users
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
+from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.entrypoints.web.admin.session import SESSION_COOKIE, csrf_token_for
 from roster.entrypoints.web.app import create_app
@@ -242,6 +243,8 @@ class World:
             user_id=user_id,
             now=self.now(),
             expires_at=self.now() + expires_in if expires_in is not None else None,
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
         )
 
     def session(
@@ -291,7 +294,14 @@ def bearer(token: str) -> dict[str, str]:
 
 def _revoked(w: World) -> str:
     cid, token = w.token(CredentialKind.PERSONAL, w.admin_id)
-    revoke_credential(w.container.engine, workspace_id=w.tenant.id, credential_id=cid, now=w.now())
+    revoke_credential(
+        w.container.engine,
+        workspace_id=w.tenant.id,
+        credential_id=cid,
+        now=w.now(),
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
+    )
     return token
 
 
@@ -522,6 +532,8 @@ def world(engine: Engine, database_url: str) -> World:
         name=None,
         user_id=tenant.owner.id,
         now=container.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
     )
     _, scim_token = create_token(
         container.engine,
@@ -530,6 +542,8 @@ def world(engine: Engine, database_url: str) -> World:
         name="setup",
         user_id=tenant.owner.id,
         now=container.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "cli:test"),
     )
     w = World(
         container, client, app, tenant, other, "", "", bearer(owner_token), bearer(scim_token)
@@ -656,6 +670,8 @@ def test_a_dashboard_cookie_sent_as_a_bearer_cannot_lift_a_block(
             name=None,
             user_id=admin,
             now=container.clock(),
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
         )[1]
     )
     assert client.get(f"{API}/users/{blocked}", headers=personal).json()["status"] == "blocked"
@@ -675,6 +691,8 @@ def test_a_service_token_invites_members_but_never_admins_or_owners(
             name="crm",
             user_id=tenant.owner.id,
             now=container.clock(),
+            route=Route.CLI,
+            actor=Actor(None, "cli:test"),
         )[1]
     )
     for role in ("owner", "admin"):

@@ -31,7 +31,7 @@ from roster.entrypoints.cli.main import app
 from roster.services.access import create_token
 from roster.services.invitations import create_invitation
 from roster.services.status import change_status
-from tests.conftest import Tenant
+from tests.conftest import CLI_ACTOR, Tenant
 from tests.e2e.conftest import PASSWORD, add_user, token_for
 from tests.e2e.scim.conftest import Scim
 
@@ -296,6 +296,8 @@ def test_no_password_or_credential_is_issued_for_a_blocked_user(
             name=None,
             user_id=admin,
             now=container.clock(),
+            route=Route.CLI,
+            actor=CLI_ACTOR,
         )
     with container.engine.connect() as conn:
         live = conn.execute(

@@ -3,7 +3,8 @@
 import typer
 
 from roster.domain.credentials import CredentialKind
-from roster.entrypoints.cli.common import container, emit_json, fail, reported
+from roster.domain.vocabulary import Route
+from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
 from roster.services import queries
 from roster.services.access import create_token
 
@@ -33,6 +34,8 @@ def create(
             name=name,
             user_id=user_id,
             now=c.clock(),
+            route=Route.CLI,
+            actor=operator(),
         )
     if json_out:
         emit_json({"id": credential_id, "kind": kind.value, "token": token})

@@ -30,6 +30,7 @@ from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.guards import RequestGuards
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
 from roster.entrypoints.web.public import invitations as invitation_page
+from roster.entrypoints.web.request_ids import RequestIds
 from roster.entrypoints.web.scim import router as scim_router
 
 API = "/api/v1"
@@ -76,6 +77,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     redact_tokens_in_logs()  # invitation links carry their token in the path
     problems.install(app)
     app.add_middleware(RequestGuards)  # body size and NUL bytes, before any route reads
+    app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
         app.include_router(api.router, prefix=API)
     for api in (reference, bulk, billing, automations, events):

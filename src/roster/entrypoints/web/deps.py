@@ -60,6 +60,15 @@ async def require_admin(principal: PrincipalDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
+async def get_request_id(request: Request) -> str:
+    """This request's id, as the RequestIds middleware chose it."""
+    request_id: str = request.state.request_id
+    return request_id
+
+
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+
+
 def require_kinds(*kinds: CredentialKind) -> object:
     async def check(principal: PrincipalDep) -> Principal:
         if principal.kind not in kinds and not principal.is_admin:

@@ -1,7 +1,9 @@
-"""The audit log: every attempt, applied or refused, filtered, and exported as CSV."""
+"""The audit log: every attempt, applied or refused, and every admin action, filtered,
+and exported as CSV."""
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
@@ -10,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from roster.domain import errors
+from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.vocabulary import Route
 from roster.entrypoints.web.admin.rendering import render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
@@ -24,9 +27,17 @@ OUTCOMES = [
     *("cannot_change_own_status", "last_owner", "seat_limit_reached", "version_conflict"),
 ]
 CSV_COLUMNS = [
-    *("seq", "at", "user_id", "email", "from_status", "to_status", "route", "actor_name"),
-    *("outcome", "reason_code", "note", "request_id", "batch_id"),
+    *("seq", "at", "kind", "user_id", "email", "from_status", "to_status", "changes"),
+    *("route", "actor_name", "outcome", "reason_code", "note", "request_id", "batch_id"),
 ]
+KINDS = {
+    AuditKind.STATUS: "Status change",
+    AuditKind.SETTINGS_CHANGED: "Workspace settings changed",
+    AuditKind.ROLE_CHANGED: "Role changed",
+    AuditKind.CREDENTIAL_CREATED: "Token created",
+    AuditKind.CREDENTIAL_REVOKED: "Token revoked",
+    AuditKind.AUTOMATION_CHANGED: "Automation changed",
+}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -50,6 +61,9 @@ def _filters(
     route = params.get("route", "")
     if route and route not in Route._value2member_map_:
         problems["route"] = "Choose one of the listed routes."
+    kind = params.get("kind", "")
+    if kind and kind not in AuditKind._value2member_map_:
+        problems["kind"] = "Choose one of the listed kinds."
     outcome = params.get("outcome", "")
     if outcome and outcome not in OUTCOMES:
         problems["outcome"] = "Choose one of the listed outcomes."
@@ -61,6 +75,7 @@ def _filters(
         problems["until"] = "The end date must be on or after the start date."
     f = AuditFilter(
         user_id=user_id,
+        kind=AuditKind(kind) if kind and "kind" not in problems else None,
         route=Route(route) if route and "route" not in problems else None,
         outcome=outcome if outcome and "outcome" not in problems else None,
         since=since,
@@ -106,8 +121,33 @@ def audit_page(
         params=keep,
         routes=list(Route),
         outcomes=OUTCOMES,
+        kinds=KINDS,
+        in_words=in_words,
         errors=problems,
     )
+
+
+def in_words(e: AuditEntry) -> list[str]:
+    """An admin action's changes in plain words, one line per field:
+    "Allow API unblock: off → on"."""
+    return [
+        f"{_field(name)}: {_value(before)} → {_value(after)}"
+        for name, (before, after) in sorted((e.changes or {}).items())
+    ]
+
+
+def _field(name: str) -> str:
+    return name.replace("_", " ").capitalize().replace("api", "API")
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, str | int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def defuse(value: object) -> str:
@@ -124,14 +164,20 @@ def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
         e = row.entry
         writer.writerow(
             defuse(v)
-            for v in (e.seq, e.at.isoformat(), e.user_id, row.email, e.from_status, e.to_status,
-                      e.route, e.actor_name, e.outcome, e.reason_code, e.note, e.request_id,
-                      e.batch_id)
+            for v in (e.seq, e.at.isoformat(), e.kind, e.user_id, row.email, e.from_status,
+                      e.to_status, _changes(e), e.route, e.actor_name, e.outcome, e.reason_code,
+                      e.note, e.request_id, e.batch_id)
         )  # fmt: skip
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def _changes(e: AuditEntry) -> str | None:
+    if e.changes is None:
+        return None
+    return json.dumps(e.changes, ensure_ascii=False, sort_keys=True)
 
 
 @router.get("/audit.csv")
@@ -141,7 +187,8 @@ def audit_csv(request: Request, admin: AdminDep, container: ContainerDep) -> Res
     if problems:
         return render(
             request, "audit/list.html", status_code=422, title="Audit log", rows=[],
-            next_before=None, params={}, routes=list(Route), outcomes=OUTCOMES, errors=problems,
+            next_before=None, params={}, routes=list(Route), outcomes=OUTCOMES, kinds=KINDS,
+            in_words=in_words, errors=problems,
         )  # fmt: skip
 
     def lines() -> Iterator[str]:

@@ -92,6 +92,8 @@ def _revoke(container: ContainerDep, token: str | None) -> None:
             workspace_id=principal.workspace_id,
             credential_id=principal.credential_id,
             now=container.clock(),
+            route=principal.route,
+            actor=principal.actor,
         )
     except (errors.Unauthenticated, errors.NotFound):
         return
@@ -109,6 +111,8 @@ def sign_out(request: Request, admin: AdminDep, container: ContainerDep) -> Resp
         workspace_id=admin.workspace_id,
         credential_id=admin.principal.credential_id,
         now=container.clock(),
+        route=admin.principal.route,
+        actor=admin.principal.actor,
     )
     response = redirect(request, "/admin/sign-in", flash="You are signed out.")
     cookies.clear_session_cookie(response)

@@ -12,7 +12,7 @@ from roster.domain.rules import Rule, RuleInvalid, dormant_template, parse_rule,
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading
-from roster.entrypoints.web.deps import ContainerDep
+from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
 from roster.services import automations as auto
 from roster.services import queries
 
@@ -79,6 +79,7 @@ def create(
     request: Request,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     definition: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     data, errs = _parsed(definition)
@@ -89,8 +90,10 @@ def create(
         workspace_id=admin.workspace_id,
         data=data,
         created_by=admin.principal.actor,
+        route=admin.principal.route,
         now=container.clock(),
         allow_private_webhooks=container.settings.webhook_allow_private,
+        request_id=request_id,
     )
     return redirect(request, f"/admin/automations/{rule.id}", flash="Automation saved.")
 
@@ -115,6 +118,7 @@ def save(
     rule_id: str,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     definition: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     rule = _rule(container, admin, rule_id)
@@ -126,8 +130,11 @@ def save(
         workspace_id=admin.workspace_id,
         rule_id=rule_id,
         data=data,
+        route=admin.principal.route,
+        actor=admin.principal.actor,
         now=container.clock(),
         allow_private_webhooks=container.settings.webhook_allow_private,
+        request_id=request_id,
     )
     return redirect(request, f"/admin/automations/{rule_id}", flash="Automation saved.")
 
@@ -141,14 +148,23 @@ def edit_page(
 
 
 @router.post("/automations/{rule_id}/toggle")
-def toggle(request: Request, rule_id: str, admin: AdminDep, container: ContainerDep) -> Response:
+def toggle(
+    request: Request,
+    rule_id: str,
+    admin: AdminDep,
+    container: ContainerDep,
+    request_id: RequestIdDep,
+) -> Response:
     rule = _rule(container, admin, rule_id)
     auto.set_enabled(
         container.engine,
         workspace_id=admin.workspace_id,
         rule_id=rule_id,
         enabled=not rule.enabled,
+        route=admin.principal.route,
+        actor=admin.principal.actor,
         now=container.clock(),
+        request_id=request_id,
     )
     word = "disabled" if rule.enabled else "enabled"
     return redirect(request, f"/admin/automations/{rule_id}", flash=f"Automation {word}.")

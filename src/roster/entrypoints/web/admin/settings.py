@@ -9,7 +9,7 @@ from roster.domain import errors
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
-from roster.entrypoints.web.deps import ContainerDep
+from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
 from roster.services import queries
 from roster.services.workspaces import update_settings
 
@@ -51,6 +51,7 @@ def save_settings(
     request: Request,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     allow_api_unblock: Annotated[str, Form()] = "",
     reactivate_on_sign_in: Annotated[str, Form()] = "",
     seat_limit: Annotated[str, Form()] = "",
@@ -69,6 +70,10 @@ def save_settings(
             allow_api_unblock=allow_api_unblock == "on",
             reactivate_on_sign_in=reactivate_on_sign_in == "on",
             seat_limit=int(limit) if limit else None,
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            now=container.clock(),
+            request_id=request_id,
         )
     except errors.InvalidInput as bad:
         return _page(

@@ -12,7 +12,7 @@ from roster.domain.credentials import TOKEN_KINDS, CredentialKind
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
-from roster.entrypoints.web.deps import ContainerDep
+from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
 from roster.services.access import create_token, revoke_credential
 
 router = APIRouter()
@@ -59,6 +59,7 @@ def create(
     request: Request,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     kind: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
 ) -> Response:
@@ -75,6 +76,9 @@ def create(
             name=name.strip() or None,
             user_id=admin.user.id,
             now=container.clock(),
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            request_id=request_id,
         )
     except errors.InvalidInput as bad:
         return _page(
@@ -95,13 +99,22 @@ def create(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke(request: Request, token_id: str, admin: AdminDep, container: ContainerDep) -> Response:
+def revoke(
+    request: Request,
+    token_id: str,
+    admin: AdminDep,
+    container: ContainerDep,
+    request_id: RequestIdDep,
+) -> Response:
     try:
         revoke_credential(
             container.engine,
             workspace_id=admin.workspace_id,
             credential_id=token_id,
             now=container.clock(),
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            request_id=request_id,
         )
     except errors.NotFound:
         return redirect(request, PATH, flash="That token was already revoked.")

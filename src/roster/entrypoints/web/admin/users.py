@@ -13,7 +13,7 @@ from roster.domain.workspaces import UserCounts
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound, reading
-from roster.entrypoints.web.deps import ContainerDep
+from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
 from roster.services import admin_queries, queries
 from roster.services.access import PasswordMismatch, change_on_profile
 from roster.services.queries import UserView
@@ -140,6 +140,7 @@ def change(
     user_id: str,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     to: Annotated[str, Form()] = "",
     reason_code: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
@@ -166,7 +167,7 @@ def change(
     try:
         result = _change(
             container, admin, user_id, target, reason_code, note, int(version),
-            password if confirming else None,
+            password if confirming else None, request_id,
         )  # fmt: skip
     except errors.DomainError as refusal:
         field = _field_of(refusal, target, reason_code)
@@ -200,6 +201,7 @@ def _change(
     note: str,
     version: int,
     password: str | None,
+    request_id: str,
 ) -> ChangeResult:
     return change_on_profile(
         container.engine,
@@ -213,6 +215,7 @@ def _change(
         note=note.strip() or None,
         now=container.clock(),
         expected_version=version,
+        request_id=request_id,
     )
 
 

@@ -3,6 +3,7 @@ first, filtered, as JSON pages or as one CSV download."""
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -12,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from roster.bootstrap import Container
 from roster.domain import errors
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.vocabulary import Route
 from roster.entrypoints.web.api.schemas import AuditEventOut, AuditList, Text
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
@@ -43,6 +44,10 @@ def list_events(
     admin: AdminDep,
     container: ContainerDep,
     user: Annotated[Text | None, Query(max_length=100, description="A user's id.")] = None,
+    kind: Annotated[
+        list[AuditKind] | None,
+        Query(description="Any of these kinds: `status` or an admin action."),
+    ] = None,
     route: Annotated[list[Route] | None, Query(description="Any of these routes.")] = None,
     outcome: Annotated[
         Text | None,
@@ -63,9 +68,11 @@ def list_events(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> AuditList | StreamingResponse:
     """Audit events of the workspace, newest first: every status change attempt,
-    applied or refused, with who, which route, when and why."""
+    applied or refused, and every admin action (its `kind` and `changes`), with who,
+    which route, which request, when and why."""
     where = queries.AuditFilter(
         user_id=user,
+        kind=tuple(kind or ()),
         route=tuple(route or ()),
         outcome=outcome,
         actor_id=actor,
@@ -132,7 +139,13 @@ def _csv_lines(
 
 def _cells(e: AuditEntry) -> list[str]:
     data = AuditEventOut.of(e).model_dump(mode="json")
-    return [defuse("" if data[c] is None else str(data[c])) for c in CSV_COLUMNS]
+    return [defuse(_cell(data[c])) for c in CSV_COLUMNS]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def defuse(cell: str) -> str:

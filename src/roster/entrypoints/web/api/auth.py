@@ -61,5 +61,7 @@ def delete_session(principal: PrincipalDep, container: ContainerDep) -> Response
         workspace_id=principal.workspace_id,
         credential_id=principal.credential_id,
         now=container.clock(),
+        route=principal.route,
+        actor=principal.actor,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

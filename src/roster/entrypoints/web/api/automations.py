@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from roster.domain.rules import Rule, RuleInvalid, Run, dormant_template
 from roster.entrypoints.web.api.schemas import Strict
-from roster.entrypoints.web.deps import AdminDep, ContainerDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import problem, responses
 from roster.services import automations as auto
 
@@ -186,7 +186,13 @@ def dormant(
     response_model=RuleOut,
     responses=responses(401, 403, 422),
 )
-def create(body: RuleBody, principal: AdminDep, container: ContainerDep, request: Request) -> Any:
+def create(
+    body: RuleBody,
+    principal: AdminDep,
+    container: ContainerDep,
+    request: Request,
+    request_id: RequestIdDep,
+) -> Any:
     """Save a rule. A bad definition answers 422 with `field` naming what is wrong."""
     made = _checked(
         request,
@@ -195,8 +201,10 @@ def create(body: RuleBody, principal: AdminDep, container: ContainerDep, request
             workspace_id=principal.workspace_id,
             data=body,
             created_by=principal.actor,
+            route=principal.route,
             now=container.clock(),
             allow_private_webhooks=container.settings.webhook_allow_private,
+            request_id=request_id,
         ),
     )
     return made if isinstance(made, JSONResponse) else RuleOut.of(made)
@@ -210,7 +218,12 @@ def read(rule_id: str, principal: AdminDep, container: ContainerDep) -> RuleOut:
 
 @router.put("/{rule_id}", response_model=RuleOut, responses=responses(401, 403, 404, 422))
 def replace(
-    rule_id: str, body: RuleBody, principal: AdminDep, container: ContainerDep, request: Request
+    rule_id: str,
+    body: RuleBody,
+    principal: AdminDep,
+    container: ContainerDep,
+    request: Request,
+    request_id: RequestIdDep,
 ) -> Any:
     """Replace a rule's definition (its runs stay)."""
     made = _checked(
@@ -220,8 +233,11 @@ def replace(
             workspace_id=principal.workspace_id,
             rule_id=rule_id,
             data=body,
+            route=principal.route,
+            actor=principal.actor,
             now=container.clock(),
             allow_private_webhooks=container.settings.webhook_allow_private,
+            request_id=request_id,
         ),
     )
     return made if isinstance(made, JSONResponse) else RuleOut.of(made)
@@ -230,31 +246,50 @@ def replace(
 @router.delete(
     "/{rule_id}", status_code=204, response_class=Response, responses=responses(401, 403, 404)
 )
-def remove(rule_id: str, principal: AdminDep, container: ContainerDep) -> Response:
+def remove(
+    rule_id: str, principal: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> Response:
     """Delete a rule and its runs; the audit log keeps every change it made."""
-    auto.delete_rule(container.engine, workspace_id=principal.workspace_id, rule_id=rule_id)
+    auto.delete_rule(
+        container.engine,
+        workspace_id=principal.workspace_id,
+        rule_id=rule_id,
+        route=principal.route,
+        actor=principal.actor,
+        now=container.clock(),
+        request_id=request_id,
+    )
     return Response(status_code=204)
 
 
-def _enable(rule_id: str, enabled: bool, principal: AdminDep, container: ContainerDep) -> RuleOut:
+def _enable(
+    rule_id: str, enabled: bool, principal: AdminDep, container: ContainerDep, request_id: str
+) -> RuleOut:
     rule = auto.set_enabled(
         container.engine,
         workspace_id=principal.workspace_id,
         rule_id=rule_id,
         enabled=enabled,
+        route=principal.route,
+        actor=principal.actor,
         now=container.clock(),
+        request_id=request_id,
     )
     return RuleOut.of(rule)
 
 
 @router.post("/{rule_id}/enable", response_model=RuleOut, responses=responses(401, 403, 404))
-def enable(rule_id: str, principal: AdminDep, container: ContainerDep) -> RuleOut:
-    return _enable(rule_id, True, principal, container)
+def enable(
+    rule_id: str, principal: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> RuleOut:
+    return _enable(rule_id, True, principal, container, request_id)
 
 
 @router.post("/{rule_id}/disable", response_model=RuleOut, responses=responses(401, 403, 404))
-def disable(rule_id: str, principal: AdminDep, container: ContainerDep) -> RuleOut:
-    return _enable(rule_id, False, principal, container)
+def disable(
+    rule_id: str, principal: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> RuleOut:
+    return _enable(rule_id, False, principal, container, request_id)
 
 
 @router.post(

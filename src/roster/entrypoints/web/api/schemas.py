@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from roster.domain.audit import AuditEntry
+from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.credentials import CredentialKind
 from roster.domain.transitions import Policy, allowed_targets
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -199,9 +199,13 @@ class UserList(BaseModel):
 class AuditEventOut(BaseModel):
     id: str
     seq: int = Field(description="The workspace's order of events (commit order).")
-    user_id: str
+    kind: AuditKind = Field(description="`status`, or the admin action recorded.")
+    user_id: str | None = Field(description="null: an action on the workspace itself.")
     from_status: Status | None = Field(description="null: the event created the user.")
-    to_status: Status
+    to_status: Status | None = Field(description="null: an admin action (see `changes`).")
+    changes: dict[str, list[Any]] | None = Field(
+        description='An admin action\'s changed fields: {"field": [before, after]}.'
+    )
     route: Route
     actor_id: str | None
     actor_name: str
@@ -217,9 +221,11 @@ class AuditEventOut(BaseModel):
         return cls(
             id=e.id,
             seq=e.seq,
+            kind=e.kind,
             user_id=e.user_id,
             from_status=e.from_status,
             to_status=e.to_status,
+            changes=None if e.changes is None else {k: list(v) for k, v in e.changes.items()},
             route=e.route,
             actor_id=e.actor_id,
             actor_name=e.actor_name,

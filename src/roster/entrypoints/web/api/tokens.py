@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 
 from roster.adapters import credential_store
 from roster.entrypoints.web.api.schemas import TokenBody, TokenCreated, TokenOut
-from roster.entrypoints.web.deps import AdminDep, ContainerDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services.access import create_token, revoke_credential
 
@@ -12,7 +12,9 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
 @router.post("", status_code=201, response_model=TokenCreated, responses=responses(401, 403, 422))
-def create(body: TokenBody, admin: AdminDep, container: ContainerDep) -> TokenCreated:
+def create(
+    body: TokenBody, admin: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> TokenCreated:
     """Create a token. A personal token acts as you (route admin_api); service tokens
     act as an integration (route automation) and scim tokens as an identity provider.
     Every token stops working when the admin who created it leaves Active."""
@@ -25,6 +27,9 @@ def create(body: TokenBody, admin: AdminDep, container: ContainerDep) -> TokenCr
         user_id=admin.user.id,
         now=container.clock(),
         expires_at=body.expires_at,
+        route=admin.route,
+        actor=admin.actor,
+        request_id=request_id,
     )
     return TokenCreated(id=credential_id, kind=body.kind, name=body.name, token=token)
 
@@ -37,12 +42,17 @@ def list_(admin: AdminDep, container: ContainerDep) -> list[TokenOut]:
 
 
 @router.delete("/{token_id}", status_code=204, responses=responses(401, 403, 404))
-def revoke(token_id: str, admin: AdminDep, container: ContainerDep) -> Response:
+def revoke(
+    token_id: str, admin: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> Response:
     """Revoke a token: the next request that uses it fails."""
     revoke_credential(
         container.engine,
         workspace_id=admin.workspace_id,
         credential_id=token_id,
         now=container.clock(),
+        route=admin.route,
+        actor=admin.actor,
+        request_id=request_id,
     )
     return Response(status_code=204)

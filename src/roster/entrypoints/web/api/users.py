@@ -26,7 +26,7 @@ from roster.entrypoints.web.api.schemas import (
     UserPatchBody,
     parse_etag,
 )
-from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.status import change_status
@@ -129,6 +129,7 @@ def create(
     container: ContainerDep,
     request: Request,
     response: Response,
+    request_id: RequestIdDep,
 ) -> UserOut:
     """Create a user (route admin_api). Creating Blocked needs a reason code; creating
     Active counts against the seat limit. An email already taken is a validation_error;
@@ -148,6 +149,7 @@ def create(
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),
+        request_id=request_id,
     )
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{user.id}"
     return _tagged(response, _user_out(container, admin, user.id))
@@ -173,6 +175,7 @@ def patch(
     body: UserPatchBody,
     container: ContainerDep,
     response: Response,
+    request_id: RequestIdDep,
     if_match: IfMatch = None,
 ) -> UserOut:
     """Change a user's name and/or role (not their status: see PUT …/status). Only an
@@ -189,6 +192,7 @@ def patch(
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),
+        request_id=request_id,
     )
     return _tagged(response, _user_out(container, admin, user_id))
 
@@ -205,6 +209,7 @@ def put_status(
     body: StatusChangeBody,
     container: ContainerDep,
     response: Response,
+    request_id: RequestIdDep,
     if_match: IfMatch = None,
 ) -> StatusChangeOut:
     """Change one user's status through the caller's route (a personal token:
@@ -219,6 +224,7 @@ def put_status(
         reason_code=body.reason_code,
         note=body.note,
         now=container.clock(),
+        request_id=request_id,
         expected_version=parse_etag(if_match),
     )
     out = _tagged(response, _user_out(container, principal, result.user.id))

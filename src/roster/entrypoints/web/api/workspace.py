@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from roster.entrypoints.web.api.schemas import WorkspaceOut, WorkspacePatchBody
 from roster.entrypoints.web.api.users import JsonBody
-from roster.entrypoints.web.deps import AdminDep, ContainerDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.workspaces import update_settings
@@ -27,7 +27,11 @@ def read(admin: AdminDep, container: ContainerDep) -> WorkspaceOut:
 
 @router.patch("", response_model=WorkspaceOut, responses=responses(401, 403, 413, 422))
 def patch(
-    admin: AdminDep, _json: JsonBody, body: WorkspacePatchBody, container: ContainerDep
+    admin: AdminDep,
+    _json: JsonBody,
+    body: WorkspacePatchBody,
+    container: ContainerDep,
+    request_id: RequestIdDep,
 ) -> WorkspaceOut:
     """Change the settings sent; others stay. `seat_limit: null` removes the limit.
     `allow_api_unblock` lets personal tokens lift blocks (off by default)."""
@@ -37,5 +41,9 @@ def patch(
         allow_api_unblock=body.allow_api_unblock,
         reactivate_on_sign_in=body.reactivate_on_sign_in,
         seat_limit=body.seat_limit if "seat_limit" in body.model_fields_set else ...,
+        route=admin.route,
+        actor=admin.actor,
+        now=container.clock(),
+        request_id=request_id,
     )
     return _out(container, admin.workspace_id)

@@ -227,6 +227,7 @@ def create_user(
         actor=principal.actor,
         write=user_write(model, keep_active=True),
         now=container.clock(),
+        request_id=request.state.request_id,
     )
     groups = scim.groups_of_users(container.engine, su.user.workspace_id, [su.user.id])
     body = _user_body(su, _base(request), groups[su.user.id])
@@ -269,6 +270,7 @@ def patch_user(
             actor=principal.actor,
             now=container.clock(),
             if_match=request.headers.get("if-match"),
+            request_id=request.state.request_id,
         )
         return _one(_user_body(su, _base(request), groups), etag=su.etag)
     patch = _USER_PATCH.model_validate(
@@ -311,6 +313,7 @@ def _write_user(
         now=container.clock(),
         if_match=request.headers.get("if-match"),
         current=current,
+        request_id=request.state.request_id,
     )
     return _one(_user_body(su, _base(request), groups), etag=su.etag)
 
@@ -327,6 +330,7 @@ def delete_user(
         actor=principal.actor,
         now=container.clock(),
         if_match=request.headers.get("if-match"),
+        request_id=request.state.request_id,
     )
     return Response(status_code=204)
 
