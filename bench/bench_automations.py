@@ -47,7 +47,8 @@ from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
 from roster.bootstrap import Container
 from roster.config import Settings
-from roster.domain.rules import Run, dormant_template
+from roster.domain.rules.definition import dormant_template
+from roster.domain.rules.runs import Run
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route
 from roster.services import automations as auto

@@ -39,6 +39,7 @@ from roster.adapters.migrator import upgrade
 from roster.adapters.tables import user_counts, users, workspaces
 from roster.bootstrap import Container
 from roster.config import Settings
+from roster.domain.filters import UserFilter
 from roster.domain.credentials import CredentialKind
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route, Status
@@ -198,7 +199,7 @@ def main() -> None:
         args.users = sum(counts.of(s) for s in Status) - 1  # less the owner
         print(f"{engine.dialect.name}: reusing {args.users:,} users in {url}")
 
-    blocked = queries.UserFilter(status=(Status.BLOCKED,))
+    blocked = UserFilter(status=(Status.BLOCKED,))
     with engine.connect() as conn:  # a cursor halfway through the blocked users
         middle = None
         for _ in range(max(1, int(args.users * 0.06 / 2 / 500))):

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from roster.adapters.tables import audit_events, automation_rules
 from roster.bootstrap import Container
 from roster.domain import errors
-from roster.domain.rules import MAX_DEPTH, Rule, RuleInvalid, Run, dormant_template
+from roster.domain.rules.definition import MAX_DEPTH, RuleInvalid, dormant_template
+from roster.domain.rules.runs import Rule, Run
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services import automations as auto

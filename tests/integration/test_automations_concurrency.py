@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from roster.adapters.tables import automation_runs
 from roster.bootstrap import Container
-from roster.domain.rules import Run
+from roster.domain.rules.runs import Run
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route
 from roster.services import automations as auto

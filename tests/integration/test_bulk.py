@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from roster.adapters.tables import audit_events, bulk_results, users
 from roster.bootstrap import Container
 from roster.domain import errors
+from roster.domain.filters import UserFilter, instant
 from roster.domain.jobs import JobRef
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
@@ -143,18 +144,18 @@ def test_a_filter_selects_by_status_role_text_and_last_seen(
     container: Container, tenant: Tenant
 ) -> None:
     ids = seed(container, tenant, {"ann": A, "abe": A, "ida": I, "bea": B, "zed": A})
-    f = bulk.UserFilter(
-        statuses=(A, B),
-        roles=(Role.MEMBER,),
+    f = UserFilter(
+        status=(A, B),
+        role=(Role.MEMBER,),
         q="B",
-        last_seen_before=TODAY + timedelta(days=1),
+        last_seen_before=instant(TODAY + timedelta(days=1)),
     )
     job = run(container, tenant, bulk.BulkRequest(I, filter=f))
     assert outcomes(container, tenant, job) == {
         ids["abe"]: "applied",
         ids["bea"]: "refused: user_blocked",
     }
-    seen_long_ago = bulk.UserFilter(last_seen_before=TODAY - timedelta(days=25))
+    seen_long_ago = UserFilter(last_seen_before=instant(TODAY - timedelta(days=25)))
     old = run(container, tenant, bulk.BulkRequest(I, filter=seen_long_ago))
     assert set(outcomes(container, tenant, old)) == {ids["bea"], ids["zed"]}
 
@@ -297,7 +298,7 @@ def test_another_workspaces_job_is_not_found(container: Container, tenant: Tenan
 def test_bad_requests_change_nothing(container: Container, tenant: Tenant) -> None:
     for bad in (
         bulk.BulkRequest(I),
-        bulk.BulkRequest(I, user_ids=(), filter=bulk.UserFilter()),
+        bulk.BulkRequest(I, user_ids=(), filter=UserFilter()),
         bulk.BulkRequest(I, user_ids=()),
         bulk.BulkRequest(I, user_ids=("x" * 41,)),
     ):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from roster.adapters.tables import audit_events, bulk_results, users
 from roster.bootstrap import Container
+from roster.domain.filters import UserFilter
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route, Status
 from roster.services import bulk, queries
@@ -44,7 +45,7 @@ def seed_members(container: Container, tenant: Tenant, n: int) -> None:
 
 
 def queue(container: Container, tenant: Tenant) -> bulk.Job:
-    request = bulk.BulkRequest(Status.INACTIVE, filter=bulk.UserFilter(roles=(Role.MEMBER,)))
+    request = bulk.BulkRequest(Status.INACTIVE, filter=UserFilter(role=(Role.MEMBER,)))
     job, _ = bulk.start_job(
         container.uow,
         workspace_id=tenant.id,

@@ -1,73 +1,23 @@
 """Automation rules in the domain: parsing with field-named errors, schedules,
-conditions, and the plain-language summary."""
+event conditions, and the plain-language summary (user conditions select users in
+the database: tests/integration/test_user_filter.py)."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from roster.domain.rules import (
-    RuleInvalid,
-    Subject,
-    dormant_template,
-    matches,
-    matching,
-    next_run,
-    parse_condition,
-    parse_rule,
-    parse_trigger,
-    summary,
-)
-from roster.domain.vocabulary import Role, Status
+from roster.domain.filters import UserFilter
+from roster.domain.rules.definition import RuleInvalid, dormant_template
+from roster.domain.rules.match import event_matches, user_filter
+from roster.domain.rules.parse import parse_condition, parse_rule, parse_trigger
+from roster.domain.rules.schedule import next_run
+from roster.domain.rules.summary import summary
+from roster.domain.vocabulary import Status
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 EVENT = parse_trigger({"type": "event", "event": "payment.failed"})
 SCHEDULE = parse_trigger({"type": "schedule", "every_minutes": 5})
-
-
-def subject(**kw: Any) -> Subject:
-    base: dict[str, Any] = {
-        "user_id": "usr_1",
-        "email": "ann@Acme.example",
-        "status": Status.ACTIVE,
-        "role": Role.MEMBER,
-        "last_seen_at": NOW - timedelta(days=10),
-        "created_at": NOW - timedelta(days=400),
-    }
-    return Subject(**(base | kw))
-
-
-def holds(condition: dict[str, Any], s: Subject, trigger: Any = SCHEDULE) -> bool:
-    return matches([parse_condition(condition, "c", trigger)], s, NOW)
-
-
-@pytest.mark.parametrize(
-    ("condition", "expected"),
-    [
-        ({"field": "status", "op": "eq", "value": "active"}, True),
-        ({"field": "status", "op": "in", "value": ["inactive", "blocked"]}, False),
-        ({"field": "role", "op": "eq", "value": "member"}, True),
-        ({"field": "role", "op": "in", "value": ["owner", "admin"]}, False),
-        ({"field": "email_domain", "op": "eq", "value": "acme.example"}, True),
-        ({"field": "email_domain", "op": "in", "value": ["@ACME.example", "x.example"]}, True),
-        ({"field": "email_domain", "op": "eq", "value": "other.example"}, False),
-        ({"field": "last_seen_days", "op": "gt", "value": 9}, True),
-        ({"field": "last_seen_days", "op": "gt", "value": 10}, False),
-        ({"field": "last_seen_days", "op": "lt", "value": 11}, True),
-        ({"field": "never_signed_in_days", "op": "gt", "value": 30}, False),
-    ],
-)
-def test_each_user_condition(condition: dict[str, Any], expected: bool) -> None:
-    assert holds(condition, subject()) is expected
-
-
-def test_a_user_never_seen_is_dormant_from_their_creation() -> None:
-    never = subject(last_seen_at=None, created_at=NOW - timedelta(days=100))
-    assert holds({"field": "last_seen_days", "op": "gt", "value": 90}, never)
-    assert holds({"field": "never_signed_in_days", "op": "gt", "value": 90}, never)
-    assert not holds({"field": "never_signed_in_days", "op": "lt", "value": 90}, never)
 
 
 @pytest.mark.parametrize(
@@ -82,48 +32,30 @@ def test_a_user_never_seen_is_dormant_from_their_creation() -> None:
     ],
 )
 def test_event_data_conditions(condition: dict[str, Any], expected: bool) -> None:
-    s = subject(event_data={"reason": "dispute", "amount": 250})
-    assert holds(condition, s, EVENT) is expected
+    parsed = [parse_condition(condition, "c", EVENT)]
+    assert event_matches(parsed, {"reason": "dispute", "amount": 250}) is expected
 
 
-def test_every_condition_must_hold() -> None:
+def test_user_conditions_are_left_to_the_users_filter() -> None:
     rule = parse_rule(dormant_template(5))
-    assert matches(rule.conditions, subject(), NOW)
-    assert not matches(rule.conditions, subject(status=Status.INACTIVE), NOW)
+    assert event_matches(rule.conditions, {})
+    assert user_filter(rule.conditions, NOW) == UserFilter(
+        status=(Status.ACTIVE,), idle_before=NOW - timedelta(days=5)
+    )
 
 
-CONDITIONS = [
-    {"field": "status", "op": "eq", "value": "active"},
-    {"field": "status", "op": "in", "value": ["inactive", "blocked"]},
-    {"field": "role", "op": "in", "value": ["member", "admin"]},
-    {"field": "email_domain", "op": "eq", "value": "acme.example"},
-    {"field": "last_seen_days", "op": "gt", "value": 90},
-    {"field": "last_seen_days", "op": "lt", "value": 30},
-    {"field": "never_signed_in_days", "op": "gt", "value": 60},
-]
-subjects = st.builds(
-    lambda status, role, domain, seen, created: subject(
-        status=status,
-        role=role,
-        email=f"u@{domain}",
-        last_seen_at=None if seen is None else NOW - timedelta(days=seen),
-        created_at=NOW - timedelta(days=created),
-    ),
-    st.sampled_from(list(Status)),
-    st.sampled_from(list(Role)),
-    st.sampled_from(["acme.example", "ACME.example", "other.example"]),
-    st.none() | st.integers(0, 200),
-    st.integers(0, 400),
-)
-
-
-@given(st.lists(st.sampled_from(CONDITIONS), max_size=4), st.lists(subjects, max_size=30))
-def test_a_chunk_is_judged_as_each_user_alone(
-    conditions: list[dict[str, Any]], users: list[Subject]
-) -> None:
-    parsed = [parse_condition(c, "c", SCHEDULE) for c in conditions]
-    alone = [s for s in users if matches(parsed, s, NOW)]
-    assert matching(parsed, users, NOW) == alone
+def test_two_conditions_on_one_field_both_hold() -> None:
+    conditions = [
+        parse_condition(
+            {"field": "status", "op": "in", "value": ["active", "blocked"]}, "c", SCHEDULE
+        ),
+        parse_condition({"field": "status", "op": "eq", "value": "inactive"}, "c", SCHEDULE),
+        parse_condition({"field": "last_seen_days", "op": "gt", "value": 9}, "c", SCHEDULE),
+        parse_condition({"field": "last_seen_days", "op": "gt", "value": 30}, "c", SCHEDULE),
+    ]
+    chosen = user_filter(conditions, NOW)
+    assert chosen.status == ()  # nobody is both
+    assert chosen.idle_before == NOW - timedelta(days=30)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """SQL for automations: rules, runs, per-user outcomes, the audit cursor, and the
-conditions translated into a WHERE clause.
+users a rule's filter selects.
 
 Every statement names `workspace_id`, except the two pollers that find work across
 workspaces (`due_rules`, `stale_runs`, `workspaces_with_events`); what they return
@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Row,
     and_,
@@ -19,13 +18,13 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    or_,
     select,
     true,
     update,
 )
 
 from roster.adapters.batch_sql import insert_grouped
+from roster.adapters.filter_sql import user_where
 from roster.adapters.tables import (
     audit_events,
     automation_cursors,
@@ -36,15 +35,10 @@ from roster.adapters.tables import (
     user_counts,
     users,
 )
+from roster.domain.filters import UserFilter
 from roster.domain.jobs import ResultRow
-from roster.domain.rules import (
-    Condition,
-    Rule,
-    Run,
-    Subject,
-    cutoff,
-    parse_rule,
-)
+from roster.domain.rules.parse import parse_rule
+from roster.domain.rules.runs import Rule, Run, Subject
 from roster.domain.vocabulary import Role, Status
 
 WEBHOOK_TOPIC = "webhook"
@@ -360,67 +354,35 @@ _ROLES = {r.value: r for r in Role}
 def candidates(
     conn: Connection,
     workspace_id: str,
-    conditions: Sequence[Condition],
-    now: datetime,
+    where: UserFilter,
     *,
     after: str | None,
     limit: int,
     lock: bool = False,
-) -> Sequence[Row[Any]]:
-    """The next `limit` users by id after `after` that the SQL form of the conditions
-    selects.
-
-    The rows hold what conditions see (`subject_of`), which is also what a change's
-    decision reads (status and role).
-
-    The SQL narrows the set; the caller still asks the domain's `matching`, so the
-    domain stays the judge of what a condition means.
-    """
+) -> list[Subject]:
+    """The next `limit` users by id after `after` that `where` (a rule's conditions)
+    selects, with what the action sends and the decision reads."""
     u = users.c
-    where = [u.workspace_id == workspace_id, *(_sql(c, now) for c in conditions)]
+    query = select(*_SUBJECT_COLUMNS).where(*user_where(workspace_id, where))
     if after:
-        where.append(u.id > after)
-    query = select(*_SUBJECT_COLUMNS).where(*where)
+        query = query.where(u.id > after)
     query = query.order_by(u.id).limit(limit)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    return conn.execute(query).all()
+    return [_subject_of(r) for r in conn.execute(query)]
 
 
-def subject_of(r: Row[Any], event_data: dict[str, Any] | None = None) -> Subject:
-    """The subject of a row whose first columns are `_SUBJECT_COLUMNS` (by position:
-    a row's attribute access costs more than the rest of building it)."""
-    user_id, email, status, role, last_seen_at, created_at = tuple(r)[:6]
-    return Subject(
-        user_id, email, _STATUSES[status], _ROLES[role], last_seen_at, created_at, event_data or {}
-    )
+def _subject_of(r: Row[Any]) -> Subject:
+    """By position: a row's attribute access costs more than the rest of building it."""
+    user_id, email, status, role, last_seen_at, created_at = tuple(r)
+    return Subject(user_id, email, _STATUSES[status], _ROLES[role], last_seen_at, created_at)
 
 
-def subject(conn: Connection, workspace_id: str, user_id: str) -> Row[Any] | None:
-    """What conditions see of one user (for `subject_of`)."""
-    return conn.execute(
-        select(*_SUBJECT_COLUMNS).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
-    ).first()
-
-
-def _sql(c: Condition, now: datetime) -> ColumnElement[bool]:
-    u = users.c
-    values = c.value if c.op == "in" else [c.value]
-    if c.field == "status":
-        return u.status.in_(values)
-    if c.field == "role":
-        return u.role.in_(values)
-    if c.field == "email_domain":
-        return or_(*(u.email.like(f"%@{d}") for d in values))
-    if c.field == "last_seen_days":
-        seen = func.coalesce(u.last_seen_at, u.created_at)
-        at = cutoff(c.value, now)
-        return seen < at if c.op == "gt" else seen > at
-    if c.field == "never_signed_in_days":
-        at = cutoff(c.value, now)
-        created = u.created_at < at if c.op == "gt" else u.created_at > at
-        return and_(u.last_seen_at.is_(None), created)
-    return true()  # event.data conditions: judged on the event, not the table
+def subject(conn: Connection, workspace_id: str, user_id: str, where: UserFilter) -> Subject | None:
+    """The user, if `where` (a rule's conditions) selects them."""
+    query = select(*_SUBJECT_COLUMNS).where(*user_where(workspace_id, where), users.c.id == user_id)
+    row = conn.execute(query).first()
+    return _subject_of(row) if row is not None else None
 
 
 # ----------------------------------------------------------------- events

@@ -8,16 +8,17 @@ so a page costs the same at the first user and at the millionth.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import Connection, select
 
+from roster.adapters.filter_sql import audit_where, user_where
 from roster.adapters.repositories import audit_from_row
 from roster.adapters.tables import audit_events, users
-from roster.domain.audit import APPLIED, AuditEntry, AuditKind
-from roster.domain.vocabulary import Route, Status
+from roster.domain.audit import AuditEntry
+from roster.domain.filters import AuditFilter, UserFilter
+from roster.services.queries import page_audit
 
-REFUSED = "refused"  # an outcome filter meaning "any refusal"
 T = TypeVar("T")
 
 
@@ -47,29 +48,18 @@ _LISTED = [users.c[name] for name in ListedUser._fields]
 def find_users(
     conn: Connection,
     workspace_id: str,
+    where: UserFilter,
     *,
-    q: str | None = None,
-    status: Status | None = None,
     after: str | None = None,
     before: str | None = None,
     limit: int = 50,
 ) -> Page[ListedUser]:
-    """Users in id order matching text `q` (email or name) and `status`; the page
-    after the id `after`, or the one before the id `before`. Only the columns the
-    page shows, as plain tuples: no domain object per line."""
+    """Users in id order that `where` selects; the page after the id `after`, or the
+    one before the id `before`. Only the columns the page shows, as plain tuples: no
+    domain object per line."""
     c = users.c
     backwards = before is not None and after is None
-    query = select(*_LISTED).where(c.workspace_id == workspace_id)
-    if status is not None:
-        query = query.where(c.status == status.value)
-    text = q.strip() if q else ""
-    if text:
-        query = query.where(
-            or_(
-                c.email.contains(text.lower(), autoescape=True),
-                c.name.icontains(text, autoescape=True),
-            )
-        )
+    query = select(*_LISTED).where(*user_where(workspace_id, where))
     if backwards:
         query = query.where(c.id < before).order_by(c.id.desc())
     else:
@@ -88,44 +78,13 @@ def find_users(
 
 
 @dataclass(frozen=True, slots=True)
-class AuditFilter:
-    user_id: str | None = None
-    kind: AuditKind | None = None
-    route: Route | None = None
-    outcome: str | None = None  # "applied", "refused", or one refusal code
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AuditRow:
     entry: AuditEntry
     email: str
 
 
-def _audit_query(workspace_id: str, f: AuditFilter) -> Select[Any]:
-    a = audit_events.c
-    query = select(audit_events).where(a.workspace_id == workspace_id)
-    if f.user_id:
-        query = query.where(a.user_id == f.user_id)
-    if f.kind:
-        query = query.where(a.kind == f.kind.value)
-    if f.route:
-        query = query.where(a.route == f.route.value)
-    if f.outcome == REFUSED:
-        query = query.where(a.outcome != APPLIED)
-    elif f.outcome:
-        query = query.where(a.outcome == f.outcome)
-    if f.since:
-        query = query.where(a.at >= f.since)
-    if f.until:
-        query = query.where(a.at < f.until)
-    return query
-
-
-def _with_emails(conn: Connection, workspace_id: str, rows: list[Any]) -> list[AuditRow]:
+def _with_emails(conn: Connection, workspace_id: str, entries: list[AuditEntry]) -> list[AuditRow]:
     """Entries with their user's email: one more query, by primary key."""
-    entries = [audit_from_row(r) for r in rows]
     ids = sorted({e.user_id for e in entries if e.user_id is not None})
     query = select(users.c.id, users.c.email).where(
         users.c.workspace_id == workspace_id, users.c.id.in_(ids)
@@ -143,12 +102,8 @@ def audit_page(
     limit: int = 50,
 ) -> tuple[list[AuditRow], int | None]:
     """The newest events matching `f`, older than `before_seq`; and the next cursor."""
-    query = _audit_query(workspace_id, f)
-    if before_seq is not None:
-        query = query.where(audit_events.c.seq < before_seq)
-    rows = list(conn.execute(query.order_by(audit_events.c.seq.desc()).limit(limit + 1)))
-    items = _with_emails(conn, workspace_id, rows[:limit])
-    return items, (items[-1].entry.seq if len(rows) > limit else None)
+    page = page_audit(conn, workspace_id, where=f, before_seq=before_seq, limit=limit)
+    return _with_emails(conn, workspace_id, page.entries), page.next_before
 
 
 def iter_audit(
@@ -157,9 +112,11 @@ def iter_audit(
     """Every event matching `f`, oldest first, a chunk at a time (for CSV export)."""
     after = 0
     while True:
-        query = _audit_query(workspace_id, f).where(audit_events.c.seq > after)
-        rows = list(conn.execute(query.order_by(audit_events.c.seq).limit(chunk)))
-        batch = _with_emails(conn, workspace_id, rows)
+        query = select(audit_events).where(
+            *audit_where(workspace_id, f), audit_events.c.seq > after
+        )
+        rows = conn.execute(query.order_by(audit_events.c.seq).limit(chunk))
+        batch = _with_emails(conn, workspace_id, [audit_from_row(r) for r in rows])
         yield from batch
         if len(batch) < chunk:
             return

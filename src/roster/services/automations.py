@@ -31,19 +31,11 @@ from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.jobs import JobRef, Lease, ResultRow
-from roster.domain.rules import (
-    EVENT_NAME,
-    MAX_DEPTH,
-    Condition,
-    Rule,
-    Run,
-    Subject,
-    check_destination,
-    matches,
-    matching,
-    next_run,
-    parse_rule,
-)
+from roster.domain.rules.definition import MAX_DEPTH
+from roster.domain.rules.match import event_matches, user_filter
+from roster.domain.rules.parse import EVENT_NAME, check_destination, parse_rule
+from roster.domain.rules.runs import Rule, Run, Subject
+from roster.domain.rules.schedule import next_run
 from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -324,8 +316,9 @@ def _run_in(conn: Connection, ref: JobRef) -> Run:
 
 class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
     """Automation runs for the job runner: the users after the cursor that the
-    rule's conditions select (judged at the run's start, so a resumed run and its
-    dry run select exactly the same users), acted on, one outcome row each."""
+    rule's user conditions select (as of the run's start, so a resumed run and its
+    dry run select exactly the same users; an event rule dry-run by hand leaves its
+    event.data conditions out), acted on, one outcome row each."""
 
     def __init__(self) -> None:
         # A dry run's running headcount, carried from chunk to chunk as the real
@@ -343,23 +336,20 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
         self, uow: SqlUnitOfWork, job: tuple[Run, Rule], after: str | None, size: int
     ) -> jobs.Targets[Subject]:
         run, rule = job
-        scan = [c for c in rule.definition.conditions if not c.on_event]
         if not run.dry_run:
             uow.counts.lock(run.workspace_id)  # the workspace lock first, as everywhere
-        rows = store.candidates(
+        chosen = store.candidates(
             uow.conn,
             run.workspace_id,
-            scan,
-            run.started_at,
+            user_filter(rule.definition.conditions, run.started_at),
             after=after,
             limit=size,
             lock=not run.dry_run,
         )
-        chosen = matching(scan, map(store.subject_of, rows), run.started_at)
         return jobs.Targets(
             chosen,
-            rows[-1].id if rows else None,
-            len(rows) == size,
+            chosen[-1].user_id if chosen else None,
+            len(chosen) == size,
             {u.user_id: (u.status, u.role) for u in chosen},
         )
 
@@ -669,12 +659,11 @@ def _event_run(
 ) -> Run | None:
     """The rule's run for one event, or None when its conditions do not hold."""
     conn = uow.conn
-    row = store.subject(conn, workspace.id, e.user_id)
-    if row is None:
+    conditions = rule.definition.conditions
+    if not event_matches(conditions, e.data):
         return None
-    conditions: Sequence[Condition] = rule.definition.conditions
-    subject = store.subject_of(row, dict(e.data))
-    if not matches(conditions, subject, now):
+    subject = store.subject(conn, workspace.id, e.user_id, user_filter(conditions, now))
+    if subject is None:
         return None
     run = _new_run(rule, "event", False, now, depth=e.depth, event=e.type, event_id=e.id)
     if e.depth >= MAX_DEPTH:

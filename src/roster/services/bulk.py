@@ -16,19 +16,20 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from datetime import time as dtime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_grouped, insert_ids
+from roster.adapters.filter_sql import user_where
 from roster.adapters.job_leases import BULK_JOBS, SqlJobLeases
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.access import Revoked
+from roster.domain.filters import UserFilter
 from roster.domain.ids import new_id
 from roster.domain.jobs import JobRef, ResultRow
 from roster.domain.transitions import Policy
@@ -44,60 +45,6 @@ TARGETS_PER_INSERT = 10_000  # a job's stored ids, per INSERT
 
 
 # --- What a bulk action asks for --------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class UserFilter:
-    """Users matching every given part (PRODUCT §7). `q` is text in email or name;
-    last-seen bounds compare with the start of the day (UTC) and never match a
-    user who was never seen."""
-
-    statuses: tuple[Status, ...] = ()
-    roles: tuple[Role, ...] = ()
-    q: str | None = None
-    last_seen_before: date | None = None
-    last_seen_after: date | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "status": [s.value for s in self.statuses] or None,
-            "role": [r.value for r in self.roles] or None,
-            "q": self.q,
-            "last_seen_before": _iso(self.last_seen_before),
-            "last_seen_after": _iso(self.last_seen_after),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "UserFilter":
-        return cls(
-            statuses=tuple(Status(s) for s in data.get("status") or ()),
-            roles=tuple(Role(r) for r in data.get("role") or ()),
-            q=data.get("q"),
-            last_seen_before=_date(data.get("last_seen_before")),
-            last_seen_after=_date(data.get("last_seen_after")),
-        )
-
-    def where(self, workspace_id: str) -> list[Any]:
-        """The SQL conditions of this filter on `users`."""
-        c = users.c
-        conditions: list[Any] = [c.workspace_id == workspace_id]
-        if self.statuses:
-            conditions.append(c.status.in_([s.value for s in self.statuses]))
-        if self.roles:
-            conditions.append(c.role.in_([r.value for r in self.roles]))
-        if self.q and self.q.strip():
-            text = self.q.strip().lower()
-            conditions.append(
-                or_(
-                    func.lower(c.email).contains(text, autoescape=True),
-                    func.lower(c.name).contains(text, autoescape=True),
-                )
-            )
-        if self.last_seen_before:
-            conditions.append(c.last_seen_at < _midnight(self.last_seen_before))
-        if self.last_seen_after:
-            conditions.append(c.last_seen_at >= _midnight(self.last_seen_after))
-        return conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +211,7 @@ def _page_ids(
 def _filter_ids(
     conn: Connection, workspace_id: str, f: UserFilter, after: str | None, limit: int
 ) -> list[str]:
-    query: Select[tuple[str]] = select(users.c.id).where(*f.where(workspace_id))
+    query: Select[tuple[str]] = select(users.c.id).where(*user_where(workspace_id, f))
     if after is not None:
         query = query.where(users.c.id > after)
     return list(conn.scalars(query.order_by(users.c.id).limit(limit)))
@@ -381,7 +328,9 @@ def _insert_job(
     if uow.workspaces.get(workspace_id) is None:
         raise errors.NotFound("No such workspace.")
     if request.filter is not None:
-        total = conn.scalar(select(func.count()).where(*request.filter.where(workspace_id))) or 0
+        total = (
+            conn.scalar(select(func.count()).where(*user_where(workspace_id, request.filter))) or 0
+        )
     else:
         total = len(request.user_ids or ())
     conn.execute(
@@ -563,7 +512,7 @@ def _next_users(
     `apply_changes` decides from)."""
     u = users.c
     if job.filter is not None:
-        query = select(u.id, u.status, u.role).where(*job.filter.where(job.workspace_id))
+        query = select(u.id, u.status, u.role).where(*user_where(job.workspace_id, job.filter))
         after = u.id
     else:
         t = bulk_job_targets.c
@@ -715,20 +664,3 @@ def iter_results(
     while batch := list_results(conn, workspace_id, job_id, after=after, limit=page):
         yield from batch
         after = batch[-1].user_id
-
-
-# --- Small helpers ------------------------------------------------------------------
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, dtime(0, 0), tzinfo=UTC)

@@ -7,24 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
-    and_,
-    bindparam,
-    or_,
-    select,
-    tuple_,
-)
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, or_, select, tuple_
 
+from roster.adapters.filter_sql import audit_where, user_where
 from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditEntry, AuditKind
+from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.emails import normalize_email
+from roster.domain.filters import AuditFilter, UserFilter
 from roster.domain.users import User
-from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -100,31 +92,14 @@ def user_by_id(conn: Connection, workspace_id: str, user_id: str) -> UserView:
     return _view(row)
 
 
-def list_users(
-    conn: Connection,
-    workspace_id: str,
-    *,
-    status: Status | None = None,
-    after: str | None = None,
-    limit: int = 100,
-) -> list[UserView]:
-    """A page of users in id order, after the cursor `after` (keyset pagination)."""
-    query = select(users).where(users.c.workspace_id == workspace_id)
-    if status is not None:
-        query = query.where(users.c.status == status.value)
-    if after is not None:
-        query = query.where(users.c.id > after)
-    return [_view(r) for r in conn.execute(query.order_by(users.c.id).limit(limit))]
-
-
 def iter_users(
-    conn: Connection, workspace_id: str, *, status: Status | None = None, page: int = 5000
+    conn: Connection, workspace_id: str, where: UserFilter = UserFilter(), *, page: int = 5000
 ) -> Iterator[UserView]:
-    """Every user, page by page, without holding them all in memory."""
+    """Every user `where` selects, in id order, page by page (for exports)."""
     after = None
-    while batch := list_users(conn, workspace_id, status=status, after=after, limit=page):
+    while batch := page_users(conn, workspace_id, where=where, after=after, limit=page).users:
         yield from batch
-        after = batch[-1].user.id
+        after = Keyset(batch[-1].user.id, batch[-1].user.id)
 
 
 def audit_for_user(conn: Connection, workspace_id: str, user_id: str) -> list[AuditEntry]:
@@ -149,49 +124,13 @@ def workspace_by_id(conn: Connection, workspace_id: str) -> Workspace:
     return Workspace(**row._mapping)
 
 
-# --- Users API (issue 4): filtered, sorted keyset pages of users, and of the audit log ---
+# --- Filtered, sorted keyset pages of users, and of the audit log ---
 
 USER_SORT_KEYS = ("id", "email", "name", "created_at", "last_seen_at")
 """Sort keys of user lists; `-key` sorts descending. `id` breaks ties, so the order is total."""
 
 _UNIQUE_SORT_KEYS = frozenset({"id", "email"})  # unique per workspace: no tiebreak needed
 _NULLABLE_SORT_KEYS = frozenset({"last_seen_at"})  # NULL (never seen) sorts as the smallest
-
-
-@dataclass(frozen=True, slots=True)
-class UserFilter:
-    """Which users a list, export or bulk action means (PRODUCT §7): all given parts hold.
-
-    `q` is text found in the email or the name, any case. `last_seen_before/after`
-    compare the last sighting; a user never seen matches neither.
-    """
-
-    status: tuple[Status, ...] = ()
-    role: tuple[Role, ...] = ()
-    q: str | None = None
-    last_seen_before: datetime | None = None
-    last_seen_after: datetime | None = None
-
-    def clauses(self) -> list[ColumnElement[bool]]:
-        c = users.c
-        where: list[ColumnElement[bool]] = []
-        if self.status:
-            where.append(c.status.in_([s.value for s in self.status]))
-        if self.role:
-            where.append(c.role.in_([r.value for r in self.role]))
-        if self.q and self.q.strip():
-            text = self.q.strip()
-            where.append(
-                or_(
-                    c.email.icontains(text.lower(), autoescape=True),
-                    c.name.icontains(text, autoescape=True),
-                )
-            )
-        if self.last_seen_before is not None:
-            where.append(c.last_seen_at < self.last_seen_before)
-        if self.last_seen_after is not None:
-            where.append(c.last_seen_at > self.last_seen_after)
-        return where
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +165,7 @@ def page_users(
     key, descending = sort.removeprefix("-"), sort.startswith("-")
     if key not in USER_SORT_KEYS:
         raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
-    query = select(users).where(users.c.workspace_id == workspace_id, *where.clauses())
+    query = select(users).where(*user_where(workspace_id, where))
     if after is not None:
         query = query.where(_after(key, descending, after))
     rows = conn.execute(_in_order(query, key, descending).limit(limit + 1)).all()
@@ -297,41 +236,6 @@ def decode_cursor(cursor: str, sort: str) -> Keyset:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditFilter:
-    """Which audit events to list: all given parts hold. `outcome` is `applied`,
-    `refused` (any refusal), or one refusal code such as `user_blocked`."""
-
-    user_id: str | None = None
-    kind: tuple[AuditKind, ...] = ()
-    route: tuple[Route, ...] = ()
-    outcome: str | None = None
-    actor_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def clauses(self) -> list[ColumnElement[bool]]:
-        c = audit_events.c
-        where: list[ColumnElement[bool]] = []
-        if self.user_id is not None:
-            where.append(c.user_id == self.user_id)
-        if self.kind:
-            where.append(c.kind.in_([k.value for k in self.kind]))
-        if self.route:
-            where.append(c.route.in_([r.value for r in self.route]))
-        if self.outcome == "refused":
-            where.append(c.outcome != APPLIED)
-        elif self.outcome is not None:
-            where.append(c.outcome == self.outcome)
-        if self.actor_id is not None:
-            where.append(c.actor_id == self.actor_id)
-        if self.since is not None:
-            where.append(c.at >= self.since)
-        if self.until is not None:
-            where.append(c.at < self.until)
-        return where
-
-
-@dataclass(frozen=True, slots=True)
 class AuditPage:
     entries: list[AuditEntry]
     next_before: int | None  # the seq to continue below; None: this was the last page
@@ -348,8 +252,7 @@ def page_audit(
     """One page of the workspace's audit log, newest first (by `seq`, the commit order),
     continuing below `before_seq`. New events land above the first page, so paging
     down never repeats or skips one."""
-    query = select(audit_events).where(audit_events.c.workspace_id == workspace_id)
-    query = query.where(*where.clauses())
+    query = select(audit_events).where(*audit_where(workspace_id, where))
     if before_seq is not None:
         query = query.where(audit_events.c.seq < before_seq)
     rows = conn.execute(query.order_by(audit_events.c.seq.desc()).limit(limit + 1)).all()

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
-from roster.domain.rules import MAX_DEPTH
+from roster.domain.rules.definition import MAX_DEPTH
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.app import create_app
 from roster.services import outbox

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from roster.domain.rules import RuleInvalid, parse_rule
+from roster.domain.rules.definition import RuleInvalid
+from roster.domain.rules.parse import parse_rule
 from tests.e2e.security.hostile_kit import (
     World,
     hostile,

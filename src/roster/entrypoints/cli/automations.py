@@ -2,7 +2,7 @@
 
 import typer
 
-from roster.domain.rules import Run
+from roster.domain.rules.runs import Run
 from roster.entrypoints.cli.common import container, emit_json, fail, reported
 from roster.services import automations as auto
 from roster.services import outbox, queries

@@ -4,7 +4,6 @@ the API and dashboard, run here synchronously."""
 import csv
 import sys
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,9 @@ from rich.progress import Progress
 
 from roster.domain import errors
 from roster.domain.jobs import ResultRow
-from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.domain.vocabulary import ReasonCode, Status
 from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
+from roster.entrypoints.cli.user_filter import FILTER, parse_filter
 from roster.services import bulk, queries
 
 app = typer.Typer(help="Bulk actions: set one status on many users.", no_args_is_help=True)
@@ -31,38 +31,6 @@ def _workspace_id(slug: str) -> str:
         return queries.workspace_by_slug(conn, slug).id
 
 
-def parse_filter(parts: list[str]) -> bulk.UserFilter:
-    """`status=active,inactive`, `role=member`, `q=text`, `last_seen_before=2025-01-31`,
-    `last_seen_after=…`; every part given must hold."""
-    values: dict[str, str] = {}
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if not sep or key.strip() not in _FILTER_KEYS:
-            fail(f"--filter {part!r}: use KEY=VALUE with KEY one of {', '.join(_FILTER_KEYS)}.")
-        values[key.strip()] = value.strip()
-    try:
-        return bulk.UserFilter(
-            statuses=tuple(Status(s) for s in _items(values.get("status"))),
-            roles=tuple(Role(r) for r in _items(values.get("role"))),
-            q=values.get("q") or None,
-            last_seen_before=_day(values.get("last_seen_before")),
-            last_seen_after=_day(values.get("last_seen_after")),
-        )
-    except ValueError as bad:
-        fail(f"--filter: {bad}.")
-
-
-_FILTER_KEYS = ("status", "role", "q", "last_seen_before", "last_seen_after")
-
-
-def _items(raw: str | None) -> list[str]:
-    return [s.strip().lower() for s in (raw or "").split(",") if s.strip()]
-
-
-def _day(raw: str | None) -> date | None:
-    return date.fromisoformat(raw) if raw else None
-
-
 def _read_ids(path: Path) -> tuple[str, ...]:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text()
@@ -75,9 +43,7 @@ def _read_ids(path: Path) -> tuple[str, ...]:
 def set_status(
     status: Status,
     workspace: str = WORKSPACE,
-    filter_: list[str] = typer.Option(
-        [], "--filter", "-f", help="KEY=VALUE (status, role, q, last_seen_before/after)."
-    ),
+    filter_: list[str] = FILTER,
     ids: Path | None = typer.Option(
         None, "--ids", help="A file of user ids, one a line (-: stdin)."
     ),

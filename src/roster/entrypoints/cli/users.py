@@ -11,6 +11,7 @@ from roster.adapters.passwords import hash_password
 from roster.domain.audit import AuditEntry
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
+from roster.entrypoints.cli.user_filter import FILTER, parse_filter
 from roster.services import queries
 from roster.services.imports import import_rows, parse_csv
 from roster.services.status import change_status
@@ -159,13 +160,15 @@ def _event(e: AuditEntry) -> dict[str, object]:
 def list_(
     workspace: str = WORKSPACE,
     status: Status | None = typer.Option(None, help="Only users with this status."),
+    filter_: list[str] = FILTER,
     limit: int = typer.Option(100, min=1, max=10000, help="How many users at most."),
     json_out: bool = JSON,
 ) -> None:
-    """List users in id order."""
+    """List users in id order (the first LIMIT that the filter selects)."""
+    where = parse_filter(filter_, status)
     workspace_id = _workspace_id(workspace)
     with container().engine.connect() as conn:
-        views = queries.list_users(conn, workspace_id, status=status, limit=limit)
+        views = queries.page_users(conn, workspace_id, where=where, limit=limit).users
     if json_out:
         emit_json([v.as_dict() for v in views])
         return
@@ -221,13 +224,15 @@ def export(
     workspace: str = WORKSPACE,
     format_: str = typer.Option("csv", "--format", help="csv or json."),
     status: Status | None = typer.Option(None, help="Only users with this status."),
+    filter_: list[str] = FILTER,
 ) -> None:
-    """Write every user to standard output as CSV or JSON."""
+    """Write every user the filter selects to standard output as CSV or JSON."""
     if format_ not in ("csv", "json"):
         fail(f"{format_!r} is not a format: use csv or json.")
+    where = parse_filter(filter_, status)
     workspace_id = _workspace_id(workspace)
     with container().engine.connect() as conn:
-        views = queries.iter_users(conn, workspace_id, status=status)
+        views = queries.iter_users(conn, workspace_id, where)
         if format_ == "json":
             emit_json([v.as_dict() for v in views])
             return

@@ -13,13 +13,14 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from roster.domain import errors
 from roster.domain.audit import AuditEntry, AuditKind
+from roster.domain.filters import AuditFilter
 from roster.domain.vocabulary import Route
 from roster.entrypoints.web.admin.rendering import render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services import admin_queries, queries
-from roster.services.admin_queries import AuditFilter, AuditRow
+from roster.services.admin_queries import AuditRow
 
 router = APIRouter()
 OUTCOMES = [
@@ -75,8 +76,8 @@ def _filters(
         problems["until"] = "The end date must be on or after the start date."
     f = AuditFilter(
         user_id=user_id,
-        kind=AuditKind(kind) if kind and "kind" not in problems else None,
-        route=Route(route) if route and "route" not in problems else None,
+        kind=(AuditKind(kind),) if kind and "kind" not in problems else (),
+        route=(Route(route),) if route and "route" not in problems else (),
         outcome=outcome if outcome and "outcome" not in problems else None,
         since=since,
         until=until + timedelta(days=1) if until and "until" not in problems else None,

@@ -8,7 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from roster.domain import errors
-from roster.domain.rules import Rule, RuleInvalid, dormant_template, parse_rule, summary
+from roster.domain.rules.definition import RuleInvalid, dormant_template
+from roster.domain.rules.parse import parse_rule
+from roster.domain.rules.runs import Rule
+from roster.domain.rules.summary import summary
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading

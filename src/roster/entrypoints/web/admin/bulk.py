@@ -2,13 +2,14 @@
 confirm with a preview, then follow the job's progress and read its results."""
 
 import secrets
-from datetime import date
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from roster.domain import errors
+from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
@@ -47,9 +48,9 @@ class Choice:
         reason = _enum(ReasonCode, self.reason_code, "reason_code", "", errs, optional=True)
         chosen_filter = None
         if not self.user_ids:
-            chosen_filter = bulk.UserFilter(
-                statuses=_tuple(_enum(Status, self.f_status, "f_status", "", errs, optional=True)),
-                roles=_tuple(_enum(Role, self.f_role, "f_role", "", errs, optional=True)),
+            chosen_filter = UserFilter(
+                status=_tuple(_enum(Status, self.f_status, "f_status", "", errs, optional=True)),
+                role=_tuple(_enum(Role, self.f_role, "f_role", "", errs, optional=True)),
                 q=self.q or None,
                 last_seen_before=_day(self.seen_before, "seen_before", errs),
                 last_seen_after=_day(self.seen_after, "seen_after", errs),
@@ -83,15 +84,16 @@ def _enum(
         return None
 
 
-def _tuple(value: T | None) -> tuple[T, ...]:
-    return (value,) if value is not None else ()
+def _tuple(value: T | None) -> tuple[T, ...] | None:
+    return (value,) if value is not None else None
 
 
-def _day(raw: str, field: str, errs: dict[str, str]) -> date | None:
+def _day(raw: str, field: str, errs: dict[str, str]) -> datetime | None:
+    """A day (midnight UTC) or an instant, as the API and the CLI take it."""
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return instant(raw)
     except ValueError:
         errs[field] = "Write a date as YYYY-MM-DD."
         return None

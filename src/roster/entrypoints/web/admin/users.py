@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from roster.domain import errors
+from roster.domain.filters import UserFilter
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
@@ -55,8 +56,7 @@ def users_page(
         found = admin_queries.find_users(
             conn,
             admin.workspace_id,
-            q=q[:200],
-            status=chosen,
+            UserFilter(status=(chosen,) if chosen else None, q=q[:200]),
             after=after,
             before=before,
             limit=PAGE_SIZE,

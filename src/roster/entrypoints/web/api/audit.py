@@ -5,7 +5,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from roster.bootstrap import Container
 from roster.domain import errors
 from roster.domain.audit import AuditEntry, AuditKind
+from roster.domain.filters import AuditFilter, instant
 from roster.domain.vocabulary import Route
 from roster.entrypoints.web.api.schemas import AuditEventOut, AuditList, Text
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
@@ -70,14 +71,14 @@ def list_events(
     """Audit events of the workspace, newest first: every status change attempt,
     applied or refused, and every admin action (its `kind` and `changes`), with who,
     which route, which request, when and why."""
-    where = queries.AuditFilter(
+    where = AuditFilter(
         user_id=user,
         kind=tuple(kind or ()),
         route=tuple(route or ()),
         outcome=outcome,
         actor_id=actor,
-        since=_utc(since),
-        until=_utc(until),
+        since=instant(since) if since else None,
+        until=instant(until) if until else None,
     )
     before = _decode(cursor)
     if format == "csv" or (format is None and _wants_csv(accept)):
@@ -90,11 +91,6 @@ def list_events(
         items=[AuditEventOut.of(e) for e in page.entries],
         next_cursor=str(page.next_before) if page.next_before is not None else None,
     )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A date-time without a zone is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
 
 def _decode(cursor: str | None) -> int | None:
@@ -111,7 +107,7 @@ def _wants_csv(accept: str | None) -> bool:
 
 
 def _csv(
-    container: Container, workspace_id: str, where: queries.AuditFilter, before: int | None
+    container: Container, workspace_id: str, where: AuditFilter, before: int | None
 ) -> StreamingResponse:
     stamp = container.clock().strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
@@ -122,7 +118,7 @@ def _csv(
 
 
 def _csv_lines(
-    container: Container, workspace_id: str, where: queries.AuditFilter, before: int | None
+    container: Container, workspace_id: str, where: AuditFilter, before: int | None
 ) -> Iterator[str]:
     """The header, then every matching event, read a page at a time."""
     yield _row(CSV_COLUMNS)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from roster.domain.rules import Rule, RuleInvalid, Run, dormant_template
+from roster.domain.rules.definition import RuleInvalid, dormant_template
+from roster.domain.rules.runs import Rule, Run
 from roster.entrypoints.web.api.schemas import Strict
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import problem, responses

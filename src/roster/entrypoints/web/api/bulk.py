@@ -4,7 +4,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,9 +12,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
+from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
 from roster.entrypoints.web.api.schemas import storable
+from roster.entrypoints.web.api.users import AFTER, BEFORE
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
 from roster.services import bulk
@@ -47,20 +49,16 @@ class BulkFilter(_Strict):
     status: list[Status] | None = None
     role: list[Role] | None = None
     q: str | None = Field(default=None, max_length=200, description="Text in email or name.")
-    last_seen_before: date | None = Field(
-        default=None, description="Last seen before this day (UTC); never-seen users do not match."
-    )
-    last_seen_after: date | None = Field(
-        default=None, description="Last seen on or after this day."
-    )
+    last_seen_before: datetime | None = Field(default=None, description=BEFORE)
+    last_seen_after: datetime | None = Field(default=None, description=AFTER)
 
-    def domain(self) -> bulk.UserFilter:
-        return bulk.UserFilter(
-            statuses=tuple(self.status or ()),
-            roles=tuple(self.role or ()),
+    def domain(self) -> UserFilter:
+        return UserFilter(
+            status=tuple(self.status) if self.status else None,
+            role=tuple(self.role) if self.role else None,
             q=self.q,
-            last_seen_before=self.last_seen_before,
-            last_seen_after=self.last_seen_after,
+            last_seen_before=instant(self.last_seen_before) if self.last_seen_before else None,
+            last_seen_after=instant(self.last_seen_after) if self.last_seen_after else None,
         )
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, Field
 
 from roster.domain.credentials import CredentialKind, Principal
-from roster.domain.rules import Run
+from roster.domain.rules.runs import Run
 from roster.entrypoints.web.api.automations import RunOut
 from roster.entrypoints.web.api.schemas import Strict, storable_tree
 from roster.entrypoints.web.deps import ContainerDep, require_kinds

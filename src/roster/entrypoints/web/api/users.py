@@ -6,7 +6,7 @@ and read users and change a status. Members and SCIM tokens get 403: members
 manage nothing, and identity providers speak SCIM at /scim/v2.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from roster.adapters.passwords import hash_password
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
+from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.api.schemas import (
     Revocations,
@@ -40,6 +41,8 @@ IfMatch = Annotated[
 ]
 UserId = Annotated[Text, Path(max_length=100, description="An opaque user id.")]
 SORTS = [*queries.USER_SORT_KEYS, *(f"-{k}" for k in queries.USER_SORT_KEYS)]
+BEFORE = "Last seen before this instant (a date: midnight UTC); never-seen users do not match."
+AFTER = "Last seen at or after this instant (a date: midnight UTC)."
 
 
 async def _reader(principal: PrincipalDep) -> Principal:
@@ -80,8 +83,8 @@ def list_users(
     status: Annotated[list[Status] | None, Query(description="Any of these statuses.")] = None,
     role: Annotated[list[Role] | None, Query(description="Any of these roles.")] = None,
     q: Annotated[Text | None, Query(max_length=200, description="Text in email or name.")] = None,
-    last_seen_before: datetime | None = None,
-    last_seen_after: datetime | None = None,
+    last_seen_before: Annotated[datetime | None, Query(description=BEFORE)] = None,
+    last_seen_after: Annotated[datetime | None, Query(description=AFTER)] = None,
     sort: Annotated[
         str, Query(description=f"One of {', '.join(SORTS)}; ties break on id.", max_length=20)
     ] = "id",
@@ -91,12 +94,12 @@ def list_users(
     """Users of the workspace, a page at a time (keyset pagination: pass `next_cursor`
     back as `cursor`). Never-seen users match neither last-seen bound and sort as
     the oldest sighting."""
-    where = queries.UserFilter(
-        status=tuple(status or ()),
-        role=tuple(role or ()),
+    where = UserFilter(
+        status=tuple(status) if status else None,
+        role=tuple(role) if role else None,
         q=q,
-        last_seen_before=_aware(last_seen_before),
-        last_seen_after=_aware(last_seen_after),
+        last_seen_before=instant(last_seen_before) if last_seen_before else None,
+        last_seen_after=instant(last_seen_after) if last_seen_after else None,
     )
     after = queries.decode_cursor(cursor, sort) if cursor else None
     with container.engine.connect() as conn:
@@ -107,13 +110,6 @@ def list_users(
         items=[UserOut.of(view, principal.route, principal.policy) for view in page.users],
         next_cursor=queries.encode_cursor(sort, page.next) if page.next else None,
     )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """A date-time without a zone is taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 @router.post(

@@ -1,0 +1,1 @@
+"""Automation rules (PRODUCT §8): a trigger, conditions that must all hold, an action."""
