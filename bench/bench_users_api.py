@@ -39,8 +39,8 @@ from roster.adapters.migrator import upgrade
 from roster.adapters.tables import user_counts, users, workspaces
 from roster.bootstrap import Container
 from roster.config import Settings
-from roster.domain.filters import UserFilter
 from roster.domain.credentials import CredentialKind
+from roster.domain.filters import UserFilter
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route, Status
 from roster.entrypoints.web.app import create_app

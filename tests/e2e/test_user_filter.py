@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from roster.bootstrap import Container
 from roster.config import get_settings
 from roster.domain.credentials import CredentialKind
-from roster.domain.filters import UserFilter, instant
+from roster.domain.filters import UserFilter
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route, Status
 from roster.entrypoints.cli import common
@@ -74,7 +74,7 @@ def by_bulk(
     run_bulk_jobs(container)
     page = client.get(f"/api/v1/bulk-actions/{job['id']}/results", headers=headers).json()
     chosen = {i["user_id"] for i in page["items"]}
-    where = UserFilter(**{k: instant(v) for k, v in f.items()})
+    where = UserFilter.from_json(f)
     request = bulk.BulkRequest(Status.INACTIVE, filter=where)
     owner = Actor(id=tenant.owner.id, name="owner", user_id=tenant.owner.id)
     preview = bulk.preview(container.engine, workspace_id=tenant.id, request=request, actor=owner)
