@@ -345,8 +345,7 @@ def runs_for_user(
 # ----------------------------------------------------------------- candidates
 
 
-_SUBJECT = ("id", "email", "status", "role", "last_seen_at", "created_at")
-_SUBJECT_COLUMNS = [users.c[c] for c in _SUBJECT]
+_SUBJECT_COLUMNS = [users.c.id, users.c.email, users.c.status, users.c.role]
 _STATUSES = {s.value: s for s in Status}
 _ROLES = {r.value: r for r in Role}
 
@@ -374,8 +373,8 @@ def candidates(
 
 def _subject_of(r: Row[Any]) -> Subject:
     """By position: a row's attribute access costs more than the rest of building it."""
-    user_id, email, status, role, last_seen_at, created_at = tuple(r)
-    return Subject(user_id, email, _STATUSES[status], _ROLES[role], last_seen_at, created_at)
+    user_id, email, status, role = tuple(r)
+    return Subject(user_id, email, _STATUSES[status], _ROLES[role])
 
 
 def subject(conn: Connection, workspace_id: str, user_id: str, where: UserFilter) -> Subject | None:

@@ -17,8 +17,6 @@ class Subject:
     email: str
     status: Status
     role: Role
-    last_seen_at: datetime | None
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
