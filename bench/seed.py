@@ -136,18 +136,30 @@ def workspace(
             password_hash=hash_password(password) if password else None,
         ),
     )
+    if users:
+        _add_members(c.engine, ws.id, _members(ws.id, slug, users, mix or Mix(), now, created))
+    return Seeded(ws.id, slug, owner.id, owner.email, users, time.perf_counter() - started)
+
+
+def _add_members(engine: Engine, ws: str, rows: Iterator[tuple[object, ...]]) -> None:
+    """The members' rows loaded, counted in the headcount (as a service would), settled."""
     counts: Counter[str] = Counter()
-    rows = _members(ws.id, slug, users, mix or Mix(), now, created, counts)
-    load(c.engine, "users", COLUMNS, rows)
-    with c.engine.begin() as conn:  # the members in the headcount, as a service would
+    status = COLUMNS.index("status")
+
+    def tallied() -> Iterator[tuple[object, ...]]:
+        for row in rows:
+            counts[str(row[status])] += 1
+            yield row
+
+    load(engine, "users", COLUMNS, tallied())
+    with engine.begin() as conn:
         col = user_counts.c
         conn.execute(
             update(user_counts)
-            .where(col.workspace_id == ws.id)
-            .values({col[status]: col[status] + n for status, n in counts.items()})
+            .where(col.workspace_id == ws)
+            .values({col[s]: col[s] + n for s, n in counts.items()})
         )
-    settle(c.engine)
-    return Seeded(ws.id, slug, owner.id, owner.email, users, time.perf_counter() - started)
+    settle(engine)
 
 
 def _existing(engine: Engine, slug: str) -> Seeded | None:
@@ -166,9 +178,9 @@ def _existing(engine: Engine, slug: str) -> Seeded | None:
 
 
 def _members(
-    ws: str, slug: str, n: int, mix: Mix, now: datetime, created: datetime, counts: Counter[str]
+    ws: str, slug: str, n: int, mix: Mix, now: datetime, created: datetime
 ) -> Iterator[tuple[object, ...]]:
-    """The rows of `n` members in `mix`, tallying their statuses into `counts`."""
+    """The rows of `n` members in `mix`, in the order of COLUMNS."""
     rng = random.Random(7)
     statuses, status_weights = [s.value for s in mix.statuses], list(mix.statuses.values())
     roles, role_weights = [r.value for r in mix.roles], list(mix.roles.values())
@@ -178,7 +190,6 @@ def _members(
     for i in range(n):
         status = rng.choices(statuses, status_weights)[0]
         role = rng.choices(roles, role_weights)[0]
-        counts[status] += 1
         if every and i % every == 0:
             seen: datetime | None = now - DORMANT
         else:
