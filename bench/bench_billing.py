@@ -12,7 +12,6 @@ baseline in the same run on the same database.
 import argparse
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -135,8 +134,7 @@ def main() -> None:
     parser.add_argument("--report-users", type=int, default=100_000)
     parser.add_argument("--report-events", type=int, default=1_000_000)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench-billing.db"
-    c = seed.container(url)
+    c = seed.container(args.database_url)
     engine = c.engine
     print(f"database: {engine.dialect.name}")
 

@@ -7,7 +7,6 @@ chunks of the same size, in one run, on the same database.
 
 import argparse
 import secrets
-import tempfile
 import time
 from datetime import UTC, datetime
 
@@ -104,8 +103,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    c = seed.container(url)
+    c = seed.container(args.database_url)
     engine = c.engine
     base = raw_baseline(c, args.rows)
     ours = roster_import(c, args.rows)

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -70,12 +69,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    container = seed.container(url)
+    container = seed.container(args.database_url)
     engine = container.engine
     ws = seed.workspace(container, args.users, seed.DIRECTORY, slug="bench-api", reuse=True)
     workspace_id, token, args.users = ws.id, seed.token(container, ws), ws.users
-    print(f"{engine.dialect.name}: {ws.said(url)}")
+    print(ws.said(container))
 
     blocked = queries.UserFilter(status=(Status.BLOCKED,))
     with engine.connect() as conn:  # a cursor halfway through the blocked users

@@ -23,7 +23,6 @@ p95s and the load average. Target: p95 <= 200 ms, <= 2x.
 import argparse
 import asyncio
 import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -70,14 +69,13 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    container = seed.container(url)
+    container = seed.container(args.database_url)
     engine = container.engine
     ws = seed.workspace(
         container, args.users, seed.DIRECTORY, slug="bench", password=PASSWORD, reuse=True
     )
     workspace_id, args.users = ws.id, ws.users
-    print(f"{engine.dialect.name}: {ws.said(url)}")
+    print(ws.said(container))
     session = seed.session(container, ws, PASSWORD)
     with engine.connect() as conn:
         ids = conn.execute(

@@ -17,6 +17,7 @@ so no plan prepared on the empty tables survives.
 import random
 import secrets
 import sqlite3
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -80,10 +81,12 @@ class Seeded:
     users: int
     seconds: float | None
 
-    def said(self, url: str) -> str:
+    def said(self, c: Container) -> str:
+        """What a benchmark prints of its seeding."""
+        where = f"{c.engine.dialect.name}: {{}} {c.settings.database_url}"
         if self.seconds is None:
-            return f"reusing {self.users:,} users in {url}"
-        return f"seeded {self.users:,} users in {self.seconds:.0f} s into {url}"
+            return where.format(f"reusing {self.users:,} users in")
+        return where.format(f"seeded {self.users:,} users in {self.seconds:.0f} s into")
 
 
 def user_id(i: int) -> str:
@@ -95,8 +98,10 @@ def email(slug: str, i: int) -> str:
     return f"user{i}@{slug}.example"
 
 
-def container(url: str) -> Container:
-    """A container on the database at `url`, migrated to the newest revision."""
+def container(url: str | None = None) -> Container:
+    """A container on the database at `url` (a fresh SQLite file if None), migrated to
+    the newest revision."""
+    url = url or f"sqlite:///{tempfile.mkdtemp(prefix='roster-bench-')}/bench.db"
     engine = make_engine(url)
     upgrade(engine)
     return Container(settings=Settings(database_url=url), engine=engine)
