@@ -83,10 +83,10 @@ class Seeded:
 
     def said(self, c: Container) -> str:
         """What a benchmark prints of its seeding."""
-        where = f"{c.engine.dialect.name}: {{}} {c.settings.database_url}"
+        dialect, url = c.engine.dialect.name, c.settings.database_url
         if self.seconds is None:
-            return where.format(f"reusing {self.users:,} users in")
-        return where.format(f"seeded {self.users:,} users in {self.seconds:.0f} s into")
+            return f"{dialect}: reusing {self.users:,} users in {url}"
+        return f"{dialect}: seeded {self.users:,} users in {self.seconds:.0f} s into {url}"
 
 
 def user_id(i: int) -> str:
