@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters.batch_sql import insert_grouped, insert_ids
@@ -187,8 +187,8 @@ def preview(engine: Engine, *, workspace_id: str, request: BulkRequest, actor: A
         counts = queries.user_counts_of(conn, workspace_id)
         tally = Tally()
         after: str | None = None
-        while ids := _page_ids(conn, workspace_id, request, after, PAGE):
-            found = _statuses(conn, workspace_id, ids)
+        while (page := _page(conn, workspace_id, request, after, PAGE))[0]:
+            ids, found = page
             outcomes, counts = _decide(found, ids, request, actor, workspace.policy, counts)
             tally.count(outcomes)
             after = ids[-1]
@@ -198,30 +198,36 @@ def preview(engine: Engine, *, workspace_id: str, request: BulkRequest, actor: A
     return Preview(tally, active_before=base.active)
 
 
-def _page_ids(
+Found = dict[str, tuple[Status, Role]]
+"""The status and role of each user that exists: what `decide` reads."""
+
+
+def _page(
     conn: Connection, workspace_id: str, request: BulkRequest, after: str | None, limit: int
-) -> list[str]:
-    if request.user_ids is not None:
-        start = bisect.bisect_right(request.user_ids, after) if after is not None else 0
-        return list(request.user_ids[start : start + limit])
-    assert request.filter is not None
-    return _filter_ids(conn, workspace_id, request.filter, after, limit)
+) -> tuple[list[str], Found]:
+    """The next ids of `request` after `after`, and what `decide` reads of them."""
+    if request.filter is not None:
+        return _filtered(conn, workspace_id, request.filter, after, limit)
+    ids = request.user_ids or ()
+    start = bisect.bisect_right(ids, after) if after is not None else 0
+    chosen = list(ids[start : start + limit])
+    return chosen, _statuses(conn, workspace_id, chosen)
 
 
-def _filter_ids(
+def _filtered(
     conn: Connection, workspace_id: str, f: UserFilter, after: str | None, limit: int
-) -> list[str]:
-    query: Select[tuple[str]] = select(users.c.id).where(*user_where(workspace_id, f))
+) -> tuple[list[str], Found]:
+    """The next users `f` selects after `after`, by id, and what `decide` reads."""
+    u = users.c
+    query = select(u.id, u.status, u.role).where(*user_where(workspace_id, f))
     if after is not None:
-        query = query.where(users.c.id > after)
-    return list(conn.scalars(query.order_by(users.c.id).limit(limit)))
+        query = query.where(u.id > after)
+    rows = conn.execute(query.order_by(u.id).limit(limit)).all()
+    return [r.id for r in rows], {i: (_STATUSES[s], _ROLES[r]) for i, s, r in rows}
 
 
-def _statuses(
-    conn: Connection, workspace_id: str, ids: Sequence[str]
-) -> dict[str, tuple[Status, Role]]:
-    """The status and role of each of `ids` that exists: what `decide` reads."""
-    found: dict[str, tuple[Status, Role]] = {}
+def _statuses(conn: Connection, workspace_id: str, ids: Sequence[str]) -> Found:
+    found: Found = {}
     for i in range(0, len(ids), 900):
         rows = conn.execute(
             select(users.c.id, users.c.status, users.c.role).where(
@@ -506,29 +512,25 @@ def run_pending(
 
 def _next_users(
     conn: Connection, job: Job, cursor: str | None, size: int
-) -> tuple[list[str], dict[str, tuple[Status, Role]]]:
+) -> tuple[list[str], Found]:
     """The next ids of the job after `cursor` (stored, or by its filter) and, in the
     same query, the status and role of each of them that exists (what
     `apply_changes` decides from)."""
-    u = users.c
     if job.filter is not None:
-        query = select(u.id, u.status, u.role).where(*user_where(job.workspace_id, job.filter))
-        after = u.id
-    else:
-        t = bulk_job_targets.c
-        query = (
-            select(t.user_id, u.status, u.role)
-            .select_from(
-                bulk_job_targets.outerjoin(
-                    users, and_(u.workspace_id == t.workspace_id, u.id == t.user_id)
-                )
+        return _filtered(conn, job.workspace_id, job.filter, cursor, size)
+    t, u = bulk_job_targets.c, users.c
+    query = (
+        select(t.user_id, u.status, u.role)
+        .select_from(
+            bulk_job_targets.outerjoin(
+                users, and_(u.workspace_id == t.workspace_id, u.id == t.user_id)
             )
-            .where(t.workspace_id == job.workspace_id, t.job_id == job.id)
         )
-        after = t.user_id
+        .where(t.workspace_id == job.workspace_id, t.job_id == job.id)
+    )
     if cursor is not None:
-        query = query.where(after > cursor)
-    rows = conn.execute(query.order_by(after).limit(size)).all()
+        query = query.where(t.user_id > cursor)
+    rows = conn.execute(query.order_by(t.user_id).limit(size)).all()
     found = {i: (_STATUSES[s], _ROLES[r]) for i, s, r in rows if s is not None}
     return [row[0] for row in rows], found
 
