@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
-from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import credentials, users, workspaces
 from roster.adapters.tokens import same_hash, token_hash, workspace_of
+from roster.adapters.users_repo import user_from_row
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.ids import new_id
 from roster.domain.transitions import Policy

@@ -5,15 +5,13 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from roster.adapters.access_revoker import SqlAccessRevoker
+from roster.adapters.audit_log import SqlAuditLog
+from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.database import WRITE
-from roster.adapters.repositories import (
-    SqlAccessRevoker,
-    SqlAuditLog,
-    SqlOutbox,
-    SqlUserCounts,
-    SqlUserRepository,
-    SqlWorkspaceRepository,
-)
+from roster.adapters.outbox import SqlOutbox
+from roster.adapters.users_repo import SqlUserRepository
+from roster.adapters.workspaces_repo import SqlWorkspaceRepository
 
 
 class SqlUnitOfWork:

@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, and_, select, update
 
 from roster.adapters import credential_store
+from roster.adapters.audit_log import SqlAuditLog
 from roster.adapters.credential_store import Checked
 from roster.adapters.database import WRITE
+from roster.adapters.outbox import SqlOutbox
 from roster.adapters.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from roster.adapters.repositories import SqlAuditLog, SqlOutbox, user_from_row
 from roster.adapters.tables import users, workspaces
 from roster.adapters.tokens import new_token, workspace_of
 from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.credentials import CredentialKind, Principal

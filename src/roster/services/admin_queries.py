@@ -12,7 +12,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Select, or_, select
 
-from roster.adapters.repositories import audit_from_row
+from roster.adapters.audit_log import audit_from_row
 from roster.adapters.tables import audit_events, users
 from roster.domain.audit import APPLIED, AuditEntry, AuditKind
 from roster.domain.vocabulary import Route, Status

@@ -18,8 +18,9 @@ from sqlalchemy import (
     tuple_,
 )
 
-from roster.adapters.repositories import audit_from_row, user_from_row
+from roster.adapters.audit_log import audit_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
+from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.audit import APPLIED, AuditEntry, AuditKind
 from roster.domain.emails import normalize_email
