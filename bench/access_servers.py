@@ -32,6 +32,7 @@ from roster.adapters import credential_store
 from roster.adapters.database import make_engine
 from roster.adapters.migrator import upgrade
 from roster.adapters.passwords import hash_password
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
@@ -96,7 +97,7 @@ def seed(url: str) -> tuple[str, str]:
         owner=NewUser(email, "Bench Admin", Role.OWNER, password_hash=hash_password(PASSWORD)),
     )
     _, token = create_token(
-        engine,
+        SqlUnitOfWork(engine),
         workspace_id=owner.workspace_id,
         kind=CredentialKind.PERSONAL,
         name=None,

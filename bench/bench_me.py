@@ -25,6 +25,7 @@ from bench.access_servers import scratch_database, server, wrk
 from roster.adapters.database import make_engine
 from roster.adapters.passwords import hash_password
 from roster.adapters.tokens import same_hash, token_hash, workspace_of
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
@@ -79,7 +80,7 @@ def seed_tokens(url: str, count: int) -> list[str]:
         uow.commit()
     tokens = [
         create_token(
-            engine,
+            SqlUnitOfWork(engine),
             workspace_id=workspace.id,
             kind=CredentialKind.PERSONAL,
             name=None,

@@ -44,6 +44,7 @@ from bench.access_servers import scratch_database, server, wrk
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.tables import audit_events, credentials, scim_attributes, user_counts, users
 from roster.adapters.tokens import token_hash
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
@@ -91,7 +92,7 @@ def seed(url: str, count: int) -> tuple[str, str, list[str], list[str]]:
             )
             uow.commit()
     _, token = create_token(
-        engine,
+        SqlUnitOfWork(engine),
         workspace_id=ws.id,
         kind=CredentialKind.SCIM,
         name="bench",

@@ -97,7 +97,7 @@ def seed(container: Container, n: int) -> tuple[str, str]:
         )
         conn.execute(text("ANALYZE users" if conn.dialect.name == "postgresql" else "ANALYZE"))
     _, token = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=workspace.id,
         kind=CredentialKind.PERSONAL,
         name="bench",
@@ -118,7 +118,7 @@ def _reuse(container: Container, workspace_id: str) -> tuple[str, str]:
             )
         ).scalar_one()
     _, token = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=workspace_id,
         kind=CredentialKind.PERSONAL,
         name="bench",

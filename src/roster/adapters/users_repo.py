@@ -143,14 +143,11 @@ class SqlUserRepository:
             where = ids_in(self.conn, users.c.id, chunk)
             self.conn.execute(_status_update(workspace_id, where, values))
 
-    def save_role(self, user: User) -> None:
+    def set_password(self, user: User, password_hash: str) -> None:
         self.conn.execute(
             update(users)
-            .where(
-                users.c.workspace_id == user.workspace_id,
-                users.c.id == user.id,
-            )
-            .values(role=user.role, version=user.version)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(password_hash=password_hash)
         )
 
     def save_profile(self, user: User) -> None:
