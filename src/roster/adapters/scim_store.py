@@ -1,4 +1,4 @@
-"""SQL for the SCIM attributes and groups (issue 8). Every statement names
+"""SQL for the SCIM attributes and groups. Every statement names
 `workspace_id`; the user rows themselves are written only by the user services."""
 
 from collections.abc import Iterable, Sequence

@@ -150,7 +150,7 @@ def workspace_by_id(conn: Connection, workspace_id: str) -> Workspace:
     return Workspace(**row._mapping)
 
 
-# --- Users API (issue 4): filtered, sorted keyset pages of users, and of the audit log ---
+# --- Users API: filtered, sorted keyset pages of users, and of the audit log ---
 
 USER_SORT_KEYS = ("id", "email", "name", "created_at", "last_seen_at")
 """Sort keys of user lists; `-key` sorts descending. `id` breaks ties, so the order is total."""
