@@ -47,8 +47,8 @@ stress: install ## The long stress and fault run on PostgreSQL (5 min of load, 3
 	ROSTER_STRESS_SERVERS=$${ROSTER_STRESS_SERVERS:-3} ROSTER_STRESS_CONCURRENCY=$${ROSTER_STRESS_CONCURRENCY:-12} \
 	ROSTER_STRESS_USERS=$${ROSTER_STRESS_USERS:-10000} $(BIN)/pytest -x -s tests/stress
 
-bench: install ## Run the benchmarks and print their ratios (see docs/benchmarks.md)
-	$(BIN)/python -m bench
+bench: install ## Run every benchmark (or BENCH="me bulk") and print its ratio (docs/benchmarks.md)
+	$(BIN)/python -m bench $(BENCH)
 
 screenshots: install browser ## Refresh docs/screenshots/ (users page, a Blocked profile) from the demo seed
 	$(BIN)/python -m tests.e2e.admin.screenshots

@@ -1,5 +1,6 @@
-"""Shared by the access benchmarks: scratch databases, a seeded workspace, uvicorn
-servers on 127.0.0.1, and `wrk` (Debian package `wrk`) as the bounded client.
+"""Shared by the access benchmarks: scratch databases (empty: bench/seed.py migrates
+and fills them), uvicorn servers on 127.0.0.1, and `wrk` (Debian package `wrk`) as the
+bounded client.
 
 Also the bare Starlette baseline app: `create_bare()` answers GET /me with the
 very credential query Roster runs (credential_store.check, one indexed lookup
@@ -30,17 +31,6 @@ from starlette.routing import Route as Path_
 
 from roster.adapters import credential_store
 from roster.adapters.database import make_engine
-from roster.adapters.migrator import upgrade
-from roster.adapters.passwords import hash_password
-from roster.adapters.unit_of_work import SqlUnitOfWork
-from roster.bootstrap import Container
-from roster.config import Settings
-from roster.domain.credentials import CredentialKind
-from roster.domain.users import Actor
-from roster.domain.vocabulary import Role, Route
-from roster.services.access import create_token
-from roster.services.users import NewUser
-from roster.services.workspaces import create_workspace
 
 PG_ADMIN = os.environ.get(
     "ROSTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -51,11 +41,11 @@ PYTHON = sys.executable
 
 @contextlib.contextmanager
 def scratch_database(backend: str) -> Iterator[str]:
-    """A fresh, migrated database URL for `backend`, removed afterwards."""
+    """A fresh, empty database URL for `backend` (`seed.container` migrates it),
+    removed afterwards."""
     if backend == "sqlite":
         folder = tempfile.mkdtemp(prefix="roster-bench-")
         url = f"sqlite:///{folder}/bench.db"
-        _migrate(url)
         try:
             yield url
         finally:
@@ -67,47 +57,11 @@ def scratch_database(backend: str) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     try:
-        _migrate(url)
         yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-
-
-def seed(url: str) -> tuple[str, str]:
-    """Workspace `bench` with an Active admin who has a password and a personal
-    token; answers (admin email, token)."""
-    engine = make_engine(url)
-    c = Container(settings=Settings(database_url=url), engine=engine)
-    email = "admin@bench.example"
-    _, owner = create_workspace(
-        c.uow(),
-        slug="bench",
-        name="Bench",
-        route=Route.CLI,
-        actor=Actor(id=None, name="bench"),
-        now=c.clock(),
-        owner=NewUser(email, "Bench Admin", Role.OWNER, password_hash=hash_password(PASSWORD)),
-    )
-    _, token = create_token(
-        SqlUnitOfWork(engine),
-        workspace_id=owner.workspace_id,
-        kind=CredentialKind.PERSONAL,
-        name=None,
-        user_id=owner.id,
-        now=c.clock(),
-        route=Route.CLI,
-        actor=Actor(None, "bench"),
-    )
-    engine.dispose()
-    return email, token
 
 
 @contextlib.contextmanager

@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from bench import seed as seeding
 from bench.fresh_copy import fresh_copy
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
@@ -51,63 +52,18 @@ from roster.domain.rules import Run, dormant_template
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route
 from roster.services import automations as auto
-from roster.services.users import NewUser
-from roster.services.workspaces import create_workspace
 
-SEED_BATCH = 50_000
 ACTOR = Actor(id=None, name="bench")
 DAYS = 90
 
 
 def seed(c: Container, n: int, due: int, now: datetime) -> str:
-    """A workspace with an owner and `n` Active members, every (n // due)-th dormant."""
+    """A workspace with an owner and `n` Active members, every (n // due)-th dormant,
+    the others seen within the last day; all created 400 days ago."""
+    mix = seeding.Mix(seen_within=timedelta(days=1), dormant=due / n)
     slug = f"sweep-{secrets.token_hex(3)}"
-    ws, _ = create_workspace(
-        c.uow(),
-        slug=slug,
-        name=None,
-        route=Route.CLI,
-        actor=ACTOR,
-        now=now - timedelta(days=400),
-        owner=NewUser(f"owner@{slug}.example", "Owner", last_seen_at=now),
-    )
-    sqlite = c.engine.dialect.name == "sqlite"
-    step = n // due
-
-    def stamp(t: datetime) -> object:
-        return t.replace(tzinfo=None).isoformat(" ") if sqlite else t
-
-    old, recent, created = (
-        stamp(now - timedelta(days=200)),
-        stamp(now - timedelta(days=1)),
-        stamp(now - timedelta(days=400)),
-    )
-    cols = "workspace_id,id,email,name,role,status,created_at,version,last_seen_at"
-    raw = c.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if sqlite:
-            cur.execute("PRAGMA cache_size = -262144")  # 256 MB: the indexes stay in memory
-        for start in range(0, n, SEED_BATCH):
-            rows = [
-                (ws.id, f"usr_{i:028x}", f"u{i}@{slug}.example", f"User {i}", "member",
-                 "active", created, 1, old if i % step == 0 else recent)
-                for i in range(start, min(n, start + SEED_BATCH))
-            ]  # fmt: skip
-            if sqlite:
-                cur.executemany(f"INSERT INTO users ({cols}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            else:
-                with cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        cur.execute(f"UPDATE user_counts SET active = active + {n} WHERE workspace_id = '{ws.id}'")
-        raw.commit()
-        if not sqlite:
-            cur.execute("ANALYZE")  # autovacuum may be off: statistics for every table
-            raw.commit()
-    finally:
-        raw.close()
-    return ws.id
+    created = now - timedelta(days=400)
+    return seeding.workspace(c, n, mix, slug=slug, now=now, created=created).id
 
 
 def raw_sweep(engine: Engine, ws: str, rule_id: str, now: datetime) -> tuple[float, int]:

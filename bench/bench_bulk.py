@@ -53,7 +53,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, text, update
 
+from bench import seed as seeding
 from bench.fresh_copy import fresh_copy
+from bench.seed import user_id
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
 from roster.adapters.tables import bulk_jobs, user_counts
@@ -65,10 +67,7 @@ from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
 from roster.services import bulk
 from roster.services.access import create_token
-from roster.services.users import NewUser
-from roster.services.workspaces import create_workspace
 
-SEED_BATCH = 50_000
 WS, JOB = "CAST(:ws AS VARCHAR(40))", "CAST(:job AS VARCHAR(40))"  # typed for PostgreSQL
 ACTOR = Actor(id=None, name="bench")
 
@@ -76,54 +75,10 @@ ACTOR = Actor(id=None, name="bench")
 # --- Seeding -----------------------------------------------------------------------
 
 
-def user_id(i: int) -> str:
-    return f"usr_{i:028x}"  # PK order = i order
-
-
 def seed(c: Container, n: int) -> tuple[str, str, str]:
     """A workspace with an owner and `n` Active members; (workspace id, slug, owner id)."""
-    slug = f"bench-{secrets.token_hex(3)}"
-    ws, owner = create_workspace(
-        c.uow(),
-        slug=slug,
-        name=None,
-        route=Route.CLI,
-        actor=ACTOR,
-        now=c.clock(),
-        owner=NewUser(f"owner@{slug}.example", "Owner"),
-    )
-    now = datetime.now(UTC)
-    stamp = now.replace(tzinfo=None).isoformat(" ") if _sqlite(c.engine) else now.isoformat()
-    cols = "workspace_id,id,email,name,role,status,created_at,version,status_changed_at"
-    raw = c.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if _sqlite(c.engine):
-            cur.execute("BEGIN")  # the driver connection autocommits otherwise
-        for start in range(0, n, SEED_BATCH):
-            rows = [
-                (ws.id, user_id(i), f"u{i}@{slug}.example", f"User {i}", "member", "active",
-                 stamp, 1, stamp)
-                for i in range(start, min(n, start + SEED_BATCH))
-            ]  # fmt: skip
-            if _sqlite(c.engine):
-                cur.executemany(f"INSERT INTO users ({cols}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            else:
-                with cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        cur.execute(f"UPDATE user_counts SET active = active + {n} WHERE workspace_id = '{ws.id}'")
-        raw.commit()
-        if not _sqlite(c.engine):
-            # Autovacuum may be off. VACUUM sets the hint bits of the freshly loaded rows
-            # (else whichever contender runs first pays for writing every page once)
-            # and ANALYZE gives every table statistics; CHECKPOINT starts all three even.
-            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-            cur.execute("VACUUM ANALYZE")
-            cur.execute("CHECKPOINT")
-    finally:
-        raw.close()
-    return ws.id, slug, owner.id
+    ws = seeding.workspace(c, n)
+    return ws.id, ws.slug, ws.owner_id
 
 
 def _sqlite(engine: Engine) -> bool:

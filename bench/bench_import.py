@@ -7,23 +7,17 @@ chunks of the same size, in one run, on the same database.
 
 import argparse
 import secrets
-import tempfile
 import time
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
-from roster.adapters.database import make_engine
-from roster.adapters.migrator import upgrade
+from bench import seed
 from roster.adapters.tables import audit_events, users
 from roster.bootstrap import Container
-from roster.config import Settings
 from roster.domain.ids import new_id
 from roster.domain.users import Actor
-from roster.domain.vocabulary import Route
 from roster.services.imports import CHUNK, import_rows, parse_csv
-from roster.services.users import NewUser
-from roster.services.workspaces import create_workspace
 
 
 def make_csv(rows: int, tag: str) -> str:
@@ -31,19 +25,6 @@ def make_csv(rows: int, tag: str) -> str:
     statuses = ["active"] * 8 + ["inactive"] * 2
     lines += [f"user{i}@{tag}.example,User {i},member,{statuses[i % 10]}" for i in range(rows)]
     return "\n".join(lines) + "\n"
-
-
-def workspace(c: Container, tag: str) -> str:
-    ws, _ = create_workspace(
-        c.uow(),
-        slug=tag,
-        name=None,
-        route=Route.CLI,
-        actor=Actor(None, "bench"),
-        now=c.clock(),
-        owner=NewUser(f"owner@{tag}.example", "Owner"),
-    )
-    return ws.id
 
 
 def fresh_sessions(c: Container) -> None:
@@ -58,7 +39,7 @@ def fresh_sessions(c: Container) -> None:
 
 
 def raw_baseline(c: Container, rows: int) -> float:
-    ws = workspace(c, f"raw-{secrets.token_hex(3)}")
+    ws = seed.workspace(c, 0, slug=f"raw-{secrets.token_hex(3)}").id
     fresh_sessions(c)
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -107,7 +88,7 @@ def raw_baseline(c: Container, rows: int) -> float:
 
 def roster_import(c: Container, rows: int) -> float:
     tag = f"imp-{secrets.token_hex(3)}"
-    ws = workspace(c, tag)
+    ws = seed.workspace(c, 0, slug=tag).id
     text = make_csv(rows, tag)
     fresh_sessions(c)
     started = time.perf_counter()
@@ -122,10 +103,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    c = Container(Settings(database_url=url), engine)
+    c = seed.container(args.database_url)
+    engine = c.engine
     base = raw_baseline(c, args.rows)
     ours = roster_import(c, args.rows)
     print(

@@ -21,19 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route as Path_
 
+from bench import seed
 from bench.access_servers import scratch_database, server, wrk
-from roster.adapters.database import make_engine
-from roster.adapters.passwords import hash_password
 from roster.adapters.tokens import same_hash, token_hash, workspace_of
-from roster.adapters.unit_of_work import SqlUnitOfWork
-from roster.bootstrap import Container
-from roster.config import Settings
-from roster.domain.credentials import CredentialKind
-from roster.domain.users import Actor
-from roster.domain.vocabulary import Role, Route
-from roster.services.access import create_token
-from roster.services.users import NewUser, add_users
-from roster.services.workspaces import create_workspace
+from roster.domain.vocabulary import Role
 
 ROSTER = "roster.entrypoints.web.app:create_app"
 BARE = "bench.bench_me:create_bare"
@@ -50,48 +41,13 @@ WHERE c.workspace_id = ? AND c.token_hash = ? AND c.revoked_at IS NULL
 
 
 def seed_tokens(url: str, count: int) -> list[str]:
-    """Workspace `bench` with `count` Active admins, each with a personal token."""
-    engine = make_engine(url)
-    c = Container(settings=Settings(database_url=url), engine=engine)
-    actor = Actor(id=None, name="bench")
-    password = hash_password("bench password, long enough")
-    workspace, owner = create_workspace(
-        c.uow(),
-        slug="bench",
-        name="Bench",
-        route=Route.CLI,
-        actor=actor,
-        now=c.clock(),
-        owner=NewUser("owner@bench.example", "Owner", Role.OWNER, password_hash=password),
-    )
-    with c.uow() as uow:
-        admins = add_users(
-            uow,
-            workspace_id=workspace.id,
-            new=[
-                NewUser(f"admin{i}@bench.example", f"Admin {i}", Role.ADMIN)
-                for i in range(1, count)
-            ],
-            route=Route.CLI,
-            actor=actor,
-            now=c.clock(),
-            batch_id=None,
-        )
-        uow.commit()
-    tokens = [
-        create_token(
-            SqlUnitOfWork(engine),
-            workspace_id=workspace.id,
-            kind=CredentialKind.PERSONAL,
-            name=None,
-            user_id=admin.id,
-            now=c.clock(),
-            route=Route.CLI,
-            actor=actor,
-        )[1]
-        for admin in [owner, *admins]
-    ]
-    engine.dispose()
+    """Workspace `bench` with `count` Active admins (its owner and count - 1 more),
+    each with a personal token."""
+    c = seed.container(url)
+    ws = seed.workspace(c, count - 1, seed.Mix(roles={Role.ADMIN: 1}), slug="bench")
+    admins = [ws.owner_id, *(seed.user_id(i) for i in range(count - 1))]
+    tokens = [seed.token(c, ws, user=admin) for admin in admins]
+    seed.settle(c.engine)  # statistics with the tokens in
     return tokens
 
 

@@ -27,33 +27,25 @@ import argparse
 import json
 import os
 import re
-import secrets
 import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route as Path_
 
+from bench import seed
 from bench.access_servers import scratch_database, server, wrk
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.tables import audit_events, credentials, scim_attributes, user_counts, users
 from roster.adapters.tokens import token_hash
-from roster.adapters.unit_of_work import SqlUnitOfWork
-from roster.bootstrap import Container
-from roster.config import Settings
 from roster.domain.credentials import CredentialKind
 from roster.domain.ids import new_id
-from roster.domain.users import Actor
-from roster.domain.vocabulary import Route
-from roster.services.access import create_token
-from roster.services.users import NewUser, add_users
-from roster.services.workspaces import create_workspace
 
 ROSTER = "roster.entrypoints.web.app:create_app"
 BARE = "bench.bench_scim:create_bare"
@@ -61,56 +53,18 @@ PREBUILT = "bench.bench_scim:create_bare_prebuilt"
 PATCH_SLICE = 200  # users each PATCH run toggles, a fresh slice per run
 
 
-def seed(url: str, count: int) -> tuple[str, str, list[str], list[str]]:
+def seed_scim(url: str, count: int) -> tuple[str, str, list[str], list[str]]:
     """A workspace of `count` users and a scim token: (workspace, token, ids, emails)."""
-    engine = make_engine(url)
-    c = Container(settings=Settings(database_url=url), engine=engine)
-    tag = f"scim-{secrets.token_hex(3)}"
-    ws, _ = create_workspace(
-        c.uow(),
-        slug=tag,
-        name=None,
-        route=Route.CLI,
-        actor=Actor(None, "bench"),
-        now=c.clock(),
-        owner=NewUser(f"owner@{tag}.example", "Owner"),
+    c = seed.container(url)
+    ws = seed.workspace(c, count)
+    token = seed.token(c, ws, CredentialKind.SCIM)
+    seed.settle(c.engine)  # statistics with the token in
+    return (
+        ws.id,
+        token,
+        [seed.user_id(i) for i in range(count)],
+        [seed.email(ws.slug, i) for i in range(count)],
     )
-    uow = c.uow()
-    for start in range(0, count, 5000):
-        with uow:
-            add_users(
-                uow,
-                workspace_id=ws.id,
-                route=Route.CLI,
-                actor=Actor(None, "bench"),
-                now=c.clock(),
-                batch_id=None,
-                new=[
-                    NewUser(f"user{i}@{tag}.example", f"User {i}")
-                    for i in range(start, min(count, start + 5000))
-                ],
-            )
-            uow.commit()
-    _, token = create_token(
-        SqlUnitOfWork(engine),
-        workspace_id=ws.id,
-        kind=CredentialKind.SCIM,
-        name="bench",
-        user_id=None,
-        now=c.clock(),
-        route=Route.CLI,
-        actor=Actor(None, "bench"),
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(users.c.id, users.c.email)
-            .where(users.c.workspace_id == ws.id, users.c.email.like("user%"))
-            .order_by(users.c.id)
-        ).all()
-    with engine.begin() as conn:  # autovacuum may be off: plan on real statistics
-        conn.execute(text("ANALYZE"))
-    engine.dispose()
-    return ws.id, token, [r.id for r in rows], [r.email for r in rows]
 
 
 # The baseline's SQL: what a SCIM list and a SCIM PATCH need, nothing else.
@@ -386,7 +340,7 @@ def in_process(
 
 def measure(backend: str, args: argparse.Namespace) -> None:
     with scratch_database(backend) as url:
-        ws, token, ids, emails = seed(url, args.users)
+        ws, token, ids, emails = seed_scim(url, args.users)
         auth = {"Authorization": f"Bearer {token}"}
         slices = iter(ids[i : i + PATCH_SLICE] for i in range(0, len(ids), PATCH_SLICE))
         looked_up = emails[:: max(1, len(emails) // 500)]

@@ -15,7 +15,8 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.access_servers import PASSWORD, scratch_database, seed, server, wrk
+from bench import seed
+from bench.access_servers import PASSWORD, scratch_database, server, wrk
 from roster.adapters.passwords import hash_password, verify_password
 
 ROSTER = "roster.entrypoints.web.app:create_app"
@@ -41,8 +42,10 @@ def raw_verifies(seconds: float, workers: int) -> float:
 
 def sign_ins(backend: str, seconds: int, workers: int) -> float:
     with scratch_database(backend) as url:
-        email, _ = seed(url)
-        body = json.dumps({"workspace": "bench", "email": email, "password": PASSWORD})
+        c = seed.container(url)
+        ws = seed.workspace(c, 0, slug="bench", password=PASSWORD)
+        c.engine.dispose()
+        body = json.dumps({"workspace": ws.slug, "email": ws.owner_email, "password": PASSWORD})
         script = (
             'wrk.method = "POST"\n'
             f"wrk.body = '{body}'\n"
