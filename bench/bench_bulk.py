@@ -59,6 +59,7 @@ from bench.seed import user_id
 from roster.adapters.database import WRITE, make_engine
 from roster.adapters.migrator import upgrade
 from roster.adapters.tables import bulk_jobs, user_counts
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
@@ -345,7 +346,8 @@ def main() -> None:
     victim = user_id(args.users - 1)  # not in any target set (i % 10 == 9)
 
     _, token = create_token(
-        engine, workspace_id=ws, kind=CredentialKind.PERSONAL, name="bench", user_id=owner,
+        SqlUnitOfWork(engine), workspace_id=ws, kind=CredentialKind.PERSONAL, name="bench",
+        user_id=owner,
         now=c.clock() - timedelta(seconds=1), route=Route.CLI, actor=Actor(None, "bench"),
     )  # fmt: skip
     fresh = _sqlite(engine) and not args.same_file

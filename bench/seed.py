@@ -28,7 +28,6 @@ from sqlalchemy import Engine, select, update
 
 from roster.adapters.database import make_engine
 from roster.adapters.migrator import upgrade
-from roster.adapters.passwords import hash_password
 from roster.adapters.tables import user_counts, users, workspaces
 from roster.bootstrap import Container
 from roster.config import Settings
@@ -135,11 +134,8 @@ def workspace(
         route=Route.CLI,
         actor=ACTOR,
         now=created,
-        owner=NewUser(
-            email=f"owner@{slug}.example",
-            name="Owner",
-            password_hash=hash_password(password) if password else None,
-        ),
+        owner=NewUser(email=f"owner@{slug}.example", name="Owner"),
+        owner_password=password,
     )
     if users:
         _add_members(c.engine, ws.id, _members(ws.id, slug, users, mix or Mix(), now, created))
@@ -268,7 +264,7 @@ def token(
     workspace-wide one (scim, service)."""
     personal = kind == CredentialKind.PERSONAL
     _, secret = create_token(
-        c.engine,
+        c.uow(),
         workspace_id=ws.id,
         kind=kind,
         name="bench",

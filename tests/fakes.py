@@ -9,9 +9,22 @@ from typing import Any, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.credentials import CredentialKind
+from roster.domain.ids import new_id
+from roster.domain.invitations import Invitation
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
+
+
+@dataclass
+class FakeCredential:
+    workspace_id: str
+    kind: CredentialKind
+    name: str | None
+    user_id: str | None
+    expires_at: datetime | None
+    revoked_at: datetime | None = None
 
 
 @dataclass
@@ -24,6 +37,9 @@ class FakeStore:
     audit: list[AuditEntry] = field(default_factory=list)
     sessions: dict[str, int] = field(default_factory=dict)  # user id → live sessions
     outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    credentials: dict[str, FakeCredential] = field(default_factory=dict)
+    invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # id → with hash
+    passwords: dict[str, str] = field(default_factory=dict)  # user id → password hash
 
 
 class _Workspaces:
@@ -79,10 +95,7 @@ class _Users:
     ) -> None:
         for u in users:
             self.s.users[(u.workspace_id, u.id)] = u
-
-    def save_statuses(self, users: Sequence[User]) -> None:
-        for u in users:
-            self.s.users[(u.workspace_id, u.id)] = u
+        self.s.passwords.update(password_hashes)
 
     def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None:
         for i in user_ids:
@@ -97,10 +110,11 @@ class _Users:
                 version=u.version + 1,
             )
 
-    def save_role(self, user: User) -> None:
+    def save_profile(self, user: User) -> None:
         self.s.users[(user.workspace_id, user.id)] = user
 
-    save_profile = save_role
+    def set_password(self, user: User, password_hash: str) -> None:
+        self.s.passwords[user.id] = password_hash
 
 
 class _Counts:
@@ -159,6 +173,74 @@ class _Outbox:
         self.s.outbox.extend((topic, p) for p in payloads)
 
 
+class _Credentials:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def add(
+        self,
+        *,
+        workspace_id: str,
+        kind: CredentialKind,
+        token: str,
+        user_id: str | None,
+        name: str | None,
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> str:
+        credential_id = new_id("crd")
+        self.s.credentials[credential_id] = FakeCredential(
+            workspace_id, kind, name, user_id, expires_at
+        )
+        return credential_id
+
+    def revoke(
+        self, *, workspace_id: str, credential_id: str, now: datetime
+    ) -> tuple[CredentialKind, str | None] | None:
+        found = self.s.credentials.get(credential_id)
+        if found is None or found.workspace_id != workspace_id or found.revoked_at:
+            return None
+        found.revoked_at = now
+        return found.kind, found.user_id
+
+
+class _Invitations:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def _live(self, workspace_id: str, now: datetime) -> list[tuple[Invitation, str]]:
+        return [
+            (i, h)
+            for i, h in self.s.invitations.values()
+            if i.workspace_id == workspace_id and i.state(now) == "pending"
+        ]
+
+    def add(self, invitation: Invitation, token_hash: str) -> None:
+        self.s.invitations[invitation.id] = (invitation, token_hash)
+
+    def live_by_hash(
+        self, workspace_id: str, token_hash: str, now: datetime, *, lock: bool = False
+    ) -> Invitation | None:
+        return next((i for i, h in self._live(workspace_id, now) if h == token_hash), None)
+
+    def mark_accepted(self, invitation: Invitation, now: datetime) -> None:
+        _, h = self.s.invitations[invitation.id]
+        self.s.invitations[invitation.id] = (replace(invitation, accepted_at=now), h)
+
+    def _revoke(self, found: list[tuple[Invitation, str]], now: datetime) -> int:
+        for i, h in found:
+            self.s.invitations[i.id] = (replace(i, revoked_at=now), h)
+        return len(found)
+
+    def revoke(self, workspace_id: str, invitation_id: str, now: datetime) -> bool:
+        live = self._live(workspace_id, now)
+        return self._revoke([(i, h) for i, h in live if i.id == invitation_id], now) == 1
+
+    def revoke_for_email(self, workspace_id: str, email: str, now: datetime) -> int:
+        live = self._live(workspace_id, now)
+        return self._revoke([(i, h) for i, h in live if i.email == email], now)
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the store; commit writes the copy back, exit forgets it."""
 
@@ -174,6 +256,8 @@ class FakeUnitOfWork:
         self.audit = _Audit(self._work)
         self.access = _Access(self._work)
         self.outbox = _Outbox(self._work)
+        self.credentials = _Credentials(self._work)
+        self.invitations = _Invitations(self._work)
         return self
 
     def __exit__(

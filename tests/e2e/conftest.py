@@ -57,7 +57,7 @@ def token_for(
 ) -> dict[str, str]:
     """Authorization headers for a new token of `kind` (personal: for `user_id`)."""
     _, token = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         kind=kind,
         name=f"{kind.value} test",

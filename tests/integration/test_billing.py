@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from roster.adapters.repositories import audit_from_row
+from roster.adapters.audit_log import audit_from_row
 from roster.adapters.tables import audit_events, users
 from roster.bootstrap import Container
 from roster.domain import errors

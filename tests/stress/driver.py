@@ -132,7 +132,7 @@ def build_world(container: Container, members: int, admins: int = 3) -> World:
 
     def bearer(kind: CredentialKind, user_id: str | None) -> dict[str, str]:
         _, token = create_token(
-            container.engine,
+            container.uow(),
             workspace_id=tenant.id,
             kind=kind,
             name=f"stress {kind.value}",

@@ -6,7 +6,8 @@ SQLAlchemy expands and renders per id; `insert_ids` inserts a row per id the sam
 way. `insert_rows` writes rows of plain tuples with the driver's fastest path (COPY
 on PostgreSQL, executemany on SQLite), after the columns' own bind processing, so
 stored values are the same as through Core; `insert_rows_sharing` writes rows that
-share most of their values (a batch's audit entries), as one JSON value on SQLite.
+share most of their values (a batch's audit entries), as one JSON value on SQLite;
+`Writes` runs several named UPDATEs together and counts each one's rows.
 """
 
 import json
@@ -30,6 +31,14 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+
+CHUNK = 900  # ids per IN (...) list: under SQLite's default variable limit with room to spare
+ID_SET = 10_000  # ids per `ids_in` value (one bound parameter, so no variable limit)
+
+
+def chunks(seq: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
 
 
 def ids_in(conn: Connection, column: Column[Any], ids: Sequence[str]) -> ColumnElement[bool]:
@@ -177,3 +186,39 @@ def _processed(
             except TypeError:  # unhashable (a JSON document): process it alone
                 row[i] = process(value)
     return [tuple(row) for row in out]
+
+
+class Writes:
+    """Named INSERT/UPDATE statements run together, each row count by name. On
+    PostgreSQL in ONE round trip: each a data-modifying CTE (all run on one
+    snapshot, so they must touch disjoint rows), counted by the main SELECT, built
+    when first run there. On SQLite (in-process: a statement costs no round trip)
+    one after the other."""
+
+    __slots__ = ("_together", "each", "names")
+
+    def __init__(self, names: tuple[str, ...], each: tuple[Any, ...]) -> None:
+        self.names, self.each = names, each
+        self._together: Any = None
+
+    @classmethod
+    def of(cls, writes: Sequence[tuple[str, Any]]) -> "Writes":
+        return cls(tuple(n for n, _ in writes), tuple(w for _, w in writes))
+
+    def together(self) -> Any:
+        if self._together is None:
+            ctes = [
+                w.returning(literal_column("1")).cte(f"w_{name}")
+                for name, w in zip(self.names, self.each, strict=True)
+            ]
+            self._together = select(
+                *(select(func.count()).select_from(c).scalar_subquery() for c in ctes)
+            )
+        return self._together
+
+    def run(self, conn: Connection, params: dict[str, Any] | None = None) -> dict[str, int]:
+        if conn.dialect.name == "postgresql":
+            counts = tuple(conn.execute(self.together(), params).one())
+        else:
+            counts = tuple(conn.execute(w, params).rowcount for w in self.each)
+        return dict(zip(self.names, counts, strict=True))

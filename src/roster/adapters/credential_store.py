@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
-from roster.adapters.repositories import user_from_row
 from roster.adapters.tables import credentials, users, workspaces
 from roster.adapters.tokens import same_hash, token_hash, workspace_of
+from roster.adapters.users_repo import user_from_row
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.ids import new_id
 from roster.domain.transitions import Policy
@@ -118,48 +118,53 @@ def touch(conn: Connection, principal: Principal, now: datetime) -> None:
     )
 
 
-def add(
-    conn: Connection,
-    *,
-    workspace_id: str,
-    kind: CredentialKind,
-    token: str,
-    user_id: str | None,
-    name: str | None,
-    now: datetime,
-    expires_at: datetime | None,
-) -> str:
-    credential_id = new_id("crd")
-    conn.execute(
-        insert(credentials).values(
-            workspace_id=workspace_id,
-            id=credential_id,
-            kind=kind.value,
-            name=name,
-            user_id=user_id,
-            token_hash=token_hash(token),
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    return credential_id
+class SqlCredentials:
+    """Credentials in SQL (the `CredentialRepository` port): tokens stored by their hash."""
 
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
-def revoke(
-    conn: Connection, *, workspace_id: str, credential_id: str, now: datetime
-) -> tuple[CredentialKind, str | None] | None:
-    """Revoke a live credential: its kind and owner, or None if none was live."""
-    row = conn.execute(
-        update(credentials)
-        .where(
-            credentials.c.workspace_id == workspace_id,
-            credentials.c.id == credential_id,
-            credentials.c.revoked_at.is_(None),
+    def add(
+        self,
+        *,
+        workspace_id: str,
+        kind: CredentialKind,
+        token: str,
+        user_id: str | None,
+        name: str | None,
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> str:
+        credential_id = new_id("crd")
+        self.conn.execute(
+            insert(credentials).values(
+                workspace_id=workspace_id,
+                id=credential_id,
+                kind=kind.value,
+                name=name,
+                user_id=user_id,
+                token_hash=token_hash(token),
+                created_at=now,
+                expires_at=expires_at,
+            )
         )
-        .values(revoked_at=now)
-        .returning(credentials.c.kind, credentials.c.user_id)
-    ).first()
-    return None if row is None else (CredentialKind(row.kind), row.user_id)
+        return credential_id
+
+    def revoke(
+        self, *, workspace_id: str, credential_id: str, now: datetime
+    ) -> tuple[CredentialKind, str | None] | None:
+        """Revoke a live credential: its kind and owner, or None if none was live."""
+        row = self.conn.execute(
+            update(credentials)
+            .where(
+                credentials.c.workspace_id == workspace_id,
+                credentials.c.id == credential_id,
+                credentials.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .returning(credentials.c.kind, credentials.c.user_id)
+        ).first()
+        return None if row is None else (CredentialKind(row.kind), row.user_id)
 
 
 def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Invitations in SQL. Every statement names `workspace_id`."""
+"""Invitations in SQL (the `InvitationRepository` port). Every statement names `workspace_id`."""
 
 from datetime import datetime
 from typing import Any
@@ -18,11 +18,6 @@ def _invitation(row: Row[Any]) -> Invitation:
     return Invitation(**m)
 
 
-def add(conn: Connection, invitation: Invitation, token_hash: str) -> None:
-    fields = {f: getattr(invitation, f) for f in invitation.__slots__}
-    conn.execute(insert(inv).values(**fields, token_hash=token_hash))
-
-
 def _live(workspace_id: str, now: datetime) -> list[Any]:
     return [
         inv.c.workspace_id == workspace_id,
@@ -32,46 +27,49 @@ def _live(workspace_id: str, now: datetime) -> list[Any]:
     ]
 
 
-def live_by_hash(
-    conn: Connection, workspace_id: str, token_hash: str, now: datetime, *, lock: bool = False
-) -> Invitation | None:
-    """The pending invitation behind a token hash; locked until commit when asked."""
-    query = select(*_COLUMNS).where(*_live(workspace_id, now), inv.c.token_hash == token_hash)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    return _invitation(row) if row else None
+class SqlInvitations:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
+    def add(self, invitation: Invitation, token_hash: str) -> None:
+        fields = {f: getattr(invitation, f) for f in invitation.__slots__}
+        self.conn.execute(insert(inv).values(**fields, token_hash=token_hash))
 
-def mark_accepted(conn: Connection, invitation: Invitation, now: datetime) -> None:
-    conn.execute(
-        update(inv)
-        .where(inv.c.workspace_id == invitation.workspace_id, inv.c.id == invitation.id)
-        .values(accepted_at=now)
-    )
+    def live_by_hash(
+        self, workspace_id: str, token_hash: str, now: datetime, *, lock: bool = False
+    ) -> Invitation | None:
+        """The pending invitation behind a token hash; locked until commit when asked."""
+        query = select(*_COLUMNS).where(*_live(workspace_id, now), inv.c.token_hash == token_hash)
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _invitation(row) if row else None
 
+    def mark_accepted(self, invitation: Invitation, now: datetime) -> None:
+        self.conn.execute(
+            update(inv)
+            .where(inv.c.workspace_id == invitation.workspace_id, inv.c.id == invitation.id)
+            .values(accepted_at=now)
+        )
 
-def revoke(conn: Connection, workspace_id: str, invitation_id: str, now: datetime) -> bool:
-    """Revoke one pending invitation; False when there is none by that id."""
-    result = conn.execute(
-        update(inv)
-        .where(*_live(workspace_id, now), inv.c.id == invitation_id)
-        .values(revoked_at=now)
-    )
-    return result.rowcount == 1
+    def revoke(self, workspace_id: str, invitation_id: str, now: datetime) -> bool:
+        """Revoke one pending invitation; False when there is none by that id."""
+        result = self.conn.execute(
+            update(inv)
+            .where(*_live(workspace_id, now), inv.c.id == invitation_id)
+            .values(revoked_at=now)
+        )
+        return result.rowcount == 1
 
+    def revoke_for_email(self, workspace_id: str, email: str, now: datetime) -> int:
+        """Revoke the pending invitations of one email (a new one replaces them)."""
+        revoked = update(inv).where(*_live(workspace_id, now), inv.c.email == email)
+        return self.conn.execute(revoked.values(revoked_at=now)).rowcount
 
-def revoke_for_email(conn: Connection, workspace_id: str, email: str, now: datetime) -> int:
-    """Revoke the pending invitations of one email (a new one replaces them)."""
-    return conn.execute(
-        update(inv).where(*_live(workspace_id, now), inv.c.email == email).values(revoked_at=now)
-    ).rowcount
-
-
-def page(conn: Connection, workspace_id: str, *, after: str | None, limit: int) -> list[Invitation]:
-    """Invitations newest first (ids sort by time), after the cursor `after`."""
-    query = select(*_COLUMNS).where(inv.c.workspace_id == workspace_id)
-    if after:
-        query = query.where(inv.c.id < after)
-    rows = conn.execute(query.order_by(inv.c.id.desc()).limit(limit))
-    return [_invitation(r) for r in rows]
+    def page(self, workspace_id: str, *, after: str | None, limit: int) -> list[Invitation]:
+        """Invitations newest first (ids sort by time), after the cursor `after`."""
+        query = select(*_COLUMNS).where(inv.c.workspace_id == workspace_id)
+        if after:
+            query = query.where(inv.c.id < after)
+        rows = self.conn.execute(query.order_by(inv.c.id.desc()).limit(limit))
+        return [_invitation(r) for r in rows]

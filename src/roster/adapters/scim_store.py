@@ -1,4 +1,4 @@
-"""SQL for the SCIM attributes and groups (issue 8). Every statement names
+"""SQL for the SCIM attributes and groups. Every statement names
 `workspace_id`; the user rows themselves are written only by the user services."""
 
 from collections.abc import Iterable, Sequence
@@ -19,8 +19,8 @@ from sqlalchemy import (
     update,
 )
 
+from roster.adapters.batch_sql import CHUNK
 from roster.adapters.bound_in import FIXED_IN, bound_in, bound_in_values
-from roster.adapters.repositories import CHUNK
 from roster.adapters.tables import scim_attributes, scim_group_members, scim_groups, users
 
 _A = scim_attributes.c

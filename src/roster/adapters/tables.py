@@ -168,7 +168,7 @@ outbox = Table(
 )
 
 
-# --- Access (issue 3): sign-in throttles, and what invitations need beyond the foundation ---
+# --- Access: sign-in throttles, and what invitations need beyond the foundation ---
 
 # Failed sign-ins, counted per account and per client address, in the database so
 # that every server process sees the same counts. A throttle is not a status: it
@@ -189,7 +189,7 @@ invitations.append_column(Column("name", String(200), nullable=True))
 Index("ix_invitations_workspace_email", invitations.c.workspace_id, invitations.c.email)
 
 
-# --- Bulk actions (issue 5): jobs, the ids they name, and one result per user ---
+# --- Bulk actions: jobs, the ids they name, and one result per user ---
 
 # A bulk action as a resumable job. `cursor` is the last user id whose result is
 # committed; it moves in the same transaction as the chunk's changes, so a restart
@@ -262,7 +262,7 @@ bulk_results = Table(
 )
 
 
-# --- SCIM 2.0 (issue 8): what identity providers send beyond Roster's own columns ---
+# --- SCIM 2.0: what identity providers send beyond Roster's own columns ---
 
 # One row per user an identity provider has written. A user with no row (made by
 # the CLI, an import or the dashboard) reads through SCIM with their email as userName.
@@ -316,7 +316,7 @@ scim_group_members = Table(
     Index("ix_scim_group_members_workspace_member", "workspace_id", "member_id"),
 )
 
-# ---------------------------------------------------------------- automations (issue 6)
+# --- Automations ---
 # Rules, their runs and per-user outcomes, and each webhook delivery attempt.
 # A rule's next_run_at is claimed by compare-and-set (one process wins a due run);
 # a run's lease (holder, lease_until) lets another process resume it after a crash.
@@ -429,7 +429,7 @@ automation_cursors = Table(
 outbox.append_column(Column("next_attempt_at", UtcDateTime(), nullable=True))
 
 
-# --- Billing (issue 7): daily usage snapshots, derived from the audit log ---
+# --- Billing: daily usage snapshots, derived from the audit log ---
 
 # One row per workspace and calendar day (in `timezone`, the workspace's zone when it
 # was built), written only once the day is sealed: the log's clock has passed its end,
@@ -453,7 +453,7 @@ billing_days = Table(
 )
 
 
-# --- Users API (issue 4): sort orders of user lists, as index ranges ---
+# --- Users API: sort orders of user lists, as index ranges ---
 
 # Keyset pages sorted by name or creation read these in order; `id` breaks ties.
 Index("ix_users_workspace_name_id", users.c.workspace_id, users.c.name, users.c.id)

@@ -5,15 +5,15 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from roster.adapters.access_revoker import SqlAccessRevoker
+from roster.adapters.audit_log import SqlAuditLog
+from roster.adapters.counts_repo import SqlUserCounts
+from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
-from roster.adapters.repositories import (
-    SqlAccessRevoker,
-    SqlAuditLog,
-    SqlOutbox,
-    SqlUserCounts,
-    SqlUserRepository,
-    SqlWorkspaceRepository,
-)
+from roster.adapters.invitation_store import SqlInvitations
+from roster.adapters.outbox import SqlOutbox
+from roster.adapters.users_repo import SqlUserRepository
+from roster.adapters.workspaces_repo import SqlWorkspaceRepository
 
 
 class SqlUnitOfWork:
@@ -34,6 +34,8 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.conn)
         self.access = SqlAccessRevoker(self.conn)
         self.outbox = SqlOutbox(self.conn)
+        self.credentials = SqlCredentials(self.conn)
+        self.invitations = SqlInvitations(self.conn)
         return self
 
     def __exit__(

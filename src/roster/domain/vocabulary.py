@@ -26,9 +26,6 @@ class Route(StrEnum):
     SCIM = "scim"
 
 
-STANDARD_FLOWS = frozenset({Route.SIGN_IN, Route.INVITATION, Route.UPGRADE})
-
-
 class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"

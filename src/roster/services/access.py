@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, and_, select, update
 
 from roster.adapters import credential_store
-from roster.adapters.credential_store import Checked
+from roster.adapters.credential_store import Checked, SqlCredentials
 from roster.adapters.database import WRITE
+from roster.adapters.outbox import SqlOutbox
 from roster.adapters.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from roster.adapters.repositories import SqlAuditLog, SqlOutbox, user_from_row
 from roster.adapters.tables import users, workspaces
 from roster.adapters.tokens import new_token, workspace_of
 from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.credentials import CredentialKind, Principal
@@ -26,6 +27,7 @@ from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import ADMIN_ROLES, ReasonCode, Route, Status
 from roster.services import throttle
+from roster.services.ports import UnitOfWork
 from roster.services.status import ChangeResult, change_status, refuse
 
 SESSION_TTL = timedelta(hours=12)
@@ -183,8 +185,7 @@ def _open_session(
     token = new_token(user.workspace_id)
     expires = now + SESSION_TTL
     with engine.execution_options(**WRITE).begin() as conn:
-        credential_store.add(
-            conn,
+        SqlCredentials(conn).add(
             workspace_id=user.workspace_id,
             kind=kind,
             token=token,
@@ -328,8 +329,13 @@ def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -
     return credential_store.lookup(conn, token, now)
 
 
+def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
+    """A workspace's API tokens (not sessions), newest first; never their secrets."""
+    return credential_store.list_tokens(conn, workspace_id)
+
+
 def create_token(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     kind: CredentialKind,
@@ -345,30 +351,29 @@ def create_token(
     audited (`credential.created`: kind, name, expiry; never the secret)."""
     if kind not in (CredentialKind.PERSONAL, CredentialKind.SERVICE, CredentialKind.SCIM):
         raise errors.InvalidInput("A token's kind is personal, service or scim.")
-    if kind == CredentialKind.PERSONAL:
-        _check_personal_owner(engine, workspace_id, user_id)
-    elif not (name and name.strip()):
+    if kind != CredentialKind.PERSONAL and not (name and name.strip()):
         raise errors.InvalidInput("A service or scim token needs a name.")
-    if name and len(name.strip()) > 200:  # the column's width, as the API takes it
+    name = name.strip() if name else None
+    if name and len(name) > 200:  # the column's width, as the API takes it
         raise errors.InvalidInput("A token's name has at most 200 characters.")
     token = new_token(workspace_id)
-    with engine.execution_options(**WRITE).begin() as conn:
-        credential_id = credential_store.add(
-            conn,
+    with uow:
+        if kind == CredentialKind.PERSONAL:
+            _check_personal_owner(uow.users.get(workspace_id, user_id or ""))
+        credential_id = uow.credentials.add(
             workspace_id=workspace_id,
             kind=kind,
             token=token,
             user_id=user_id,
-            name=name.strip() if name else None,
+            name=name,
             now=now,
             expires_at=expires_at,
         )
-        made = {"kind": kind.value, "name": name.strip() if name else None}
+        made = {"kind": kind.value, "name": name}
         made["expires_at"] = expires_at.isoformat() if expires_at else None
-        changes = changed_fields({}, made)
         entry = admin_action(
             AuditKind.CREDENTIAL_CREATED,
-            changes,
+            changed_fields({}, made),
             workspace_id=workspace_id,
             route=route,
             actor=actor,
@@ -378,25 +383,20 @@ def create_token(
             user_id=user_id,
             note=credential_id,
         )
-        SqlAuditLog(conn).append([entry])
+        uow.audit.append([entry])
+        uow.commit()
     return credential_id, token
 
 
-def _check_personal_owner(engine: Engine, workspace_id: str, user_id: str | None) -> None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(users.c.role, users.c.status).where(
-                users.c.workspace_id == workspace_id, users.c.id == user_id
-            )
-        ).first()
-    if row is None:
+def _check_personal_owner(owner: User | None) -> None:
+    if owner is None:
         raise errors.NotFound("No such user in this workspace.")
-    if row.role not in ADMIN_ROLES or row.status != Status.ACTIVE:
+    if owner.role not in ADMIN_ROLES or owner.status != Status.ACTIVE:
         raise errors.InvalidInput("Personal tokens are for Active owners and admins.")
 
 
 def revoke_credential(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     credential_id: str,
@@ -407,25 +407,25 @@ def revoke_credential(
 ) -> None:
     """Revoke a live credential. Revoking an API token is audited
     (`credential.revoked`); ending one's own session (signing out) is not."""
-    with engine.execution_options(**WRITE).begin() as conn:
-        revoked = credential_store.revoke(
-            conn, workspace_id=workspace_id, credential_id=credential_id, now=now
+    with uow:
+        revoked = uow.credentials.revoke(
+            workspace_id=workspace_id, credential_id=credential_id, now=now
         )
         if revoked is None:
             raise errors.NotFound("No such live credential in this workspace.")
         kind, owner = revoked
-        if kind in SESSION_KINDS:
-            return
-        entry = admin_action(
-            AuditKind.CREDENTIAL_REVOKED,
-            {"revoked_at": [None, now.isoformat()]},
-            workspace_id=workspace_id,
-            route=route,
-            actor=actor,
-            at=now,
-            entry_id=new_id("evt"),
-            request_id=request_id,
-            user_id=owner,
-            note=credential_id,
-        )
-        SqlAuditLog(conn).append([entry])
+        if kind not in SESSION_KINDS:
+            entry = admin_action(
+                AuditKind.CREDENTIAL_REVOKED,
+                {"revoked_at": [None, now.isoformat()]},
+                workspace_id=workspace_id,
+                route=route,
+                actor=actor,
+                at=now,
+                entry_id=new_id("evt"),
+                request_id=request_id,
+                user_id=owner,
+                note=credential_id,
+            )
+            uow.audit.append([entry])
+        uow.commit()

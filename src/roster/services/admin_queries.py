@@ -12,8 +12,8 @@ from typing import Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, select
 
+from roster.adapters.audit_log import audit_from_row
 from roster.adapters.filter_sql import audit_where, user_where
-from roster.adapters.repositories import audit_from_row
 from roster.adapters.tables import audit_events, users
 from roster.domain.audit import AuditEntry
 from roster.domain.filters import AuditFilter, UserFilter

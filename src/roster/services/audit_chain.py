@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from roster.adapters.repositories import audit_from_row
+from roster.adapters.audit_log import audit_from_row
 from roster.adapters.tables import audit_events, user_counts
 from roster.domain.audit import GENESIS, chain_hash
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, Row
 from roster.adapters import automation_store as store
 from roster.adapters.database import database_away
 from roster.adapters.job_leases import AUTOMATION_RUNS, SqlJobLeases
-from roster.adapters.repositories import SqlOutbox
+from roster.adapters.outbox import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields

@@ -10,13 +10,11 @@ the user and their audit entry land together or not at all.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection
 
-from roster.adapters import invitation_store
+from roster.adapters.invitation_store import SqlInvitations
 from roster.adapters.passwords import hash_password
-from roster.adapters.tables import users
 from roster.adapters.tokens import new_token, token_hash, workspace_of
-from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.audit import AuditEntry
 from roster.domain.emails import address_key, normalize_email
@@ -24,6 +22,7 @@ from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation, check_invitation
 from roster.domain.users import Actor, User, check_owners_only
 from roster.domain.vocabulary import Role, Route, Status
+from roster.services.ports import UnitOfWork
 from roster.services.status import change_in_transaction
 from roster.services.users import NewUser, add_users
 
@@ -46,7 +45,7 @@ class Accepted:
 
 
 def create_invitation(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     email: str,
@@ -63,7 +62,7 @@ def create_invitation(
     look-alike is refused as input. Only an owner invites an owner.
     """
     check_owners_only(actor, role)
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         workspace = uow.workspaces.get(workspace_id)
         if workspace is None:
             raise errors.NotFound("No such workspace.")
@@ -84,7 +83,7 @@ def create_invitation(
                 uow.audit.append([_refused(invitee, actor, now, refusal)])
                 uow.commit()
             raise
-        invitation_store.revoke_for_email(uow.conn, workspace_id, address, now)
+        uow.invitations.revoke_for_email(workspace_id, address, now)
         token = new_token(workspace_id)
         invitation = Invitation(
             id=new_id("inv"),
@@ -96,7 +95,7 @@ def create_invitation(
             created_at=now,
             expires_at=now + ttl,
         )
-        invitation_store.add(uow.conn, invitation, token_hash(token))
+        uow.invitations.add(invitation, token_hash(token))
         uow.commit()
     return CreatedInvitation(invitation, token)
 
@@ -105,7 +104,7 @@ def pending_invitation(conn: Connection, token: str, now: datetime) -> Invitatio
     """The pending invitation behind `token`, or `not_found`."""
     workspace_id = workspace_of(token)
     found = (
-        invitation_store.live_by_hash(conn, workspace_id, token_hash(token), now)
+        SqlInvitations(conn).live_by_hash(workspace_id, token_hash(token), now)
         if workspace_id
         else None
     )
@@ -115,7 +114,7 @@ def pending_invitation(conn: Connection, token: str, now: datetime) -> Invitatio
 
 
 def accept_invitation(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     token: str,
     password: str | None,
@@ -134,11 +133,9 @@ def accept_invitation(
     if password is not None and len(password) < MIN_PASSWORD:
         raise errors.InvalidInput(f"Choose a password of at least {MIN_PASSWORD} characters.")
     hashed = hash_password(password) if password else None  # slow: outside the transaction
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         uow.counts.lock(workspace_id)  # the workspace lock first, as every writer does
-        invitation = invitation_store.live_by_hash(
-            uow.conn, workspace_id, token_hash(token), now, lock=True
-        )
+        invitation = uow.invitations.live_by_hash(workspace_id, token_hash(token), now, lock=True)
         if invitation is None:
             raise errors.NotFound(NOT_VALID)
         invitee = uow.users.get_by_email(workspace_id, invitation.email)
@@ -147,14 +144,14 @@ def accept_invitation(
         else:
             user = _reactivate(uow, invitation, invitee, now)
             if hashed:
-                _set_password(uow.conn, user, hashed)
-        invitation_store.mark_accepted(uow.conn, invitation, now)
+                uow.users.set_password(user, hashed)
+        uow.invitations.mark_accepted(invitation, now)
         uow.commit()
     return Accepted(user, created=invitee is None, workspace_id=workspace_id)
 
 
 def _create(
-    uow: SqlUnitOfWork, invitation: Invitation, name: str | None, hashed: str | None, now: datetime
+    uow: UnitOfWork, invitation: Invitation, name: str | None, hashed: str | None, now: datetime
 ) -> User:
     if hashed is None:
         raise errors.InvalidInput("Choose a password to create your account.")
@@ -175,7 +172,7 @@ def _create(
     return user
 
 
-def _reactivate(uow: SqlUnitOfWork, invitation: Invitation, invitee: User, now: datetime) -> User:
+def _reactivate(uow: UnitOfWork, invitation: Invitation, invitee: User, now: datetime) -> User:
     """Make the invitee Active through the one door; an audited refusal is committed
     and raised, and the invitation stays pending."""
     try:
@@ -192,14 +189,6 @@ def _reactivate(uow: SqlUnitOfWork, invitation: Invitation, invitee: User, now: 
         uow.commit()  # the refusal's audit entry
         raise
     return result.user
-
-
-def _set_password(conn: Connection, user: User, hashed: str) -> None:
-    conn.execute(
-        update(users)
-        .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
-        .values(password_hash=hashed)
-    )
 
 
 def _refused(user: User, actor: Actor, now: datetime, refusal: errors.DomainError) -> AuditEntry:
@@ -220,10 +209,10 @@ def _refused(user: User, actor: Actor, now: datetime, refusal: errors.DomainErro
 
 
 def revoke_invitation(
-    engine: Engine, *, workspace_id: str, invitation_id: str, now: datetime
+    uow: UnitOfWork, *, workspace_id: str, invitation_id: str, now: datetime
 ) -> None:
-    with SqlUnitOfWork(engine) as uow:
-        if not invitation_store.revoke(uow.conn, workspace_id, invitation_id, now):
+    with uow:
+        if not uow.invitations.revoke(workspace_id, invitation_id, now):
             raise errors.NotFound("No such pending invitation in this workspace.")
         uow.commit()
 
@@ -231,4 +220,4 @@ def revoke_invitation(
 def list_invitations(
     conn: Connection, workspace_id: str, *, after: str | None = None, limit: int = 50
 ) -> list[Invitation]:
-    return invitation_store.page(conn, workspace_id, after=after, limit=limit)
+    return SqlInvitations(conn).page(workspace_id, after=after, limit=limit)

@@ -7,6 +7,8 @@ from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.credentials import CredentialKind
+from roster.domain.invitations import Invitation
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -35,8 +37,8 @@ class UserRepository(Protocol):
         last_seen: dict[str, datetime],
     ) -> None: ...
     def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None: ...
-    def save_role(self, user: User) -> None: ...
     def save_profile(self, user: User) -> None: ...
+    def set_password(self, user: User, password_hash: str) -> None: ...
 
 
 class UserCountsRepository(Protocol):
@@ -75,6 +77,38 @@ class Outbox(Protocol):
     ) -> None: ...
 
 
+class CredentialRepository(Protocol):
+    def add(
+        self,
+        *,
+        workspace_id: str,
+        kind: CredentialKind,
+        token: str,
+        user_id: str | None,
+        name: str | None,
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> str:
+        """Store the token's hash (never the token); the new credential's id."""
+        ...
+
+    def revoke(
+        self, *, workspace_id: str, credential_id: str, now: datetime
+    ) -> tuple[CredentialKind, str | None] | None:
+        """Revoke a live credential: its kind and owner, or None if none was live."""
+        ...
+
+
+class InvitationRepository(Protocol):
+    def add(self, invitation: Invitation, token_hash: str) -> None: ...
+    def live_by_hash(
+        self, workspace_id: str, token_hash: str, now: datetime, *, lock: bool = False
+    ) -> Invitation | None: ...
+    def mark_accepted(self, invitation: Invitation, now: datetime) -> None: ...
+    def revoke(self, workspace_id: str, invitation_id: str, now: datetime) -> bool: ...
+    def revoke_for_email(self, workspace_id: str, email: str, now: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolls back on exit unless `commit()` was called."""
 
@@ -90,6 +124,10 @@ class UnitOfWork(Protocol):
     def access(self) -> AccessRevoker: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def credentials(self) -> CredentialRepository: ...
+    @property
+    def invitations(self) -> InvitationRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, or_, select, tuple_
 
+from roster.adapters.audit_log import audit_from_row
 from roster.adapters.filter_sql import audit_where, user_where
-from roster.adapters.repositories import audit_from_row, user_from_row
 from roster.adapters.tables import audit_events, user_counts, users, workspaces
+from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.emails import normalize_email

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters import scim_store
-from roster.adapters.repositories import user_from_row
 from roster.adapters.unit_of_work import SqlUnitOfWork
+from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.emails import LookAlike, address_key, normalize_email
 from roster.domain.ids import new_id

@@ -1,9 +1,10 @@
 """Creating users and changing their role."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from roster.adapters.passwords import hash_password
 from roster.domain import errors
 from roster.domain.audit import APPLIED, AuditEntry, AuditKind, admin_action
 from roster.domain.emails import address_key, normalize_email
@@ -44,8 +45,11 @@ def create_user(
     actor: Actor,
     now: datetime,
     request_id: str | None = None,
+    password: str | None = None,
 ) -> User:
-    """Create one user; their creation is the first entry of their audit history."""
+    """Create one user, who signs in with `password` if one is given; their creation
+    is the first entry of their audit history."""
+    new = with_password(new, password)
     with uow:
         users = add_users(
             uow,
@@ -59,6 +63,12 @@ def create_user(
         )
         uow.commit()
         return users[0]
+
+
+def with_password(new: NewUser, password: str | None) -> NewUser:
+    """`new` with `password` hashed in; hashing is slow, so callers do it before
+    their transaction opens."""
+    return replace(new, password_hash=hash_password(password)) if password else new
 
 
 def add_users(

@@ -11,7 +11,7 @@ from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import Workspace
 from roster.services.ports import UnitOfWork
-from roster.services.users import NewUser, add_users
+from roster.services.users import NewUser, add_users, with_password
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_SEAT_LIMIT = 1_000_000_000  # as the API takes it; the column is a 32-bit integer
@@ -26,12 +26,15 @@ def create_workspace(
     route: Route,
     actor: Actor,
     now: datetime,
+    owner_password: str | None = None,
 ) -> tuple[Workspace, User]:
-    """A workspace, its counter row and its first owner, in one transaction."""
+    """A workspace, its counter row and its first owner (who signs in with
+    `owner_password`, if given), in one transaction."""
     if not SLUG.match(slug):
         raise errors.InvalidInput(
             f"{slug!r} is not a valid workspace slug: use lowercase letters, digits and dashes."
         )
+    owner = with_password(owner, owner_password)
     with uow:
         if uow.workspaces.get_by_slug(slug) is not None:
             raise errors.InvalidInput(f"A workspace with the slug {slug!r} already exists.")

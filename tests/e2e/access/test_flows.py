@@ -308,7 +308,7 @@ def test_introspection_describes_a_live_token_and_refuses_everything_else(
         "personal",
     )
     _, expired = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         kind=CredentialKind.SERVICE,
         name="old",

@@ -13,6 +13,7 @@ import httpx
 
 from roster.adapters.database import make_engine
 from roster.adapters.migrator import upgrade
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
 from roster.config import Settings
 from roster.domain.credentials import CredentialKind
@@ -55,7 +56,7 @@ def main() -> None:
             # An integration tries to unblock: the refusal shows in the history.
             user_id = page.url.rsplit("/", 1)[1]
             _, token = create_token(
-                engine,
+                SqlUnitOfWork(engine),
                 workspace_id=_workspace_id(container),
                 kind=CredentialKind.SERVICE,
                 name="Billing sync",

@@ -236,7 +236,7 @@ class World:
     ) -> tuple[str, str]:
         t = tenant or self.tenant
         return create_token(
-            self.container.engine,
+            self.container.uow(),
             workspace_id=t.id,
             kind=kind,
             name=self.unique("matrix "),
@@ -295,7 +295,7 @@ def bearer(token: str) -> dict[str, str]:
 def _revoked(w: World) -> str:
     cid, token = w.token(CredentialKind.PERSONAL, w.admin_id)
     revoke_credential(
-        w.container.engine,
+        w.container.uow(),
         workspace_id=w.tenant.id,
         credential_id=cid,
         now=w.now(),
@@ -526,7 +526,7 @@ def world(engine: Engine, database_url: str) -> World:
     app = create_app(container)
     client = TestClient(app)
     _, owner_token = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         kind=CredentialKind.PERSONAL,
         name=None,
@@ -536,7 +536,7 @@ def world(engine: Engine, database_url: str) -> World:
         actor=Actor(None, "cli:test"),
     )
     _, scim_token = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         kind=CredentialKind.SCIM,
         name="setup",
@@ -664,7 +664,7 @@ def test_a_dashboard_cookie_sent_as_a_bearer_cannot_lift_a_block(
     assert (r.status_code, r.json()["code"]) == (401, "unauthenticated")
     personal = bearer(
         create_token(
-            container.engine,
+            container.uow(),
             workspace_id=tenant.id,
             kind=CredentialKind.PERSONAL,
             name=None,
@@ -685,7 +685,7 @@ def test_a_service_token_invites_members_but_never_admins_or_owners(
     itself would have made it an owner."""
     service = bearer(
         create_token(
-            container.engine,
+            container.uow(),
             workspace_id=tenant.id,
             kind=CredentialKind.SERVICE,
             name="crm",

@@ -267,7 +267,7 @@ def test_no_password_or_credential_is_issued_for_a_blocked_user(
     own = token_for(container, tenant, CredentialKind.PERSONAL, admin)
     invited = add_user(container, tenant, "back@example.com", status=Status.INACTIVE)
     invitation = create_invitation(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         email="back@example.com",
         actor=CLI,
@@ -290,7 +290,7 @@ def test_no_password_or_credential_is_issued_for_a_blocked_user(
     assert client.post("/api/v1/tokens", json={"kind": "personal"}, headers=own).status_code == 401
     with pytest.raises(errors.DomainError):
         create_token(
-            container.engine,
+            container.uow(),
             workspace_id=tenant.id,
             kind=CredentialKind.PERSONAL,
             name=None,

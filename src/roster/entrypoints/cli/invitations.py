@@ -25,7 +25,7 @@ def create(
         with c.engine.connect() as conn:
             workspace_id = queries.workspace_by_slug(conn, workspace).id
         made = create_invitation(
-            c.engine,
+            c.uow(),
             workspace_id=workspace_id,
             email=email,
             role=role,

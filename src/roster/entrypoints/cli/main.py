@@ -27,27 +27,27 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(invitations.app, name="invitations")
 app.add_typer(audit.app, name="audit")
 app.add_typer(bulk.app, name="bulk")
-app.add_typer(automations.app, name="automations")  # automations (issue 6)
-app.add_typer(billing.app, name="billing")  # billing (issue 7)
+app.add_typer(automations.app, name="automations")
+app.add_typer(billing.app, name="billing")
 
 
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every schema migration not yet applied."""
-    from roster.adapters.migrator import upgrade
+    from roster.services.schema import upgrade_schema
 
-    upgrade(container().engine)
+    upgrade_schema(container().engine)
     typer.echo("Database schema is up to date.")
 
 
 @app.command()
 def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspace.")) -> None:
     """Create or upgrade the schema; with --demo, seed workspace "demo" once."""
-    from roster.adapters.migrator import upgrade
     from roster.services.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG, seed_demo
+    from roster.services.schema import upgrade_schema
 
     c = container()
-    upgrade(c.engine)
+    upgrade_schema(c.engine)
     typer.echo(f"Database ready at {c.engine.url.render_as_string(hide_password=True)}")
     if demo:
         with reported():

@@ -28,7 +28,7 @@ def create(
             workspace_id = queries.workspace_by_slug(conn, workspace).id
             user_id = queries.user_by_email(conn, workspace_id, user).user.id if user else None
         credential_id, token = create_token(
-            c.engine,
+            c.uow(),
             workspace_id=workspace_id,
             kind=kind,
             name=name,

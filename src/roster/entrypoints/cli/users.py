@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from roster.adapters.passwords import hash_password
 from roster.domain.audit import AuditEntry
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
@@ -50,13 +49,13 @@ def add(
         status=status,
         reason_code=reason,
         note=note,
-        password_hash=hash_password(password) if password else None,
     )
     with reported():
         user = create_user(
             c.uow(),
             workspace_id=workspace_id,
             new=new,
+            password=password,
             route=Route.CLI,
             actor=operator(),
             now=c.clock(),

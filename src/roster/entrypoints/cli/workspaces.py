@@ -2,7 +2,6 @@
 
 import typer
 
-from roster.adapters.passwords import hash_password
 from roster.domain.vocabulary import Route
 from roster.entrypoints.cli.common import container, emit_json, operator, reported
 from roster.services.users import NewUser
@@ -21,7 +20,6 @@ def create(
 ) -> None:
     """Create a workspace with its first owner (Active)."""
     c = container()
-    secret = hash_password(owner_password) if owner_password else None
     with reported():
         workspace, owner = create_workspace(
             c.uow(),
@@ -30,9 +28,8 @@ def create(
             route=Route.CLI,
             actor=operator(),
             now=c.clock(),
-            owner=NewUser(
-                email=owner_email, name=owner_email.split("@", maxsplit=1)[0], password_hash=secret
-            ),
+            owner=NewUser(email=owner_email, name=owner_email.split("@", maxsplit=1)[0]),
+            owner_password=owner_password,
         )
     if json_out:
         emit_json({"id": workspace.id, "slug": workspace.slug, "owner_id": owner.id})

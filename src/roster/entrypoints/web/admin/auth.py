@@ -88,7 +88,7 @@ def _revoke(container: ContainerDep, token: str | None) -> None:
         with container.engine.connect() as conn:
             principal = authenticate(conn, token, container.clock())
         revoke_credential(
-            container.engine,
+            container.uow(),
             workspace_id=principal.workspace_id,
             credential_id=principal.credential_id,
             now=container.clock(),
@@ -107,7 +107,7 @@ def sign_out_page(request: Request, admin: AdminDep) -> HTMLResponse:
 @router.post("/sign-out")
 def sign_out(request: Request, admin: AdminDep, container: ContainerDep) -> Response:
     revoke_credential(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         credential_id=admin.principal.credential_id,
         now=container.clock(),

@@ -6,14 +6,13 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from roster.adapters import credential_store
 from roster.domain import errors
 from roster.domain.credentials import TOKEN_KINDS, CredentialKind
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
 from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
-from roster.services.access import create_token, revoke_credential
+from roster.services.access import create_token, list_tokens, revoke_credential
 
 router = APIRouter()
 # The new token rides to the next page in a cookie scoped to this page, then is gone.
@@ -31,7 +30,7 @@ def _page(
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     with reading(container) as conn:
-        tokens = credential_store.list_tokens(conn, admin.workspace_id)
+        tokens = list_tokens(conn, admin.workspace_id)
     new_token = unquote(request.cookies.get(NEW_TOKEN_COOKIE, "")) or None
     response = render(
         request,
@@ -70,7 +69,7 @@ def create(
         return _page(request, admin, container, status_code=422, form_errors=problem, values=values)
     try:
         _, token = create_token(
-            container.engine,
+            container.uow(),
             workspace_id=admin.workspace_id,
             kind=CredentialKind(kind),
             name=name.strip() or None,
@@ -108,7 +107,7 @@ def revoke(
 ) -> Response:
     try:
         revoke_credential(
-            container.engine,
+            container.uow(),
             workspace_id=admin.workspace_id,
             credential_id=token_id,
             now=container.clock(),

@@ -57,7 +57,7 @@ def too_many(request: Request, exc: TooManyAttempts) -> JSONResponse:
 def delete_session(principal: PrincipalDep, container: ContainerDep) -> Response:
     """Sign out: the token used for this request stops working."""
     revoke_credential(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         credential_id=principal.credential_id,
         now=container.clock(),

@@ -95,7 +95,7 @@ def create(
         raise errors.Forbidden("Only owners and admins may invite admins and owners.")
     now = container.clock()
     made = create_invitation(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         email=body.email,
         role=body.role,
@@ -139,7 +139,7 @@ def list_(
 def revoke(invitation_id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
     """Revoke a pending invitation: its token stops working."""
     revoke_invitation(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         invitation_id=invitation_id,
         now=container.clock(),
@@ -157,7 +157,7 @@ def accept(token: str, body: AcceptBody, container: ContainerDep) -> AcceptedOut
     password. An existing Inactive user becomes Active (route invitation); a Blocked
     one is refused (`user_blocked`, audited) and the invitation stays pending."""
     accepted = accept_invitation(
-        container.engine,
+        container.uow(),
         token=token,
         password=body.password,
         name=body.name,

@@ -2,11 +2,10 @@
 
 from fastapi import APIRouter, Response
 
-from roster.adapters import credential_store
 from roster.entrypoints.web.api.schemas import TokenBody, TokenCreated, TokenOut
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
-from roster.services.access import create_token, revoke_credential
+from roster.services.access import create_token, list_tokens, revoke_credential
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -20,7 +19,7 @@ def create(
     Every token stops working when the admin who created it leaves Active."""
     assert admin.user is not None
     credential_id, token = create_token(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         kind=body.kind,
         name=body.name,
@@ -38,7 +37,7 @@ def create(
 def list_(admin: AdminDep, container: ContainerDep) -> list[TokenOut]:
     """The workspace's API tokens, newest first (never their secrets)."""
     with container.engine.connect() as conn:
-        return [TokenOut(**t) for t in credential_store.list_tokens(conn, admin.workspace_id)]
+        return [TokenOut(**t) for t in list_tokens(conn, admin.workspace_id)]
 
 
 @router.delete("/{token_id}", status_code=204, responses=responses(401, 403, 404))
@@ -47,7 +46,7 @@ def revoke(
 ) -> Response:
     """Revoke a token: the next request that uses it fails."""
     revoke_credential(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         credential_id=token_id,
         now=container.clock(),

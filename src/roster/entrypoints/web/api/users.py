@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from roster.adapters.passwords import hash_password
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.filters import UserFilter, instant
@@ -140,8 +139,8 @@ def create(
             status=body.status,
             reason_code=body.reason_code,
             note=body.note,
-            password_hash=hash_password(body.password) if body.password else None,
         ),
+        password=body.password,
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),

@@ -114,7 +114,7 @@ def submit(
         )
     try:
         accept_invitation(
-            container.engine,
+            container.uow(),
             token=token,
             password=password or None,
             name=name,

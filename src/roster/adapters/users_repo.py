@@ -1,0 +1,176 @@
+"""Users in SQL: the `UserRepository` port and how a row becomes a `User`.
+Every statement names `workspace_id`: no query crosses workspaces."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from roster.adapters.batch_sql import ID_SET, chunks, ids_in
+from roster.adapters.tables import users
+from roster.domain.users import NewStatus, User
+from roster.domain.vocabulary import ReasonCode, Role, Status
+
+_STATUSES = {s.value: s for s in Status}
+_ROLES = {r.value: r for r in Role}
+_STATUS_COLUMNS = (
+    "status",
+    "status_reason",
+    "status_note",
+    "status_changed_at",
+    "status_changed_by",
+    "version",
+)
+
+
+def user_from_row(row: Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        id=m["id"],
+        workspace_id=m["workspace_id"],
+        email=m["email"],
+        name=m["name"],
+        role=Role(m["role"]),
+        status=Status(m["status"]),
+        status_reason=ReasonCode(m["status_reason"]) if m["status_reason"] else None,
+        status_note=m["status_note"],
+        status_changed_at=m["status_changed_at"],
+        status_changed_by=m["status_changed_by"],
+        version=m["version"],
+    )
+
+
+USER_COLUMNS = [
+    users.c[c]
+    for c in (
+        "id",
+        "workspace_id",
+        "email",
+        "name",
+        "role",
+        "status",
+        "status_reason",
+        "status_note",
+        "status_changed_at",
+        "status_changed_by",
+        "version",
+    )
+]
+
+
+class SqlUserRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.for_update = conn.dialect.name == "postgresql"
+
+    def _select(self, workspace_id: str, *where: Any, lock: bool = False) -> list[User]:
+        query = select(*USER_COLUMNS).where(users.c.workspace_id == workspace_id, *where)
+        if lock and self.for_update:
+            query = query.order_by(users.c.id).with_for_update()
+        return [user_from_row(r) for r in self.conn.execute(query)]
+
+    def get(self, workspace_id: str, user_id: str) -> User | None:
+        found = self._select(workspace_id, users.c.id == user_id)
+        return found[0] if found else None
+
+    def get_for_update(self, workspace_id: str, user_id: str) -> User | None:
+        query = _user_for_update(self.for_update)  # built once: a status change's hot path
+        row = self.conn.execute(query, {"ws": workspace_id, "one_user": user_id}).first()
+        return user_from_row(row) if row else None
+
+    def get_statuses_for_update(
+        self, workspace_id: str, user_ids: Sequence[str]
+    ) -> dict[str, tuple[Status, Role]]:
+        """The status and role of each of `user_ids` that exists, rows locked in id
+        order: what a batch's decisions read, without loading whole users."""
+        c = users.c
+        found: dict[str, tuple[Status, Role]] = {}
+        for chunk in chunks(sorted(user_ids), ID_SET):
+            query = select(c.id, c.status, c.role).where(
+                c.workspace_id == workspace_id, ids_in(self.conn, c.id, chunk)
+            )
+            if self.for_update:
+                query = query.order_by(c.id).with_for_update()
+            for user_id, status, role in self.conn.execute(query).all():
+                found[user_id] = (_STATUSES[status], _ROLES[role])
+        return found
+
+    def get_by_email(self, workspace_id: str, email: str) -> User | None:
+        found = self._select(workspace_id, users.c.email == email)
+        return found[0] if found else None
+
+    def get_many_by_email(self, workspace_id: str, emails: Sequence[str]) -> dict[str, User]:
+        return {
+            u.email: u
+            for chunk in chunks(list(emails))
+            for u in self._select(workspace_id, users.c.email.in_(chunk))
+        }
+
+    def add_many(
+        self,
+        new: Sequence[User],
+        now: datetime,
+        password_hashes: dict[str, str],
+        last_seen: dict[str, datetime],
+    ) -> None:
+        if not new:
+            return
+        self.conn.execute(
+            insert(users),
+            [
+                {c.key: getattr(u, c.key) for c in USER_COLUMNS}
+                | {
+                    "created_at": now,
+                    "password_hash": password_hashes.get(u.id),
+                    "last_seen_at": last_seen.get(u.id),
+                }
+                for u in new
+            ],
+        )
+
+    def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None:
+        """Give `user_ids` the same new status columns, bumping each one's version."""
+        values = dict(
+            zip(
+                _STATUS_COLUMNS[:-1],
+                (new.status, new.reason, new.note, new.changed_at, new.changed_by),
+                strict=True,
+            )
+        )
+        for chunk in chunks(user_ids, ID_SET):
+            where = ids_in(self.conn, users.c.id, chunk)
+            self.conn.execute(_status_update(workspace_id, where, values))
+
+    def set_password(self, user: User, password_hash: str) -> None:
+        self.conn.execute(
+            update(users)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(password_hash=password_hash)
+        )
+
+    def save_profile(self, user: User) -> None:
+        """Name and role (the fields an admin edits), with the version they bumped."""
+        self.conn.execute(
+            update(users)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(name=user.name, role=user.role, version=user.version)
+        )
+
+
+def _status_update(workspace_id: Any, which: Any, values: dict[str, Any]) -> Any:
+    """The users `which` selects get the status `values` (values or bind parameters)."""
+    return (
+        update(users)
+        .where(users.c.workspace_id == workspace_id, which)
+        .values(**values, version=users.c.version + 1)
+    )
+
+
+@cache
+def _user_for_update(lock: bool) -> Any:
+    query = select(*USER_COLUMNS).where(
+        users.c.workspace_id == bindparam("ws"), users.c.id == bindparam("one_user")
+    )
+    return query.with_for_update() if lock else query
