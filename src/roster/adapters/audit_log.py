@@ -1,6 +1,7 @@
 """The audit chain in SQL (the `AuditLog` port), and how a row becomes an `AuditEntry`."""
 
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, Row, update
@@ -42,30 +43,37 @@ class SqlAuditLog:
     def _insert(
         self, workspace_id: str, entries: Sequence[AuditEntry], links: Sequence[ChainHead]
     ) -> None:
-        alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}  # a batch has a few kinds
-        for e, link in zip(entries, links, strict=True):
-            own = (e.id, link.seq, e.user_id, _STATUS_VALUES.get(e.from_status), link.hash)
+        # A batch's entries share all but a few fields: grouped by the shared fields as
+        # they are (converted to column values once per group, not per entry).
+        alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        for e, (seq, chained) in zip(entries, links, strict=True):
             shared = (
-                _STATUS_VALUES.get(e.to_status),
-                e.route.value,
+                e.to_status,
+                e.route,
                 e.actor_id,
                 e.actor_name,
-                e.reason_code.value if e.reason_code else None,
+                e.reason_code,
                 e.note,
                 e.at,
                 e.outcome,
                 e.request_id,
                 e.batch_id,
-                e.kind.value,
+                e.kind,
                 None if e.changes is None else canonical_changes(e.changes),
             )
+            own = (e.id, seq, e.user_id, _STATUS_VALUES.get(e.from_status), chained)
             alike.setdefault(shared, []).append(own)
         for shared, rows in alike.items():
-            values = dict(zip(_AUDIT_SHARED, shared, strict=True))
+            values = dict(zip(_AUDIT_SHARED, map(_column_value, shared), strict=True))
             values["at"] = bind_value(self.conn, audit_events.c.at, values["at"])
             insert_rows_sharing(
                 self.conn, audit_events, _AUDIT_OWN, rows, {"workspace_id": workspace_id, **values}
             )
+
+
+def _column_value(value: Any) -> Any:
+    """A shared field as its column stores it: an enum by its value."""
+    return value.value if isinstance(value, Enum) else value
 
 
 _AUDIT_OWN = ("id", "seq", "user_id", "from_status", "hash")  # each entry's own

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from roster.adapters.batch_sql import insert_grouped, insert_ids
+from roster.adapters.batch_sql import insert_ids
 from roster.adapters.filter_sql import user_where
 from roster.adapters.job_leases import BULK_JOBS, SqlJobLeases
 from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
@@ -540,18 +540,15 @@ _ROLES = {r.value: r for r in Role}
 
 
 def _insert_results(conn: Connection, job: Job, outcomes: Sequence[Outcome]) -> None:
-    """One result row per user."""
-    insert_grouped(
-        conn,
-        bulk_results,
-        "user_id",
-        ((o.user_id, (("outcome", o.result), ("code", o.code), _was(o))) for o in outcomes),
-        {"workspace_id": job.workspace_id, "job_id": job.id},
-    )
-
-
-def _was(o: Outcome) -> tuple[str, str | None]:
-    return "from_status", o.from_status and o.from_status.value
+    """One result row per user, the users of each (outcome, code, status before) in
+    one statement."""
+    alike: dict[tuple[str, str | None, Status | None], list[str]] = {}
+    for user_id, result, code, was in outcomes:
+        alike.setdefault((result, code, was), []).append(user_id)
+    shared = {"workspace_id": job.workspace_id, "job_id": job.id}
+    for (result, code, was), ids in alike.items():
+        values = {"outcome": result, "code": code, "from_status": was and was.value}
+        insert_ids(conn, bulk_results, "user_id", ids, shared | values)
 
 
 # --- Reading jobs and results -------------------------------------------------------

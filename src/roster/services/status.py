@@ -12,7 +12,6 @@ from the audit log, so no outbox message is written for them.)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Literal, NamedTuple, NoReturn
 
 from roster.domain import errors
@@ -263,43 +262,33 @@ def apply_changes(
             for user_id in wanted
         ]
     attempts = [*refused, *((a, APPLIED) for a in applied)]
-    entry = partial(_attempt, workspace_id, route, actor, now, batch_id)
     ids = new_ids("evt", len(attempts))  # ascending: the rows append to their key
-    uow.audit.append([entry(a, outcome, i) for (a, outcome), i in zip(attempts, ids, strict=True)])
+    uow.audit.append(
+        [
+            AuditEntry(
+                workspace_id=workspace_id,
+                user_id=a.user_id,
+                from_status=a.status,
+                to_status=a.to,
+                route=route,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                reason_code=a.reason_code,
+                note=a.note,
+                at=now,
+                outcome=outcome,
+                batch_id=batch_id,
+                id=entry_id,
+            )
+            for (a, outcome), entry_id in zip(attempts, ids, strict=True)
+        ]
+    )
     if not applied:
         return outcomes, Revoked()
     _set_statuses(uow, workspace_id, applied, actor, now)
     uow.counts.add(workspace_id, after.minus(counts))
     leaving = [a.user_id for a in applied if a.leaves_active]
     return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
-
-
-def _attempt(
-    workspace_id: str,
-    route: Route,
-    actor: Actor,
-    now: datetime,
-    batch_id: str,
-    ask: Target,
-    outcome: str,
-    entry_id: str,
-) -> AuditEntry:
-    """A batch's audit entry for one user's ask, applied or refused with `outcome`."""
-    return AuditEntry(
-        workspace_id=workspace_id,
-        user_id=ask.user_id,
-        from_status=ask.status,
-        to_status=ask.to,
-        route=route,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        reason_code=ask.reason_code,
-        note=ask.note,
-        at=now,
-        outcome=outcome,
-        batch_id=batch_id,
-        id=entry_id,
-    )
 
 
 def _set_statuses(
