@@ -150,7 +150,7 @@ class _Audit:
     def __init__(self, s: FakeStore) -> None:
         self.s = s
 
-    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+    def append(self, entries: Iterable[AuditEntry], after: ChainHead | None = None) -> None:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
 

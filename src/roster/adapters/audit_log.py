@@ -1,7 +1,8 @@
 """The audit chain in SQL (the `AuditLog` port), and how a row becomes an `AuditEntry`."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from enum import Enum
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Row, update
@@ -20,33 +21,36 @@ class SqlAuditLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+    def append(self, entries: Iterable[AuditEntry], after: ChainHead | None = None) -> None:
         """Append entries (all of one workspace), numbered and hashed onto the end of
         its chain, set-based: the rows that share all but their id, seq, user, from
-        status and hash go in one statement. `after` is the chain's end when the
-        caller has just read it with the counter row locked; otherwise reserving the
-        numbers updates (so locks) the counter row. Either way seq follows the order
-        of commits and the chain has no forks."""
-        if not entries:
+        status and hash go in one statement. The entries are taken one at a time, in
+        order (a batch's can be made as they are written, so thousands never live at
+        once). `after` is the chain's end when the caller has just read it with the
+        counter row locked; otherwise updating the counter row locks it (until
+        commit) to read the end. Either way seq follows the order of commits and the
+        chain has no forks."""
+        taken = iter(entries)
+        first = next(taken, None)
+        if first is None:
             return
-        workspace_id, c = entries[0].workspace_id, user_counts.c
+        workspace_id, c = first.workspace_id, user_counts.c
         counter = update(user_counts).where(c.workspace_id == workspace_id)
         if after is None:
-            reserved = counter.values(audit_seq=c.audit_seq + len(entries))
-            last, head = self.conn.execute(reserved.returning(c.audit_seq, c.audit_head)).one()
-            after = ChainHead(last - len(entries), head)
-        links = extend(after, entries)
-        self._insert(workspace_id, entries, links)
-        end = links[-1]
+            held = counter.values(audit_seq=c.audit_seq).returning(c.audit_seq, c.audit_head)
+            after = ChainHead(*self.conn.execute(held).one())
+        end = self._insert(workspace_id, extend(after, chain([first], taken)))
         self.conn.execute(counter.values(audit_seq=end.seq, audit_head=end.hash))
 
     def _insert(
-        self, workspace_id: str, entries: Sequence[AuditEntry], links: Sequence[ChainHead]
-    ) -> None:
+        self, workspace_id: str, links: Iterable[tuple[AuditEntry, ChainHead]]
+    ) -> ChainHead:
+        """Insert the linked entries; the chain's new end."""
         # A batch's entries share all but a few fields: grouped by the shared fields as
         # they are (converted to column values once per group, not per entry).
         alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-        for e, (seq, chained) in zip(entries, links, strict=True):
+        end = ChainHead()
+        for e, end in links:
             shared = (
                 e.to_status,
                 e.route,
@@ -61,7 +65,7 @@ class SqlAuditLog:
                 e.kind,
                 None if e.changes is None else canonical_changes(e.changes),
             )
-            own = (e.id, seq, e.user_id, _STATUS_VALUES.get(e.from_status), chained)
+            own = (e.id, end.seq, e.user_id, _STATUS_VALUES.get(e.from_status), end.hash)
             alike.setdefault(shared, []).append(own)
         for shared, rows in alike.items():
             values = dict(zip(_AUDIT_SHARED, map(_column_value, shared), strict=True))
@@ -69,6 +73,7 @@ class SqlAuditLog:
             insert_rows_sharing(
                 self.conn, audit_events, _AUDIT_OWN, rows, {"workspace_id": workspace_id, **values}
             )
+        return end
 
 
 def _column_value(value: Any) -> Any:

@@ -3,7 +3,7 @@ admin action, all in one hash chain per workspace."""
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -119,13 +119,14 @@ class ChainHead(NamedTuple):
     hash: str = GENESIS
 
 
-def extend(head: ChainHead, entries: Sequence[AuditEntry]) -> list[ChainHead]:
-    """Each entry's place when appended, in order, after `head`: its seq and hash."""
-    links = []
+def extend(
+    head: ChainHead, entries: Iterable[AuditEntry]
+) -> Iterator[tuple[AuditEntry, ChainHead]]:
+    """Each entry with its place when appended, in order, after `head`: its seq and
+    hash. Lazily: a batch's entries can be made, hashed and written one at a time."""
     for seq, e in enumerate(entries, start=head.seq + 1):
         head = ChainHead(seq, chain_hash(head.hash, e, seq))
-        links.append(head)
-    return links
+        yield e, head
 
 
 def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:

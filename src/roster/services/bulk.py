@@ -543,8 +543,8 @@ def _insert_results(conn: Connection, job: Job, outcomes: Sequence[Outcome]) -> 
     """One result row per user, the users of each (outcome, code, status before) in
     one statement."""
     alike: dict[tuple[str, str | None, Status | None], list[str]] = {}
-    for user_id, result, code, was in outcomes:
-        alike.setdefault((result, code, was), []).append(user_id)
+    for o in outcomes:
+        alike.setdefault((o.result, o.code, o.from_status), []).append(o.user_id)
     shared = {"workspace_id": job.workspace_id, "job_id": job.id}
     for (result, code, was), ids in alike.items():
         values = {"outcome": result, "code": code, "from_status": was and was.value}

@@ -60,10 +60,10 @@ class UserCountsRepository(Protocol):
 
 
 class AuditLog(Protocol):
-    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+    def append(self, entries: Iterable[AuditEntry], after: ChainHead | None = None) -> None:
         """Append entries (one workspace's: status attempts or admin actions) to its
-        chain, numbered and hashed in order; `after`, when given, is the chain's end
-        as read under the counter lock in this unit of work."""
+        chain, numbered and hashed in order, taking them one at a time; `after`, when
+        given, is the chain's end as read under the counter lock in this unit of work."""
         ...
 
 

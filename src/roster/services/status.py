@@ -12,6 +12,7 @@ from the audit log, so no outbox message is written for them.)
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Literal, NamedTuple, NoReturn
 
 from roster.domain import errors
@@ -261,27 +262,27 @@ def apply_changes(
             next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
             for user_id in wanted
         ]
-    attempts = [*refused, *((a, APPLIED) for a in applied)]
-    ids = new_ids("evt", len(attempts))  # ascending: the rows append to their key
+    # The entries are made as the audit log writes them (a generator): one at a time,
+    # not thousands alive at once for the garbage collector to walk.
+    attempts = chain(refused, ((a, APPLIED) for a in applied))
+    ids = new_ids("evt", len(refused) + len(applied))  # ascending: rows append to their key
     uow.audit.append(
-        [
-            AuditEntry(
-                workspace_id=workspace_id,
-                user_id=a.user_id,
-                from_status=a.status,
-                to_status=a.to,
-                route=route,
-                actor_id=actor.id,
-                actor_name=actor.name,
-                reason_code=a.reason_code,
-                note=a.note,
-                at=now,
-                outcome=outcome,
-                batch_id=batch_id,
-                id=entry_id,
-            )
-            for (a, outcome), entry_id in zip(attempts, ids, strict=True)
-        ]
+        AuditEntry(
+            workspace_id=workspace_id,
+            user_id=a.user_id,
+            from_status=a.status,
+            to_status=a.to,
+            route=route,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            reason_code=a.reason_code,
+            note=a.note,
+            at=now,
+            outcome=outcome,
+            batch_id=batch_id,
+            id=entry_id,
+        )
+        for (a, outcome), entry_id in zip(attempts, ids, strict=True)
     )
     if not applied:
         return outcomes, Revoked()
