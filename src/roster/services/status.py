@@ -9,7 +9,7 @@ entry, the revocations and the counter together. (Automations read status change
 from the audit log, so no outbox message is written for them.)
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -208,7 +208,7 @@ def apply_changes(
     uow: UnitOfWork,
     *,
     workspace_id: str,
-    targets: Sequence[tuple[str, Status]],
+    targets: Iterable[tuple[str, Status]],
     route: Route,
     actor: Actor,
     reason_code: ReasonCode | None = None,
