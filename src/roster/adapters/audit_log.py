@@ -49,7 +49,7 @@ class SqlAuditLog:
         # A batch's entries share all but a few fields: grouped by the shared fields as
         # they are (converted to column values once per group, not per entry).
         alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-        end = ChainHead()
+        end, last, rows = ChainHead(), None, []
         for e, end in links:
             shared = (
                 e.to_status,
@@ -65,8 +65,9 @@ class SqlAuditLog:
                 e.kind,
                 None if e.changes is None else canonical_changes(e.changes),
             )
-            own = (e.id, end.seq, e.user_id, _STATUS_VALUES.get(e.from_status), end.hash)
-            alike.setdefault(shared, []).append(own)
+            if shared != last:  # the same objects as the entry before: found at once
+                rows, last = alike.setdefault(shared, []), shared
+            rows.append((e.id, end.seq, e.user_id, _STATUS_VALUES.get(e.from_status), end.hash))
         for shared, rows in alike.items():
             values = dict(zip(_AUDIT_SHARED, map(_column_value, shared), strict=True))
             values["at"] = bind_value(self.conn, audit_events.c.at, values["at"])
