@@ -150,6 +150,23 @@ class SqlUserRepository:
             .values(password_hash=password_hash)
         )
 
+    def password_hash(self, workspace_id: str, user_id: str) -> str | None:
+        query = select(users.c.password_hash).where(
+            users.c.workspace_id == workspace_id, users.c.id == user_id
+        )
+        hashed: str | None = self.conn.execute(query).scalar_one_or_none()
+        return hashed
+
+    def signed_in(self, user: User, now: datetime, password_hash: str | None) -> None:
+        stamp: dict[str, Any] = {"last_seen_at": now}
+        if password_hash:
+            stamp["password_hash"] = password_hash
+        self.conn.execute(
+            update(users)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(**stamp)
+        )
+
     def save_profile(self, user: User) -> None:
         """Name and role (the fields an admin edits), with the version they bumped."""
         self.conn.execute(

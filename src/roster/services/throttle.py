@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine
 
 from roster.adapters import throttle_store
 from roster.adapters.database import WRITE
-from roster.adapters.throttle_store import Counter
 from roster.domain import errors
+from roster.domain.throttles import Counter
 
 UNKNOWN_WORKSPACE = "?"
 

@@ -222,7 +222,7 @@ def create_user(
         body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
     su = scim.create_user(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         actor=principal.actor,
         write=user_write(model, keep_active=True),
@@ -264,7 +264,7 @@ def patch_user(
     active = only_active(body)
     if active is not None:  # `active` alone: no resource to patch, nothing else to save
         su = scim.set_active(
-            container.engine,
+            container.uow(),
             current,
             active,
             actor=principal.actor,
@@ -305,14 +305,12 @@ def _write_user(
     """Write, and answer the user as stored. Writing a user never changes their
     groups (read-only here), so the groups read with `current` still hold."""
     su = scim.update_user(
-        container.engine,
-        workspace_id=principal.workspace_id,
-        user_id=current.user.id,
+        container.uow(),
+        current,
         actor=principal.actor,
         write=user_write(model),
         now=container.clock(),
         if_match=request.headers.get("if-match"),
-        current=current,
         request_id=request.state.request_id,
     )
     return _one(_user_body(su, _base(request), groups), etag=su.etag)
@@ -324,7 +322,7 @@ def delete_user(
 ) -> Response:
     """Deactivates and deprovisions: Inactive, then 404 to SCIM (docs/scim.md)."""
     scim.deactivate_user(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         user_id=user_id,
         actor=principal.actor,
@@ -382,7 +380,7 @@ def create_group(
         scim_policy=POLICY,
     )
     group = scim.create_group(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         write=group_write(model),
         now=container.clock(),
@@ -432,7 +430,7 @@ def _write_group(
     request: Request, container: ContainerDep, principal: Principal, group_id: str, model: Group
 ) -> Response:
     group = scim.update_group(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         group_id=group_id,
         write=group_write(model),
@@ -448,7 +446,7 @@ def delete_group(
     group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
 ) -> Response:
     scim.delete_group(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         group_id=group_id,
         if_match=request.headers.get("if-match"),
