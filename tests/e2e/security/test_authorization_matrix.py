@@ -255,7 +255,7 @@ class World:
     ) -> str:
         t = tenant or self.tenant
         return sign_in(
-            self.container.engine,
+            self.container.uow(),
             workspace=t.workspace.slug,
             email=email,
             password=PASSWORD,
@@ -649,7 +649,7 @@ def test_a_dashboard_cookie_sent_as_a_bearer_cannot_lift_a_block(
     admin = add_user(container, tenant, "adm@x.example", role=Role.ADMIN)
     blocked = add_user(container, tenant, "blk@x.example", status=Status.BLOCKED)
     cookie = sign_in(
-        container.engine,
+        container.uow(),
         workspace=tenant.workspace.slug,
         email="adm@x.example",
         password=PASSWORD,

@@ -204,7 +204,7 @@ def _change(
     request_id: str,
 ) -> ChangeResult:
     return change_on_profile(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         user_id=user_id,
         to=target,
