@@ -329,7 +329,8 @@ class FakeScimDirectory:
         return found
 
     def add_group(self, values: dict[str, Any], members: dict[str, str]) -> None:
-        group = ScimGroup(members=sorted(members.items()), **values)
+        fields = {k: v for k, v in values.items() if k != "workspace_id"}
+        group = ScimGroup(members=sorted(members.items()), **fields)
         self.s.groups[(values["workspace_id"], group.id)] = group
 
     def update_group(
