@@ -2,11 +2,11 @@
 
 The web layer parses SCIM and hands over plain values; this module decides what
 they mean for a Roster user. `active` is a reading of the status (only Active reads
-true). Writing it goes through `change_status` with route `scim`, so the transition
-table decides: an identity provider may deactivate and reactivate, never lift a block.
+true). Writing it goes through the one door (`change_in_transaction`) with route
+`scim`, so the transition table decides: an identity provider may deactivate and reactivate, never lift a block.
 
-The writes (users and groups) take the UnitOfWork port. The reads (`get_user`,
-`user_with_groups`, `find_users`, `page_users`, `find_groups`, `get_group`,
+The writes (users and groups) take the UnitOfWork port. The reads
+(`user_with_groups`, `find_users`, `page_users`, `find_groups`, `get_group`,
 `groups_of_users`) are read-side queries on a connection: they write nothing, and a
 unit of work's transaction would take SQLite's database-wide write lock for them.
 """
@@ -98,14 +98,6 @@ def _reading(db: Engine | Connection) -> Iterator[Connection]:
         return
     with db.connect() as conn:
         yield conn
-
-
-def get_user(engine: Engine, workspace_id: str, user_id: str) -> ScimUser:
-    with engine.connect() as conn:
-        rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
-    if not rows:
-        raise errors.NotFound(f"No user {user_id} in this workspace.")
-    return scim_store.scim_user(rows[0])
 
 
 def _user(scim: ScimDirectory, workspace_id: str, user_id: str) -> ScimUser:
