@@ -3,7 +3,8 @@
 The web layer parses SCIM and hands over plain values; this module decides what
 they mean for a Roster user. `active` is a reading of the status (only Active reads
 true). Writing it goes through the one door (`change_in_transaction`) with route
-`scim`, so the transition table decides: an identity provider may deactivate and reactivate, never lift a block.
+`scim`, so the transition table decides: an identity provider may deactivate and
+reactivate, never lift a block.
 
 The writes (users and groups) take the UnitOfWork port. The reads
 (`user_with_groups`, `find_users`, `page_users`, `find_groups`, `get_group`,
