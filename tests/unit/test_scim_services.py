@@ -7,6 +7,7 @@ import pytest
 
 from roster.domain import errors
 from roster.domain.audit import APPLIED, AuditEntry
+from roster.domain.scim import ScimUser
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.services import scim
@@ -47,7 +48,7 @@ def _write(user_name: str, active: bool | None = None, **attributes: object) -> 
     return UserWrite(user_name, None, None, active, dict(attributes))
 
 
-def _provision(store: FakeStore, workspace_id: str, user_name: str) -> scim.ScimUser:
+def _provision(store: FakeStore, workspace_id: str, user_name: str) -> ScimUser:
     return scim.create_user(
         FakeUnitOfWork(store),
         workspace_id=workspace_id,

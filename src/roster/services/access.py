@@ -6,7 +6,7 @@ its timing does not tell which emails have accounts.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -84,18 +84,18 @@ def sign_in(
     account = _normalized(email)
     with uow.read_only() as reads:
         found = _account(reads, workspace, account)
-        keys = throttle.Keys.of(found[0].id if found else None, account, address)
+        keys = throttle.Keys.of(found.workspace.id if found else None, account, address)
         had_failures = throttle.check(reads.throttles, keys, now)
-    stored = found[2] if found is not None and found[2] else DUMMY_HASH
+    stored = found.password_hash if found is not None and found.password_hash else DUMMY_HASH
     if not verify_password(stored, password) or stored is DUMMY_HASH:
         throttle.record_failure(uow, keys, now, limits)
         raise errors.Unauthenticated(WRONG_CREDENTIALS)
     assert found is not None  # a real hash came from a real user
-    ws, user, _ = found
+    user = found.user
     assert user is not None
     if had_failures:
         throttle.succeeded(uow, keys)
-    admitted = _admit(uow, ws, user, now)
+    admitted = _admit(uow, found.workspace, user, now)
     rehashed = hash_password(password) if needs_rehash(stored) else None
     return _open_session(uow, admitted, kind, now, admitted is not user, rehashed)
 
@@ -107,16 +107,20 @@ def _normalized(email: str) -> str:
         return email.strip().lower()[:320]
 
 
-def _account(
-    reads: UnitOfWork, workspace: str, email: str
-) -> tuple[Workspace, User | None, str | None] | None:
+class _Account(NamedTuple):
+    workspace: Workspace
+    user: User | None
+    password_hash: str | None
+
+
+def _account(reads: UnitOfWork, workspace: str, email: str) -> _Account | None:
     """The workspace named by `workspace`, the user with `email` in it (if any) and
     their password hash; None when there is no such workspace."""
     ws = reads.workspaces.get_by_slug(workspace.strip().lower())
     if ws is None:
         return None
     user = reads.users.get_by_email(ws.id, email)
-    return ws, user, reads.users.password_hash(ws.id, user.id) if user else None
+    return _Account(ws, user, reads.users.password_hash(ws.id, user.id) if user else None)
 
 
 def _admit(uow: UnitOfWork, ws: Workspace, user: User, now: datetime) -> User:

@@ -26,14 +26,12 @@ from roster.adapters import scim_store
 from roster.domain import errors
 from roster.domain.emails import LookAlike, address_key, normalize_email
 from roster.domain.ids import new_id
-from roster.domain.scim import ScimGroup, ScimUser, reads_active
+from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.users import Actor, User, check_address_free
 from roster.domain.vocabulary import Route, Status
 from roster.services.ports import ScimDirectory, UnitOfWork
 from roster.services.status import audit_refusal, change_in_transaction
 from roster.services.users import NewUser, add_users, refuse_identity_change
-
-__all__ = ["ScimGroup", "ScimUser", "reads_active"]  # the SCIM views, kept here for callers
 
 # Attributes never stored as sent: derived, read-only, or secrets we do not keep.
 _NOT_STORED = frozenset(

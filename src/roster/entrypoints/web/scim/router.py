@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
+from roster.domain.scim import ScimUser
 from roster.entrypoints.web.deps import ContainerDep
 from roster.entrypoints.web.scim import queries, root_search
 from roster.entrypoints.web.scim.bodies import (
@@ -142,7 +143,7 @@ def get_resource_type(type_id: str, request: Request, _: ScimPrincipal) -> Respo
 
 
 def _user_body(
-    su: scim.ScimUser,
+    su: ScimUser,
     base: str,
     groups: list[tuple[str, str]] | None,
     search: Any = None,
@@ -298,7 +299,7 @@ def _write_user(
     request: Request,
     container: ContainerDep,
     principal: Principal,
-    current: scim.ScimUser,
+    current: ScimUser,
     groups: list[tuple[str, str]],
     model: Any,
 ) -> Response:
