@@ -108,10 +108,21 @@ class _Users:
                 status_changed_at=new.changed_at,
                 status_changed_by=new.changed_by,
                 version=u.version + 1,
+                review_by=new.review_by,
+                expires_at=None if new.clears_expiry(u.expires_at) else u.expires_at,
             )
 
     def save_profile(self, user: User) -> None:
         self.s.users[(user.workspace_id, user.id)] = user
+
+    set_review = save_profile
+
+    def set_expiry(
+        self, workspace_id: str, user_ids: Sequence[str], expires_at: datetime | None
+    ) -> None:
+        for i in user_ids:
+            u = self.s.users[(workspace_id, i)]
+            self.s.users[(workspace_id, i)] = replace(u, expires_at=expires_at)
 
     def set_password(self, user: User, password_hash: str) -> None:
         self.s.passwords[user.id] = password_hash

@@ -25,6 +25,7 @@ class AuditKind(StrEnum):
     CREDENTIAL_CREATED = "credential.created"
     CREDENTIAL_REVOKED = "credential.revoked"
     AUTOMATION_CHANGED = "automation.changed"
+    REVIEW_RECORDED = "user.review_recorded"
 
 
 Changes = Mapping[str, Sequence[Any]]

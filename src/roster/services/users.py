@@ -34,6 +34,7 @@ class NewUser:
     note: str | None = None
     password_hash: str | None = None
     last_seen_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 def create_user(
@@ -136,6 +137,10 @@ def add_users(
             status_note=n.note,
             status_changed_at=now,
             status_changed_by=actor.name,
+            review_by=workspace.review_date(n.reason_code, now)
+            if n.status == Status.BLOCKED
+            else None,
+            expires_at=n.expires_at,
         )
         if n.password_hash:
             hashes[user.id] = n.password_hash

@@ -208,7 +208,8 @@ def put_status(
     if_match: IfMatch = None,
 ) -> StatusChangeOut:
     """Change one user's status through the caller's route (a personal token:
-    admin_api; a service token: automation). Refusals are audited."""
+    admin_api; a service token: automation). Refusals are audited. A block may
+    give its `review_by` date (today or later)."""
     result = change_status(
         container.uow(),
         workspace_id=principal.workspace_id,
@@ -221,6 +222,7 @@ def put_status(
         now=container.clock(),
         request_id=request_id,
         expected_version=parse_etag(if_match),
+        review_by=body.review_by,
     )
     out = _tagged(response, _user_out(container, principal, result.user.id))
     r = result.revoked
