@@ -23,13 +23,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_users_workspace_status_review", "users", ["workspace_id", "status", "review_by"]
     )
-    op.create_index("ix_users_expires_at", "users", ["expires_at"])
+    op.create_index("ix_users_status_expires", "users", ["status", "expires_at"])
     # Users Blocked before review dates existed are due for review from today.
     op.execute(sa.text("UPDATE users SET review_by = CURRENT_DATE WHERE status = 'blocked'"))
 
 
 def downgrade() -> None:
-    op.drop_index("ix_users_expires_at", table_name="users")
+    op.drop_index("ix_users_status_expires", table_name="users")
     op.drop_index("ix_users_workspace_status_review", table_name="users")
     op.drop_column("workspaces", "review_days")
     op.drop_column("users", "expires_at")

@@ -89,8 +89,9 @@ users = Table(
     Index("ix_users_workspace_last_seen", "workspace_id", "last_seen_at"),
     # The review queue: a workspace's Blocked users by review date, one range scan.
     Index("ix_users_workspace_status_review", "workspace_id", "status", "review_by"),
-    # The expiry tick: the accounts whose end has come, across workspaces.
-    Index("ix_users_expires_at", "expires_at"),
+    # The expiry tick: the Active and Blocked accounts whose end has come, across
+    # workspaces (expired Inactive ones keep their date but are not read again).
+    Index("ix_users_status_expires", "status", "expires_at"),
 )
 
 # Append-only: no code path updates or deletes a row; on PostgreSQL a trigger refuses it.

@@ -26,6 +26,7 @@ class AuditKind(StrEnum):
     CREDENTIAL_REVOKED = "credential.revoked"
     AUTOMATION_CHANGED = "automation.changed"
     REVIEW_RECORDED = "user.review_recorded"
+    EXPIRY_CHANGED = "user.expiry_changed"
 
 
 Changes = Mapping[str, Sequence[Any]]

@@ -39,6 +39,7 @@ KINDS = {
     AuditKind.CREDENTIAL_REVOKED: "Token revoked",
     AuditKind.AUTOMATION_CHANGED: "Automation changed",
     AuditKind.REVIEW_RECORDED: "Review recorded",
+    AuditKind.EXPIRY_CHANGED: "Expiry changed",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -191,11 +191,17 @@ class UserCreateBody(Strict):
         max_length=1024,
         description="Optional: lets the user sign in with a password (stored as Argon2id).",
     )
+    expires_at: datetime | None = Field(
+        default=None, description="When the account ends (becomes Inactive); null: never."
+    )
 
 
 class UserPatchBody(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the account ends; null: never (absent: unchanged)."
+    )
 
 
 class UserList(BaseModel):
