@@ -149,3 +149,25 @@ def _signed_in(browser: Browser, base_url: str, tenant: Tenant) -> Page:
     page.get_by_label("Password").press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Users")
     return page
+
+
+def test_the_settings_page_changes_the_review_days_and_refuses_a_bad_one_by_its_field(
+    dashboard: TestClient, timed: Container, tenant: Tenant
+) -> None:
+    signed_in_admin(dashboard, timed, tenant)
+    form = {"seat_limit": "", "review_needs_review": "3", "review_other": "30"}
+    saved = post_form(dashboard, "/admin/settings", "/admin/settings", form)
+    assert saved.status_code == 303
+    with timed.engine.connect() as conn:
+        assert queries.workspace_by_id(conn, tenant.id).review_days == {
+            "needs_review": 3,
+            "other": 30,
+        }
+    bad = post_form(dashboard, "/admin/settings", "/admin/settings", {"review_other": "0"})
+    assert bad.status_code == 422
+    assert 'id="review_other-error"' in bad.text
+    with timed.engine.connect() as conn:
+        assert queries.workspace_by_id(conn, tenant.id).review_days == {
+            "needs_review": 3,
+            "other": 30,
+        }
