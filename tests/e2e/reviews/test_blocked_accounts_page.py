@@ -171,3 +171,36 @@ def test_the_settings_page_changes_the_review_days_and_refuses_a_bad_one_by_its_
             "needs_review": 3,
             "other": 30,
         }
+
+
+def test_blocking_on_the_profile_may_give_the_review_date(
+    dashboard: TestClient, timed: Container, tenant: Tenant, clock: Clock
+) -> None:
+    signed_in_admin(dashboard, timed, tenant)
+    user = add_user(timed, tenant, "pat@x.example")
+    profile = f"/admin/users/{user}"
+    block = {"to": "blocked", "reason_code": "other", "version": "1"}
+    past = post_form(dashboard, profile, f"{profile}/status", {**block, "review_by": "2001-01-01"})
+    assert past.status_code == 422
+    assert 'id="review_by-error"' in past.text
+    day = str(clock.today + timedelta(days=90))
+    done = post_form(dashboard, profile, f"{profile}/status", {**block, "review_by": day})
+    assert done.status_code == 303, done.text
+    assert re.search(rf'id="review-by">{day}<', dashboard.get(profile).text)
+
+
+def test_the_profile_sets_and_removes_the_day_an_account_ends(
+    dashboard: TestClient, timed: Container, tenant: Tenant
+) -> None:
+    signed_in_admin(dashboard, timed, tenant)
+    user = add_user(timed, tenant, "temp@x.example")
+    profile = f"/admin/users/{user}"
+    bad = post_form(dashboard, profile, f"{profile}/expiry", {"expires_on": "next week"})
+    assert bad.status_code == 422
+    assert 'id="expires_on-error"' in bad.text
+    saved = post_form(dashboard, profile, f"{profile}/expiry", {"expires_on": "2031-07-01"})
+    assert (saved.status_code, saved.headers["location"]) == (303, profile)
+    assert 'id="expires-at">2031-07-01 00:00 UTC<' in dashboard.get(profile).text
+    post_form(dashboard, profile, f"{profile}/expiry", {"expires_on": ""})
+    with timed.engine.connect() as conn:
+        assert queries.user_by_id(conn, tenant.id, user).user.expires_at is None

@@ -110,6 +110,16 @@ def record(
     return redirect(request, f"/admin/users/{user_id}", flash=flash)
 
 
+def check_review_field(value: str) -> dict[str, str]:
+    """The profile's optional review date, if it is not a day: its message."""
+    try:
+        if value:
+            date.fromisoformat(value)
+    except ValueError:
+        return {"review_by": "Give the review date as a day (YYYY-MM-DD)."}
+    return {}
+
+
 def _form(
     request: Request,
     admin: AdminSession,
