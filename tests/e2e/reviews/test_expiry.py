@@ -126,3 +126,21 @@ def test_changing_an_expiry_is_audited_and_null_removes_it(
     changes = [e["changes"] for e in _events(api, admin, user, "user.expiry_changed")]
     iso = at.isoformat()
     assert changes == [{"expires_at": [iso, None]}, {"expires_at": [None, iso]}]
+
+
+def test_billing_counts_an_expiry_like_any_deactivation(
+    api: TestClient, admin: dict[str, str], timed: Container, clock: Clock
+) -> None:
+    user = _expiring(api, admin, clock, "billed@x.example")
+    before = _z(clock.now + timedelta(minutes=30))
+    clock.advance(hours=2)
+    _tick(timed)
+    after = _z(clock.now)
+
+    def active_at(at: str) -> int:
+        r = api.get("/api/v1/billing/usage", params={"at": at}, headers=admin)
+        assert r.status_code == 200, r.text
+        return int(r.json()["active"])
+
+    assert active_at(before) - active_at(after) == 1
+    assert _user(api, admin, user)["status"] == "inactive"
