@@ -204,3 +204,17 @@ def test_the_profile_sets_and_removes_the_day_an_account_ends(
     post_form(dashboard, profile, f"{profile}/expiry", {"expires_on": ""})
     with timed.engine.connect() as conn:
         assert queries.user_by_id(conn, tenant.id, user).user.expires_at is None
+
+
+def test_a_review_posted_after_the_block_was_lifted_changes_nothing_and_says_so(
+    dashboard: TestClient, timed: Container, tenant: Tenant
+) -> None:
+    signed_in_admin(dashboard, timed, tenant)
+    user = add_user(timed, tenant, "freed@x.example")
+    profile = f"/admin/users/{user}"
+    data = {"review_by": "2099-01-01", "review_note": "late"}
+    answer = post_form(dashboard, profile, f"{profile}/review", data)
+    assert (answer.status_code, answer.headers["location"]) == (303, profile)
+    assert "no longer Blocked" in dashboard.get(profile).text
+    with timed.engine.connect() as conn:
+        assert queries.user_by_id(conn, tenant.id, user).user.review_by is None

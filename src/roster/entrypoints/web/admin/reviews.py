@@ -101,10 +101,12 @@ def record(
         )
     except errors.NotFound as missing:
         raise PageNotFound(missing.detail) from None
+    except errors.TransitionNotAllowed:
+        # The block was lifted since the form was shown: the profile says how it is now.
+        flash = "This user is no longer Blocked: there is no review to record."
+        return redirect(request, f"/admin/users/{user_id}", flash=flash)
     except errors.DomainError as refusal:
         field = "review_note" if "note" in refusal.detail else "review_by"
-        if isinstance(refusal, errors.TransitionNotAllowed):
-            field = "review_form"
         return _form(request, admin, container, user_id, {field: refusal.detail}, values, 422)
     flash = f"Review recorded: {user.name} stays Blocked until {day.isoformat()}."
     return redirect(request, f"/admin/users/{user_id}", flash=flash)
