@@ -75,6 +75,19 @@ class _Users:
             u.id: (u.status, u.role) for i in sorted(user_ids) if (u := self.get(workspace_id, i))
         }
 
+    def expired_for_update(
+        self, workspace_id: str, user_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[Status, Role]]:
+        live = (Status.ACTIVE, Status.BLOCKED)
+        return {
+            u.id: (u.status, u.role)
+            for i in sorted(user_ids)
+            if (u := self.get(workspace_id, i))
+            and u.status in live
+            and u.expires_at is not None
+            and u.expires_at <= now
+        }
+
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         return self.get_many_by_email(workspace_id, [email]).get(email)
 

@@ -101,6 +101,24 @@ class SqlUserRepository:
                 found[user_id] = (_STATUSES[status], _ROLES[role])
         return found
 
+    def expired_for_update(
+        self, workspace_id: str, user_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[Status, Role]]:
+        """Of `user_ids`, the Active and Blocked users whose `expires_at` has passed
+        at `now`, with their status and role, rows locked in id order: what the expiry
+        tick read before the lock is read again under it."""
+        c = users.c
+        query = select(c.id, c.status, c.role).where(
+            c.workspace_id == workspace_id,
+            ids_in(self.conn, c.id, sorted(user_ids)),
+            c.status.in_([Status.ACTIVE.value, Status.BLOCKED.value]),
+            c.expires_at <= now,
+        )
+        if self.for_update:
+            query = query.order_by(c.id).with_for_update()
+        rows = self.conn.execute(query).all()
+        return {user_id: (_STATUSES[status], _ROLES[role]) for user_id, status, role in rows}
+
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         found = self._select(workspace_id, users.c.email == email)
         return found[0] if found else None

@@ -55,15 +55,22 @@ def _expire(
     unit: UnitOfWork, workspace_id: str, user_ids: list[str], now: datetime
 ) -> list[Outcome]:
     with unit:
+        # The counter first, then the rows (the door's order): read again under the
+        # lock, a user reactivated with a new date since the first read is left alone.
+        unit.counts.lock(workspace_id)
+        due = unit.users.expired_for_update(workspace_id, user_ids, now)
+        if not due:
+            return []
         outcomes, _ = apply_changes(
             unit,
             workspace_id=workspace_id,
-            targets=[(user_id, Status.INACTIVE) for user_id in user_ids],
+            targets=[(user_id, Status.INACTIVE) for user_id in due],
             route=Route.AUTOMATION,
             actor=EXPIRY,
             reason_code=ReasonCode.EXPIRED,
             now=now,
             batch_id=new_id("bat"),
+            locked=due,
         )
         refused = [o.user_id for o in outcomes if o.result == "refused"]
         if refused:
