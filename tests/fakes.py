@@ -82,6 +82,19 @@ class _Users:
             u.id: (u.status, u.role) for i in sorted(user_ids) if (u := self.get(workspace_id, i))
         }
 
+    def expired_for_update(
+        self, workspace_id: str, user_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[Status, Role]]:
+        live = (Status.ACTIVE, Status.BLOCKED)
+        return {
+            u.id: (u.status, u.role)
+            for i in sorted(user_ids)
+            if (u := self.get(workspace_id, i))
+            and u.status in live
+            and u.expires_at is not None
+            and u.expires_at <= now
+        }
+
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         return self.get_many_by_email(workspace_id, [email]).get(email)
 
@@ -116,10 +129,21 @@ class _Users:
                 status_changed_at=new.changed_at,
                 status_changed_by=new.changed_by,
                 version=u.version + 1,
+                review_by=new.review_by,
+                expires_at=None if new.clears_expiry(u.expires_at) else u.expires_at,
             )
 
     def save_profile(self, user: User) -> None:
         self.s.users[(user.workspace_id, user.id)] = user
+
+    set_review = save_profile
+
+    def set_expiry(
+        self, workspace_id: str, user_ids: Sequence[str], expires_at: datetime | None
+    ) -> None:
+        for i in user_ids:
+            u = self.s.users[(workspace_id, i)]
+            self.s.users[(workspace_id, i)] = replace(u, expires_at=expires_at)
 
     def set_password(self, user: User, password_hash: str) -> None:
         self.s.passwords[user.id] = password_hash

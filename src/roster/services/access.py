@@ -5,7 +5,7 @@ its timing does not tell which emails have accounts.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -226,8 +226,10 @@ def change_on_profile(
     expected_version: int | None = None,
     request_id: str | None = None,
     limits: throttle.Limits = throttle.DEFAULT_LIMITS,
+    review_by: date | None = None,
 ) -> ChangeResult:
-    """`change_status` for an admin on a user's profile; where `confirm_with` is given
+    """`change_status` for an admin on a user's profile (a block may give its
+    `review_by` date); where `confirm_with` is given
     (lifting a block, PRODUCT §3: it is deliberate), only once it is the acting
     admin's own password.
 
@@ -265,6 +267,7 @@ def change_on_profile(
         now=now,
         expected_version=expected_version,
         request_id=request_id,
+        review_by=review_by,
     )
 
 

@@ -103,6 +103,8 @@ ACCESS: dict[str, Audience] = {
     f"GET {API}/automations/{{rule_id}}/runs/{{run_id}}": Audience.ADMIN,
     f"GET {API}/automations/{{rule_id}}/runs/{{run_id}}/outcomes": Audience.ADMIN,
     f"POST {API}/events": Audience.SERVICE_OR_ADMIN,
+    f"GET {API}/blocked-users": Audience.ADMIN,
+    f"PUT {API}/users/{{user_id}}/review": Audience.ADMIN,
 }
 for _method, _path in itertools.product(
     ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), ("/{rest:path}",)
@@ -142,6 +144,8 @@ ALLOWED_ANSWER: dict[str, frozenset[int]] = {
         f"{m} {SCIM_PREFIX}/{{rest:path}}": frozenset({404})
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
     },
+    # The matrix's users are not Blocked, and only a Blocked user is reviewed.
+    f"PUT {API}/users/{{user_id}}/review": frozenset({409}),
 }
 
 CROSS_WORKSPACE_404 = {
@@ -434,6 +438,7 @@ BODIES: dict[str, Body] = {
     f"POST {API}/users": lambda w, _: {"email": f"{w.unique('new')}@x.example", "name": "New"},
     f"PATCH {API}/users/{{user_id}}": lambda w, _: {"name": "Renamed"},
     f"PUT {API}/users/{{user_id}}/status": lambda w, _: {"status": "inactive"},
+    f"PUT {API}/users/{{user_id}}/review": lambda w, _: {"review_by": "2099-01-01", "note": "m"},
     f"POST {API}/invitations": lambda w, _: {"email": f"{w.unique('inv')}@x.example"},
     f"POST {API}/invitations/{{token}}/accept": lambda w, _: {"password": PASSWORD},
     f"PATCH {API}/workspace": lambda w, _: {"reactivate_on_sign_in": False},
