@@ -25,6 +25,8 @@ class AuditKind(StrEnum):
     CREDENTIAL_CREATED = "credential.created"
     CREDENTIAL_REVOKED = "credential.revoked"
     AUTOMATION_CHANGED = "automation.changed"
+    REVIEW_RECORDED = "user.review_recorded"
+    EXPIRY_CHANGED = "user.expiry_changed"
 
 
 Changes = Mapping[str, Sequence[Any]]
