@@ -40,6 +40,19 @@ class FakeStore:
     credentials: dict[str, FakeCredential] = field(default_factory=dict)
     invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # id → with hash
     passwords: dict[str, str] = field(default_factory=dict)  # user id → password hash
+    mail: list[dict[str, Any]] = field(default_factory=list)  # queued messages
+
+
+class _Mail:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def add(self, workspace_id: str, drafts: Sequence[dict[str, Any]], now: datetime) -> None:
+        self.s.mail.extend({**d, "workspace_id": workspace_id} for d in drafts)
+
+    def contacts(self, workspace_id: str, user_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found = (self.s.users.get((workspace_id, u)) for u in user_ids)
+        return {u.id: (u.email, u.name) for u in found if u is not None}
 
 
 class _Workspaces:
@@ -223,6 +236,9 @@ class _Invitations:
     ) -> Invitation | None:
         return next((i for i, h in self._live(workspace_id, now) if h == token_hash), None)
 
+    def live_by_id(self, workspace_id: str, invitation_id: str, now: datetime) -> Invitation | None:
+        return next((i for i, _ in self._live(workspace_id, now) if i.id == invitation_id), None)
+
     def mark_accepted(self, invitation: Invitation, now: datetime) -> None:
         _, h = self.s.invitations[invitation.id]
         self.s.invitations[invitation.id] = (replace(invitation, accepted_at=now), h)
@@ -256,6 +272,7 @@ class FakeUnitOfWork:
         self.audit = _Audit(self._work)
         self.access = _Access(self._work)
         self.outbox = _Outbox(self._work)
+        self.mail = _Mail(self._work)
         self.credentials = _Credentials(self._work)
         self.invitations = _Invitations(self._work)
         return self

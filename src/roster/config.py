@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     (ROSTER_WEBHOOK_ALLOW_PRIVATE=true), for local development and tests. Off, a
     webhook address inside the network is refused when saved and at delivery."""
 
+    # --- Mail ---
+    public_url: str = "http://127.0.0.1:8000"
+    """The absolute base of every link Roster sends or prints (invitations, password
+    resets): the address people reach this server at, without a trailing slash."""
+
+    smtp_url: str | None = None
+    """Where mail goes: `smtp://user:pass@host:587?starttls=true` or
+    `smtps://user:pass@host:465`. Unset (the default), mail is kept in the database
+    and shown on the dashboard's Emails page, not sent."""
+
+    mail_from: str = "Roster <roster@localhost>"
+    """The From address of every message."""
+
     telemetry: bool = False
     """FastAPI's OpenTelemetry spans and metrics, for an operator who installs and
     configures an OpenTelemetry SDK. Off, no request pays for looking for one."""

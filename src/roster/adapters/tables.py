@@ -458,3 +458,34 @@ billing_days = Table(
 # Keyset pages sorted by name or creation read these in order; `id` breaks ties.
 Index("ix_users_workspace_name_id", users.c.workspace_id, users.c.name, users.c.id)
 Index("ix_users_workspace_created_id", users.c.workspace_id, users.c.created_at, users.c.id)
+
+
+# --- Mail: the outbox of email, one row per message, written in the transaction
+# that caused it and sent after commit by the background worker ---
+
+emails = Table(
+    "emails",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    # Derived from the event that caused the message (`kind.event_id`): unique, so
+    # one event makes one message, and the Message-ID header is built from it.
+    Column("message_key", String(120), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # queued, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),  # the server's reply, or why it could not
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    UniqueConstraint("workspace_id", "message_key", name="uq_emails_workspace_message_key"),
+    Index("ix_emails_due", "status", "next_attempt_at"),
+)
+workspaces.append_column(
+    Column("notify_users_on_status_change", Boolean, nullable=False, default=True)
+)

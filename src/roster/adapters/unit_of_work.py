@@ -11,6 +11,7 @@ from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
 from roster.adapters.invitation_store import SqlInvitations
+from roster.adapters.mailbox import SqlMailbox
 from roster.adapters.outbox import SqlOutbox
 from roster.adapters.users_repo import SqlUserRepository
 from roster.adapters.workspaces_repo import SqlWorkspaceRepository
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.conn)
         self.access = SqlAccessRevoker(self.conn)
         self.outbox = SqlOutbox(self.conn)
+        self.mail = SqlMailbox(self.conn)
         self.credentials = SqlCredentials(self.conn)
         self.invitations = SqlInvitations(self.conn)
         return self

@@ -17,6 +17,8 @@ class Workspace:
     reactivate_on_sign_in: bool = False
     seat_limit: int | None = None
     timezone: str = "UTC"
+    notify_users_on_status_change: bool = True
+    """Email a user when they become Inactive or Blocked, or are made Active again."""
 
     @property
     def policy(self) -> Policy:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
-from roster.services import automations, billing, bulk, outbox, throttle
+from roster.services import automations, billing, bulk, mail, outbox, throttle
 from roster.services.jobs import this_process
 
 log = logging.getLogger("roster.background")
@@ -69,6 +69,17 @@ def send_webhooks(container: Container) -> None:
     )
 
 
+def send_mail(container: Container) -> None:
+    """Send due emails over SMTP (none without ROSTER_SMTP_URL: they stay on the Emails page)."""
+    settings = container.settings
+    mail.deliver(
+        container.engine,
+        container.clock(),
+        smtp_url=settings.smtp_url,
+        mail_from=settings.mail_from,
+    )
+
+
 def prune_throttles(container: Container) -> None:
     """Forget sign-in throttle counters whose window has ended."""
     now = container.clock()
@@ -89,6 +100,7 @@ TICKS: list[tuple[str, Tick]] = [
     ("automations", run_due_rules),
     ("automation-events", act_on_events),
     ("webhooks", send_webhooks),
+    ("mail", send_mail),
     ("throttles", prune_throttles),
     ("billing", snapshot_billing),
 ]

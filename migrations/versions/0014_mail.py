@@ -1,0 +1,57 @@
+"""mail: the emails outbox, and the workspace setting that sends status notices
+
+Revision ID: 0014_mail
+Revises: 0013_audit_kinds
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014_mail"
+down_revision: str | None = "0013_audit_kinds"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "emails",
+        sa.Column("workspace_id", sa.String(40), nullable=False),
+        sa.Column("id", sa.String(40), nullable=False),
+        sa.Column("message_key", sa.String(120), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("to_address", sa.String(320), nullable=False),
+        sa.Column("subject", sa.String(300), nullable=False),
+        sa.Column("text_body", sa.Text(), nullable=False),
+        sa.Column("html_body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name="fk_emails_workspace_id_workspaces"
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name="pk_emails"),
+        sa.UniqueConstraint("workspace_id", "message_key", name="uq_emails_workspace_message_key"),
+    )
+    op.create_index("ix_emails_due", "emails", ["status", "next_attempt_at"])
+    with op.batch_alter_table("workspaces") as batch:
+        batch.add_column(
+            sa.Column(
+                "notify_users_on_status_change",
+                sa.Boolean(),
+                nullable=False,
+                server_default=sa.true(),
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("workspaces") as batch:
+        batch.drop_column("notify_users_on_status_change")
+    op.drop_index("ix_emails_due", table_name="emails")
+    op.drop_table("emails")
