@@ -35,6 +35,7 @@ class SqlWorkspaceRepository:
                 seat_limit=workspace.seat_limit,
                 name=workspace.name,
                 timezone=workspace.timezone,
+                notify_users_on_status_change=workspace.notify_users_on_status_change,
             )
         )
 

@@ -68,6 +68,7 @@ def update_settings(
     allow_api_unblock: bool | None = None,
     reactivate_on_sign_in: bool | None = None,
     seat_limit: int | EllipsisType | None = ...,
+    notify_users_on_status_change: bool | None = None,
     route: Route,
     actor: Actor,
     now: datetime,
@@ -91,6 +92,8 @@ def update_settings(
             workspace.reactivate_on_sign_in = reactivate_on_sign_in
         if not isinstance(seat_limit, EllipsisType):
             workspace.seat_limit = seat_limit
+        if notify_users_on_status_change is not None:
+            workspace.notify_users_on_status_change = notify_users_on_status_change
         changes = changed_fields(before, _settings(workspace))
         if not changes:
             return workspace
@@ -115,4 +118,5 @@ def _settings(workspace: Workspace) -> dict[str, object]:
         "allow_api_unblock": workspace.allow_api_unblock,
         "reactivate_on_sign_in": workspace.reactivate_on_sign_in,
         "seat_limit": workspace.seat_limit,
+        "notify_users_on_status_change": workspace.notify_users_on_status_change,
     }

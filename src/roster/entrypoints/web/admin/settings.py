@@ -55,8 +55,9 @@ def save_settings(
     allow_api_unblock: Annotated[str, Form()] = "",
     reactivate_on_sign_in: Annotated[str, Form()] = "",
     seat_limit: Annotated[str, Form()] = "",
+    notify_users_on_status_change: Annotated[str, Form()] = "",
 ) -> Response:
-    """Save all three settings (an unchecked box is off; an empty limit is none)."""
+    """Save all four settings (an unchecked box is off; an empty limit is none)."""
     limit = seat_limit.strip()
     if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 18):
         problem = {"seat_limit": "Write the seat limit as a whole number, or leave it empty."}
@@ -70,6 +71,7 @@ def save_settings(
             allow_api_unblock=allow_api_unblock == "on",
             reactivate_on_sign_in=reactivate_on_sign_in == "on",
             seat_limit=int(limit) if limit else None,
+            notify_users_on_status_change=notify_users_on_status_change == "on",
             route=admin.principal.route,
             actor=admin.principal.actor,
             now=container.clock(),

@@ -260,6 +260,10 @@ class WorkspaceOut(BaseModel):
         description="Whether an Inactive user's correct sign-in makes them Active."
     )
     seat_limit: int | None = Field(description="Most Active users allowed; null: no limit.")
+    notify_users_on_status_change: bool = Field(
+        description="Whether users get an email when they become Inactive or Blocked, "
+        "or Active again."
+    )
     users: CountsOut
 
     @classmethod
@@ -271,6 +275,7 @@ class WorkspaceOut(BaseModel):
             allow_api_unblock=w.allow_api_unblock,
             reactivate_on_sign_in=w.reactivate_on_sign_in,
             seat_limit=w.seat_limit,
+            notify_users_on_status_change=w.notify_users_on_status_change,
             users=CountsOut(active=counts.active, inactive=counts.inactive, blocked=counts.blocked),
         )
 
@@ -278,6 +283,7 @@ class WorkspaceOut(BaseModel):
 class WorkspacePatchBody(Strict):
     allow_api_unblock: bool | None = None
     reactivate_on_sign_in: bool | None = None
+    notify_users_on_status_change: bool | None = None
     seat_limit: int | None = Field(
         default=None, ge=0, le=1_000_000_000, description="null removes the limit."
     )

@@ -41,6 +41,7 @@ def patch(
         allow_api_unblock=body.allow_api_unblock,
         reactivate_on_sign_in=body.reactivate_on_sign_in,
         seat_limit=body.seat_limit if "seat_limit" in body.model_fields_set else ...,
+        notify_users_on_status_change=body.notify_users_on_status_change,
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),
