@@ -53,7 +53,8 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
         with reported():
             created = seed_demo(c.uow, now=c.clock())
         typer.echo("Seeded" if created else "Found", nl=False)
-        typer.echo(f' workspace "{DEMO_SLUG}". Sign in at http://127.0.0.1:8000/admin with')
+        admin_url = f"{c.settings.public_url.rstrip('/')}/admin"
+        typer.echo(f' workspace "{DEMO_SLUG}". Sign in at {admin_url} with')
         typer.echo(
             f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}"
         )
@@ -68,6 +69,10 @@ def serve(
     """Serve the dashboard, the REST API and SCIM."""
     import uvicorn
 
+    from roster.config import get_settings
+
+    public_url = get_settings().public_url.rstrip("/")
+    typer.echo(f"Roster at {public_url}/admin (ROSTER_PUBLIC_URL: the address in every link)")
     uvicorn.run(
         "roster.entrypoints.web.app:serve_app",  # with the background loop
         factory=True,

@@ -14,6 +14,7 @@ from roster.entrypoints.web.admin import automations as automations
 from roster.entrypoints.web.admin import billing as billing
 from roster.entrypoints.web.admin import bulk as bulk
 from roster.entrypoints.web.admin import emails as emails
+from roster.entrypoints.web.admin import invitations as invitations
 from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
 from roster.entrypoints.web.admin import users as users
@@ -22,7 +23,7 @@ from roster.entrypoints.web.admin.security import SecurityHeaders
 from roster.entrypoints.web.admin.session import CsrfRefused, NotAdmin, SignInRequired
 from roster.entrypoints.web.admin.views import PageNotFound
 
-PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing, emails)
+PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing, emails, invitations)
 """Dashboard modules, each with a `router`; a feature appends its own."""
 
 

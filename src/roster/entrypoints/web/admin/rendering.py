@@ -29,6 +29,7 @@ NAV: list[tuple[str, str]] = [
     ("Audit log", "/admin/audit"),
     ("Settings", "/admin/settings"),
     ("API tokens", "/admin/tokens"),
+    ("Invitations", "/admin/invitations"),
     ("Emails", "/admin/emails"),
 ]
 
