@@ -1,4 +1,4 @@
-"""mail: the emails outbox, and the workspace setting that sends status notices
+"""mail: the emails outbox, password reset links, and the setting that sends status notices
 
 Revision ID: 0014_mail
 Revises: 0013_audit_kinds
@@ -39,6 +39,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("workspace_id", "message_key", name="uq_emails_workspace_message_key"),
     )
     op.create_index("ix_emails_due", "emails", ["status", "next_attempt_at"])
+    op.create_table(
+        "password_resets",
+        sa.Column("workspace_id", sa.String(40), nullable=False),
+        sa.Column("id", sa.String(40), nullable=False),
+        sa.Column("user_id", sa.String(40), nullable=False),
+        sa.Column("token_hash", sa.String(128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name="fk_password_resets_workspace_id_workspaces"
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name="pk_password_resets"),
+        sa.UniqueConstraint(
+            "workspace_id", "token_hash", name="uq_password_resets_workspace_token_hash"
+        ),
+    )
+    op.create_index(
+        "ix_password_resets_workspace_user", "password_resets", ["workspace_id", "user_id"]
+    )
     with op.batch_alter_table("workspaces") as batch:
         batch.add_column(
             sa.Column(
@@ -53,5 +73,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_column("notify_users_on_status_change")
+    op.drop_index("ix_password_resets_workspace_user", table_name="password_resets")
+    op.drop_table("password_resets")
     op.drop_index("ix_emails_due", table_name="emails")
     op.drop_table("emails")

@@ -489,3 +489,19 @@ emails = Table(
 workspaces.append_column(
     Column("notify_users_on_status_change", Boolean, nullable=False, default=True)
 )
+
+# A password reset link: single use, short-lived, its token kept only as a hash.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), nullable=False),
+    Column("token_hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    UniqueConstraint("workspace_id", "token_hash", name="uq_password_resets_workspace_token_hash"),
+    Index("ix_password_resets_workspace_user", "workspace_id", "user_id"),
+)

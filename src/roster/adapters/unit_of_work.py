@@ -13,6 +13,7 @@ from roster.adapters.database import WRITE
 from roster.adapters.invitation_store import SqlInvitations
 from roster.adapters.mailbox import SqlMailbox
 from roster.adapters.outbox import SqlOutbox
+from roster.adapters.password_reset_store import SqlPasswordResets
 from roster.adapters.users_repo import SqlUserRepository
 from roster.adapters.workspaces_repo import SqlWorkspaceRepository
 
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.access = SqlAccessRevoker(self.conn)
         self.outbox = SqlOutbox(self.conn)
         self.mail = SqlMailbox(self.conn)
+        self.password_resets = SqlPasswordResets(self.conn)
         self.credentials = SqlCredentials(self.conn)
         self.invitations = SqlInvitations(self.conn)
         return self

@@ -86,6 +86,15 @@ class Mailbox(Protocol):
     ) -> dict[str, tuple[str, str]]: ...
 
 
+class PasswordResets(Protocol):
+    def add(
+        self, *, workspace_id: str, reset_id: str, user_id: str, token_hash: str,
+        now: datetime, expires_at: datetime,
+    ) -> None: ...  # fmt: skip
+    def live_user(self, workspace_id: str, token_hash: str, now: datetime) -> str | None: ...
+    def finish(self, workspace_id: str, user_id: str, now: datetime) -> int: ...
+
+
 class CredentialRepository(Protocol):
     def add(
         self,
@@ -138,6 +147,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def mail(self) -> Mailbox: ...
+    @property
+    def password_resets(self) -> PasswordResets: ...
     @property
     def credentials(self) -> CredentialRepository: ...
     @property

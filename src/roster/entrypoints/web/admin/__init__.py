@@ -15,6 +15,7 @@ from roster.entrypoints.web.admin import billing as billing
 from roster.entrypoints.web.admin import bulk as bulk
 from roster.entrypoints.web.admin import emails as emails
 from roster.entrypoints.web.admin import invitations as invitations
+from roster.entrypoints.web.admin import password_reset as password_reset
 from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
 from roster.entrypoints.web.admin import users as users
@@ -23,7 +24,19 @@ from roster.entrypoints.web.admin.security import SecurityHeaders
 from roster.entrypoints.web.admin.session import CsrfRefused, NotAdmin, SignInRequired
 from roster.entrypoints.web.admin.views import PageNotFound
 
-PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing, emails, invitations)
+PAGES = (
+    auth,
+    users,
+    audit,
+    settings,
+    tokens,
+    bulk,
+    automations,
+    billing,
+    emails,
+    invitations,
+    password_reset,
+)
 """Dashboard modules, each with a `router`; a feature appends its own."""
 
 
