@@ -7,7 +7,9 @@ event makes one message, and its Message-ID survives a resend after a crash).
 The background worker's `deliver` sends due messages over SMTP; with no SMTP
 server configured they stay queued, shown on the dashboard's Emails page.
 A message names the workspace and, for a status notice, the reason in plain
-words; an admin's note is internal and never leaves in a message.
+words; an admin's note is internal and never leaves in a message. An invitation's
+or a reset's link is a credential: its secret stays in the outbox only until the
+message is sent (the Emails page shows it until then, as `make run`'s demo needs).
 """
 
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import Connection, Engine
 
 from roster.adapters import mailbox, smtp
+from roster.adapters.tokens import without_secrets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import Workspace
 from roster.services.ports import UnitOfWork
@@ -35,6 +38,8 @@ class Kind(StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a secret
     STATUS_NOTICE = "status_notice"
 
+
+CARRY_LINKS = frozenset({Kind.INVITATION, Kind.PASSWORD_RESET})  # links that are credentials
 
 REASONS = {
     ReasonCode.PAYMENT_DISPUTE: "a payment dispute",
@@ -151,6 +156,11 @@ def _message(row: Any, mail_from: str) -> Any:
 
 def _outcome(row: Any, sent: smtp.Sent, now: datetime) -> dict[str, Any]:
     attempt = row.attempts + 1
+    if sent.ok and row.kind in CARRY_LINKS:
+        # The link is a credential: kept in the clear only until it has left.
+        bodies = {"text_body": without_secrets(row.text_body),
+                  "html_body": without_secrets(row.html_body)}  # fmt: skip
+        return {"status": mailbox.SENT, "sent_at": now, "next_attempt_at": None, **bodies}
     if sent.ok:
         return {"status": mailbox.SENT, "sent_at": now, "next_attempt_at": None}
     if sent.temporary and attempt < MAX_ATTEMPTS:

@@ -67,6 +67,9 @@ def test_an_invitation_reaches_a_real_smtp_server_with_a_text_and_an_html_part(
     assert f'href="{made["accept_url"]}"' in html.get_content()
     [email] = _emails(mail_client, admin, status="sent")
     assert email["to"] == "arrives@people.example"
+    secret = made["token"].rsplit(".", 1)[1]
+    assert secret not in email["text_body"]  # the link's secret is kept only until sent
+    assert "[redacted]" in email["text_body"]
 
 
 def test_a_451_is_retried_after_a_while_and_then_delivered(

@@ -33,6 +33,11 @@ FORM_DATA: dict[str, dict[str, str]] = {
     "/admin/automations/{rule_id}/toggle": {},
     "/admin/automations/{rule_id}/runs": {},
     "/invitations/{token}": {"name": "Ivy", "password": PASSWORD, "password_confirm": PASSWORD},
+    "/admin/invitations": {"email": "invited@x.example", "role": "member"},
+    "/admin/invitations/{invitation_id}/resend": {},
+    "/admin/invitations/{invitation_id}/revoke": {},
+    "/admin/forgot-password": {"workspace": "", "email": ADMIN_EMAIL},
+    "/admin/password-reset/{reset_token}": {"password": PASSWORD, "password_confirm": PASSWORD},
 }
 
 

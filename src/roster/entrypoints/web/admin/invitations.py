@@ -10,7 +10,7 @@ from roster.domain import errors
 from roster.domain.vocabulary import Role
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
-from roster.entrypoints.web.admin.views import reading
+from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services.invitations import (
     create_invitation,
@@ -101,6 +101,8 @@ def resend(
             now=container.clock(),
             public_url=container.settings.public_url,
         )
+    except errors.NotFound as gone:  # not pending, or another workspace's
+        raise PageNotFound(gone.detail) from gone
     except errors.DomainError as refused:
         return redirect(request, PATH, flash=f"Not sent: {refused.detail}")
     email = made.invitation.email
@@ -118,6 +120,6 @@ def revoke(
             invitation_id=invitation_id,
             now=container.clock(),
         )
-    except errors.NotFound:
-        return redirect(request, PATH, flash="That invitation was no longer pending.")
+    except errors.NotFound as gone:  # not pending, or another workspace's
+        raise PageNotFound(gone.detail) from gone
     return redirect(request, PATH, flash="Invitation revoked: its link no longer works.")

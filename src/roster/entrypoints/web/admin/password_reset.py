@@ -73,20 +73,21 @@ async def forgot_submit(
     return _form(request, "password_reset/ask.html", values={}, error=None, asked=True)
 
 
-@router.get("/password-reset/{token}", response_class=HTMLResponse)
-def choose_page(request: Request, token: str) -> HTMLResponse:
-    return _form(request, "password_reset/choose.html", token=token, errors={})
+@router.get("/password-reset/{reset_token}", response_class=HTMLResponse)
+def choose_page(request: Request, reset_token: str) -> HTMLResponse:
+    return _form(request, "password_reset/choose.html", token=reset_token, errors={})
 
 
-@router.post("/password-reset/{token}", response_class=HTMLResponse)
+@router.post("/password-reset/{reset_token}", response_class=HTMLResponse)
 async def choose_submit(
     request: Request,
-    token: str,
+    reset_token: str,
     container: ContainerDep,
     password: Annotated[str, Form(max_length=1024)] = "",
     password_confirm: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Set the password; then sign in with it (post/redirect/get)."""
+    token = reset_token
     await cookies.check_csrf(request, request.cookies.get(cookies.PRESESSION_COOKIE))
     if password != password_confirm:
         problem = {"password_confirm": "The passwords differ."}
