@@ -78,7 +78,12 @@ class NewPasswordBody(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/password-resets", status_code=202, responses=responses(422, 429))
+@router.post(
+    "/password-resets",
+    status_code=202,
+    response_class=Response,
+    responses={**responses(422, 429), 202: {"description": "Accepted, whatever the address."}},
+)
 def request_password_reset(
     body: PasswordResetBody, request: Request, container: ContainerDep
 ) -> Response:
@@ -101,7 +106,12 @@ def request_password_reset(
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
-@router.post("/password-resets/{token}", status_code=204, responses=responses(404, 409, 422))
+@router.post(
+    "/password-resets/{token}",
+    status_code=204,
+    response_class=Response,
+    responses=responses(404, 409, 422),
+)
 def reset_password_with_link(
     token: str, body: NewPasswordBody, container: ContainerDep
 ) -> Response:
