@@ -9,7 +9,11 @@ import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, parseaddr
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -60,24 +64,26 @@ class Sent:
 
 
 SENT = Sent(ok=True)
-Sender = Callable[[SmtpServer, Sequence[EmailMessage]], list[Sent]]
+Sender = Callable[[SmtpServer, Sequence[Message]], list[Sent]]
 
 
-def message(*, key: str, sender: str, to: str, subject: str, text: str, html: str) -> EmailMessage:
+def message(*, key: str, sender: str, to: str, subject: str, text: str, html: str) -> Message:
     """A multipart/alternative message whose Message-ID is derived from `key` (the
-    event that caused it), so a message sent twice after a crash reads as one."""
-    msg = EmailMessage()
-    msg["From"] = sender
+    event that caused it), so a message sent twice after a crash reads as one.
+    (Built with the `email.mime` classes: half the cost of `EmailMessage`'s.)"""
+    name, address = parseaddr(sender)
+    msg = MIMEMultipart("alternative")
+    msg["From"] = formataddr((name, address), "utf-8")
     msg["To"] = to
-    msg["Subject"] = subject
-    domain = sender.rsplit("@", 1)[-1].strip(" >") or "roster.localhost"
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    domain = address.rpartition("@")[2] or "roster.localhost"
     msg["Message-ID"] = f"<{key}@{domain}>"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg.attach(MIMEText(text, "plain", "utf-8"))
+    msg.attach(MIMEText(html, "html", "utf-8"))
     return msg
 
 
-def send_all(server: SmtpServer, messages: Sequence[EmailMessage]) -> list[Sent]:
+def send_all(server: SmtpServer, messages: Sequence[Message]) -> list[Sent]:
     """Send `messages` over one connection, in order; one `Sent` per message."""
     try:
         smtp = _connect(server)
