@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("workspace_id", "id", name="pk_emails"),
         sa.UniqueConstraint("workspace_id", "message_key", name="uq_emails_workspace_message_key"),
     )
-    op.create_index("ix_emails_due", "emails", ["status", "next_attempt_at"])
+    op.create_index("ix_emails_due", "emails", ["status", "id"])
     op.create_table(
         "password_resets",
         sa.Column("workspace_id", sa.String(40), nullable=False),

@@ -51,7 +51,7 @@ def claim_due(engine: Engine, now: datetime, lease: timedelta, limit: int) -> li
     query = (
         select(emails)
         .where(e.status == QUEUED, or_(e.next_attempt_at.is_(None), e.next_attempt_at <= now))
-        .order_by(e.created_at, e.id)
+        .order_by(e.id)  # ids are time-ordered: oldest first, along ix_emails_due
         .limit(limit)
     )
     with engine.execution_options(**WRITE).begin() as conn:

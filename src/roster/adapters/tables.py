@@ -484,7 +484,7 @@ emails = Table(
     Column("sent_at", UtcDateTime(), nullable=True),
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
     UniqueConstraint("workspace_id", "message_key", name="uq_emails_workspace_message_key"),
-    Index("ix_emails_due", "status", "next_attempt_at"),
+    Index("ix_emails_due", "status", "id"),  # the queued, oldest first
 )
 workspaces.append_column(
     Column("notify_users_on_status_change", Boolean, nullable=False, default=True)
