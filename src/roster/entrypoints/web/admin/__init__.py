@@ -18,6 +18,7 @@ from roster.entrypoints.web.admin import invitations as invitations
 from roster.entrypoints.web.admin import password_reset as password_reset
 from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
+from roster.entrypoints.web.admin import user_admin as user_admin
 from roster.entrypoints.web.admin import users as users
 from roster.entrypoints.web.admin.rendering import HERE, render
 from roster.entrypoints.web.admin.security import SecurityHeaders
@@ -26,6 +27,7 @@ from roster.entrypoints.web.admin.views import PageNotFound
 
 PAGES = (
     auth,
+    user_admin,  # before users: its /users/new must win over /users/{user_id}
     users,
     audit,
     settings,
