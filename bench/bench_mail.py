@@ -10,7 +10,7 @@ notice per changed user in the same transactions. Then, against one aiosmtpd ser
 on a free local port:
 - `roster mail.deliver`: the background worker's tick, called until the queue is
   empty (each call claims a batch, sends it over one connection, records outcomes);
-- `raw smtplib`: the same messages (their rows read back from the table first,
+- `raw smtplib`: the same messages (read back from the table and rendered first,
   not timed), each built as a MIME multipart/alternative with the standard
   library (as Roster builds them) and sent over one connection, nothing recorded.
 Prints messages per second of each and the ratio (target >= 0.5x).
@@ -22,6 +22,7 @@ import smtplib
 import socket
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -91,21 +92,35 @@ def seed(engine: Engine, users: int) -> str:
     return workspace.id
 
 
-def queued_rows(engine: Engine) -> list[Any]:
+@dataclass(frozen=True)
+class Row:
+    message_key: str
+    to_address: str
+    subject: str
+    text: str
+    html: str
+
+
+def queued_rows(engine: Engine) -> list[Row]:
+    """The queued messages, rendered (raw smtplib has no templates to fill)."""
     with engine.connect() as conn:
-        return list(conn.execute(select(emails).where(emails.c.status == "queued")))
+        rows = list(conn.execute(select(emails).where(emails.c.status == "queued")))
+    return [
+        Row(r.message_key, r.to_address, r.subject, *mail.render(r.kind, r.subject, r.context))
+        for r in rows
+    ]
 
 
-def _message(r: Any) -> MIMEMultipart:
+def _message(r: Row) -> MIMEMultipart:
     msg = MIMEMultipart("alternative")
     msg["From"], msg["To"], msg["Subject"] = SENDER, r.to_address, r.subject
     msg["Message-ID"] = f"<{r.message_key}@bench.example>"
-    msg.attach(MIMEText(r.text_body, "plain", "utf-8"))
-    msg.attach(MIMEText(r.html_body, "html", "utf-8"))
+    msg.attach(MIMEText(r.text, "plain", "utf-8"))
+    msg.attach(MIMEText(r.html, "html", "utf-8"))
     return msg
 
 
-def run_raw(port: int, rows: list[Any]) -> float:
+def run_raw(port: int, rows: list[Row]) -> float:
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for r in rows:

@@ -25,7 +25,7 @@ class SqlMailbox:
         self.conn = conn
 
     def add(self, workspace_id: str, drafts: Sequence[dict[str, Any]], now: datetime) -> None:
-        """Queue `drafts` (message_key, kind, to_address, subject, text_body, html_body)."""
+        """Queue `drafts` (message_key, kind, to_address, subject, context)."""
         if not drafts:
             return
         ids = new_ids("eml", len(drafts))
@@ -69,13 +69,13 @@ def claim_due(engine: Engine, now: datetime, lease: timedelta, limit: int) -> li
 
 def record(engine: Engine, outcomes: Sequence[tuple[Any, dict[str, Any]]]) -> None:
     """Write each claimed row's new columns (status, sent_at, next_attempt_at, …)."""
-    alike: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+    alike: dict[str, tuple[dict[str, Any], list[Any]]] = {}
     for row, values in outcomes:  # most rows of a batch end alike: sent, now
-        alike.setdefault(tuple(sorted(values.items())), []).append(row)
+        alike.setdefault(repr(sorted(values.items())), (values, []))[1].append(row)
     with engine.execution_options(**WRITE).begin() as conn:
-        for same, rows in alike.items():
+        for values, rows in alike.values():
             for where in _by_workspace(rows):
-                conn.execute(update(emails).where(where).values(dict(same)))
+                conn.execute(update(emails).where(where).values(**values))
 
 
 def _by_workspace(rows: Sequence[Any]) -> list[Any]:

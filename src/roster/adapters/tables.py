@@ -474,8 +474,9 @@ emails = Table(
     Column("kind", String(32), nullable=False),
     Column("to_address", String(320), nullable=False),
     Column("subject", String(300), nullable=False),
-    Column("text_body", Text, nullable=False),
-    Column("html_body", Text, nullable=False),
+    # What the templates fill in (names, a reason, a link): rendered when sent or
+    # shown, so a bulk action's thousands of notices cost a small row each.
+    Column("context", JSON, nullable=False),
     Column("status", String(16), nullable=False),  # queued, sent, failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=True),

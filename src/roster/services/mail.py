@@ -1,9 +1,11 @@
 """Mail: the messages Roster sends to people (an invitation, a password reset link,
 a notice that their account's status changed), and their delivery.
 
-A message is queued in the transaction that causes it, rendered from templates
-with a plain-text and an HTML part, and keyed by the event that caused it (so one
-event makes one message, and its Message-ID survives a resend after a crash).
+A message is queued in the transaction that causes it, keyed by the event that
+caused it (so one event makes one message, and its Message-ID survives a resend
+after a crash). What its templates fill in is queued with it, and its plain-text
+and HTML parts are rendered when it is sent or shown: a bulk action's thousands of
+notices cost a small row each inside the chunk's transaction.
 The background worker's `deliver` sends due messages over SMTP; with no SMTP
 server configured they stay queued, shown on the dashboard's Emails page.
 A message names the workspace and, for a status notice, the reason in plain
@@ -65,15 +67,20 @@ class Draft:
     kind: str
     to_address: str
     subject: str
-    text_body: str
-    html_body: str
+    context: dict[str, Any]
 
 
 def compose(kind: Kind, *, key: str, to: str, subject: str, **context: Any) -> Draft:
-    """Render `kind`'s two templates with `context` (which names the workspace)."""
+    """A message of `kind` to `to`; `context` fills its templates (and names the
+    workspace). `key` names the event that causes it."""
+    return Draft(f"{kind}.{key}", kind, to, subject, context)
+
+
+def render(kind: str, subject: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The plain-text and HTML parts of a message."""
     text = _templates.get_template(f"{kind}.txt").render(subject=subject, **context)
     html = _templates.get_template(f"{kind}.html").render(subject=subject, **context)
-    return Draft(f"{kind}.{key}", kind, to, subject, text, html)
+    return text, html
 
 
 def queue(uow: UnitOfWork, workspace_id: str, drafts: Sequence[Draft], now: datetime) -> None:
@@ -144,13 +151,14 @@ def deliver(
 
 
 def _message(row: Any, mail_from: str) -> Any:
+    text, html = render(row.kind, row.subject, row.context)
     return smtp.message(
         key=row.message_key,
         sender=mail_from,
         to=row.to_address,
         subject=row.subject,
-        text=row.text_body,
-        html=row.html_body,
+        text=text,
+        html=html,
     )
 
 
@@ -158,9 +166,10 @@ def _outcome(row: Any, sent: smtp.Sent, now: datetime) -> dict[str, Any]:
     attempt = row.attempts + 1
     if sent.ok and row.kind in CARRY_LINKS:
         # The link is a credential: kept in the clear only until it has left.
-        bodies = {"text_body": without_secrets(row.text_body),
-                  "html_body": without_secrets(row.html_body)}  # fmt: skip
-        return {"status": mailbox.SENT, "sent_at": now, "next_attempt_at": None, **bodies}
+        context = {k: without_secrets(v) if isinstance(v, str) else v
+                   for k, v in row.context.items()}  # fmt: skip
+        return {"status": mailbox.SENT, "sent_at": now, "next_attempt_at": None,
+                "context": context}  # fmt: skip
     if sent.ok:
         return {"status": mailbox.SENT, "sent_at": now, "next_attempt_at": None}
     if sent.temporary and attempt < MAX_ATTEMPTS:
@@ -195,4 +204,10 @@ def list_emails(
 ) -> list[Email]:
     """A workspace's messages, newest first; `before` is the last id of the page before."""
     rows = mailbox.page(conn, workspace_id, status=status, before=before, limit=limit)
-    return [Email(**{f: getattr(r, f) for f in Email.__slots__}) for r in rows]
+    return [_email(r) for r in rows]
+
+
+def _email(row: Any) -> Email:
+    text, _ = render(row.kind, row.subject, row.context)
+    fields = {f: getattr(row, f) for f in Email.__slots__ if f != "text_body"}
+    return Email(**fields, text_body=text)
