@@ -2,6 +2,7 @@
 
 import typer
 
+from roster import __version__
 from roster.entrypoints.cli import (
     audit,
     automations,
@@ -29,6 +30,21 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(bulk.app, name="bulk")
 app.add_typer(automations.app, name="automations")
 app.add_typer(billing.app, name="billing")
+
+
+def show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"roster {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=show_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Roster: user lifecycle with Active, Inactive and Blocked users."""
 
 
 @db.command("upgrade")

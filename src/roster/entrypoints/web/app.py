@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.telemetry import TelemetryConfig
 
 from roster import __version__
@@ -32,6 +32,7 @@ from roster.entrypoints.web.log_redaction import install as redact_tokens_in_log
 from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.request_ids import RequestIds
 from roster.entrypoints.web.scim import router as scim_router
+from roster.services.readiness import check_readiness
 
 API = "/api/v1"
 # FastAPI looks up OpenTelemetry's providers on every request unless told not to.
@@ -47,7 +48,7 @@ LANDING = """<!doctype html>
 <li>REST API: <a href="/api/v1">/api/v1</a>,
     described at <a href="/openapi.json">/openapi.json</a></li>
 <li>SCIM 2.0 for identity providers: <code>/scim/v2</code></li>
-<li>Health: <a href="/healthz">/healthz</a></li>
+<li>Health: <a href="/healthz">/healthz</a>, readiness: <a href="/readyz">/readyz</a></li>
 </ul>
 </main></body></html>"""
 
@@ -89,6 +90,19 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """503 until the database answers at the code's schema: a load balancer sends
+        no traffic to a process that would only fail it."""
+        found = check_readiness(resolved.engine)
+        body = {
+            "status": "ready" if found.ready else "unready",
+            "version": found.version,
+            "schema": found.schema,
+            "reason": found.reason,
+        }
+        return JSONResponse(body, status_code=200 if found.ready else 503)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def landing() -> str:
