@@ -9,6 +9,7 @@ from roster.entrypoints.cli import (
     billing,
     bulk,
     invitations,
+    serve,
     tokens,
     users,
     workspaces,
@@ -75,21 +76,5 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
         )
 
 
-@app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
-) -> None:
-    """Serve the dashboard, the REST API and SCIM."""
-    import uvicorn
-
-    uvicorn.run(
-        "roster.entrypoints.web.app:serve_app",  # with the background loop
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+app.command()(serve.serve)
+app.command()(serve.worker)

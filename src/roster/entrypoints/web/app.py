@@ -4,8 +4,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from roster import __version__
 from roster.bootstrap import Container, bootstrap
@@ -29,6 +30,7 @@ from roster.entrypoints.web.api import (
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.guards import RequestGuards
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
+from roster.entrypoints.web.metrics import RequestMetrics, registry_for
 from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.request_ids import RequestIds
 from roster.entrypoints.web.scim import router as scim_router
@@ -78,6 +80,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     redact_tokens_in_logs()  # invitation links carry their token in the path
     problems.install(app)
     app.add_middleware(RequestGuards)  # body size and NUL bytes, before any route reads
+    app.add_middleware(RequestMetrics, engine=resolved.engine)  # counts refusals too
     app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
         app.include_router(api.router, prefix=API)
@@ -104,6 +107,14 @@ def create_app(container: Container | None = None, *, background: bool = False) 
         }
         return JSONResponse(body, status_code=200 if found.ready else 503)
 
+    if resolved.settings.metrics_port is None:  # else only on that port (roster serve)
+        scraped = registry_for(resolved.engine, resolved.clock)
+
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus text format; no credential, like /healthz."""
+            return Response(generate_latest(scraped), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def landing() -> str:
         return LANDING
@@ -114,3 +125,8 @@ def create_app(container: Container | None = None, *, background: bool = False) 
 def serve_app() -> FastAPI:
     """The app as `roster serve` runs it: with the background loop."""
     return create_app(background=True)
+
+
+def web_app() -> FastAPI:
+    """The app as `roster serve --no-background` runs it: `roster worker` does the rest."""
+    return create_app()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
 from roster.services import automations, billing, bulk, outbox, throttle
-from roster.services.jobs import this_process
+from roster.services.jobs import hand_back, this_process
 
 log = logging.getLogger("roster.background")
 
@@ -110,7 +110,14 @@ def start(container: Container, interval: float = 1.0) -> Callable[[], None]:
     thread.start()
 
     def stop() -> None:
+        """Stop after the tick in flight and hand back this process's job leases:
+        once at once (a long automation run then stops at its next chunk), and again
+        after the loop ended, for any job it took in between."""
         stopping.set()
+        holder = this_process()
+        released = hand_back(container.engine, holder)
         thread.join(timeout=10)
+        released += hand_back(container.engine, holder)
+        log.info("background stopped; %d job lease(s) handed back", released)
 
     return stop

@@ -1,0 +1,87 @@
+"""`roster serve` and `roster worker`: the web server, the background work, or both.
+
+`roster serve` answers requests and runs the background ticks (bulk jobs, automations,
+the outbox); `--no-background` leaves those to `roster worker` processes, so the two
+scale apart. Both stop gracefully on SIGTERM: the server stops accepting, lets
+in-flight requests finish (up to ROSTER_SHUTDOWN_SECONDS), then hands back the
+leases of the jobs this process runs, so another process resumes them at once.
+"""
+
+import os
+import signal
+import tempfile
+import threading
+
+import typer
+
+from roster.config import get_settings
+from roster.entrypoints.cli.common import container
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def count_across_workers() -> None:
+    """Give prometheus-client a directory where every worker process adds its request
+    counts, so a scrape answered by any worker reports them all. Set before any
+    worker starts (they inherit it); an operator's own directory is kept."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="roster-metrics-")
+
+
+def serve_metrics_apart(host: str) -> None:
+    """With ROSTER_METRICS_PORT, /metrics is served there (by this supervising
+    process, for all workers) and not on the public port."""
+    port = get_settings().metrics_port
+    if port is None:
+        return
+    from prometheus_client import start_http_server
+
+    from roster.entrypoints.web.metrics import registry_for
+
+    c = container()
+    start_http_server(port, addr=host, registry=registry_for(c.engine, c.clock))
+    typer.echo(f"Metrics on http://{host}:{port}/metrics")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    background: bool = typer.Option(
+        True, "--background/--no-background", help="Also run bulk jobs, automations, outbox."
+    ),
+) -> None:
+    """Serve the dashboard, the REST API and SCIM."""
+    import uvicorn
+
+    count_across_workers()
+    serve_metrics_apart(host)
+    uvicorn.run(
+        f"roster.entrypoints.web.app:{'serve_app' if background else 'web_app'}",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+        timeout_graceful_shutdown=get_settings().shutdown_seconds,
+    )
+
+
+def worker(
+    host: str = typer.Option("127.0.0.1", help="Address of ROSTER_METRICS_PORT, if set."),
+    interval: float = typer.Option(1.0, min=0.05, help="Seconds between rounds of ticks."),
+) -> None:
+    """Run only the background work (bulk jobs, automations, outbox), until SIGTERM."""
+    from roster.entrypoints.web.background import start
+
+    count_across_workers()
+    serve_metrics_apart(host)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    stop = start(container(), interval)
+    typer.echo("Worker running; SIGTERM stops it.")
+    stopping.wait()
+    stop()
+    typer.echo("Worker stopped; the jobs it ran are handed back.")
