@@ -18,6 +18,7 @@ Each kind of job (services/bulk.py, services/automations.py) only says where its
 leases live, which targets come next, and how to act on and record them.
 """
 
+import logging
 import os
 import socket
 import time
@@ -39,6 +40,7 @@ from roster.domain.jobs import JobRef, Lease
 from roster.domain.vocabulary import Role, Status
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("roster.jobs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +207,7 @@ class Runner(Generic[U, J, T]):
 
     def _chunk(self, lease: Lease) -> Lease | Literal["done", "lost"]:
         """One chunk in one transaction; the renewed lease, or how the job ended."""
-        now, kind = self.clock(), self.kind
+        now, kind, started = self.clock(), self.kind, time.perf_counter()
         try:
             with self.uow() as uow:
                 renewed = kind.leases(uow).renew(lease, now + self.tuning.lease)
@@ -224,6 +226,16 @@ class Runner(Generic[U, J, T]):
                 kind.leases(uow).fail(lease.ref, reason(crash), now)
                 uow.commit()
             raise
+        log.info(
+            "job chunk: %d user(s)",
+            len(targets.items),
+            extra={
+                "job": held.ref.job_id,
+                "workspace": held.ref.workspace_id,
+                "kind": type(kind).__name__,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
         return held if targets.full else "done"
 
 

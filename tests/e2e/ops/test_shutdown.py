@@ -1,6 +1,7 @@
 """SIGTERM: a worker hands its bulk job back and another finishes it; the server
 stops cleanly; `roster serve --no-background` and `roster worker` split the work."""
 
+import json
 import os
 import signal
 import socket
@@ -65,6 +66,9 @@ def test_sigterm_hands_a_bulk_job_back_and_a_second_worker_finishes_it(
         time.sleep(0.005)
     code, said = stop(first)
     assert code == 0, said
+    steps = [json.loads(line) for line in said.splitlines() if '"roster.jobs"' in line]
+    assert steps, said  # one JSON line per chunk, naming the job
+    assert job.id in {step["job"] for step in steps}
     stopped = current(pg_container, tenant, job)
     assert stopped.processed < USERS, "the job ended before the signal: make it longer"
     # Handed back: with a 600-second lease, a second worker only goes on at once if so.

@@ -11,6 +11,7 @@ import os
 import signal
 import tempfile
 import threading
+from typing import Literal
 
 import typer
 
@@ -26,6 +27,12 @@ def count_across_workers() -> None:
     worker starts (they inherit it); an operator's own directory is kept."""
     if not os.environ.get(MULTIPROCESS_DIR):
         os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="roster-metrics-")
+
+
+def configure_logs(format: Literal["json", "text"] | None) -> None:
+    from roster.entrypoints.web.logs import configure
+
+    configure(format)
 
 
 def serve_metrics_apart(host: str) -> None:
@@ -54,8 +61,12 @@ def serve(
     """Serve the dashboard, the REST API and SCIM."""
     import uvicorn
 
-    count_across_workers()
+    count_across_workers()  # before anything imports prometheus-client
+    configure_logs(get_settings().log_format)
     serve_metrics_apart(host)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the
+    # handler it found: a no-op one lets the process exit 0, as supervisors expect.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         f"roster.entrypoints.web.app:{'serve_app' if background else 'web_app'}",
         factory=True,
@@ -63,7 +74,8 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        log_level="info",
+        log_config=None,  # each process's lines are set up by configure_logs
+        access_log=False,  # RequestLog writes each request's line, with its id
         timeout_graceful_shutdown=get_settings().shutdown_seconds,
     )
 
@@ -75,7 +87,8 @@ def worker(
     """Run only the background work (bulk jobs, automations, outbox), until SIGTERM."""
     from roster.entrypoints.web.background import start
 
-    count_across_workers()
+    count_across_workers()  # before anything imports prometheus-client
+    configure_logs(get_settings().log_format)
     serve_metrics_apart(host)
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -30,6 +30,8 @@ from roster.entrypoints.web.api import (
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.guards import RequestGuards
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
+from roster.entrypoints.web.logs import RequestLog
+from roster.entrypoints.web.logs import configure as configure_logs
 from roster.entrypoints.web.metrics import RequestMetrics, registry_for
 from roster.entrypoints.web.public import invitations as invitation_page
 from roster.entrypoints.web.request_ids import RequestIds
@@ -81,6 +83,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     problems.install(app)
     app.add_middleware(RequestGuards)  # body size and NUL bytes, before any route reads
     app.add_middleware(RequestMetrics, engine=resolved.engine)  # counts refusals too
+    app.add_middleware(RequestLog)  # inside RequestIds: each line has the request's id
     app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
         app.include_router(api.router, prefix=API)
@@ -123,10 +126,15 @@ def create_app(container: Container | None = None, *, background: bool = False) 
 
 
 def serve_app() -> FastAPI:
-    """The app as `roster serve` runs it: with the background loop."""
-    return create_app(background=True)
+    """The app as `roster serve` runs it (in each worker process): with the
+    background loop."""
+    container = bootstrap()
+    configure_logs(container.settings.log_format)
+    return create_app(container, background=True)
 
 
 def web_app() -> FastAPI:
     """The app as `roster serve --no-background` runs it: `roster worker` does the rest."""
-    return create_app()
+    container = bootstrap()
+    configure_logs(container.settings.log_format)
+    return create_app(container)

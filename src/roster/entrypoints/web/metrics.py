@@ -14,15 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
-from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from roster.entrypoints.web.route_templates import Templates
 from roster.services.operations import Backlog, OpsCounts, connections_in_use, ops_counts
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own setting
@@ -46,25 +45,6 @@ POOL = Gauge(
     multiprocess_mode="livesum",
     registry=PER_PROCESS,
 )
-
-
-class Templates:
-    """The full path template of each route (`/api/v1/users/{user_id}`), never the raw
-    path: one series per route, however many ids callers send. A route included with
-    a prefix knows only its own part, so the whole app's routes are read once."""
-
-    def __init__(self) -> None:
-        self.paths: dict[int, str] | None = None
-
-    def of(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is None:
-            return "unmatched"
-        if self.paths is None:  # the routes are all in place by the first request
-            routes = iter_route_contexts(scope["app"].routes)
-            self.paths = {id(c.original_route): c.path_format or "" for c in routes}
-        path = self.paths.get(id(route)) or getattr(route, "path", "") or "unmatched"
-        return path + "/{path}" if isinstance(route, Mount) else path
 
 
 class RequestMetrics:
