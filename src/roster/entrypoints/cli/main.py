@@ -1,5 +1,7 @@
 """`roster`: set up, serve and administer Roster from the server's command line."""
 
+from pathlib import Path
+
 import typer
 
 from roster import __version__
@@ -78,3 +80,19 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
 
 app.command()(serve.serve)
 app.command()(serve.worker)
+
+
+@app.command()
+def backup(path: Path = typer.Argument(..., help="The new file to write.")) -> None:
+    """Copy the database to PATH (SQLite), or print the pg_dump command (PostgreSQL)."""
+    from roster.services.backup import back_up
+
+    with reported():
+        made = back_up(container().engine, path)
+    if made.command:
+        typer.echo(
+            "On PostgreSQL, back up with pg_dump (PGPASSWORD or ~/.pgpass for the password):"
+        )
+        typer.echo(made.command)
+        return
+    typer.echo(f"Backed up to {made.path} ({made.pages} pages). See docs/operations.md to restore.")
