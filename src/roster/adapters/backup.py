@@ -13,7 +13,7 @@ def sqlite_backup(engine: Engine, target: Path) -> int:
     backup API: a consistent snapshot while other connections keep writing. The
     copy's page count."""
     source = engine.url.database
-    assert source and source != ":memory:"
+    assert source, "back_up refuses an in-memory database"
     with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(target)) as copy:
         live.backup(copy, pages=4096)  # in steps, so writers wait for a step, not the copy
         pages: int = copy.execute("PRAGMA page_count").fetchone()[0]
