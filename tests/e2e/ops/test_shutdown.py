@@ -121,3 +121,13 @@ def test_the_web_only_server_serves_metrics_apart_and_exits_0_on_sigterm(
     finally:
         code, said = stop(server)
     assert code == 0, said
+
+
+def test_the_socket_several_workers_share_names_tcp_so_answers_are_not_delayed() -> None:
+    # asyncio sets TCP_NODELAY only on connections of a socket whose protocol is TCP;
+    # without it each answer waits for the client's delayed ACK (~40 ms).
+    from roster.entrypoints.cli.serve import tcp_socket
+
+    with tcp_socket("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.get_inheritable()
