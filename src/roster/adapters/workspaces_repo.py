@@ -35,6 +35,7 @@ class SqlWorkspaceRepository:
                 seat_limit=workspace.seat_limit,
                 name=workspace.name,
                 timezone=workspace.timezone,
+                review_days=workspace.review_days,
             )
         )
 

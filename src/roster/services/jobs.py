@@ -48,7 +48,7 @@ class Tuning:
     """How the runner paces itself; `Tuning.of(settings, engine)` in production."""
 
     lease: timedelta = timedelta(seconds=120)
-    chunk: int = 2000
+    chunk: int = 4000
     gap: float = 0.0
     """Seconds the write lock stays free between chunks (SQLite has one writer: a
     runner that starts its next chunk the moment it commits starves waiting writes)."""

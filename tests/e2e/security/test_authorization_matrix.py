@@ -103,6 +103,8 @@ ACCESS: dict[str, Audience] = {
     f"GET {API}/automations/{{rule_id}}/runs/{{run_id}}": Audience.ADMIN,
     f"GET {API}/automations/{{rule_id}}/runs/{{run_id}}/outcomes": Audience.ADMIN,
     f"POST {API}/events": Audience.SERVICE_OR_ADMIN,
+    f"GET {API}/blocked-users": Audience.ADMIN,
+    f"PUT {API}/users/{{user_id}}/review": Audience.ADMIN,
 }
 for _method, _path in itertools.product(
     ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), ("/{rest:path}",)
@@ -142,6 +144,8 @@ ALLOWED_ANSWER: dict[str, frozenset[int]] = {
         f"{m} {SCIM_PREFIX}/{{rest:path}}": frozenset({404})
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
     },
+    # The matrix's users are not Blocked, and only a Blocked user is reviewed.
+    f"PUT {API}/users/{{user_id}}/review": frozenset({409}),
 }
 
 CROSS_WORKSPACE_404 = {
@@ -255,7 +259,7 @@ class World:
     ) -> str:
         t = tenant or self.tenant
         return sign_in(
-            self.container.engine,
+            self.container.uow(),
             workspace=t.workspace.slug,
             email=email,
             password=PASSWORD,
@@ -434,6 +438,7 @@ BODIES: dict[str, Body] = {
     f"POST {API}/users": lambda w, _: {"email": f"{w.unique('new')}@x.example", "name": "New"},
     f"PATCH {API}/users/{{user_id}}": lambda w, _: {"name": "Renamed"},
     f"PUT {API}/users/{{user_id}}/status": lambda w, _: {"status": "inactive"},
+    f"PUT {API}/users/{{user_id}}/review": lambda w, _: {"review_by": "2099-01-01", "note": "m"},
     f"POST {API}/invitations": lambda w, _: {"email": f"{w.unique('inv')}@x.example"},
     f"POST {API}/invitations/{{token}}/accept": lambda w, _: {"password": PASSWORD},
     f"PATCH {API}/workspace": lambda w, _: {"reactivate_on_sign_in": False},
@@ -649,7 +654,7 @@ def test_a_dashboard_cookie_sent_as_a_bearer_cannot_lift_a_block(
     admin = add_user(container, tenant, "adm@x.example", role=Role.ADMIN)
     blocked = add_user(container, tenant, "blk@x.example", status=Status.BLOCKED)
     cookie = sign_in(
-        container.engine,
+        container.uow(),
         workspace=tenant.workspace.slug,
         email="adm@x.example",
         password=PASSWORD,

@@ -159,7 +159,10 @@ PARAMS: dict[str, Callable[[Forms, dict[str, str]], str]] = {
     "token": lambda f, _: f.invitation(),
 }
 
-READ_ONLY_POSTS = {"/admin/bulk-actions/new"}  # a preview page: it writes nothing anyway
+READ_ONLY_POSTS = {
+    "/admin/bulk-actions/new",  # a preview page: it writes nothing anyway
+    "/admin/users/{user_id}/review",  # the form's user is not Blocked: nothing to review
+}
 
 
 def form_posts(app: FastAPI) -> list[tuple[str, tuple[str, ...]]]:

@@ -23,6 +23,7 @@ from roster.entrypoints.web.api import (
     invitations,
     me,
     reference,
+    reviews,
     tokens,
     users,
     workspace,
@@ -87,7 +88,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
         app.include_router(api.router, prefix=API)
-    for api in (reference, bulk, billing, automations, events):
+    for api in (reference, bulk, billing, automations, events, reviews):
         app.include_router(api.router, prefix=API)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin

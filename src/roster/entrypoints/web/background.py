@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
-from roster.services import automations, billing, bulk, outbox, throttle
+from roster.services import automations, billing, bulk, expiry, outbox, throttle
 from roster.services.jobs import hand_back, this_process
 
 log = logging.getLogger("roster.background")
@@ -84,6 +84,12 @@ def snapshot_billing(container: Container) -> None:
         billing.build_all_snapshots(container.engine, now)
 
 
+def expire_accounts(container: Container) -> None:
+    """Make the users whose `expires_at` has passed Inactive. Every tick (one indexed
+    read when none is due), so an account ends within a minute of its date."""
+    expiry.expire_due(container.engine, container.uow, container.clock())
+
+
 TICKS: list[tuple[str, Tick]] = [
     ("bulk", run_bulk_jobs),
     ("automations", run_due_rules),
@@ -91,6 +97,7 @@ TICKS: list[tuple[str, Tick]] = [
     ("webhooks", send_webhooks),
     ("throttles", prune_throttles),
     ("billing", snapshot_billing),
+    ("expiry", expire_accounts),
 ]
 
 

@@ -13,6 +13,8 @@ from roster.entrypoints.web.admin import auth as auth
 from roster.entrypoints.web.admin import automations as automations
 from roster.entrypoints.web.admin import billing as billing
 from roster.entrypoints.web.admin import bulk as bulk
+from roster.entrypoints.web.admin import expiry as expiry
+from roster.entrypoints.web.admin import reviews as reviews
 from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
 from roster.entrypoints.web.admin import users as users
@@ -21,7 +23,7 @@ from roster.entrypoints.web.admin.security import SecurityHeaders
 from roster.entrypoints.web.admin.session import CsrfRefused, NotAdmin, SignInRequired
 from roster.entrypoints.web.admin.views import PageNotFound
 
-PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing)
+PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing, reviews, expiry)
 """Dashboard modules, each with a `router`; a feature appends its own."""
 
 

@@ -24,6 +24,7 @@ FLASH_COOKIE = "roster_flash"
 # The layout's navigation: (label, path). Features add their pages' links here.
 NAV: list[tuple[str, str]] = [
     ("Users", "/admin/users"),
+    ("Blocked accounts", "/admin/blocked-users"),
     ("Bulk actions", "/admin/bulk-actions"),
     ("Automations", "/admin/automations"),
     ("Billing", "/admin/billing"),

@@ -29,7 +29,7 @@ def create_session(
     """
     try:
         signed = sign_in(
-            container.engine,
+            container.uow(),
             workspace=body.workspace,
             email=body.email,
             password=body.password,

@@ -34,13 +34,15 @@ def patch(
     request_id: RequestIdDep,
 ) -> WorkspaceOut:
     """Change the settings sent; others stay. `seat_limit: null` removes the limit.
-    `allow_api_unblock` lets personal tokens lift blocks (off by default)."""
+    `allow_api_unblock` lets personal tokens lift blocks (off by default);
+    `review_days` sets, per reason code, the days from a block to its review."""
     update_settings(
         container.uow(),
         workspace_id=admin.workspace_id,
         allow_api_unblock=body.allow_api_unblock,
         reactivate_on_sign_in=body.reactivate_on_sign_in,
         seat_limit=body.seat_limit if "seat_limit" in body.model_fields_set else ...,
+        review_days={r.value: n for r, n in body.review_days.items()} if body.review_days else None,
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),
