@@ -279,7 +279,7 @@ def token(
 def session(c: Container, ws: Seeded, password: str) -> str:
     """A dashboard session of the owner, signed in with `password`."""
     signed = sign_in(
-        c.engine, workspace=ws.slug, email=ws.owner_email, password=password, now=c.clock(),
+        c.uow(), workspace=ws.slug, email=ws.owner_email, password=password, now=c.clock(),
         kind=CredentialKind.SESSION,
     )  # fmt: skip
     return signed.token

@@ -12,6 +12,8 @@ from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.credentials import CredentialKind
 from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation
+from roster.domain.scim import ScimGroup, ScimUser
+from roster.domain.throttles import Counter
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -42,6 +44,11 @@ class FakeStore:
     passwords: dict[str, str] = field(default_factory=dict)  # user id → password hash
     mail: list[dict[str, Any]] = field(default_factory=list)  # queued messages
     resets: dict[str, tuple[str, str, str, datetime, bool]] = field(default_factory=dict)
+    created_at: dict[str, datetime] = field(default_factory=dict)  # user id → when added
+    last_seen: dict[str, datetime] = field(default_factory=dict)  # user id → last sign-in
+    scim_users: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    groups: dict[tuple[str, str], ScimGroup] = field(default_factory=dict)
+    throttles: dict[tuple[str, str], Counter] = field(default_factory=dict)  # (ws, key)
 
 
 class _Mail:
@@ -112,6 +119,19 @@ class _Users:
             u.id: (u.status, u.role) for i in sorted(user_ids) if (u := self.get(workspace_id, i))
         }
 
+    def expired_for_update(
+        self, workspace_id: str, user_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[Status, Role]]:
+        live = (Status.ACTIVE, Status.BLOCKED)
+        return {
+            u.id: (u.status, u.role)
+            for i in sorted(user_ids)
+            if (u := self.get(workspace_id, i))
+            and u.status in live
+            and u.expires_at is not None
+            and u.expires_at <= now
+        }
+
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         return self.get_many_by_email(workspace_id, [email]).get(email)
 
@@ -132,6 +152,7 @@ class _Users:
     ) -> None:
         for u in users:
             self.s.users[(u.workspace_id, u.id)] = u
+            self.s.created_at[u.id] = now
         self.s.passwords.update(password_hashes)
 
     def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None:
@@ -145,13 +166,32 @@ class _Users:
                 status_changed_at=new.changed_at,
                 status_changed_by=new.changed_by,
                 version=u.version + 1,
+                review_by=new.review_by,
+                expires_at=None if new.clears_expiry(u.expires_at) else u.expires_at,
             )
 
     def save_profile(self, user: User) -> None:
         self.s.users[(user.workspace_id, user.id)] = user
 
+    set_review = save_profile
+
+    def set_expiry(
+        self, workspace_id: str, user_ids: Sequence[str], expires_at: datetime | None
+    ) -> None:
+        for i in user_ids:
+            u = self.s.users[(workspace_id, i)]
+            self.s.users[(workspace_id, i)] = replace(u, expires_at=expires_at)
+
     def set_password(self, user: User, password_hash: str) -> None:
         self.s.passwords[user.id] = password_hash
+
+    def password_hash(self, workspace_id: str, user_id: str) -> str | None:
+        return self.s.passwords.get(user_id) if self.get(workspace_id, user_id) else None
+
+    def signed_in(self, user: User, now: datetime, password_hash: str | None) -> None:
+        self.s.last_seen[user.id] = now
+        if password_hash:
+            self.s.passwords[user.id] = password_hash
 
 
 class _Counts:
@@ -187,7 +227,7 @@ class _Audit:
     def __init__(self, s: FakeStore) -> None:
         self.s = s
 
-    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+    def append(self, entries: Iterable[AuditEntry], after: ChainHead | None = None) -> None:
         for e in entries:
             self.s.audit.append(replace(e, seq=len(self.s.audit) + 1))
 
@@ -281,12 +321,131 @@ class _Invitations:
         return self._revoke([(i, h) for i, h in live if i.email == email], now)
 
 
+class FakeScimDirectory:
+    """SCIM rows as dicts of the stored fields (those `scim.UserWrite` states, plus
+    `deprovisioned_at`, `version` and `updated_at`), and groups as they read."""
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def get_user(
+        self, workspace_id: str, user_id: str, *, deprovisioned: bool = False
+    ) -> ScimUser | None:
+        user = self.s.users.get((workspace_id, user_id))
+        row = self.s.scim_users.get((workspace_id, user_id))
+        if user is None or (row and row.get("deprovisioned_at") and not deprovisioned):
+            return None
+        return ScimUser(
+            user=user,
+            created_at=self.s.created_at[user_id],
+            user_name=row["user_name"] if row else user.email,
+            external_id=row.get("external_id") if row else None,
+            display_name=row.get("display_name") if row else user.name,
+            attributes=dict(row.get("attributes") or {}) if row else {},
+            scim_version=row["version"] if row else 0,
+            updated_at=row["updated_at"] if row else None,
+            linked=row is not None,
+        )
+
+    def owner_of_user_name(self, workspace_id: str, key: str) -> str | None:
+        rows = self.s.scim_users.items()
+        found = (u for (w, u), r in rows if w == workspace_id and r.get("user_name_key") == key)
+        return next(found, None)
+
+    def owner_of_email(self, workspace_id: str, email: str) -> str | None:
+        users = self.s.users.items()
+        return next((i for (w, i), u in users if w == workspace_id and u.email == email), None)
+
+    def is_deprovisioned(self, workspace_id: str, user_id: str) -> bool:
+        row = self.s.scim_users.get((workspace_id, user_id)) or {}
+        return row.get("deprovisioned_at") is not None
+
+    def save_attributes(
+        self, workspace_id: str, user_id: str, values: dict[str, Any], now: datetime
+    ) -> None:
+        row = self.s.scim_users.setdefault((workspace_id, user_id), {"version": 0})
+        row.update(values, version=row["version"] + 1, updated_at=now)
+
+    def save_identity(self, workspace_id: str, user_id: str, *, email: str, name: str) -> None:
+        user = self.s.users[(workspace_id, user_id)]
+        self.s.users[(workspace_id, user_id)] = replace(user, email=email, name=name)
+
+    def deprovision(
+        self, workspace_id: str, user_id: str, fallback: dict[str, Any], now: datetime
+    ) -> None:
+        if (workspace_id, user_id) not in self.s.scim_users:
+            self.save_attributes(workspace_id, user_id, fallback, now)
+        self.save_attributes(workspace_id, user_id, {"deprovisioned_at": now}, now)
+        for key, group in self.s.groups.items():
+            kept = [m for m in group.members if m != (user_id, "User")]
+            self.s.groups[key] = replace(group, members=kept)
+
+    def get_group(self, workspace_id: str, group_id: str) -> ScimGroup | None:
+        return self.s.groups.get((workspace_id, group_id))
+
+    def existing_ids(self, workspace_id: str, ids: Iterable[str]) -> dict[str, str]:
+        found = {}
+        for i in ids:
+            if self.get_user(workspace_id, i) is not None:
+                found[i] = "User"
+            elif (workspace_id, i) in self.s.groups:
+                found[i] = "Group"
+        return found
+
+    def add_group(self, values: dict[str, Any], members: dict[str, str]) -> None:
+        fields = {k: v for k, v in values.items() if k != "workspace_id"}
+        group = ScimGroup(members=sorted(members.items()), **fields)
+        self.s.groups[(values["workspace_id"], group.id)] = group
+
+    def update_group(
+        self,
+        workspace_id: str,
+        group_id: str,
+        values: dict[str, Any],
+        members: dict[str, str],
+        now: datetime,
+    ) -> None:
+        group = self.s.groups[(workspace_id, group_id)]
+        self.s.groups[(workspace_id, group_id)] = replace(
+            group,
+            **values,
+            members=sorted(members.items()),
+            version=group.version + 1,
+            updated_at=now,
+        )
+
+    def delete_group(self, workspace_id: str, group_id: str) -> bool:
+        return self.s.groups.pop((workspace_id, group_id), None) is not None
+
+
+class _Throttles:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def read(self, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]:
+        found = ((k, self.s.throttles.get((workspace_id, k))) for k in keys)
+        return {k: c for k, c in found if c is not None}
+
+    def counter_for_update(self, workspace_id: str, key: str, now: datetime) -> Counter:
+        return self.s.throttles.setdefault((workspace_id, key), Counter(0, now, None))
+
+    def save(self, workspace_id: str, key: str, counter: Counter) -> None:
+        self.s.throttles[(workspace_id, key)] = counter
+
+    def clear(self, workspace_id: str, key: str) -> None:
+        self.s.throttles.pop((workspace_id, key), None)
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the store; commit writes the copy back, exit forgets it."""
 
-    def __init__(self, store: FakeStore) -> None:
+    def __init__(self, store: FakeStore, *, write: bool = True) -> None:
         self.store = store
+        self.write = write
         self.commits = 0
+
+    def read_only(self) -> "FakeUnitOfWork":
+        return FakeUnitOfWork(self.store, write=False)
 
     def __enter__(self) -> Self:
         self._work = copy.deepcopy(self.store)
@@ -300,6 +459,8 @@ class FakeUnitOfWork:
         self.password_resets = _PasswordResets(self._work)
         self.credentials = _Credentials(self._work)
         self.invitations = _Invitations(self._work)
+        self.scim = FakeScimDirectory(self._work)
+        self.throttles = _Throttles(self._work)
         return self
 
     def __exit__(
@@ -311,5 +472,6 @@ class FakeUnitOfWork:
         del self._work
 
     def commit(self) -> None:
+        assert self.write, "a read-only unit of work cannot commit"
         self.store.__dict__.update(copy.deepcopy(self._work).__dict__)
         self.commits += 1

@@ -309,7 +309,7 @@ def test_user_signed_in_events_trigger_rules(container: Container, tenant: Tenan
             "action": {"type": "webhook", "url": "https://crm.example/hook"},
         },
     )
-    sign_in(container.engine, workspace=slug, email=f"x@{slug}.example", password=PASSWORD, now=T0)
+    sign_in(container.uow(), workspace=slug, email=f"x@{slug}.example", password=PASSWORD, now=T0)
     [run] = auto.dispatch_workspace(container.engine, tenant.id, at(T0))
     assert (run.rule_id, run.event, run.applied) == (r.id, "user.signed_in", 1)
 

@@ -19,7 +19,7 @@ def test_users_and_their_groups_read_in_one_statement_as_in_two(
         members = [{"value": u} for u in people[: n + 1]]  # user 0 in all four groups
         write = scim.GroupWrite(display_name=name, external_id=None, members=members)
         scim.create_group(
-            container.engine, workspace_id=tenant.id, write=write, now=container.clock()
+            container.uow(), workspace_id=tenant.id, write=write, now=container.clock()
         )
     nobody = add_user(container, tenant, "none@lookup.example")
     asks: list[dict[str, Any]] = [

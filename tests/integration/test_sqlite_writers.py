@@ -4,6 +4,7 @@ import contextlib
 import multiprocessing
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from roster.adapters.database import make_engine
@@ -82,4 +83,27 @@ def test_concurrent_writer_processes_all_succeed_and_the_counter_stays_exact(
     assert counts.active == statuses.count("active")
     assert counts.inactive == statuses.count("inactive")
     assert counts.blocked == statuses.count("blocked")
+    engine.dispose()
+
+
+def test_a_read_only_unit_of_work_leaves_sqlite_free_for_a_writer(tmp_path: Path) -> None:
+    """Sign-in reads the account and its counters while the password is checked:
+    that read must not hold the database-wide write lock others queue on."""
+    url = f"sqlite:///{tmp_path / 'reads.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    container = Container(Settings(database_url=url), engine)
+    tenant = new_tenant(container)
+    now = container.clock()
+    with container.uow().read_only() as reads:
+        assert reads.throttles.read(tenant.id, ["account:a@x.example"]) == {}
+        with container.uow() as writes:  # would wait on a write lock the reader held
+            writes.throttles.counter_for_update(tenant.id, "account:a@x.example", now)
+            writes.commit()
+        with pytest.raises(RuntimeError):
+            reads.commit()
+    with container.uow().read_only() as reads:
+        assert list(reads.throttles.read(tenant.id, ["account:a@x.example"])) == [
+            "account:a@x.example"
+        ]
     engine.dispose()

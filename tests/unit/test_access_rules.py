@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from roster.adapters.throttle_store import Counter
 from roster.domain import errors
 from roster.domain.invitations import Invitation, check_invitation
+from roster.domain.throttles import Counter
 from roster.domain.transitions import Policy
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Status

@@ -1,6 +1,8 @@
 """The audit chain in SQL (the `AuditLog` port), and how a row becomes an `AuditEntry`."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from enum import Enum
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Row, update
@@ -19,53 +21,65 @@ class SqlAuditLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+    def append(self, entries: Iterable[AuditEntry], after: ChainHead | None = None) -> None:
         """Append entries (all of one workspace), numbered and hashed onto the end of
         its chain, set-based: the rows that share all but their id, seq, user, from
-        status and hash go in one statement. `after` is the chain's end when the
-        caller has just read it with the counter row locked; otherwise reserving the
-        numbers updates (so locks) the counter row. Either way seq follows the order
-        of commits and the chain has no forks."""
-        if not entries:
+        status and hash go in one statement. The entries are taken one at a time, in
+        order (a batch's can be made as they are written, so thousands never live at
+        once). `after` is the chain's end when the caller has just read it with the
+        counter row locked; otherwise updating the counter row locks it (until
+        commit) to read the end. Either way seq follows the order of commits and the
+        chain has no forks."""
+        taken = iter(entries)
+        first = next(taken, None)
+        if first is None:
             return
-        workspace_id, c = entries[0].workspace_id, user_counts.c
+        workspace_id, c = first.workspace_id, user_counts.c
         counter = update(user_counts).where(c.workspace_id == workspace_id)
         if after is None:
-            reserved = counter.values(audit_seq=c.audit_seq + len(entries))
-            last, head = self.conn.execute(reserved.returning(c.audit_seq, c.audit_head)).one()
-            after = ChainHead(last - len(entries), head)
-        links = extend(after, entries)
-        self._insert(workspace_id, entries, links)
-        end = links[-1]
+            held = counter.values(audit_seq=c.audit_seq).returning(c.audit_seq, c.audit_head)
+            after = ChainHead(*self.conn.execute(held).one())
+        end = self._insert(workspace_id, extend(after, chain([first], taken)))
         self.conn.execute(counter.values(audit_seq=end.seq, audit_head=end.hash))
 
     def _insert(
-        self, workspace_id: str, entries: Sequence[AuditEntry], links: Sequence[ChainHead]
-    ) -> None:
-        alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}  # a batch has a few kinds
-        for e, link in zip(entries, links, strict=True):
-            own = (e.id, link.seq, e.user_id, _STATUS_VALUES.get(e.from_status), link.hash)
+        self, workspace_id: str, links: Iterable[tuple[AuditEntry, ChainHead]]
+    ) -> ChainHead:
+        """Insert the linked entries; the chain's new end."""
+        # A batch's entries share all but a few fields: grouped by the shared fields as
+        # they are (converted to column values once per group, not per entry).
+        alike: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        end, last, rows = ChainHead(), None, []
+        for e, end in links:
             shared = (
-                _STATUS_VALUES.get(e.to_status),
-                e.route.value,
+                e.to_status,
+                e.route,
                 e.actor_id,
                 e.actor_name,
-                e.reason_code.value if e.reason_code else None,
+                e.reason_code,
                 e.note,
                 e.at,
                 e.outcome,
                 e.request_id,
                 e.batch_id,
-                e.kind.value,
+                e.kind,
                 None if e.changes is None else canonical_changes(e.changes),
             )
-            alike.setdefault(shared, []).append(own)
+            if shared != last:  # the same objects as the entry before: found at once
+                rows, last = alike.setdefault(shared, []), shared
+            rows.append((e.id, end.seq, e.user_id, _STATUS_VALUES.get(e.from_status), end.hash))
         for shared, rows in alike.items():
-            values = dict(zip(_AUDIT_SHARED, shared, strict=True))
+            values = dict(zip(_AUDIT_SHARED, map(_column_value, shared), strict=True))
             values["at"] = bind_value(self.conn, audit_events.c.at, values["at"])
             insert_rows_sharing(
                 self.conn, audit_events, _AUDIT_OWN, rows, {"workspace_id": workspace_id, **values}
             )
+        return end
+
+
+def _column_value(value: Any) -> Any:
+    """A shared field as its column stores it: an enum by its value."""
+    return value.value if isinstance(value, Enum) else value
 
 
 _AUDIT_OWN = ("id", "seq", "user_id", "from_status", "hash")  # each entry's own

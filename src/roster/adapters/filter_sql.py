@@ -32,6 +32,7 @@ def user_where(workspace_id: str, f: UserFilter) -> list[ColumnElement[bool]]:
         (c.last_seen_at, f.last_seen_before, f.last_seen_after),
         (idle, f.idle_before, f.idle_after),
         (c.created_at, f.created_before, f.created_after),
+        (c.expires_at, f.expires_before, f.expires_after),
     ):
         if before is not None:
             where.append(column < before)

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from roster.adapters.batch_sql import CHUNK
 from roster.adapters.bound_in import FIXED_IN, bound_in, bound_in_values
 from roster.adapters.tables import scim_attributes, scim_group_members, scim_groups, users
+from roster.adapters.users_repo import user_from_row
+from roster.domain.scim import ScimGroup, ScimUser
 
 _A = scim_attributes.c
 
@@ -377,3 +379,101 @@ def _groups_of(count: int) -> Any:
         .where(_M.workspace_id == bindparam("workspace_id"), bound_in(_M.member_id, "ids", count))
         .order_by(_M.member_id, _G.id)
     )
+
+
+def scim_user(row: Row[Any]) -> ScimUser:
+    """A `user_rows` row as SCIM shows it: a user with no SCIM row (made elsewhere)
+    reads their email as userName and their name as displayName."""
+    m = row._mapping
+    present = m["scim_user_id"] is not None
+    return ScimUser(
+        user=user_from_row(row),
+        created_at=m["created_at"],
+        user_name=m["scim_user_name"] if present else m["email"],
+        external_id=m["scim_external_id"],
+        display_name=m["scim_display_name"] if present else m["name"],
+        attributes=dict(m["scim_attributes"] or {}) if present else {},
+        scim_version=m["scim_version"] or 0,
+        updated_at=m["scim_updated_at"],
+        linked=present,
+    )
+
+
+def scim_group(row: Row[Any], members: list[tuple[str, str]]) -> ScimGroup:
+    m = row._mapping
+    return ScimGroup(
+        id=m["id"],
+        display_name=m["display_name"],
+        external_id=m["external_id"],
+        attributes=dict(m["attributes"] or {}),
+        members=members,
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def groups_by_rows(conn: Connection, workspace_id: str, rows: list[Row[Any]]) -> list[ScimGroup]:
+    """The groups of `group_rows`, each with its members."""
+    members = members_of(conn, workspace_id, [r.id for r in rows])
+    return [scim_group(r, members[r.id]) for r in rows]
+
+
+class SqlScimDirectory:
+    """The SCIM attributes and groups, inside a unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get_user(
+        self, workspace_id: str, user_id: str, *, deprovisioned: bool = False
+    ) -> ScimUser | None:
+        rows = user_rows(self.conn, workspace_id, ids=[user_id], deprovisioned=deprovisioned)
+        return scim_user(rows[0]) if rows else None
+
+    def owner_of_user_name(self, workspace_id: str, key: str) -> str | None:
+        return owner_of_user_name(self.conn, workspace_id, key)
+
+    def owner_of_email(self, workspace_id: str, email: str) -> str | None:
+        return owner_of_email(self.conn, workspace_id, email)
+
+    def is_deprovisioned(self, workspace_id: str, user_id: str) -> bool:
+        return is_deprovisioned(self.conn, workspace_id, user_id)
+
+    def save_attributes(
+        self, workspace_id: str, user_id: str, values: dict[str, Any], now: datetime
+    ) -> None:
+        save_attributes(self.conn, workspace_id, user_id, values, now)
+
+    def save_identity(self, workspace_id: str, user_id: str, *, email: str, name: str) -> None:
+        save_identity(self.conn, workspace_id, user_id, email=email, name=name)
+
+    def deprovision(
+        self, workspace_id: str, user_id: str, fallback: dict[str, Any], now: datetime
+    ) -> None:
+        deprovision(self.conn, workspace_id, user_id, fallback, now)
+
+    def get_group(self, workspace_id: str, group_id: str) -> ScimGroup | None:
+        rows = group_rows(self.conn, workspace_id, ids=[group_id])
+        return next(iter(groups_by_rows(self.conn, workspace_id, rows)), None)
+
+    def existing_ids(self, workspace_id: str, ids: Iterable[str]) -> dict[str, str]:
+        return existing_ids(self.conn, workspace_id, ids)
+
+    def add_group(self, values: dict[str, Any], members: dict[str, str]) -> None:
+        insert_group(self.conn, values)
+        set_members(self.conn, values["workspace_id"], values["id"], members)
+
+    def update_group(
+        self,
+        workspace_id: str,
+        group_id: str,
+        values: dict[str, Any],
+        members: dict[str, str],
+        now: datetime,
+    ) -> None:
+        update_group(self.conn, workspace_id, group_id, values, now)
+        set_members(self.conn, workspace_id, group_id, members)
+
+    def delete_group(self, workspace_id: str, group_id: str) -> bool:
+        return delete_group(self.conn, workspace_id, group_id)

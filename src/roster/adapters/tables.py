@@ -44,6 +44,8 @@ workspaces = Table(
     Column("seat_limit", Integer, nullable=True),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Days from a block to its review, per reason code; null: the defaults.
+    Column("review_days", JSON, nullable=True),
 )
 
 # The exact per-workspace headcount, changed in the same transaction as every
@@ -79,10 +81,17 @@ users = Table(
     Column("last_seen_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False, default=1),
+    Column("review_by", Date, nullable=True),  # a Blocked user's review date
+    Column("expires_at", UtcDateTime(), nullable=True),  # when the account ends
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
     UniqueConstraint("workspace_id", "email", name="uq_users_workspace_email"),
     Index("ix_users_workspace_status_id", "workspace_id", "status", "id"),
     Index("ix_users_workspace_last_seen", "workspace_id", "last_seen_at"),
+    # The review queue: a workspace's Blocked users by review date, one range scan.
+    Index("ix_users_workspace_status_review", "workspace_id", "status", "review_by"),
+    # The expiry tick: the Active and Blocked accounts whose end has come, across
+    # workspaces (expired Inactive ones keep their date but are not read again).
+    Index("ix_users_status_expires", "status", "expires_at"),
 )
 
 # Append-only: no code path updates or deletes a row; on PostgreSQL a trigger refuses it.

@@ -1,20 +1,13 @@
 """Failed sign-in counters in SQL, shared by every server process."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from roster.adapters.tables import sign_in_throttles as t
-
-
-@dataclass(frozen=True, slots=True)
-class Counter:
-    failures: int
-    window_started_at: datetime
-    blocked_until: datetime | None
+from roster.domain.throttles import Counter
 
 
 def read(conn: Connection, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]:
@@ -68,3 +61,22 @@ def forget_ended(conn: Connection, window_started_before: datetime, now: datetim
             (t.c.blocked_until.is_(None)) | (t.c.blocked_until <= now),
         )
     ).rowcount
+
+
+class SqlThrottles:
+    """The sign-in counters, inside a unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def read(self, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]:
+        return read(self.conn, workspace_id, keys)
+
+    def counter_for_update(self, workspace_id: str, key: str, now: datetime) -> Counter:
+        return counter_for_update(self.conn, workspace_id, key, now)
+
+    def save(self, workspace_id: str, key: str, counter: Counter) -> None:
+        save(self.conn, workspace_id, key, counter)
+
+    def clear(self, workspace_id: str, key: str) -> None:
+        clear(self.conn, workspace_id, key)

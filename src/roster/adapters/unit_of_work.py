@@ -14,18 +14,26 @@ from roster.adapters.invitation_store import SqlInvitations
 from roster.adapters.mailbox import SqlMailbox
 from roster.adapters.outbox import SqlOutbox
 from roster.adapters.password_reset_store import SqlPasswordResets
+from roster.adapters.scim_store import SqlScimDirectory
+from roster.adapters.throttle_store import SqlThrottles
 from roster.adapters.users_repo import SqlUserRepository
 from roster.adapters.workspaces_repo import SqlWorkspaceRepository
 
 
 class SqlUnitOfWork:
     """Open with `with uow:`. Each `with` is a fresh transaction; the object may be
-    reused for the next one. On SQLite the transaction takes the write lock up front."""
+    reused for the next one. On SQLite a writing transaction takes the write lock up
+    front; one made with `write=False` (see `read_only`) does not, and cannot commit."""
 
     conn: Connection
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine.execution_options(**WRITE)
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self.base = engine
+        self.write = write
+        self.engine = engine.execution_options(**WRITE) if write else engine
+
+    def read_only(self) -> "SqlUnitOfWork":
+        return SqlUnitOfWork(self.base, write=False)
 
     def __enter__(self) -> Self:
         self.conn = self.engine.connect()
@@ -40,6 +48,8 @@ class SqlUnitOfWork:
         self.password_resets = SqlPasswordResets(self.conn)
         self.credentials = SqlCredentials(self.conn)
         self.invitations = SqlInvitations(self.conn)
+        self.scim = SqlScimDirectory(self.conn)
+        self.throttles = SqlThrottles(self.conn)
         return self
 
     def __exit__(
@@ -55,4 +65,6 @@ class SqlUnitOfWork:
             self.conn.close()
 
     def commit(self) -> None:
+        if not self.write:
+            raise RuntimeError("A read-only unit of work cannot commit.")
         self.conn.commit()

@@ -6,15 +6,15 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, case, insert, select, update
 
 from roster.adapters.batch_sql import ID_SET, chunks, ids_in
 from roster.adapters.tables import users
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import ReasonCode, Role, Status
 
-_STATUSES = {s.value: s for s in Status}
-_ROLES = {r.value: r for r in Role}
+# Each (status, role) pair as one shared tuple: a batch reads thousands of users.
+_KNOWN = {(s.value, r.value): (s, r) for s in Status for r in Role}
 _STATUS_COLUMNS = (
     "status",
     "status_reason",
@@ -39,6 +39,8 @@ def user_from_row(row: Row[Any]) -> User:
         status_changed_at=m["status_changed_at"],
         status_changed_by=m["status_changed_by"],
         version=m["version"],
+        review_by=m["review_by"],
+        expires_at=m["expires_at"],
     )
 
 
@@ -56,6 +58,8 @@ USER_COLUMNS = [
         "status_changed_at",
         "status_changed_by",
         "version",
+        "review_by",
+        "expires_at",
     )
 ]
 
@@ -94,8 +98,26 @@ class SqlUserRepository:
             if self.for_update:
                 query = query.order_by(c.id).with_for_update()
             for user_id, status, role in self.conn.execute(query).all():
-                found[user_id] = (_STATUSES[status], _ROLES[role])
+                found[user_id] = _KNOWN[status, role]
         return found
+
+    def expired_for_update(
+        self, workspace_id: str, user_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[Status, Role]]:
+        """Of `user_ids`, the Active and Blocked users whose `expires_at` has passed
+        at `now`, with their status and role, rows locked in id order: what the expiry
+        tick read before the lock is read again under it."""
+        c = users.c
+        query = select(c.id, c.status, c.role).where(
+            c.workspace_id == workspace_id,
+            ids_in(self.conn, c.id, sorted(user_ids)),
+            c.status.in_([Status.ACTIVE.value, Status.BLOCKED.value]),
+            c.expires_at <= now,
+        )
+        if self.for_update:
+            query = query.order_by(c.id).with_for_update()
+        rows = self.conn.execute(query).all()
+        return {user_id: _KNOWN[status, role] for user_id, status, role in rows}
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         found = self._select(workspace_id, users.c.email == email)
@@ -131,14 +153,20 @@ class SqlUserRepository:
         )
 
     def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None:
-        """Give `user_ids` the same new status columns, bumping each one's version."""
-        values = dict(
+        """Give `user_ids` the same new status columns, bumping each one's version.
+        A block sets its review date, any other status clears it; reactivating
+        forgets a passed expiry (`NewStatus.clears_expiry`)."""
+        values: dict[str, Any] = dict(
             zip(
                 _STATUS_COLUMNS[:-1],
                 (new.status, new.reason, new.note, new.changed_at, new.changed_by),
                 strict=True,
             )
         )
+        values["review_by"] = new.review_by
+        if new.status == Status.ACTIVE:
+            passed = users.c.expires_at <= new.changed_at
+            values["expires_at"] = case((passed, None), else_=users.c.expires_at)
         for chunk in chunks(user_ids, ID_SET):
             where = ids_in(self.conn, users.c.id, chunk)
             self.conn.execute(_status_update(workspace_id, where, values))
@@ -149,6 +177,42 @@ class SqlUserRepository:
             .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
             .values(password_hash=password_hash)
         )
+
+    def password_hash(self, workspace_id: str, user_id: str) -> str | None:
+        query = select(users.c.password_hash).where(
+            users.c.workspace_id == workspace_id, users.c.id == user_id
+        )
+        hashed: str | None = self.conn.execute(query).scalar_one_or_none()
+        return hashed
+
+    def signed_in(self, user: User, now: datetime, password_hash: str | None) -> None:
+        stamp: dict[str, Any] = {"last_seen_at": now}
+        if password_hash:
+            stamp["password_hash"] = password_hash
+        self.conn.execute(
+            update(users)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(**stamp)
+        )
+
+    def set_review(self, user: User) -> None:
+        """The user's review date (a review recorded on a Blocked user)."""
+        self.conn.execute(
+            update(users)
+            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
+            .values(review_by=user.review_by)
+        )
+
+    def set_expiry(
+        self, workspace_id: str, user_ids: Sequence[str], expires_at: datetime | None
+    ) -> None:
+        """When `user_ids`' accounts end (None: never)."""
+        for chunk in chunks(user_ids, ID_SET):
+            self.conn.execute(
+                update(users)
+                .where(users.c.workspace_id == workspace_id, ids_in(self.conn, users.c.id, chunk))
+                .values(expires_at=expires_at)
+            )
 
     def save_profile(self, user: User) -> None:
         """Name and role (the fields an admin edits), with the version they bumped."""

@@ -3,12 +3,12 @@ admin action, all in one hash chain per workspace."""
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
@@ -25,14 +25,20 @@ class AuditKind(StrEnum):
     CREDENTIAL_CREATED = "credential.created"
     CREDENTIAL_REVOKED = "credential.revoked"
     AUTOMATION_CHANGED = "automation.changed"
+    REVIEW_RECORDED = "user.review_recorded"
+    EXPIRY_CHANGED = "user.expiry_changed"
 
 
 Changes = Mapping[str, Sequence[Any]]
 """An admin action's changed fields: name → [before, after] (None where absent)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuditEntry:
+    """One attempt at a status change or one admin action. (Not frozen: a bulk job
+    makes one per user, and a frozen dataclass's __init__ costs three times as much;
+    nothing changes an entry once made.)"""
+
     workspace_id: str
     user_id: str | None  # None: an action on the workspace, not on one user
     from_status: Status | None  # None: the user was created with `to_status`
@@ -106,22 +112,23 @@ def replay(entries: Iterable[AuditEntry]) -> dict[str, Status]:
 GENESIS = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ChainHead:
+class ChainHead(NamedTuple):
     """Where a workspace's audit chain ends: the last sequence number handed out and
-    the hash of that entry (GENESIS before the first)."""
+    the hash of that entry (GENESIS before the first). (A tuple: `extend` makes one
+    per entry.)"""
 
     seq: int = 0
     hash: str = GENESIS
 
 
-def extend(head: ChainHead, entries: Sequence[AuditEntry]) -> list[ChainHead]:
-    """Each entry's place when appended, in order, after `head`: its seq and hash."""
-    links = []
+def extend(
+    head: ChainHead, entries: Iterable[AuditEntry]
+) -> Iterator[tuple[AuditEntry, ChainHead]]:
+    """Each entry with its place when appended, in order, after `head`: its seq and
+    hash. Lazily: a batch's entries can be made, hashed and written one at a time."""
     for seq, e in enumerate(entries, start=head.seq + 1):
         head = ChainHead(seq, chain_hash(head.hash, e, seq))
-        links.append(head)
-    return links
+        yield e, head
 
 
 def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
@@ -137,28 +144,60 @@ def chain_hash(previous: str, e: AuditEntry, seq: int | None = None) -> str:
     is not `status`, or it has changes) adds its kind and its changes (as compact JSON
     with sorted keys), so status entries written before kinds existed still verify.
     """
-    fields = [
+    own = [
         previous,
         e.workspace_id,
         str(e.seq if seq is None else seq),
         e.id,
         e.user_id or "",
         e.from_status or "",
-        e.to_status or "",
-        e.route,
-        e.actor_id or "",
-        e.actor_name,
-        e.reason_code or "",
-        e.note or "",
-        e.request_id or "",
-        e.batch_id or "",
-        _iso(e.at),
-        e.outcome,
     ]
+    shared = _shared(
+        e.to_status,
+        e.route,
+        e.actor_id,
+        e.actor_name,
+        e.reason_code,
+        e.note,
+        e.request_id,
+        e.batch_id,
+        e.at,
+        e.outcome,
+    )
+    payload = "[" + ",".join(map(_json_string, own)) + "," + shared
     if e.kind != AuditKind.STATUS or e.changes is not None:
-        fields += [e.kind, canonical_changes(e.changes)]
-    payload = "[" + ",".join(map(_json_string, fields)) + "]"
-    return hashlib.sha256(payload.encode()).hexdigest()
+        payload += "," + _json_string(e.kind) + "," + _json_string(canonical_changes(e.changes))
+    return hashlib.sha256((payload + "]").encode()).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _shared(
+    to_status: Status | None,
+    route: Route,
+    actor_id: str | None,
+    actor_name: str,
+    reason_code: ReasonCode | None,
+    note: str | None,
+    request_id: str | None,
+    batch_id: str | None,
+    at: datetime,
+    outcome: str,
+) -> str:
+    """The hashed JSON of the fields after the from status, which the entries of a
+    batch share: encoded once for the batch, not once per entry."""
+    fields = [
+        to_status or "",
+        route,
+        actor_id or "",
+        actor_name,
+        reason_code or "",
+        note or "",
+        request_id or "",
+        batch_id or "",
+        at.astimezone(UTC).isoformat(),
+        outcome,
+    ]
+    return ",".join(map(_json_string, fields))
 
 
 def canonical_changes(changes: Changes | None) -> str:
@@ -170,8 +209,3 @@ def canonical_changes(changes: Changes | None) -> str:
 
 # What json.dumps(..., ensure_ascii=False) writes for one string, without its overhead.
 _json_string: Callable[[str], str] = json.encoder.encode_basestring
-
-
-@lru_cache(maxsize=64)
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat()  # a batch's entries share one instant

@@ -31,7 +31,8 @@ class UserFilter:
     `q` is text in the email or the name, any case. `last_seen_*` compare the last
     sighting, and a user never seen matches neither. `idle_*` compare the last
     sighting or, for a user never seen, their creation (how automation rules count
-    dormancy). `never_seen` keeps only users never seen; `created_*` compare creation.
+    dormancy). `never_seen` keeps only users never seen; `created_*` compare creation;
+    `expires_*` compare the account's end, and a user with none matches neither.
     """
 
     status: tuple[Status, ...] | None = None
@@ -45,6 +46,8 @@ class UserFilter:
     never_seen: bool = False
     created_before: datetime | None = None
     created_after: datetime | None = None
+    expires_before: datetime | None = None
+    expires_after: datetime | None = None
 
     def __and__(self, other: "UserFilter") -> "UserFilter":
         """The users both filters select."""
@@ -62,6 +65,8 @@ class UserFilter:
             never_seen=self.never_seen or other.never_seen,
             created_before=_first(self.created_before, other.created_before, min),
             created_after=_first(self.created_after, other.created_after, max),
+            expires_before=_first(self.expires_before, other.expires_before, min),
+            expires_after=_first(self.expires_after, other.expires_after, max),
         )
 
     def as_json(self) -> dict[str, Any]:

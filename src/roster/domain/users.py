@@ -3,7 +3,7 @@ code that decides a status change (for one user or many)."""
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, NamedTuple
 
 from roster.domain import errors
@@ -77,6 +77,8 @@ class NewStatus:
     note: str | None
     changed_at: datetime
     changed_by: str
+    review_by: date | None = None
+    """A block's review date; every other status has none."""
 
     @classmethod
     def of(
@@ -87,8 +89,19 @@ class NewStatus:
         reason_code: ReasonCode | None,
         note: str | None,
         now: datetime,
+        review_by: date | None = None,
     ) -> "NewStatus":
-        return cls(to, reason_code, note, now, actor.name)
+        review_by = review_by if to == Status.BLOCKED else None
+        return cls(to, reason_code, note, now, actor.name, review_by)
+
+    def clears_expiry(self, expires_at: datetime | None) -> bool:
+        """Reactivating an expired account forgets its passed expiry (else it would
+        expire again at once); a date still to come, newly given, stays."""
+        return (
+            self.status == Status.ACTIVE
+            and expires_at is not None
+            and expires_at <= self.changed_at
+        )
 
 
 @dataclass(slots=True)
@@ -104,6 +117,8 @@ class User:
     status_changed_at: datetime | None = None
     status_changed_by: str | None = None
     version: int = 1
+    review_by: date | None = None  # a Blocked user's review date (domain.reviews)
+    expires_at: datetime | None = None  # when the account ends (services.expiry)
     events: list[StatusChanged] = field(default_factory=list, repr=False)
 
     def change_status(
@@ -117,8 +132,10 @@ class User:
         now: datetime,
         policy: Policy,
         headcount: Headcount,
+        review_by: date | None = None,
     ) -> StatusChanged | None:
-        """Move this user to `to`, or raise the refusal of PRODUCT §3.
+        """Move this user to `to`, or raise the refusal of PRODUCT §3. A block
+        carries its `review_by` date.
 
         Returns None for same → same (a no-op: nothing to write, nothing to revoke).
         One user is a batch of one: `decide` says whether, so no path skips the rules.
@@ -131,8 +148,13 @@ class User:
         if verdict is UNCHANGED:
             return None
         event = StatusChanged(self.id, self.status, to, route, actor, reason_code, note, now)
-        new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
+        new = NewStatus.of(
+            to, actor=actor, reason_code=reason_code, note=note, now=now, review_by=review_by
+        )
         self.status = new.status
+        self.review_by = new.review_by
+        if new.clears_expiry(self.expires_at):
+            self.expires_at = None
         self.status_reason = new.reason
         self.status_note = new.note
         self.status_changed_at = new.changed_at

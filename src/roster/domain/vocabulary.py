@@ -44,3 +44,4 @@ class ReasonCode(StrEnum):
     UNRESOLVED_ISSUE = "unresolved_issue"
     NEEDS_REVIEW = "needs_review"
     OTHER = "other"
+    EXPIRED = "expired"  # the account's expiry date passed (services.expiry)

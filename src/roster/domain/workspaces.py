@@ -1,10 +1,11 @@
 """Workspaces and their headcount."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from roster.domain.reviews import default_review_date, local_date
 from roster.domain.transitions import Policy
-from roster.domain.vocabulary import Role, Status
+from roster.domain.vocabulary import ReasonCode, Role, Status
 
 
 @dataclass(slots=True)
@@ -19,10 +20,20 @@ class Workspace:
     timezone: str = "UTC"
     notify_users_on_status_change: bool = True
     """Email a user when they become Inactive or Blocked, or are made Active again."""
+    review_days: dict[str, int] | None = None
+    """Days from a block to its review, per reason code; None: the defaults."""
 
     @property
     def policy(self) -> Policy:
         return Policy(allow_api_unblock=self.allow_api_unblock, seat_limit=self.seat_limit)
+
+    def today(self, now: datetime) -> date:
+        """The workspace's calendar day at `now`."""
+        return local_date(now, self.timezone)
+
+    def review_date(self, reason: ReasonCode | None, now: datetime) -> date:
+        """The review date a block for `reason` made at `now` gets by default."""
+        return default_review_date(reason, self.today(now), self.review_days)
 
 
 @dataclass(frozen=True, slots=True)

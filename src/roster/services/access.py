@@ -5,20 +5,16 @@ its timing does not tell which emails have accounts.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Row, and_, select, update
+from sqlalchemy import Connection
 
 from roster.adapters import credential_store
-from roster.adapters.credential_store import Checked, SqlCredentials
+from roster.adapters.credential_store import Checked
 from roster.adapters.database import WRITE
-from roster.adapters.outbox import SqlOutbox
 from roster.adapters.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from roster.adapters.tables import users, workspaces
 from roster.adapters.tokens import new_token, workspace_of
-from roster.adapters.unit_of_work import SqlUnitOfWork
-from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.credentials import CredentialKind, Principal
@@ -26,6 +22,7 @@ from roster.domain.emails import normalize_email
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import ADMIN_ROLES, ReasonCode, Route, Status
+from roster.domain.workspaces import Workspace
 from roster.services import throttle
 from roster.services.ports import UnitOfWork
 from roster.services.status import ChangeResult, change_status, refuse
@@ -60,16 +57,8 @@ class SignedIn:
     reactivated: bool
 
 
-_ACCOUNT = select(
-    users,
-    workspaces.c.id.label("ws_id"),
-    workspaces.c.name.label("ws_name"),
-    workspaces.c.reactivate_on_sign_in,
-)
-
-
 def sign_in(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace: str,
     email: str,
@@ -88,23 +77,27 @@ def sign_in(
     `address` (429 once too many). A right password for an Inactive or Blocked
     account says which, and whom to ask; where the workspace allows it, an
     Inactive user comes back Active (route sign_in), a Blocked one never.
+
+    The account and its counters are read in a read-only unit of work (no write
+    lock while the password is verified); each write is a short one of its own.
     """
     account = _normalized(email)
-    with engine.connect() as conn:
-        row = _account_row(conn, workspace, account)
-        keys = throttle.Keys.of(row.ws_id if row else None, account, address)
-        had_failures = throttle.check(conn, keys, now)
-    stored = row.password_hash if row is not None and row.password_hash else DUMMY_HASH
+    with uow.read_only() as reads:
+        found = _account(reads, workspace, account)
+        keys = throttle.Keys.of(found.workspace.id if found else None, account, address)
+        had_failures = throttle.check(reads.throttles, keys, now)
+    stored = found.password_hash if found is not None and found.password_hash else DUMMY_HASH
     if not verify_password(stored, password) or stored is DUMMY_HASH:
-        throttle.record_failure(engine, keys, now, limits)
+        throttle.record_failure(uow, keys, now, limits)
         raise errors.Unauthenticated(WRONG_CREDENTIALS)
-    assert row is not None  # a real hash came from a real row
+    assert found is not None  # a real hash came from a real user
+    user = found.user
+    assert user is not None
     if had_failures:
-        throttle.succeeded(engine, keys)
-    user = user_from_row(row)
-    admitted = _admit(engine, user, row, now)
+        throttle.succeeded(uow, keys)
+    admitted = _admit(uow, found.workspace, user, now)
     rehashed = hash_password(password) if needs_rehash(stored) else None
-    return _open_session(engine, admitted, kind, now, admitted is not user, rehashed)
+    return _open_session(uow, admitted, kind, now, admitted is not user, rehashed)
 
 
 def _normalized(email: str) -> str:
@@ -114,17 +107,23 @@ def _normalized(email: str) -> str:
         return email.strip().lower()[:320]
 
 
-def _account_row(conn: Connection, workspace: str, email: str) -> Row[Any] | None:
-    """The workspace named by `workspace` and the user with `email` in it (if any)."""
-    joined = workspaces.outerjoin(
-        users, and_(users.c.workspace_id == workspaces.c.id, users.c.email == email)
-    )
-    return conn.execute(
-        _ACCOUNT.select_from(joined).where(workspaces.c.slug == workspace.strip().lower())
-    ).first()
+class _Account(NamedTuple):
+    workspace: Workspace
+    user: User | None
+    password_hash: str | None
 
 
-def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
+def _account(reads: UnitOfWork, workspace: str, email: str) -> _Account | None:
+    """The workspace named by `workspace`, the user with `email` in it (if any) and
+    their password hash; None when there is no such workspace."""
+    ws = reads.workspaces.get_by_slug(workspace.strip().lower())
+    if ws is None:
+        return None
+    user = reads.users.get_by_email(ws.id, email)
+    return _Account(ws, user, reads.users.password_hash(ws.id, user.id) if user else None)
+
+
+def _admit(uow: UnitOfWork, ws: Workspace, user: User, now: datetime) -> User:
     """The user as they sign in (a new User when this sign-in reactivated them);
     raise when they may not sign in.
 
@@ -135,11 +134,11 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
     """
     if user.status == Status.ACTIVE:
         return user
-    if not row.reactivate_on_sign_in and user.status != Status.BLOCKED:
-        raise AccountInactive(_not_active_message(user.status, row.ws_name))
+    if not ws.reactivate_on_sign_in and user.status != Status.BLOCKED:
+        raise AccountInactive(_not_active_message(user.status, ws.name))
     try:
         result = change_status(
-            SqlUnitOfWork(engine),
+            uow,
             workspace_id=user.workspace_id,
             user_id=user.id,
             to=Status.ACTIVE,
@@ -149,11 +148,11 @@ def _admit(engine: Engine, user: User, row: Row[Any], now: datetime) -> User:
         )
     except errors.SeatLimitReached as full:
         raise AccountInactive(
-            f"This account is Inactive in {row.ws_name}, and the workspace has no free "
-            f"seat to reactivate it. Ask an admin of {row.ws_name}."
+            f"This account is Inactive in {ws.name}, and the workspace has no free "
+            f"seat to reactivate it. Ask an admin of {ws.name}."
         ) from full
     except errors.DomainError as refusal:
-        raise _not_active(user.status, row.ws_name) from refusal
+        raise _not_active(user.status, ws.name) from refusal
     return result.user
 
 
@@ -175,7 +174,7 @@ def _not_active_message(status: Status, workspace_name: str) -> str:
 
 
 def _open_session(
-    engine: Engine,
+    uow: UnitOfWork,
     user: User,
     kind: CredentialKind,
     now: datetime,
@@ -184,8 +183,8 @@ def _open_session(
 ) -> SignedIn:
     token = new_token(user.workspace_id)
     expires = now + SESSION_TTL
-    with engine.execution_options(**WRITE).begin() as conn:
-        SqlCredentials(conn).add(
+    with uow:
+        uow.credentials.add(
             workspace_id=user.workspace_id,
             kind=kind,
             token=token,
@@ -194,16 +193,11 @@ def _open_session(
             now=now,
             expires_at=expires,
         )
-        stamp: dict[str, Any] = {"last_seen_at": now}
-        if rehashed:  # the hashing parameters changed since this password was set
-            stamp["password_hash"] = rehashed
-        conn.execute(
-            update(users)
-            .where(users.c.workspace_id == user.workspace_id, users.c.id == user.id)
-            .values(**stamp)
-        )
+        # `rehashed`: the hashing parameters changed since this password was set.
+        uow.users.signed_in(user, now, rehashed)
         # For automations triggered by user.signed_in, acted on after commit.
-        SqlOutbox(conn).add(user.workspace_id, "user.signed_in", [{"user_id": user.id}], now)
+        uow.outbox.add(user.workspace_id, "user.signed_in", [{"user_id": user.id}], now)
+        uow.commit()
     return SignedIn(token, expires, user, reactivated)
 
 
@@ -218,7 +212,7 @@ class PasswordMismatch(errors.InvalidInput):
 
 
 def change_on_profile(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     user_id: str,
@@ -232,8 +226,10 @@ def change_on_profile(
     expected_version: int | None = None,
     request_id: str | None = None,
     limits: throttle.Limits = throttle.DEFAULT_LIMITS,
+    review_by: date | None = None,
 ) -> ChangeResult:
-    """`change_status` for an admin on a user's profile; where `confirm_with` is given
+    """`change_status` for an admin on a user's profile (a block may give its
+    `review_by` date); where `confirm_with` is given
     (lifting a block, PRODUCT §3: it is deliberate), only once it is the acting
     admin's own password.
 
@@ -244,10 +240,10 @@ def change_on_profile(
     target user's history.
     """
     if confirm_with is not None and not _confirms(
-        engine, workspace_id, actor.user_id, confirm_with, now, limits
+        uow, workspace_id, actor.user_id, confirm_with, now, limits
     ):
         refuse(
-            SqlUnitOfWork(engine),
+            uow,
             workspace_id=workspace_id,
             user_id=user_id,
             to=to,
@@ -260,7 +256,7 @@ def change_on_profile(
             request_id=request_id,
         )
     return change_status(
-        SqlUnitOfWork(engine),
+        uow,
         workspace_id=workspace_id,
         user_id=user_id,
         to=to,
@@ -271,11 +267,12 @@ def change_on_profile(
         now=now,
         expected_version=expected_version,
         request_id=request_id,
+        review_by=review_by,
     )
 
 
 def _confirms(
-    engine: Engine,
+    uow: UnitOfWork,
     workspace_id: str,
     user_id: str | None,
     password: str,
@@ -284,22 +281,18 @@ def _confirms(
 ) -> bool:
     """Whether `password` is this user's, checked as a sign-in is: throttled per
     account (`TooManyAttempts`), one Argon2id verification, a failure counted."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(users.c.email, users.c.password_hash).where(
-                users.c.workspace_id == workspace_id, users.c.id == user_id
-            )
-        ).first()
-        if row is None:
+    with uow.read_only() as reads:
+        user = reads.users.get(workspace_id, user_id or "")
+        if user is None:
             raise errors.NotFound("No such user in this workspace.")
-        keys = throttle.Keys.of(workspace_id, row.email, None)
-        had_failures = throttle.check(conn, keys, now)
-    stored = row.password_hash or DUMMY_HASH
+        keys = throttle.Keys.of(workspace_id, user.email, None)
+        had_failures = throttle.check(reads.throttles, keys, now)
+        stored = reads.users.password_hash(workspace_id, user.id) or DUMMY_HASH
     if not verify_password(stored, password) or stored is DUMMY_HASH:
-        throttle.record_failure(engine, keys, now, limits)
+        throttle.record_failure(uow, keys, now, limits)
         return False
     if had_failures:
-        throttle.succeeded(engine, keys)
+        throttle.succeeded(uow, keys)
     return True
 
 
@@ -309,6 +302,10 @@ def authenticate(conn: Connection, token: str | None, now: datetime) -> Principa
     One query reads the credential and the user's status as it is now. The
     last-used stamps are written at most every TOUCH_EVERY, in their own short
     transaction, so a busy token does not turn every read into a write.
+
+    A read-side query on the caller's connection, not a unit of work: it runs on
+    every request, and the route reuses the connection it was checked on (one
+    checkout per request); a unit of work would take SQLite's write lock for a read.
     """
     found = credential_store.lookup(conn, token, now) if token else None
     if found is None:
@@ -322,7 +319,8 @@ def authenticate(conn: Connection, token: str | None, now: datetime) -> Principa
 def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -> Checked | None:
     """The live credential behind `token` for RFC 7662, or None (`active: false`).
 
-    A token of another workspace is as unknown as a made-up one.
+    A token of another workspace is as unknown as a made-up one. A read-side query,
+    like `authenticate`: it writes nothing.
     """
     if workspace_of(token) != caller.workspace_id:
         return None
@@ -330,7 +328,8 @@ def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -
 
 
 def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
-    """A workspace's API tokens (not sessions), newest first; never their secrets."""
+    """A workspace's API tokens (not sessions), newest first; never their secrets.
+    A read-side query for the tokens page: it writes nothing, so it needs no unit of work."""
     return credential_store.list_tokens(conn, workspace_id)
 
 

@@ -14,15 +14,17 @@ from typing import TypeVar
 
 from roster.domain import errors
 from roster.domain.emails import normalize_email
+from roster.domain.filters import instant
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, User, check_identity_change
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.services.expiry import change_expiry
 from roster.services.ports import UnitOfWork
 from roster.services.status import apply_changes, audit_refusal
 from roster.services.users import NewUser, add_users
 
 REQUIRED = ("email", "name", "role", "status")
-OPTIONAL = ("reason", "note")
+OPTIONAL = ("reason", "note", "expires_at")
 MAX_NAME, MAX_NOTE = 200, 2000  # as the API and User.rename take them
 CHUNK = 2000
 
@@ -36,6 +38,7 @@ class ImportRow:
     status: Status
     reason: ReasonCode | None
     note: str | None
+    expires_at: datetime | None = None  # when the account ends; None: as it was
 
 
 @dataclass(slots=True)
@@ -122,7 +125,20 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
         status=_enum(Status, value["status"] or "active", "status"),
         reason=_enum(ReasonCode, value["reason"], "reason") if value.get("reason") else None,
         note=_text(value.get("note") or "", "note", MAX_NOTE, keep="\n\t") or None,
+        expires_at=_instant(value.get("expires_at") or ""),
     )
+
+
+def _instant(raw: str) -> datetime | None:
+    """An `expires_at` cell: a date (midnight UTC) or an ISO 8601 date-time."""
+    if not raw:
+        return None
+    try:
+        return instant(raw)
+    except ValueError:
+        raise errors.InvalidInput(
+            f"expires_at {raw[:40]!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time"
+        ) from None
 
 
 def _text(value: str, what: str, longest: int, keep: str = "") -> str:
@@ -181,10 +197,18 @@ def _import_chunk(
         actor=actor,
         now=now,
         batch_id=report.batch_id,
-        new=[NewUser(r.email, r.name, r.role, r.status, r.reason, r.note) for r in fresh],
+        new=[
+            NewUser(r.email, r.name, r.role, r.status, r.reason, r.note, expires_at=r.expires_at)
+            for r in fresh
+        ],
         refused=lambda i, e: report.refused.append((fresh[i].line, fresh[i].email, e.code)),
     )
     report.created += len(created)
+    for r in chunk:  # an existing user's new expiry, audited as any other change of it
+        if r.expires_at is not None and r.email in existing:
+            change_expiry(
+                uow, existing[r.email], r.expires_at, route=Route.BULK, actor=actor, now=now
+            )
     frozen = _frozen_rows(uow, existing, chunk, actor, now, report)
     by_id = {existing[r.email].id: r for r in chunk if r.email in existing and r.line not in frozen}
     outcomes, _ = apply_changes(

@@ -12,8 +12,6 @@ sessions; it makes no one Active (an Inactive user still cannot sign in).
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
 from roster.adapters.passwords import hash_password
 from roster.adapters.tokens import new_token, token_hash, workspace_of
 from roster.domain import errors
@@ -22,7 +20,7 @@ from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Route, Status
 from roster.domain.workspaces import Workspace
-from roster.services import mail, queries, throttle
+from roster.services import mail, throttle
 from roster.services.invitations import MIN_PASSWORD
 from roster.services.ports import UnitOfWork
 from roster.services.status import audit_refusal
@@ -33,7 +31,6 @@ NOT_VALID = "This link is not valid: it may have expired or been used already."
 
 def request_reset(
     uow: UnitOfWork,
-    engine: Engine,
     *,
     workspace: str,
     email: str,
@@ -44,18 +41,15 @@ def request_reset(
     """Email a reset link to `email` in workspace `workspace` (a slug) if it is a user
     who may have one; otherwise do nothing visible. Raises only `TooManyAttempts`."""
     key = _key(email)
-    with engine.connect() as conn:
-        try:
-            found: Workspace | None = queries.workspace_by_slug(conn, workspace)
-        except errors.NotFound:
-            found = None
+    with uow.read_only() as reads:
+        found: Workspace | None = reads.workspaces.get_by_slug(workspace)
         keys = throttle.Keys(
             found.id if found else throttle.UNKNOWN_WORKSPACE,
             f"reset:{key}",
             f"reset-address:{address}" if address else None,
         )
-        throttle.check(conn, keys, now)
-    throttle.record_failure(engine, keys, now)  # every request counts towards the limit
+        throttle.check(reads.throttles, keys, now)
+    throttle.record_failure(uow, keys, now)  # every request counts towards the limit
     if found is None or key is None:
         return
     with uow:

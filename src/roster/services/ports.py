@@ -9,6 +9,8 @@ from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.credentials import CredentialKind
 from roster.domain.invitations import Invitation
+from roster.domain.scim import ScimGroup, ScimUser
+from roster.domain.throttles import Counter
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -27,6 +29,9 @@ class UserRepository(Protocol):
     def get_statuses_for_update(
         self, workspace_id: str, user_ids: Sequence[str]
     ) -> dict[str, tuple[Status, Role]]: ...
+    def expired_for_update(
+        self, workspace_id: str, user_ids: Sequence[str], now: datetime
+    ) -> dict[str, tuple[Status, Role]]: ...
     def get_by_email(self, workspace_id: str, email: str) -> User | None: ...
     def get_many_by_email(self, workspace_id: str, emails: Sequence[str]) -> dict[str, User]: ...
     def add_many(
@@ -38,7 +43,16 @@ class UserRepository(Protocol):
     ) -> None: ...
     def set_status(self, workspace_id: str, user_ids: Sequence[str], new: NewStatus) -> None: ...
     def save_profile(self, user: User) -> None: ...
+    def set_review(self, user: User) -> None: ...
+    def set_expiry(
+        self, workspace_id: str, user_ids: Sequence[str], expires_at: datetime | None
+    ) -> None: ...
     def set_password(self, user: User, password_hash: str) -> None: ...
+    def password_hash(self, workspace_id: str, user_id: str) -> str | None: ...
+    def signed_in(self, user: User, now: datetime, password_hash: str | None) -> None:
+        """Stamp the user's last sign-in, and store `password_hash` when given (the
+        password rehashed at the current parameters)."""
+        ...
 
 
 class UserCountsRepository(Protocol):
@@ -60,10 +74,10 @@ class UserCountsRepository(Protocol):
 
 
 class AuditLog(Protocol):
-    def append(self, entries: Sequence[AuditEntry], after: ChainHead | None = None) -> None:
+    def append(self, entries: Iterable[AuditEntry], after: ChainHead | None = None) -> None:
         """Append entries (one workspace's: status attempts or admin actions) to its
-        chain, numbered and hashed in order; `after`, when given, is the chain's end
-        as read under the counter lock in this unit of work."""
+        chain, numbered and hashed in order, taking them one at a time; `after`, when
+        given, is the chain's end as read under the counter lock in this unit of work."""
         ...
 
 
@@ -130,6 +144,62 @@ class InvitationRepository(Protocol):
     def revoke_for_email(self, workspace_id: str, email: str, now: datetime) -> int: ...
 
 
+class ScimDirectory(Protocol):
+    """What an identity provider stated: a user's SCIM attributes (userName,
+    externalId, the rest as sent), whether SCIM deprovisioned them, and groups."""
+
+    def get_user(
+        self, workspace_id: str, user_id: str, *, deprovisioned: bool = False
+    ) -> ScimUser | None:
+        """The user with their SCIM attributes; a deprovisioned one only if asked."""
+        ...
+
+    def owner_of_user_name(self, workspace_id: str, key: str) -> str | None: ...
+    def owner_of_email(self, workspace_id: str, email: str) -> str | None: ...
+    def is_deprovisioned(self, workspace_id: str, user_id: str) -> bool: ...
+    def save_attributes(
+        self, workspace_id: str, user_id: str, values: dict[str, Any], now: datetime
+    ) -> None:
+        """Update the user's SCIM row with `values` (creating it), bumping its version."""
+        ...
+
+    def save_identity(self, workspace_id: str, user_id: str, *, email: str, name: str) -> None: ...
+    def deprovision(
+        self, workspace_id: str, user_id: str, fallback: dict[str, Any], now: datetime
+    ) -> None:
+        """Mark the user deprovisioned (a SCIM row of `fallback` if they had none)
+        and take them out of every group."""
+        ...
+
+    def get_group(self, workspace_id: str, group_id: str) -> ScimGroup | None: ...
+    def existing_ids(self, workspace_id: str, ids: Iterable[str]) -> dict[str, str]:
+        """Which of `ids` are users (not deprovisioned) or groups: id → "User" / "Group"."""
+        ...
+
+    def add_group(self, values: dict[str, Any], members: dict[str, str]) -> None: ...
+    def update_group(
+        self,
+        workspace_id: str,
+        group_id: str,
+        values: dict[str, Any],
+        members: dict[str, str],
+        now: datetime,
+    ) -> None: ...
+    def delete_group(self, workspace_id: str, group_id: str) -> bool: ...
+
+
+class ThrottleRepository(Protocol):
+    """Failed sign-in counters by key (an account or a client address)."""
+
+    def read(self, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]: ...
+    def counter_for_update(self, workspace_id: str, key: str, now: datetime) -> Counter:
+        """The counter of `key`, created at zero if missing, locked until commit."""
+        ...
+
+    def save(self, workspace_id: str, key: str, counter: Counter) -> None: ...
+    def clear(self, workspace_id: str, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolls back on exit unless `commit()` was called."""
 
@@ -153,6 +223,15 @@ class UnitOfWork(Protocol):
     def credentials(self) -> CredentialRepository: ...
     @property
     def invitations(self) -> InvitationRepository: ...
+    @property
+    def scim(self) -> ScimDirectory: ...
+    @property
+    def throttles(self) -> ThrottleRepository: ...
+
+    def read_only(self) -> "UnitOfWork":
+        """A unit of work on the same storage for reads alone: it takes no write
+        lock (SQLite's is database-wide) and cannot commit."""
+        ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -41,6 +41,8 @@ class UserView:
             "status_note": u.status_note,
             "status_changed_at": _iso(u.status_changed_at),
             "status_changed_by": u.status_changed_by,
+            "review_by": u.review_by.isoformat() if u.review_by else None,
+            "expires_at": _iso(u.expires_at),
             "last_seen_at": _iso(self.last_seen_at),
             "created_at": _iso(self.created_at),
             "version": u.version,

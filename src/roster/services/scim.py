@@ -2,8 +2,14 @@
 
 The web layer parses SCIM and hands over plain values; this module decides what
 they mean for a Roster user. `active` is a reading of the status (only Active reads
-true). Writing it goes through `change_status` with route `scim`, so the transition
-table decides: an identity provider may deactivate and reactivate, never lift a block.
+true). Writing it goes through the one door (`change_in_transaction`) with route
+`scim`, so the transition table decides: an identity provider may deactivate and
+reactivate, never lift a block.
+
+The writes (users and groups) take the UnitOfWork port. The reads
+(`user_with_groups`, `find_users`, `page_users`, `find_groups`, `get_group`,
+`groups_of_users`) are read-side queries on a connection: they write nothing, and a
+unit of work's transaction would take SQLite's database-wide write lock for them.
 """
 
 import hashlib
@@ -13,18 +19,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, Row
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from roster.adapters import scim_store
-from roster.adapters.unit_of_work import SqlUnitOfWork
-from roster.adapters.users_repo import user_from_row
 from roster.domain import errors
 from roster.domain.emails import LookAlike, address_key, normalize_email
 from roster.domain.ids import new_id
+from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.users import Actor, User, check_address_free
 from roster.domain.vocabulary import Route, Status
-from roster.services.status import audit_refusal, change_status
+from roster.services.ports import ScimDirectory, UnitOfWork
+from roster.services.status import audit_refusal, change_in_transaction
 from roster.services.users import NewUser, add_users, refuse_identity_change
 
 # Attributes never stored as sent: derived, read-only, or secrets we do not keep.
@@ -52,42 +58,11 @@ class Uniqueness(errors.DomainError):
     title = "Already taken"
 
 
-def reads_active(status: Status) -> bool:
-    """SCIM's `active`: Active reads true; Inactive and Blocked read false."""
-    return status == Status.ACTIVE
-
-
 def _target(active: bool) -> Status:
     """The status a provider's `active` asks for. false asks for Inactive, which the
     table lets scim reach only from Active: a Blocked user reads false already, so
     asking false of them changes nothing (see `_status_wanted`)."""
     return Status.ACTIVE if active else Status.INACTIVE
-
-
-@dataclass(frozen=True, slots=True)
-class ScimUser:
-    user: User
-    created_at: datetime
-    user_name: str
-    external_id: str | None
-    display_name: str | None
-    attributes: dict[str, Any]
-    scim_version: int
-    updated_at: datetime | None
-    linked: bool = True  # has a SCIM row: the SCIM fields above are as stored
-
-    @property
-    def active(self) -> bool:
-        return reads_active(self.user.status)
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.user.version}-{self.scim_version}"'
-
-    @property
-    def last_modified(self) -> datetime:
-        stamps = [self.created_at, self.updated_at, self.user.status_changed_at]
-        return max(s for s in stamps if s is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +88,6 @@ class Narrowing:
     display_names: Sequence[str] | None = None
 
 
-def _scim_user(row: Row[Any]) -> ScimUser:
-    m = row._mapping
-    present = m["scim_user_id"] is not None
-    return ScimUser(
-        user=user_from_row(row),
-        created_at=m["created_at"],
-        user_name=m["scim_user_name"] if present else m["email"],
-        external_id=m["scim_external_id"],
-        display_name=m["scim_display_name"] if present else m["name"],
-        attributes=dict(m["scim_attributes"] or {}) if present else {},
-        scim_version=m["scim_version"] or 0,
-        updated_at=m["scim_updated_at"],
-        linked=present,
-    )
-
-
 @contextmanager
 def _reading(db: Engine | Connection) -> Iterator[Connection]:
     """`db` itself when it is a connection (the caller's, e.g. the one it just
@@ -140,12 +99,12 @@ def _reading(db: Engine | Connection) -> Iterator[Connection]:
         yield conn
 
 
-def get_user(engine: Engine, workspace_id: str, user_id: str) -> ScimUser:
-    with engine.connect() as conn:
-        rows = scim_store.user_rows(conn, workspace_id, ids=[user_id])
-    if not rows:
+def _user(scim: ScimDirectory, workspace_id: str, user_id: str) -> ScimUser:
+    """The user as the unit of work reads them; deprovisioned ones are not found."""
+    found = scim.get_user(workspace_id, user_id)
+    if found is None:
         raise errors.NotFound(f"No user {user_id} in this workspace.")
-    return _scim_user(rows[0])
+    return found
 
 
 def user_with_groups(
@@ -156,7 +115,7 @@ def user_with_groups(
         rows, groups = scim_store.user_rows_with_groups(conn, workspace_id, ids=[user_id])
     if not rows:
         raise errors.NotFound(f"No user {user_id} in this workspace.")
-    return _scim_user(rows[0]), groups[user_id]
+    return scim_store.scim_user(rows[0]), groups[user_id]
 
 
 def find_users(
@@ -171,9 +130,9 @@ def find_users(
     lists["external_ids"] = n.external_ids
     with _reading(db) as conn:
         if not _narrows_users(n):
-            return [_scim_user(r) for r in scim_store.user_rows(conn, workspace_id)], None
+            return [scim_store.scim_user(r) for r in scim_store.user_rows(conn, workspace_id)], None
         rows, groups = scim_store.user_rows_with_groups(conn, workspace_id, **lists)
-    return [_scim_user(r) for r in rows], groups
+    return [scim_store.scim_user(r) for r in rows], groups
 
 
 def _narrows_users(n: Narrowing) -> bool:
@@ -187,7 +146,7 @@ def page_users(
     with _reading(db) as conn:
         total = scim_store.count_users(conn, workspace_id)
         rows = scim_store.user_rows(conn, workspace_id, offset=offset, limit=limit)
-    return total, [_scim_user(r) for r in rows]
+    return total, [scim_store.scim_user(r) for r in rows]
 
 
 def _account_email(write: UserWrite) -> str:
@@ -246,37 +205,34 @@ def _external_id(value: str | None) -> str | None:
     return value
 
 
-def _holders(engine: Engine, workspace_id: str, key: str, email: str) -> set[str]:
+def _holders(scim: ScimDirectory, workspace_id: str, key: str, email: str) -> set[str]:
     """The users already holding this userName or email, deprovisioned ones too."""
-    with engine.connect() as conn:
-        found = {
-            scim_store.owner_of_user_name(conn, workspace_id, key),
-            scim_store.owner_of_email(conn, workspace_id, email),
-            scim_store.owner_of_email(conn, workspace_id, key),
-        }
+    found = {
+        scim.owner_of_user_name(workspace_id, key),
+        scim.owner_of_email(workspace_id, email),
+        scim.owner_of_email(workspace_id, key),
+    }
     return {h for h in found if h is not None}
 
 
 def _check_unique(
-    engine: Engine, workspace_id: str, user_id: str | None, key: str, email: str
+    scim: ScimDirectory, workspace_id: str, user_id: str | None, key: str, email: str
 ) -> None:
-    if _holders(engine, workspace_id, key, email) - {user_id}:
+    if _holders(scim, workspace_id, key, email) - {user_id}:
         raise Uniqueness(f"A user with the userName or email {email} already exists.")
 
 
 def _deprovisioned_holder(
-    engine: Engine, workspace_id: str, key: str, email: str
+    scim: ScimDirectory, workspace_id: str, key: str, email: str
 ) -> ScimUser | None:
     """The one deprovisioned user this userName or email names, whom a POST links again."""
-    holders = _holders(engine, workspace_id, key, email)
+    holders = _holders(scim, workspace_id, key, email)
     if len(holders) != 1:
         return None
-    with engine.connect() as conn:
-        (holder,) = holders
-        if not scim_store.is_deprovisioned(conn, workspace_id, holder):
-            return None
-        (row,) = scim_store.user_rows(conn, workspace_id, ids=[holder], deprovisioned=True)
-    return _scim_user(row)
+    (holder,) = holders
+    if not scim.is_deprovisioned(workspace_id, holder):
+        return None
+    return scim.get_user(workspace_id, holder, deprovisioned=True)
 
 
 def _address_keys(write: UserWrite) -> list[str]:
@@ -288,34 +244,34 @@ def _address_keys(write: UserWrite) -> list[str]:
 
 
 def _refuse_blocked_holders(
-    engine: Engine, workspace_id: str, write: UserWrite, *, actor: Actor, now: datetime
+    uow: UnitOfWork, workspace_id: str, write: UserWrite, *, actor: Actor, now: datetime
 ) -> None:
-    """Refuse (409 uniqueness) a new account taking a Blocked user's userName or
-    address, audited on their history: provisioning the person again as a new
-    account would escape the block. A deprovisioned holder is left to the POST,
-    which links that same account again (still Blocked, its identity frozen)."""
+    """Inside the caller's unit of work: refuse (409 uniqueness) a new account taking
+    a Blocked user's userName or address, audited on their history and committed:
+    provisioning the person again as a new account would escape the block. A
+    deprovisioned holder is left to the POST, which links that same account again
+    (still Blocked, its identity frozen)."""
     keys = _address_keys(write)
-    with SqlUnitOfWork(engine) as uow:
-        found = {scim_store.owner_of_user_name(uow.conn, workspace_id, keys[0])}
-        found |= {scim_store.owner_of_email(uow.conn, workspace_id, k) for k in keys}
-        for holder in sorted(h for h in found if h is not None):
-            if scim_store.is_deprovisioned(uow.conn, workspace_id, holder):
-                continue
-            user = uow.users.get(workspace_id, holder)
-            try:
-                check_address_free(user, keys[0])
-            except errors.AddressHeld as refusal:
-                assert user is not None
-                note = "An identity provider asked for a new account with this user's address."
-                audit_refusal(
-                    uow, user, route=Route.SCIM, actor=actor, refusal=refusal, note=note, now=now
-                )
-                uow.commit()
-                raise Uniqueness(refusal.detail) from refusal
+    found = {uow.scim.owner_of_user_name(workspace_id, keys[0])}
+    found |= {uow.scim.owner_of_email(workspace_id, k) for k in keys}
+    for holder in sorted(h for h in found if h is not None):
+        if uow.scim.is_deprovisioned(workspace_id, holder):
+            continue
+        user = uow.users.get(workspace_id, holder)
+        try:
+            check_address_free(user, keys[0])
+        except errors.AddressHeld as refusal:
+            assert user is not None
+            note = "An identity provider asked for a new account with this user's address."
+            audit_refusal(
+                uow, user, route=Route.SCIM, actor=actor, refusal=refusal, note=note, now=now
+            )
+            uow.commit()
+            raise Uniqueness(refusal.detail) from refusal
 
 
 def create_user(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     actor: Actor,
@@ -331,68 +287,77 @@ def create_user(
     as a PUT's would, so a Blocked user asked to be active is refused. A Blocked
     user's userName or address, in any spelling, is taken for good (409 uniqueness).
     """
-    _refuse_blocked_holders(engine, workspace_id, write, actor=actor, now=now)
-    email = _account_email(write)
-    stored = _stored(write)
-    if gone := _deprovisioned_holder(engine, workspace_id, stored["user_name_key"], email):
-        active = True if write.active is None else write.active
-        revived = replace(write, active=active)
-        return _rewrite(
-            engine, gone, revived, actor=actor, now=now, relink=True, request_id=request_id
-        )
-    _check_unique(engine, workspace_id, None, stored["user_name_key"], email)
-    status = _target(write.active if write.active is not None else True)
-    uow = SqlUnitOfWork(engine)
     try:
         with uow:
-            (user,) = add_users(
-                uow,
-                workspace_id=workspace_id,
-                new=[NewUser(email, _display_name(write, email), status=status)],
-                route=Route.SCIM,
-                actor=actor,
-                now=now,
-                batch_id=None,
-                request_id=request_id,
-            )
-            scim_store.save_attributes(uow.conn, workspace_id, user.id, stored, now)
-            uow.commit()
+            _refuse_blocked_holders(uow, workspace_id, write, actor=actor, now=now)
+            email = _account_email(write)
+            stored = _stored(write)
+            gone = _deprovisioned_holder(uow.scim, workspace_id, stored["user_name_key"], email)
+            if gone is None:
+                created = _add_user(uow, workspace_id, write, email, stored, actor, now, request_id)
+                uow.commit()
     except (IntegrityError, errors.InvalidInput) as clash:
         if isinstance(clash, errors.InvalidInput) and "already exists" not in clash.detail:
             raise
         raise Uniqueness(f"A user with the email {email} already exists.") from clash
-    return get_user(engine, workspace_id, user.id)
+    if gone is None:
+        return created
+    revived = replace(write, active=True if write.active is None else write.active)
+    return _rewrite(uow, gone, revived, actor=actor, now=now, relink=True, request_id=request_id)
+
+
+def _add_user(
+    uow: UnitOfWork,
+    workspace_id: str,
+    write: UserWrite,
+    email: str,
+    stored: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    request_id: str | None,
+) -> ScimUser:
+    """Inside the caller's unit of work: the new user and their SCIM attributes."""
+    _check_unique(uow.scim, workspace_id, None, stored["user_name_key"], email)
+    status = _target(write.active if write.active is not None else True)
+    (user,) = add_users(
+        uow,
+        workspace_id=workspace_id,
+        new=[NewUser(email, _display_name(write, email), status=status)],
+        route=Route.SCIM,
+        actor=actor,
+        now=now,
+        batch_id=None,
+        request_id=request_id,
+    )
+    uow.scim.save_attributes(workspace_id, user.id, stored, now)
+    return _user(uow.scim, workspace_id, user.id)
 
 
 def update_user(
-    engine: Engine,
+    uow: UnitOfWork,
+    current: ScimUser,
     *,
-    workspace_id: str,
-    user_id: str,
     actor: Actor,
     write: UserWrite,
     now: datetime,
     if_match: str | None = None,
-    current: ScimUser | None = None,
     request_id: str | None = None,
 ) -> ScimUser:
     """Replace a user's SCIM attributes and, when `active` asks for it, their status.
 
     A Blocked user's identity (userName, externalId, emails) is frozen: changing it
     is refused first (400 mutability, audited). Then the status, through
-    `change_status`: a refusal (a Blocked user asked to become active) is audited
-    there and propagates before anything else is written, so the request changes
-    nothing. `current` is the user as the caller
-    just read them (else read here); the status change still checks their version.
+    `change_in_transaction`: a refusal (a Blocked user asked to become active) is
+    audited there and propagates before anything else is written, so the request
+    changes nothing. `current` is the user as the caller just read them; the status
+    change still checks their version, and the identity check reads them locked.
     """
-    if current is None or current.user.id != user_id:
-        current = get_user(engine, workspace_id, user_id)
     _check_version(current.etag, if_match)
-    return _rewrite(engine, current, write, actor=actor, now=now, request_id=request_id)
+    return _rewrite(uow, current, write, actor=actor, now=now, request_id=request_id)
 
 
 def set_active(
-    engine: Engine,
+    uow: UnitOfWork,
     current: ScimUser,
     active: bool,
     *,
@@ -405,12 +370,12 @@ def set_active(
     already reads so), and the user as now stored. Their SCIM attributes are
     left as they are, as a full PATCH writing them back unchanged would."""
     _check_version(current.etag, if_match)
-    user = _set_active(engine, current, active, actor=actor, now=now, request_id=request_id)
+    user = _set_active(uow, current, active, actor=actor, now=now, request_id=request_id)
     return current if user is None else replace(current, user=user)
 
 
 def _rewrite(
-    engine: Engine,
+    uow: UnitOfWork,
     current: ScimUser,
     write: UserWrite,
     *,
@@ -421,29 +386,36 @@ def _rewrite(
 ) -> ScimUser:
     """Write what changed, and answer the user as now stored, without reading them
     again: the status change hands back the user row it wrote, and the SCIM
-    fields are the values just saved."""
+    fields are the values just saved.
+
+    Three transactions, in this order: the checks (a frozen identity is refused,
+    and a taken userName or email, before anything is decided or written); the
+    status, through the one door (its refusal is committed as an audit entry, so it
+    cannot share a transaction with writes it must undo); the attributes."""
     workspace_id, user_id = current.user.workspace_id, current.user.id
     email = _account_email(write)
     name = _display_name(write, email)
     stored = _stored(write) | ({"deprovisioned_at": None} if relink else {})
     changed = _identity_changes(current, stored, email)
-    if changed:  # a frozen identity is refused before anything else is decided or written
-        with SqlUnitOfWork(engine) as uow:
-            _lock_identity(uow, current, changed, actor=actor, now=now)
-    if email != current.user.email or stored["user_name_key"] != address_key(current.user_name):
-        _check_unique(engine, workspace_id, user_id, stored["user_name_key"], email)
-    activated = _set_active(
-        engine, current, write.active, actor=actor, now=now, request_id=request_id
+    renamed = email != current.user.email or stored["user_name_key"] != address_key(
+        current.user_name
     )
+    if changed or renamed:
+        with uow:
+            if changed:
+                _lock_identity(uow, current, changed, actor=actor, now=now)
+            if renamed:
+                _check_unique(uow.scim, workspace_id, user_id, stored["user_name_key"], email)
+    activated = _set_active(uow, current, write.active, actor=actor, now=now, request_id=request_id)
     user = activated or current.user
     if not relink and _same(current, stored, email, name):
         return replace(current, user=user)  # a PATCH of `active` alone writes nothing more
     try:
-        with SqlUnitOfWork(engine) as uow:
+        with uow:
             if changed:  # again, on the user as locked now: a block may have just landed
                 _lock_identity(uow, current, changed, actor=actor, now=now)
-            scim_store.save_identity(uow.conn, workspace_id, user_id, email=email, name=name)
-            scim_store.save_attributes(uow.conn, workspace_id, user_id, stored, now)
+            uow.scim.save_identity(workspace_id, user_id, email=email, name=name)
+            uow.scim.save_attributes(workspace_id, user_id, stored, now)
             uow.commit()
     except IntegrityError as clash:
         raise Uniqueness(f"A user with the userName or email {email} already exists.") from clash
@@ -482,7 +454,7 @@ def _emails_held(attributes: dict[str, Any], account_email: str) -> frozenset[st
 
 
 def _lock_identity(
-    uow: SqlUnitOfWork, current: ScimUser, changed: tuple[str, ...], *, actor: Actor, now: datetime
+    uow: UnitOfWork, current: ScimUser, changed: tuple[str, ...], *, actor: Actor, now: datetime
 ) -> None:
     """Lock the user (the counter first, as every writer does) and refuse, audited,
     an identity change of a Blocked user: route scim may not make one."""
@@ -507,7 +479,7 @@ def _same(current: ScimUser, stored: dict[str, Any], email: str, name: str) -> b
 
 
 def deactivate_user(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     user_id: str,
@@ -516,21 +488,21 @@ def deactivate_user(
     if_match: str | None = None,
     request_id: str | None = None,
 ) -> None:
-    """DELETE: the user becomes Inactive (route scim) and is deprovisioned: SCIM
-    answers 404 for them from now on, while Roster keeps the account and its history.
-    A Blocked user stays Blocked. Run again (a crash between the two steps), it
-    finishes the job."""
-    current = get_user(engine, workspace_id, user_id)
-    _check_version(current.etag, if_match)
-    _set_active(engine, current, False, actor=actor, now=now, request_id=request_id)
-    key = address_key(current.user_name)
-    fallback = {"user_name": current.user_name, "user_name_key": key, "attributes": {}}
-    with engine.begin() as conn:
-        scim_store.deprovision(conn, workspace_id, user_id, fallback, now)
+    """DELETE: the user becomes Inactive (route scim) and is deprovisioned, in one
+    transaction: SCIM answers 404 for them from now on, while Roster keeps the
+    account and its history. A Blocked user stays Blocked."""
+    with uow:
+        current = _user(uow.scim, workspace_id, user_id)
+        _check_version(current.etag, if_match)
+        _set_active_in(uow, current, False, actor=actor, now=now, request_id=request_id)
+        key = address_key(current.user_name)
+        fallback = {"user_name": current.user_name, "user_name_key": key, "attributes": {}}
+        uow.scim.deprovision(workspace_id, user_id, fallback, now)
+        uow.commit()
 
 
 def _set_active(
-    engine: Engine,
+    uow: UnitOfWork,
     current: ScimUser,
     active: bool | None,
     *,
@@ -538,20 +510,44 @@ def _set_active(
     now: datetime,
     request_id: str | None = None,
 ) -> User | None:
-    """The user row as the status change wrote it, or None when nothing changed."""
+    """`_set_active_in` in its own transaction."""
+    if active is None or active == current.active:
+        return None  # what `active` reads already: no transaction at all
+    with uow:
+        user = _set_active_in(uow, current, active, actor=actor, now=now, request_id=request_id)
+        uow.commit()
+    return user
+
+
+def _set_active_in(
+    uow: UnitOfWork,
+    current: ScimUser,
+    active: bool | None,
+    *,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
+) -> User | None:
+    """Inside the caller's unit of work, the status `active` asks for, through the
+    one door: the user row as written, or None when nothing changed. A refusal is
+    committed (its audit entry) before it propagates."""
     if active is None or active == current.active:
         return None  # what `active` reads already: no change, no audit entry
-    result = change_status(
-        SqlUnitOfWork(engine),
-        workspace_id=current.user.workspace_id,
-        user_id=current.user.id,
-        to=_target(active),
-        route=Route.SCIM,
-        actor=actor,
-        now=now,
-        request_id=request_id,
-        expected_version=current.user.version,
-    )
+    try:
+        result = change_in_transaction(
+            uow,
+            workspace_id=current.user.workspace_id,
+            user_id=current.user.id,
+            to=_target(active),
+            route=Route.SCIM,
+            actor=actor,
+            now=now,
+            request_id=request_id,
+            expected_version=current.user.version,
+        )
+    except errors.DomainError:
+        uow.commit()  # the refused attempt's audit entry
+        raise
     return result.user if result.changed else None
 
 
@@ -567,22 +563,6 @@ def _check_version(etag: str, if_match: str | None) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class ScimGroup:
-    id: str
-    display_name: str
-    external_id: str | None
-    attributes: dict[str, Any]
-    members: list[tuple[str, str]]  # (id, "User" | "Group")
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
-
-
-@dataclass(frozen=True, slots=True)
 class GroupWrite:
     """A Group as the provider states it; `members` are the member objects as sent
     (each with a `value` id), kept so `display` and `$ref` read back as written."""
@@ -595,26 +575,11 @@ class GroupWrite:
     MAX_NAME: ClassVar[int] = 255
 
 
-def _group(row: Row[Any], members: list[tuple[str, str]]) -> ScimGroup:
-    m = row._mapping
-    return ScimGroup(
-        id=m["id"],
-        display_name=m["display_name"],
-        external_id=m["external_id"],
-        attributes=dict(m["attributes"] or {}),
-        members=members,
-        version=m["version"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
-
-
 def find_groups(engine: Engine, workspace_id: str, narrowing: Narrowing | None) -> list[ScimGroup]:
     n = narrowing or Narrowing()
     with engine.connect() as conn:
         rows = scim_store.group_rows(conn, workspace_id, ids=n.ids, display_names=n.display_names)
-        members = scim_store.members_of(conn, workspace_id, [r.id for r in rows])
-    return [_group(r, members[r.id]) for r in rows]
+        return scim_store.groups_by_rows(conn, workspace_id, rows)
 
 
 def get_group(engine: Engine, workspace_id: str, group_id: str) -> ScimGroup:
@@ -636,40 +601,38 @@ def _group_values(write: GroupWrite) -> dict[str, Any]:
     }
 
 
-def _members(engine: Engine, workspace_id: str, write: GroupWrite) -> dict[str, str]:
+def _members(scim: ScimDirectory, workspace_id: str, write: GroupWrite) -> dict[str, str]:
     ids = [str(m.get("value")) for m in write.members]
-    with engine.connect() as conn:
-        found = scim_store.existing_ids(conn, workspace_id, ids)
+    found = scim.existing_ids(workspace_id, ids)
     missing = sorted(set(ids) - set(found))
     if missing:
         raise errors.InvalidInput(f"No user or group {missing[0]} in this workspace.")
     return found
 
 
+def _group_of(scim: ScimDirectory, workspace_id: str, group_id: str) -> ScimGroup:
+    found = scim.get_group(workspace_id, group_id)
+    if found is None:
+        raise errors.NotFound(f"No group {group_id} in this workspace.")
+    return found
+
+
 def create_group(
-    engine: Engine, *, workspace_id: str, write: GroupWrite, now: datetime
+    uow: UnitOfWork, *, workspace_id: str, write: GroupWrite, now: datetime
 ) -> ScimGroup:
     values = _group_values(write)
-    members = _members(engine, workspace_id, write)
     group_id = new_id("grp")
-    with engine.begin() as conn:
-        scim_store.insert_group(
-            conn,
-            {
-                "workspace_id": workspace_id,
-                "id": group_id,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-            | values,
-        )
-        scim_store.set_members(conn, workspace_id, group_id, members)
-    return get_group(engine, workspace_id, group_id)
+    made = {"workspace_id": workspace_id, "id": group_id, "version": 1}
+    with uow:
+        members = _members(uow.scim, workspace_id, write)
+        uow.scim.add_group(made | {"created_at": now, "updated_at": now} | values, members)
+        group = _group_of(uow.scim, workspace_id, group_id)
+        uow.commit()
+    return group
 
 
 def update_group(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     group_id: str,
@@ -677,24 +640,24 @@ def update_group(
     now: datetime,
     if_match: str | None = None,
 ) -> ScimGroup:
-    current = get_group(engine, workspace_id, group_id)
-    _check_version(current.etag, if_match)
-    values = _group_values(write)
-    members = _members(engine, workspace_id, write)
-    with engine.begin() as conn:
-        scim_store.update_group(conn, workspace_id, group_id, values, now)
-        scim_store.set_members(conn, workspace_id, group_id, members)
-    return get_group(engine, workspace_id, group_id)
+    with uow:
+        _check_version(_group_of(uow.scim, workspace_id, group_id).etag, if_match)
+        values = _group_values(write)
+        members = _members(uow.scim, workspace_id, write)
+        uow.scim.update_group(workspace_id, group_id, values, members, now)
+        group = _group_of(uow.scim, workspace_id, group_id)
+        uow.commit()
+    return group
 
 
 def delete_group(
-    engine: Engine, *, workspace_id: str, group_id: str, if_match: str | None = None
+    uow: UnitOfWork, *, workspace_id: str, group_id: str, if_match: str | None = None
 ) -> None:
     """Groups carry no status, so unlike users they are deleted for real."""
-    current = get_group(engine, workspace_id, group_id)
-    _check_version(current.etag, if_match)
-    with engine.begin() as conn:
-        scim_store.delete_group(conn, workspace_id, group_id)
+    with uow:
+        _check_version(_group_of(uow.scim, workspace_id, group_id).etag, if_match)
+        uow.scim.delete_group(workspace_id, group_id)
+        uow.commit()
 
 
 def groups_of_users(

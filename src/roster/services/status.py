@@ -10,16 +10,17 @@ entry, the revocations, the counter and the users' status notices (mail) togethe
 written for them.)
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
+from datetime import date, datetime
+from itertools import chain
 from typing import Literal, NamedTuple, NoReturn
 
 from roster.domain import errors
 from roster.domain.access import Revoked
 from roster.domain.audit import APPLIED, AuditEntry
 from roster.domain.ids import new_id, new_ids
+from roster.domain.reviews import check_review_date
 from roster.domain.users import (
     Actor,
     Headcount,
@@ -65,10 +66,12 @@ def change_status(
     now: datetime,
     request_id: str | None = None,
     expected_version: int | None = None,
+    review_by: date | None = None,
 ) -> ChangeResult:
     """Change one user's status in its own transaction, or raise the refusal after
     auditing it: a refused attempt is committed as an audit entry before the error
-    propagates, so the log records refusals too."""
+    propagates, so the log records refusals too. A block may give its `review_by`
+    date (else the workspace's default for the reason)."""
     with uow:
         try:
             result = change_in_transaction(
@@ -83,6 +86,7 @@ def change_status(
                 now=now,
                 request_id=request_id,
                 expected_version=expected_version,
+                review_by=review_by,
             )
         except errors.DomainError:
             uow.commit()  # the refused attempt's audit entry
@@ -104,6 +108,7 @@ def change_in_transaction(
     now: datetime,
     request_id: str | None = None,
     expected_version: int | None = None,
+    review_by: date | None = None,
 ) -> ChangeResult:
     """`change_status` inside the caller's open unit of work (an invitation's
     acceptance lands with the change): it does not commit, and a refusal is raised
@@ -121,6 +126,7 @@ def change_in_transaction(
     workspace, counts, chain, user = locked
     if user is None:
         raise errors.NotFound("No such user in this workspace.")
+    review_by = _review_by(workspace, to, reason_code, review_by, now)
     try:
         if expected_version is not None and expected_version != user.version:
             raise errors.VersionConflict()
@@ -133,6 +139,7 @@ def change_in_transaction(
             now=now,
             policy=workspace.policy,
             headcount=_headcount(counts),
+            review_by=review_by,
         )
     except errors.DomainError as refusal:
         refused = _refused(
@@ -146,7 +153,9 @@ def change_in_transaction(
     after = counts.moved(user.role, event.from_status, event.to_status)
     entry = _applied(workspace_id, event, request_id, None)
     uow.audit.append([entry], after=chain)
-    new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
+    new = NewStatus.of(
+        to, actor=actor, reason_code=reason_code, note=note, now=now, review_by=review_by
+    )
     uow.users.set_status(workspace_id, [user.id], new)
     uow.counts.add(workspace_id, after.minus(counts))
     notify_status_changes(uow, workspace, [StatusNotice(user.id, to, reason_code, entry.id)], now)
@@ -212,7 +221,7 @@ def apply_changes(
     uow: UnitOfWork,
     *,
     workspace_id: str,
-    targets: Sequence[tuple[str, Status]],
+    targets: Iterable[tuple[str, Status]],
     route: Route,
     actor: Actor,
     reason_code: ReasonCode | None = None,
@@ -266,13 +275,31 @@ def apply_changes(
             next(known) if user_id in found else Outcome(user_id, "refused", errors.NotFound.code)
             for user_id in wanted
         ]
-    attempts = [*refused, *((a, APPLIED) for a in applied)]
-    entry = partial(_attempt, workspace_id, route, actor, now, batch_id)
-    ids = new_ids("evt", len(attempts))  # ascending: the rows append to their key
-    uow.audit.append([entry(a, outcome, i) for (a, outcome), i in zip(attempts, ids, strict=True)])
+    # The entries are made as the audit log writes them (a generator): one at a time,
+    # not thousands alive at once for the garbage collector to walk.
+    attempts = chain(refused, ((a, APPLIED) for a in applied))
+    ids = new_ids("evt", len(refused) + len(applied))  # ascending: rows append to their key
+    uow.audit.append(
+        AuditEntry(
+            workspace_id=workspace_id,
+            user_id=a.user_id,
+            from_status=a.status,
+            to_status=a.to,
+            route=route,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            reason_code=a.reason_code,
+            note=a.note,
+            at=now,
+            outcome=outcome,
+            batch_id=batch_id,
+            id=entry_id,
+        )
+        for (a, outcome), entry_id in zip(attempts, ids, strict=True)
+    )
     if not applied:
         return outcomes, Revoked()
-    _set_statuses(uow, workspace_id, applied, actor, now)
+    _set_statuses(uow, workspace, applied, actor, now)
     uow.counts.add(workspace_id, after.minus(counts))
     notices = zip(applied, ids[len(refused) :], strict=True)  # applied entries come last
     notify_status_changes(
@@ -282,45 +309,39 @@ def apply_changes(
     return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
 
 
-def _attempt(
-    workspace_id: str,
-    route: Route,
-    actor: Actor,
-    now: datetime,
-    batch_id: str,
-    ask: Target,
-    outcome: str,
-    entry_id: str,
-) -> AuditEntry:
-    """A batch's audit entry for one user's ask, applied or refused with `outcome`."""
-    return AuditEntry(
-        workspace_id=workspace_id,
-        user_id=ask.user_id,
-        from_status=ask.status,
-        to_status=ask.to,
-        route=route,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        reason_code=ask.reason_code,
-        note=ask.note,
-        at=now,
-        outcome=outcome,
-        batch_id=batch_id,
-        id=entry_id,
-    )
-
-
 def _set_statuses(
-    uow: UnitOfWork, workspace_id: str, applied: Sequence[Target], actor: Actor, now: datetime
+    uow: UnitOfWork, workspace: Workspace, applied: Sequence[Target], actor: Actor, now: datetime
 ) -> None:
     """The status columns of the applied changes (the domain's `NewStatus`, as
-    `User.change_status` sets them), one UPDATE per distinct new value."""
+    `User.change_status` sets them; a block its reason's default review date), one
+    UPDATE per distinct new value."""
     groups: dict[tuple[Status, ReasonCode | None, str | None], list[str]] = {}
     for a in applied:
         groups.setdefault((a.to, a.reason_code, a.note), []).append(a.user_id)
     for (to, reason_code, note), ids in groups.items():
-        new = NewStatus.of(to, actor=actor, reason_code=reason_code, note=note, now=now)
-        uow.users.set_status(workspace_id, ids, new)
+        review_by = workspace.review_date(reason_code, now) if to == Status.BLOCKED else None
+        new = NewStatus.of(
+            to, actor=actor, reason_code=reason_code, note=note, now=now, review_by=review_by
+        )
+        uow.users.set_status(workspace.id, ids, new)
+
+
+def _review_by(
+    workspace: Workspace,
+    to: Status,
+    reason_code: ReasonCode | None,
+    given: date | None,
+    now: datetime,
+) -> date | None:
+    """A block's review date: the one given (today or later), else the workspace's
+    default for the reason. Only a block has one."""
+    if to != Status.BLOCKED:
+        if given is not None:
+            raise errors.InvalidInput("A review date comes only with a block.")
+        return None
+    if given is None:
+        return workspace.review_date(reason_code, now)
+    return check_review_date(given, workspace.today(now))
 
 
 def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:

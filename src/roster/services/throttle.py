@@ -10,12 +10,13 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from roster.adapters import throttle_store
 from roster.adapters.database import WRITE
-from roster.adapters.throttle_store import Counter
 from roster.domain import errors
+from roster.domain.throttles import Counter
+from roster.services.ports import ThrottleRepository, UnitOfWork
 
 UNKNOWN_WORKSPACE = "?"
 
@@ -73,13 +74,13 @@ class Keys:
         return [self.account] + ([self.address] if self.address else [])
 
 
-def check(conn: Connection, keys: Keys, now: datetime) -> bool:
+def check(throttles: ThrottleRepository, keys: Keys, now: datetime) -> bool:
     """Raise `TooManyAttempts` (with seconds to wait) while any counter is blocked.
 
     Answers whether the account has a counter, so a right password clears it
     only when there is something to clear (no write on an ordinary sign-in).
     """
-    counters = throttle_store.read(conn, keys.workspace_id, keys.all())
+    counters = throttles.read(keys.workspace_id, keys.all())
     blocks = [
         c.blocked_until for c in counters.values() if c.blocked_until and c.blocked_until > now
     ]
@@ -89,18 +90,19 @@ def check(conn: Connection, keys: Keys, now: datetime) -> bool:
 
 
 def record_failure(
-    engine: Engine, keys: Keys, now: datetime, limits: Limits = DEFAULT_LIMITS
+    uow: UnitOfWork, keys: Keys, now: datetime, limits: Limits = DEFAULT_LIMITS
 ) -> None:
-    """Count one failure on the account and the address, in one write transaction."""
-    with engine.execution_options(**WRITE).begin() as conn:
+    """Count one failure on the account and the address, in one transaction."""
+    with uow:
         for key, limit in (
             (keys.account, limits.account_failures),
             (keys.address, limits.address_failures),
         ):
             if key is None:
                 continue
-            counter = throttle_store.counter_for_update(conn, keys.workspace_id, key, now)
-            throttle_store.save(conn, keys.workspace_id, key, failed(counter, now, limit, limits))
+            counter = uow.throttles.counter_for_update(keys.workspace_id, key, now)
+            uow.throttles.save(keys.workspace_id, key, failed(counter, now, limit, limits))
+        uow.commit()
 
 
 def failed(counter: Counter, now: datetime, limit: int, limits: Limits) -> Counter:
@@ -118,14 +120,17 @@ def failed(counter: Counter, now: datetime, limit: int, limits: Limits) -> Count
     return Counter(failures, counter.window_started_at, blocked)
 
 
-def succeeded(engine: Engine, keys: Keys) -> None:
+def succeeded(uow: UnitOfWork, keys: Keys) -> None:
     """A right password clears its account's counter."""
-    with engine.execution_options(**WRITE).begin() as conn:
-        throttle_store.clear(conn, keys.workspace_id, keys.account)
+    with uow:
+        uow.throttles.clear(keys.workspace_id, keys.account)
+        uow.commit()
 
 
 def prune(engine: Engine, now: datetime, limits: Limits = DEFAULT_LIMITS) -> int:
     """Forget counters that no longer count: their window and any block are over, so
-    the next failure would start afresh anyway. Returns how many were dropped."""
+    the next failure would start afresh anyway. Returns how many were dropped.
+    Housekeeping across every workspace (a background tick), one statement: not a
+    use case of the port."""
     with engine.execution_options(**WRITE).begin() as conn:
         return throttle_store.forget_ended(conn, now - limits.window, now)

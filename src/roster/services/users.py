@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import EllipsisType
 
 from roster.adapters.passwords import hash_password
 from roster.domain import errors
@@ -20,6 +21,7 @@ from roster.domain.users import (
 )
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts
+from roster.services.expiry import change_expiry
 from roster.services.ports import UnitOfWork
 from roster.services.status import audit_refusal
 
@@ -34,6 +36,7 @@ class NewUser:
     note: str | None = None
     password_hash: str | None = None
     last_seen_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 def create_user(
@@ -136,6 +139,10 @@ def add_users(
             status_note=n.note,
             status_changed_at=now,
             status_changed_by=actor.name,
+            review_by=workspace.review_date(n.reason_code, now)
+            if n.status == Status.BLOCKED
+            else None,
+            expires_at=n.expires_at,
         )
         if n.password_hash:
             hashes[user.id] = n.password_hash
@@ -241,13 +248,15 @@ def update_user(
     user_id: str,
     name: str | None = None,
     role: Role | None = None,
+    expires_at: datetime | EllipsisType | None = ...,
     expected_version: int | None = None,
     route: Route,
     actor: Actor,
     now: datetime,
     request_id: str | None = None,
 ) -> User:
-    """Change a user's name and/or role in one transaction (the API's PATCH).
+    """Change a user's name, role and/or expiry (None: never) in one transaction
+    (the API's PATCH).
 
     `expected_version` (from If-Match) refuses a stale edit with `version_conflict`;
     the role follows the domain's rules (only an owner makes or unmakes owners, the last
@@ -274,6 +283,9 @@ def update_user(
         if name is not None:
             user.rename(name)
         uow.users.save_profile(user)
+        change_expiry(
+            uow, user, expires_at, route=route, actor=actor, now=now, request_id=request_id
+        )
         if user.role != before:
             uow.counts.add(workspace_id, _role_delta(before, user.role, user.status))
             changes = {"role": [before.value, user.role.value]}

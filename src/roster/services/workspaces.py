@@ -1,12 +1,15 @@
 """Creating workspaces and changing their settings."""
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from types import EllipsisType
 
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.ids import new_id
+from roster.domain.reviews import check_review_days
+from roster.domain.reviews import review_days as days_by_reason
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import Workspace
@@ -69,6 +72,7 @@ def update_settings(
     reactivate_on_sign_in: bool | None = None,
     seat_limit: int | EllipsisType | None = ...,
     notify_users_on_status_change: bool | None = None,
+    review_days: Mapping[str, int] | None = None,
     route: Route,
     actor: Actor,
     now: datetime,
@@ -76,16 +80,20 @@ def update_settings(
 ) -> Workspace:
     """Change the settings given; `seat_limit=None` removes the limit. What changed
     is audited (`workspace.settings_changed`, each field before and after), so a
-    setting switched on for one act and off again leaves its trace."""
+    setting switched on for one act and off again leaves its trace. `review_days`
+    sets the days from a block to its review for the reasons it names."""
     if isinstance(seat_limit, int) and seat_limit < 0:
         raise errors.InvalidInput("The seat limit cannot be negative.")
     if isinstance(seat_limit, int) and seat_limit > MAX_SEAT_LIMIT:
         raise errors.InvalidInput(f"The seat limit can be at most {MAX_SEAT_LIMIT:,}.")
+    review_days = check_review_days(review_days) if review_days else None
     with uow:
         workspace = uow.workspaces.get(workspace_id)
         if workspace is None:
             raise errors.NotFound("No such workspace.")
         before = _settings(workspace)
+        if review_days:
+            workspace.review_days = {**(workspace.review_days or {}), **review_days}
         if allow_api_unblock is not None:
             workspace.allow_api_unblock = allow_api_unblock
         if reactivate_on_sign_in is not None:
@@ -114,9 +122,12 @@ def update_settings(
 
 
 def _settings(workspace: Workspace) -> dict[str, object]:
-    return {
+    settings: dict[str, object] = {
         "allow_api_unblock": workspace.allow_api_unblock,
         "reactivate_on_sign_in": workspace.reactivate_on_sign_in,
         "seat_limit": workspace.seat_limit,
         "notify_users_on_status_change": workspace.notify_users_on_status_change,
     }
+    for reason, days in days_by_reason(workspace.review_days).items():
+        settings[f"review_days.{reason.value}"] = days
+    return settings

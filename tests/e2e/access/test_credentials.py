@@ -118,7 +118,7 @@ def test_a_session_credential_stops_on_the_next_check_after_its_user_leaves_acti
 ) -> None:
     uid = add_user(container, tenant, "sub@x.example", role=Role.ADMIN)
     signed = sign_in(
-        container.engine,
+        container.uow(),
         workspace=tenant.workspace.slug,
         email="sub@x.example",
         password=PASSWORD,

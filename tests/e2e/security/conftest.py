@@ -24,6 +24,8 @@ FORM_DATA: dict[str, dict[str, str]] = {
     "/admin/sign-out": {},
     "/admin/users/{user_id}/status": {"to": "blocked", "reason_code": "other", "version": "1"},
     "/admin/settings": {"seat_limit": "7"},
+    "/admin/users/{user_id}/review": {"review_by": "2099-01-01", "review_note": "csrf"},
+    "/admin/users/{user_id}/expiry": {"expires_on": "2031-01-01"},
     "/admin/tokens": {"kind": "service", "name": "csrf"},
     "/admin/tokens/{token_id}/revoke": {},
     "/admin/bulk-actions/new": {"status": "inactive", "q": "f"},

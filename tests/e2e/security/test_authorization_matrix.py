@@ -107,6 +107,8 @@ ACCESS: dict[str, Audience] = {
     f"POST {API}/invitations/{{invitation_id}}/resend": Audience.SERVICE_OR_ADMIN,
     f"POST {API}/auth/password-resets": Audience.PUBLIC,
     f"POST {API}/auth/password-resets/{{token}}": Audience.PUBLIC,
+    f"GET {API}/blocked-users": Audience.ADMIN,
+    f"PUT {API}/users/{{user_id}}/review": Audience.ADMIN,
 }
 for _method, _path in itertools.product(
     ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), ("/{rest:path}",)
@@ -148,6 +150,8 @@ ALLOWED_ANSWER: dict[str, frozenset[int]] = {
     },
     # The token the matrix has is an invitation's, not a reset link's.
     f"POST {API}/auth/password-resets/{{token}}": frozenset({404}),
+    # The matrix's users are not Blocked, and only a Blocked user is reviewed.
+    f"PUT {API}/users/{{user_id}}/review": frozenset({409}),
 }
 
 CROSS_WORKSPACE_404 = {
@@ -261,7 +265,7 @@ class World:
     ) -> str:
         t = tenant or self.tenant
         return sign_in(
-            self.container.engine,
+            self.container.uow(),
             workspace=t.workspace.slug,
             email=email,
             password=PASSWORD,
@@ -440,6 +444,7 @@ BODIES: dict[str, Body] = {
     f"POST {API}/users": lambda w, _: {"email": f"{w.unique('new')}@x.example", "name": "New"},
     f"PATCH {API}/users/{{user_id}}": lambda w, _: {"name": "Renamed"},
     f"PUT {API}/users/{{user_id}}/status": lambda w, _: {"status": "inactive"},
+    f"PUT {API}/users/{{user_id}}/review": lambda w, _: {"review_by": "2099-01-01", "note": "m"},
     f"POST {API}/invitations": lambda w, _: {"email": f"{w.unique('inv')}@x.example"},
     f"POST {API}/invitations/{{token}}/accept": lambda w, _: {"password": PASSWORD},
     f"POST {API}/auth/password-resets": lambda w, _: {
@@ -660,7 +665,7 @@ def test_a_dashboard_cookie_sent_as_a_bearer_cannot_lift_a_block(
     admin = add_user(container, tenant, "adm@x.example", role=Role.ADMIN)
     blocked = add_user(container, tenant, "blk@x.example", status=Status.BLOCKED)
     cookie = sign_in(
-        container.engine,
+        container.uow(),
         workspace=tenant.workspace.slug,
         email="adm@x.example",
         password=PASSWORD,

@@ -179,7 +179,10 @@ PARAMS: dict[str, Callable[[Forms, dict[str, str]], str]] = {
 # Forms for people not signed in: their CSRF token is the pre-session one of their page.
 PRESESSION_FORMS = ("/admin/sign-in", "/admin/forgot-password", "/admin/password-reset/")
 
-READ_ONLY_POSTS = {"/admin/bulk-actions/new"}  # a preview page: it writes nothing anyway
+READ_ONLY_POSTS = {
+    "/admin/bulk-actions/new",  # a preview page: it writes nothing anyway
+    "/admin/users/{user_id}/review",  # the form's user is not Blocked: nothing to review
+}
 
 
 def form_posts(app: FastAPI) -> list[tuple[str, tuple[str, ...]]]:

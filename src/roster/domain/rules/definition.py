@@ -20,7 +20,10 @@ a rule reacting to a status change a rule made is depth 1, and so on."""
 MAX_EVERY_MINUTES = 7 * 24 * 60
 MAX_CONDITIONS = 20
 Op = Literal["eq", "in", "gt", "lt"]
-USER_FIELDS = ("status", "role", "email_domain", "last_seen_days", "never_signed_in_days")
+USER_FIELDS = (
+    *("status", "role", "email_domain", "last_seen_days", "never_signed_in_days"),
+    "expires_in_days",
+)
 
 
 class RuleInvalid(errors.InvalidInput):

@@ -30,6 +30,8 @@ def _user_part(c: Condition, now: datetime) -> UserFilter:
         return UserFilter(role=tuple(map(Role, values)))
     if c.field == "email_domain":
         return UserFilter(email_domain=values)
+    if c.field == "expires_in_days":
+        return _expiring(c, now)
     # "More than N days" (gt) is before the moment N days ago; "less than", at or after it.
     at = now - timedelta(days=c.value)
     if c.field == "last_seen_days":
@@ -38,6 +40,16 @@ def _user_part(c: Condition, now: datetime) -> UserFilter:
         return UserFilter(idle_before=at) if c.op == "gt" else UserFilter(idle_after=at)
     created = UserFilter(created_before=at) if c.op == "gt" else UserFilter(created_after=at)
     return created & UserFilter(never_seen=True)  # never_signed_in_days
+
+
+def _expiring(c: Condition, now: datetime) -> UserFilter:
+    """Ahead, not behind: "ends in less than N days" (lt) is an end from now to N days
+    on (a passed one has already ended); "more than" (gt), beyond N days on. A user
+    with no end matches neither."""
+    ahead = now + timedelta(days=c.value)
+    if c.op == "gt":
+        return UserFilter(expires_after=ahead)
+    return UserFilter(expires_after=now, expires_before=ahead)
 
 
 def event_matches(conditions: Sequence[Condition], data: Mapping[str, Any]) -> bool:

@@ -125,7 +125,7 @@ def parse_condition(data: Any, where: str, trigger: Trigger) -> Condition:
         return _event_condition(name, op, value, where, trigger)
     if name not in USER_FIELDS:
         raise RuleInvalid(f"{where}.field", _FIELD_HELP)
-    if name in ("last_seen_days", "never_signed_in_days"):
+    if name in ("last_seen_days", "never_signed_in_days", "expires_in_days"):
         if op not in _NUMBER_OPS:
             raise RuleInvalid(f"{where}.op", f'{name} takes "gt" or "lt".')
         if not _is_int(value) or not 0 <= value <= 36500:
@@ -138,7 +138,7 @@ def parse_condition(data: Any, where: str, trigger: Trigger) -> Condition:
 
 _FIELD_HELP = (
     "must be one of status, role, email_domain, last_seen_days, "
-    "never_signed_in_days or event.data.<key>."
+    "never_signed_in_days, expires_in_days or event.data.<key>."
 )
 
 

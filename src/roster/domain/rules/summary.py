@@ -47,6 +47,9 @@ def _phrase(c: Condition) -> str:
     if c.field == "never_signed_in_days":
         older = "more" if c.op == "gt" else "less"
         return f"who never signed in and were created {older} than {value} days ago"
+    if c.field == "expires_in_days":
+        more = "more" if c.op == "gt" else "less"
+        return f"whose account ends in {more} than {value} days"
     if c.field == "role":
         return f"with role {value}"
     if c.field == "email_domain":

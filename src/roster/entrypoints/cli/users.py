@@ -1,20 +1,24 @@
-"""`roster users`: add, list, show, import, export and set-status (route cli)."""
+"""`roster users`: add, set, list, show, import, export, set-status and review
+(route cli)."""
 
 import csv
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import typer
 from rich.progress import Progress
 
 from roster.domain.audit import AuditEntry
+from roster.domain.filters import instant
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
 from roster.entrypoints.cli.user_filter import FILTER, parse_filter
 from roster.services import queries
 from roster.services.imports import import_rows, parse_csv
+from roster.services.reviews import record_review
 from roster.services.status import change_status
-from roster.services.users import NewUser, create_user
+from roster.services.users import NewUser, create_user, update_user
 
 app = typer.Typer(help="Users of a workspace.", no_args_is_help=True)
 
@@ -37,6 +41,9 @@ def add(
     status: Status = typer.Option(Status.ACTIVE, help="active, inactive or blocked."),
     reason: ReasonCode | None = typer.Option(None, help="Reason code (needed for blocked)."),
     note: str | None = typer.Option(None, help="A note on the status."),
+    expires: str | None = typer.Option(
+        None, "--expires", help="When the account ends (YYYY-MM-DD or ISO date-time)."
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Add a user to a workspace."""
@@ -49,6 +56,7 @@ def add(
         status=status,
         reason_code=reason,
         note=note,
+        expires_at=_when(expires) if expires else None,
     )
     with reported():
         user = create_user(
@@ -73,6 +81,9 @@ def set_status(
     workspace: str = WORKSPACE,
     reason: ReasonCode | None = typer.Option(None, help="Reason code (needed to block)."),
     note: str | None = typer.Option(None, help="A note (needed to lift a block)."),
+    review_by: str | None = typer.Option(
+        None, "--review-by", help="Blocking: the review date (default: the reason's days)."
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Change one user's status from the server (route cli: may lift a block)."""
@@ -91,6 +102,7 @@ def set_status(
             reason_code=reason,
             note=note,
             now=c.clock(),
+            review_by=_day(review_by) if review_by else None,
         )
     revoked = result.revoked
     if json_out:
@@ -115,6 +127,74 @@ def set_status(
         typer.echo(f"{result.user.email} is already {status.value}; nothing changed.")
 
 
+@app.command("set")
+def set_user(
+    email: str,
+    workspace: str = WORKSPACE,
+    expires: str = typer.Option(
+        ..., "--expires", help="When the account ends (YYYY-MM-DD or ISO date-time), or never."
+    ),
+) -> None:
+    """Change when a user's account ends (audited; `--expires never` removes it)."""
+    c = container()
+    workspace_id = _workspace_id(workspace)
+    when = None if expires.strip().lower() == "never" else _when(expires)
+    with reported():
+        with c.engine.connect() as conn:
+            user_id = queries.user_by_email(conn, workspace_id, email).user.id
+        update_user(
+            c.uow(),
+            workspace_id=workspace_id,
+            user_id=user_id,
+            expires_at=when,
+            route=Route.CLI,
+            actor=operator(),
+            now=c.clock(),
+        )
+    typer.echo(f"{email} expires {when.isoformat() if when else 'never'}.")
+
+
+@app.command("review")
+def review(
+    email: str,
+    workspace: str = WORKSPACE,
+    until: str = typer.Option(..., "--until", help="Keep Blocked until this day (YYYY-MM-DD)."),
+    note: str = typer.Option(..., "--note", help="Why the block stays."),
+) -> None:
+    """Record a review of a Blocked user: a new review date and why (audited)."""
+    c = container()
+    workspace_id = _workspace_id(workspace)
+    day = _day(until)
+    with reported():
+        with c.engine.connect() as conn:
+            user_id = queries.user_by_email(conn, workspace_id, email).user.id
+        record_review(
+            c.uow(),
+            workspace_id=workspace_id,
+            user_id=user_id,
+            review_by=day,
+            note=note,
+            route=Route.CLI,
+            actor=operator(),
+            now=c.clock(),
+        )
+    typer.echo(f"{email} stays Blocked until {day.isoformat()}.")
+
+
+def _when(raw: str) -> datetime:
+    try:
+        return instant(raw.strip())
+    except ValueError:
+        fail(f"{raw!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time.")
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        fail(f"{raw!r} is not a date (YYYY-MM-DD).")
+
+
 @app.command("show")
 def show(email: str, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
     """Show one user, with their status history (refused attempts included)."""
@@ -134,6 +214,10 @@ def show(email: str, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
     if u.status_note:
         line += f" — {u.status_note}"
     typer.echo(line)
+    if u.review_by:
+        typer.echo(f"Review by: {u.review_by.isoformat()}")
+    if u.expires_at:
+        typer.echo(f"Expires: {u.expires_at:%Y-%m-%d %H:%M} UTC")
     typer.echo("History:")
     for e in history:
         typer.echo(
@@ -177,7 +261,8 @@ def list_(
 
 @app.command("import")
 def import_(file: Path, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
-    """Import a CSV (header email,name,role,status[,reason,note]) through route bulk.
+    """Import a CSV (header email,name,role,status[,reason,note,expires_at]) through
+    route bulk.
 
     The whole file is checked first: any bad row stops the import before anything is
     written. A row that would change a Blocked user is reported refused; others apply.

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
-from roster.services import automations, billing, bulk, mail, outbox, throttle
-from roster.services.jobs import this_process
+from roster.services import automations, billing, bulk, expiry, mail, outbox, throttle
+from roster.services.jobs import hand_back, this_process
 
 log = logging.getLogger("roster.background")
 
@@ -95,6 +95,12 @@ def snapshot_billing(container: Container) -> None:
         billing.build_all_snapshots(container.engine, now)
 
 
+def expire_accounts(container: Container) -> None:
+    """Make the users whose `expires_at` has passed Inactive. Every tick (one indexed
+    read when none is due), so an account ends within a minute of its date."""
+    expiry.expire_due(container.engine, container.uow, container.clock())
+
+
 TICKS: list[tuple[str, Tick]] = [
     ("bulk", run_bulk_jobs),
     ("automations", run_due_rules),
@@ -103,6 +109,7 @@ TICKS: list[tuple[str, Tick]] = [
     ("mail", send_mail),
     ("throttles", prune_throttles),
     ("billing", snapshot_billing),
+    ("expiry", expire_accounts),
 ]
 
 
@@ -122,7 +129,14 @@ def start(container: Container, interval: float = 1.0) -> Callable[[], None]:
     thread.start()
 
     def stop() -> None:
+        """Stop after the tick in flight and hand back this process's job leases:
+        once at once (a long automation run then stops at its next chunk), and again
+        after the loop ended, for any job it took in between."""
         stopping.set()
+        holder = this_process()
+        released = hand_back(container.engine, holder)
         thread.join(timeout=10)
+        released += hand_back(container.engine, holder)
+        log.info("background stopped; %d job lease(s) handed back", released)
 
     return stop

@@ -14,8 +14,10 @@ from roster.entrypoints.web.admin import automations as automations
 from roster.entrypoints.web.admin import billing as billing
 from roster.entrypoints.web.admin import bulk as bulk
 from roster.entrypoints.web.admin import emails as emails
+from roster.entrypoints.web.admin import expiry as expiry
 from roster.entrypoints.web.admin import invitations as invitations
 from roster.entrypoints.web.admin import password_reset as password_reset
+from roster.entrypoints.web.admin import reviews as reviews
 from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
 from roster.entrypoints.web.admin import user_admin as user_admin
@@ -38,6 +40,8 @@ PAGES = (
     emails,
     invitations,
     password_reset,
+    reviews,
+    expiry,
 )
 """Dashboard modules, each with a `router`; a feature appends its own."""
 

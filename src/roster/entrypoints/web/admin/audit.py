@@ -38,6 +38,8 @@ KINDS = {
     AuditKind.CREDENTIAL_CREATED: "Token created",
     AuditKind.CREDENTIAL_REVOKED: "Token revoked",
     AuditKind.AUTOMATION_CHANGED: "Automation changed",
+    AuditKind.REVIEW_RECORDED: "Review recorded",
+    AuditKind.EXPIRY_CHANGED: "Expiry changed",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

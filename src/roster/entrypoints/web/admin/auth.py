@@ -57,7 +57,7 @@ async def sign_in_submit(
     values = {"workspace": workspace, "email": email, "next": safe_next(next)}
     try:
         signed = sign_in(
-            container.engine,
+            container.uow(),
             workspace=workspace,
             email=email,
             password=password,

@@ -58,7 +58,6 @@ async def forgot_submit(
     try:
         request_reset(
             container.uow(),
-            container.engine,
             workspace=workspace.strip(),
             email=email,
             address=request.client.host if request.client else None,

@@ -1,4 +1,5 @@
-"""Workspace settings: API unblocking, reactivation on sign-in, the seat limit."""
+"""Workspace settings: API unblocking, reactivation on sign-in, the seat limit, and
+the days from a block to its review, per reason."""
 
 from typing import Annotated
 
@@ -6,6 +7,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from roster.domain import errors
+from roster.domain.reviews import MAX_REVIEW_DAYS, review_days
+from roster.domain.vocabulary import ReasonCode
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
@@ -24,6 +27,7 @@ def _page(
     status_code: int = 200,
     form_errors: dict[str, str] | None = None,
     seat_limit: str | None = None,
+    review: dict[str, str] | None = None,
 ) -> HTMLResponse:
     with reading(container) as conn:
         workspace = queries.workspace_by_id(conn, admin.workspace_id)
@@ -37,6 +41,8 @@ def _page(
         workspace=workspace,
         active=counts.active,
         seat_limit=shown,
+        review_days=review
+        or {r.value: str(n) for r, n in review_days(workspace.review_days).items()},
         errors=form_errors or {},
     )
 
@@ -56,14 +62,31 @@ def save_settings(
     reactivate_on_sign_in: Annotated[str, Form()] = "",
     seat_limit: Annotated[str, Form()] = "",
     notify_users_on_status_change: Annotated[str, Form()] = "",
+    review_payment_dispute: Annotated[str | None, Form()] = None,
+    review_access_violation: Annotated[str | None, Form()] = None,
+    review_unresolved_issue: Annotated[str | None, Form()] = None,
+    review_needs_review: Annotated[str | None, Form()] = None,
+    review_other: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """Save all four settings (an unchecked box is off; an empty limit is none)."""
+    """Save the settings (an unchecked box is off; an empty limit is none; review
+    days a form leaves out stay as they were)."""
+    given = {
+        ReasonCode.PAYMENT_DISPUTE: review_payment_dispute,
+        ReasonCode.ACCESS_VIOLATION: review_access_violation,
+        ReasonCode.UNRESOLVED_ISSUE: review_unresolved_issue,
+        ReasonCode.NEEDS_REVIEW: review_needs_review,
+        ReasonCode.OTHER: review_other,
+    }
+    review = {r.value: v.strip() for r, v in given.items() if v is not None}
     limit = seat_limit.strip()
+    problems = _review_problems(review)
     if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 18):
-        problem = {"seat_limit": "Write the seat limit as a whole number, or leave it empty."}
+        problems["seat_limit"] = "Write the seat limit as a whole number, or leave it empty."
+    if problems:
         return _page(
-            request, admin, container, status_code=422, form_errors=problem, seat_limit=seat_limit
-        )
+            request, admin, container, status_code=422, form_errors=problems,
+            seat_limit=seat_limit, review=review,
+        )  # fmt: skip
     try:
         update_settings(
             container.uow(),
@@ -72,6 +95,7 @@ def save_settings(
             reactivate_on_sign_in=reactivate_on_sign_in == "on",
             seat_limit=int(limit) if limit else None,
             notify_users_on_status_change=notify_users_on_status_change == "on",
+            review_days={r: int(n) for r, n in review.items()} or None,
             route=admin.principal.route,
             actor=admin.principal.actor,
             now=container.clock(),
@@ -83,3 +107,12 @@ def save_settings(
             form_errors={"seat_limit": bad.detail}, seat_limit=seat_limit,
         )  # fmt: skip
     return redirect(request, "/admin/settings", flash="Settings saved.")
+
+
+def _review_problems(review: dict[str, str]) -> dict[str, str]:
+    """A message by each review-days field that is not a whole number in range."""
+    return {
+        f"review_{reason}": f"Write a whole number of days from 1 to {MAX_REVIEW_DAYS}."
+        for reason, days in review.items()
+        if not (days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_REVIEW_DAYS)
+    }

@@ -1,5 +1,6 @@
 """The users page and a user's profile, where an admin reads and changes the Status."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +13,7 @@ from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
 from roster.entrypoints.web.admin.rendering import redirect, render
+from roster.entrypoints.web.admin.reviews import check_review_field
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
@@ -146,10 +148,11 @@ def change(
     note: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     version: Annotated[str, Form()] = "",
+    review_by: Annotated[str, Form()] = "",
 ) -> Response:
     """Change the status through route admin_profile; refusals show next to the field."""
-    values = {"to": to, "reason_code": reason_code, "note": note}
-    problems = _check_form(to, reason_code, version)
+    values = {"to": to, "reason_code": reason_code, "note": note, "review_by": review_by}
+    problems = _check_form(to, reason_code, version) | check_review_field(review_by)
     if problems:
         return _profile(
             request, admin, container, user_id, status_code=422, form_errors=problems, values=values
@@ -167,7 +170,7 @@ def change(
     try:
         result = _change(
             container, admin, user_id, target, reason_code, note, int(version),
-            password if confirming else None, request_id,
+            password if confirming else None, request_id, review_by,
         )  # fmt: skip
     except errors.DomainError as refusal:
         field = _field_of(refusal, target, reason_code)
@@ -202,9 +205,10 @@ def _change(
     version: int,
     password: str | None,
     request_id: str,
+    review_by: str = "",
 ) -> ChangeResult:
     return change_on_profile(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         user_id=user_id,
         to=target,
@@ -216,12 +220,15 @@ def _change(
         now=container.clock(),
         expected_version=version,
         request_id=request_id,
+        review_by=date.fromisoformat(review_by) if review_by else None,
     )
 
 
 def _field_of(refusal: errors.DomainError, target: Status, reason_code: str) -> str:
     if isinstance(refusal, errors.ReasonRequired):
         return "reason_code" if target == Status.BLOCKED and not reason_code else "note"
+    if isinstance(refusal, errors.InvalidInput) and "review date" in refusal.detail:
+        return "review_by"
     return FIELD_OF_CODE.get(refusal.code, "to")
 
 

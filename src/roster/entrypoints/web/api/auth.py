@@ -31,7 +31,7 @@ def create_session(
     """
     try:
         signed = sign_in(
-            container.engine,
+            container.uow(),
             workspace=body.workspace,
             email=body.email,
             password=body.password,
@@ -94,7 +94,6 @@ def request_password_reset(
     try:
         request_reset(
             container.uow(),
-            container.engine,
             workspace=body.workspace,
             email=body.email,
             address=request.client.host if request.client else None,

@@ -35,9 +35,9 @@ RuleBody = Annotated[
         description=(
             "A rule: name, enabled, trigger (schedule every_minutes | daily_at, or event), "
             "conditions (field status|role|email_domain|last_seen_days|never_signed_in_days|"
-            "event.data.<key>; op eq|in|gt|lt; value), action (set_status with status, "
-            "reason_code?, note?; or webhook with url). `personal: true` makes it yours: "
-            "it stops when you leave Active."
+            "expires_in_days|event.data.<key>; op eq|in|gt|lt; value), action (set_status "
+            "with status, reason_code?, note?; or webhook with url). `personal: true` makes "
+            "it yours: it stops when you leave Active."
         ),
         openapi_examples={"dormant": {"value": RULE_EXAMPLE}},
     ),

@@ -1,13 +1,14 @@
 """Pydantic request and response bodies of the REST API."""
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.credentials import CredentialKind
+from roster.domain.reviews import MAX_REVIEW_DAYS, review_days
 from roster.domain.transitions import Policy, allowed_targets
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
@@ -71,6 +72,10 @@ class StatusChangeBody(Strict):
     status: Status
     reason_code: ReasonCode | None = None
     note: str | None = Field(default=None, max_length=2000)
+    review_by: date | None = Field(
+        default=None,
+        description="Blocking only: the review date (default: the reason's days).",
+    )
 
 
 class Revocations(BaseModel):
@@ -90,6 +95,8 @@ class UserOut(BaseModel):
     status_note: str | None
     status_changed_at: datetime | None
     status_changed_by: str | None
+    review_by: date | None = Field(description="A Blocked user's review date.")
+    expires_at: datetime | None = Field(description="When the account ends; null: never.")
     last_seen_at: datetime | None
     created_at: datetime
     etag: str
@@ -110,6 +117,8 @@ class UserOut(BaseModel):
             status_note=u.status_note,
             status_changed_at=u.status_changed_at,
             status_changed_by=u.status_changed_by,
+            review_by=u.review_by,
+            expires_at=u.expires_at,
             last_seen_at=view.last_seen_at,
             created_at=view.created_at,
             etag=etag(u.version),
@@ -182,11 +191,17 @@ class UserCreateBody(Strict):
         max_length=1024,
         description="Optional: lets the user sign in with a password (stored as Argon2id).",
     )
+    expires_at: datetime | None = Field(
+        default=None, description="When the account ends (becomes Inactive); null: never."
+    )
 
 
 class UserPatchBody(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the account ends; null: never (absent: unchanged)."
+    )
 
 
 class UserList(BaseModel):
@@ -264,6 +279,9 @@ class WorkspaceOut(BaseModel):
         description="Whether users get an email when they become Inactive or Blocked, "
         "or Active again."
     )
+    review_days: dict[str, int] = Field(
+        description="Days from a block to its review, per reason code."
+    )
     users: CountsOut
 
     @classmethod
@@ -276,6 +294,7 @@ class WorkspaceOut(BaseModel):
             reactivate_on_sign_in=w.reactivate_on_sign_in,
             seat_limit=w.seat_limit,
             notify_users_on_status_change=w.notify_users_on_status_change,
+            review_days={r.value: n for r, n in review_days(w.review_days).items()},
             users=CountsOut(active=counts.active, inactive=counts.inactive, blocked=counts.blocked),
         )
 
@@ -286,4 +305,7 @@ class WorkspacePatchBody(Strict):
     notify_users_on_status_change: bool | None = None
     seat_limit: int | None = Field(
         default=None, ge=0, le=1_000_000_000, description="null removes the limit."
+    )
+    review_days: dict[ReasonCode, Annotated[int, Field(ge=1, le=MAX_REVIEW_DAYS)]] | None = Field(
+        default=None, description="Days from a block to its review for the reasons given."
     )

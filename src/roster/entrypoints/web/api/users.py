@@ -7,6 +7,7 @@ manage nothing, and identity providers speak SCIM at /scim/v2.
 """
 
 from datetime import datetime
+from types import EllipsisType
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -139,6 +140,7 @@ def create(
             status=body.status,
             reason_code=body.reason_code,
             note=body.note,
+            expires_at=instant(body.expires_at) if body.expires_at else None,
         ),
         password=body.password,
         route=admin.route,
@@ -173,7 +175,9 @@ def patch(
     request_id: RequestIdDep,
     if_match: IfMatch = None,
 ) -> UserOut:
-    """Change a user's name and/or role (not their status: see PUT …/status). Only an
+    """Change a user's name, role and/or `expires_at` (null: never; when it passes
+    the user becomes Inactive, reason expired), not their status (see PUT
+    …/status). Only an
     owner makes or unmakes owners (403 forbidden); the last active owner cannot stop
     being an owner (409 last_owner); a Blocked user's role cannot change here (409
     user_blocked, audited)."""
@@ -183,6 +187,7 @@ def patch(
         user_id=user_id,
         name=body.name,
         role=body.role,
+        expires_at=_expiry(body),
         expected_version=parse_etag(if_match),
         route=admin.route,
         actor=admin.actor,
@@ -190,6 +195,12 @@ def patch(
         request_id=request_id,
     )
     return _tagged(response, _user_out(container, admin, user_id))
+
+
+def _expiry(body: UserPatchBody) -> datetime | EllipsisType | None:
+    if "expires_at" not in body.model_fields_set:
+        return ...
+    return instant(body.expires_at) if body.expires_at else None
 
 
 @router.put(
@@ -208,7 +219,8 @@ def put_status(
     if_match: IfMatch = None,
 ) -> StatusChangeOut:
     """Change one user's status through the caller's route (a personal token:
-    admin_api; a service token: automation). Refusals are audited."""
+    admin_api; a service token: automation). Refusals are audited. A block may
+    give its `review_by` date (today or later)."""
     result = change_status(
         container.uow(),
         workspace_id=principal.workspace_id,
@@ -221,6 +233,7 @@ def put_status(
         now=container.clock(),
         request_id=request_id,
         expected_version=parse_etag(if_match),
+        review_by=body.review_by,
     )
     out = _tagged(response, _user_out(container, principal, result.user.id))
     r = result.revoked

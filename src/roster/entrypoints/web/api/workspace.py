@@ -34,7 +34,8 @@ def patch(
     request_id: RequestIdDep,
 ) -> WorkspaceOut:
     """Change the settings sent; others stay. `seat_limit: null` removes the limit.
-    `allow_api_unblock` lets personal tokens lift blocks (off by default)."""
+    `allow_api_unblock` lets personal tokens lift blocks (off by default);
+    `review_days` sets, per reason code, the days from a block to its review."""
     update_settings(
         container.uow(),
         workspace_id=admin.workspace_id,
@@ -42,6 +43,7 @@ def patch(
         reactivate_on_sign_in=body.reactivate_on_sign_in,
         seat_limit=body.seat_limit if "seat_limit" in body.model_fields_set else ...,
         notify_users_on_status_change=body.notify_users_on_status_change,
+        review_days={r.value: n for r, n in body.review_days.items()} if body.review_days else None,
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),

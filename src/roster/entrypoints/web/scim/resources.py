@@ -23,8 +23,9 @@ from scim2_models import (
     User,
 )
 
+from roster.domain.scim import ScimGroup, ScimUser
 from roster.entrypoints.web.scim.bodies import ENTERPRISE, POLICY
-from roster.services.scim import GroupWrite, ScimGroup, ScimUser, UserWrite
+from roster.services.scim import GroupWrite, UserWrite
 
 UserModel = User[EnterpriseUser]
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -11,10 +11,10 @@ from typing import Any, Union
 
 from scim2_models import Group
 
+from roster.domain.scim import ScimGroup, ScimUser
 from roster.entrypoints.web.scim import queries
 from roster.entrypoints.web.scim.resources import UserModel, group_model, user_model
 from roster.services import scim
-from roster.services.scim import ScimGroup, ScimUser
 
 # A type's union, as scim2-models takes it for a ListResponse of several types.
 ANY_RESOURCE: Any = Union[UserModel, Group]  # noqa: UP007

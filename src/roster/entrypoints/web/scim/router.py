@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
+from roster.domain.scim import ScimUser
 from roster.entrypoints.web.deps import ContainerDep
 from roster.entrypoints.web.scim import queries, root_search
 from roster.entrypoints.web.scim.bodies import (
@@ -58,6 +59,7 @@ def scim_principal(request: Request, container: ContainerDep) -> Principal:
     bearer = token.strip() if scheme.lower() == "bearer" else ""
     with container.engine.connect() as conn:
         principal = authenticate(conn, bearer or None, container.clock())
+    request.state.workspace_id = principal.workspace_id  # for the request's log line
     if principal.kind != CredentialKind.SCIM:
         raise errors.Forbidden(
             "Only a scim token may use /scim/v2 (roster tokens create --kind scim)."
@@ -142,7 +144,7 @@ def get_resource_type(type_id: str, request: Request, _: ScimPrincipal) -> Respo
 
 
 def _user_body(
-    su: scim.ScimUser,
+    su: ScimUser,
     base: str,
     groups: list[tuple[str, str]] | None,
     search: Any = None,
@@ -222,7 +224,7 @@ def create_user(
         body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
     su = scim.create_user(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         actor=principal.actor,
         write=user_write(model, keep_active=True),
@@ -264,7 +266,7 @@ def patch_user(
     active = only_active(body)
     if active is not None:  # `active` alone: no resource to patch, nothing else to save
         su = scim.set_active(
-            container.engine,
+            container.uow(),
             current,
             active,
             actor=principal.actor,
@@ -298,21 +300,19 @@ def _write_user(
     request: Request,
     container: ContainerDep,
     principal: Principal,
-    current: scim.ScimUser,
+    current: ScimUser,
     groups: list[tuple[str, str]],
     model: Any,
 ) -> Response:
     """Write, and answer the user as stored. Writing a user never changes their
     groups (read-only here), so the groups read with `current` still hold."""
     su = scim.update_user(
-        container.engine,
-        workspace_id=principal.workspace_id,
-        user_id=current.user.id,
+        container.uow(),
+        current,
         actor=principal.actor,
         write=user_write(model),
         now=container.clock(),
         if_match=request.headers.get("if-match"),
-        current=current,
         request_id=request.state.request_id,
     )
     return _one(_user_body(su, _base(request), groups), etag=su.etag)
@@ -324,7 +324,7 @@ def delete_user(
 ) -> Response:
     """Deactivates and deprovisions: Inactive, then 404 to SCIM (docs/scim.md)."""
     scim.deactivate_user(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         user_id=user_id,
         actor=principal.actor,
@@ -382,7 +382,7 @@ def create_group(
         scim_policy=POLICY,
     )
     group = scim.create_group(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         write=group_write(model),
         now=container.clock(),
@@ -432,7 +432,7 @@ def _write_group(
     request: Request, container: ContainerDep, principal: Principal, group_id: str, model: Group
 ) -> Response:
     group = scim.update_group(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         group_id=group_id,
         write=group_write(model),
@@ -448,7 +448,7 @@ def delete_group(
     group_id: str, request: Request, container: ContainerDep, principal: ScimPrincipal
 ) -> Response:
     scim.delete_group(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         group_id=group_id,
         if_match=request.headers.get("if-match"),

@@ -1,7 +1,7 @@
 """mail: the emails outbox, password reset links, and the setting that sends status notices
 
-Revision ID: 0014_mail
-Revises: 0013_audit_kinds
+Revision ID: 0015_mail
+Revises: 0014_review_dates
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_mail"
-down_revision: str | None = "0013_audit_kinds"
+revision: str = "0015_mail"
+down_revision: str | None = "0014_review_dates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
