@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from roster.adapters.database import WRITE
 from roster.adapters.tables import emails, users
@@ -43,6 +44,22 @@ class SqlMailbox:
             select(u.id, u.email, u.name).where(u.workspace_id == workspace_id, u.id.in_(user_ids))
         )
         return {r.id: (r.email, r.name) for r in rows}
+
+
+def add_once(conn: Connection, workspace_id: str, drafts: Sequence[dict[str, Any]],
+             now: datetime) -> int:  # fmt: skip
+    """Queue the `drafts` whose message_key the workspace has not queued yet (a rerun,
+    or another server at the same moment, adds nothing); returns how many were new."""
+    if not drafts:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    rows = [
+        {**d, "workspace_id": workspace_id, "id": i, "status": QUEUED, "attempts": 0,
+         "created_at": now}
+        for d, i in zip(drafts, new_ids("eml", len(drafts)), strict=True)
+    ]  # fmt: skip
+    added = conn.execute(dialect.insert(emails).on_conflict_do_nothing(), rows)
+    return max(added.rowcount, 0)
 
 
 def claim_due(engine: Engine, now: datetime, lease: timedelta, limit: int) -> list[Any]:

@@ -499,6 +499,7 @@ emails = Table(
 workspaces.append_column(
     Column("notify_users_on_status_change", Boolean, nullable=False, default=True)
 )
+workspaces.append_column(Column("review_digest", Boolean, nullable=False, default=True))
 
 # A password reset link: single use, short-lived, its token kept only as a hash.
 password_resets = Table(

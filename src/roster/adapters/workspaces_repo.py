@@ -36,6 +36,7 @@ class SqlWorkspaceRepository:
                 name=workspace.name,
                 timezone=workspace.timezone,
                 notify_users_on_status_change=workspace.notify_users_on_status_change,
+                review_digest=workspace.review_digest,
                 review_days=workspace.review_days,
             )
         )

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     INVITATION = "invitation"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a secret
     STATUS_NOTICE = "status_notice"
+    REVIEW_DIGEST = "review_digest"  # to owners and admins: the Blocked users due for review
 
 
 CARRY_LINKS = frozenset({Kind.INVITATION, Kind.PASSWORD_RESET})  # links that are credentials

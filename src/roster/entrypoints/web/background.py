@@ -1,5 +1,6 @@
 """Work that `roster serve` does beside answering requests: bulk jobs, scheduled
-automations, the outbox, throttle pruning and billing snapshots. Each is a
+automations, the outbox, throttle pruning, billing snapshots, account expiry and
+the daily review digest. Each is a
 `tick(container)` that does a bounded amount of work and returns; a daemon thread
 calls every tick in TICKS in turn. This module is the one place they are listed.
 
@@ -13,7 +14,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
-from roster.services import automations, billing, bulk, expiry, mail, outbox, throttle
+from roster.services import (
+    automations,
+    billing,
+    bulk,
+    expiry,
+    mail,
+    outbox,
+    review_digest,
+    throttle,
+)
 from roster.services.jobs import hand_back, this_process
 
 log = logging.getLogger("roster.background")
@@ -39,6 +49,7 @@ class Every:
 BULK_BUDGET = 2.0  # seconds of chunks per bulk tick, so other ticks get their turn
 PRUNE = Every(timedelta(minutes=5))
 SNAPSHOTS = Every(timedelta(minutes=10))
+DIGESTS = Every(timedelta(minutes=5))
 
 
 def run_bulk_jobs(container: Container) -> None:
@@ -101,6 +112,14 @@ def expire_accounts(container: Container) -> None:
     expiry.expire_due(container.engine, container.uow, container.clock())
 
 
+def queue_review_digests(container: Container) -> None:
+    """Queue each workspace's daily review digest, early in its day (each message is
+    keyed by day and recipient, so every server may try and each goes once)."""
+    now = container.clock()
+    if DIGESTS.due(now):
+        review_digest.queue_digests(container.engine, now, container.settings.public_url)
+
+
 TICKS: list[tuple[str, Tick]] = [
     ("bulk", run_bulk_jobs),
     ("automations", run_due_rules),
@@ -110,6 +129,7 @@ TICKS: list[tuple[str, Tick]] = [
     ("throttles", prune_throttles),
     ("billing", snapshot_billing),
     ("expiry", expire_accounts),
+    ("review-digest", queue_review_digests),
 ]
 
 
