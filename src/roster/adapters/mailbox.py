@@ -58,8 +58,9 @@ def add_once(conn: Connection, workspace_id: str, drafts: Sequence[dict[str, Any
          "created_at": now}
         for d, i in zip(drafts, new_ids("eml", len(drafts)), strict=True)
     ]  # fmt: skip
-    added = conn.execute(dialect.insert(emails).on_conflict_do_nothing(), rows)
-    return max(added.rowcount, 0)
+    # RETURNING names the rows added (an executemany's rowcount is not reliable).
+    query = dialect.insert(emails).on_conflict_do_nothing().returning(emails.c.id)
+    return len(conn.execute(query, rows).all())
 
 
 def claim_due(engine: Engine, now: datetime, lease: timedelta, limit: int) -> list[Any]:

@@ -16,7 +16,9 @@ router = APIRouter(prefix="/emails", tags=["emails"])
 
 class EmailOut(BaseModel):
     id: str
-    kind: str = Field(description="`invitation`, `password_reset` or `status_notice`.")
+    kind: str = Field(
+        description="`invitation`, `password_reset`, `status_notice` or `review_digest`."
+    )
     to: str
     subject: str
     status: Literal["queued", "sent", "failed"] = Field(
