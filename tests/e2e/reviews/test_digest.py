@@ -15,6 +15,7 @@ from roster.services import queries
 from roster.services.mail import render
 from roster.services.review_digest import queue_digest
 from tests.conftest import Tenant
+from tests.e2e.admin.conftest import post_form, signed_in_admin
 from tests.e2e.conftest import add_user
 from tests.e2e.reviews.conftest import Clock, block
 
@@ -125,3 +126,16 @@ def test_a_member_gets_no_digest(
     assert _run_digest(timed, tenant) == 1
     [email] = _digests(api, admin)
     assert email["to"] == tenant.owner.email
+
+
+def test_the_settings_page_turns_the_digest_off_with_its_checkbox(
+    api: TestClient, timed: Container, tenant: Tenant
+) -> None:
+    signed_in_admin(api, timed, tenant)
+    assert 'id="review_digest" checked' in api.get("/admin/settings").text
+    form = {"notify_users_on_status_change": "on", "seat_limit": ""}
+    saved = post_form(api, "/admin/settings", "/admin/settings", form)
+    assert saved.status_code == 303
+    assert 'id="review_digest" checked' not in api.get("/admin/settings").text
+    with timed.engine.connect() as conn:
+        assert queries.workspace_by_id(conn, tenant.id).review_digest is False
