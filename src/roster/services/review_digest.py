@@ -11,10 +11,10 @@ never carries an admin's note.
 """
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, exists, or_, select
 
 from roster.adapters import mailbox
 from roster.adapters.database import WRITE
@@ -38,9 +38,17 @@ REASONS = {
 def queue_digests(engine: Engine, now: datetime, public_url: str) -> int:
     """Queue today's digest in every workspace that sends them and has a review due;
     returns how many messages were new."""
+    # Only workspaces with a review possibly due: no time zone's day is past UTC's next.
+    bound = now.date() + timedelta(days=1)
+    u = users.c
+    due = select(u.id).where(
+        u.workspace_id == workspaces.c.id,
+        u.status == Status.BLOCKED.value,
+        or_(u.review_by.is_(None), u.review_by <= bound),
+    )
+    query = select(workspaces).where(workspaces.c.review_digest.is_(True), exists(due))
     with engine.connect() as conn:
-        rows = conn.execute(select(workspaces).where(workspaces.c.review_digest.is_(True)))
-        sending = [Workspace(**r._mapping) for r in rows]
+        sending = [Workspace(**r._mapping) for r in conn.execute(query)]
     return sum(queue_digest(engine, w, now, public_url) for w in sending)
 
 
