@@ -31,7 +31,7 @@ REASONS = {
     ReasonCode.ACCESS_VIOLATION: "a breach of the access rules",
     ReasonCode.UNRESOLVED_ISSUE: "an unresolved issue",
     ReasonCode.NEEDS_REVIEW: "the account needs a review",
-    ReasonCode.OTHER: "another reason",
+    ReasonCode.OTHER: "other",
 }
 
 

@@ -50,7 +50,7 @@ def test_a_due_review_sends_one_digest_to_each_owner_and_admin_with_links_to_eac
         body = email["text_body"]
         assert f"{base}/admin/users/{disputed}" in body
         assert f"{base}/admin/blocked-users" in body
-        assert "Disputed: blocked for a payment dispute" in body
+        assert "Disputed — reason: a payment dispute" in body
         assert str(clock.today - timedelta(days=2)) in body
         assert "overdue by 2 days" in body
         assert "chargeback" not in body  # an admin's note never leaves in a message
