@@ -42,11 +42,48 @@ class FakeStore:
     credentials: dict[str, FakeCredential] = field(default_factory=dict)
     invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # id → with hash
     passwords: dict[str, str] = field(default_factory=dict)  # user id → password hash
+    mail: list[dict[str, Any]] = field(default_factory=list)  # queued messages
+    resets: dict[str, tuple[str, str, str, datetime, bool]] = field(default_factory=dict)
     created_at: dict[str, datetime] = field(default_factory=dict)  # user id → when added
     last_seen: dict[str, datetime] = field(default_factory=dict)  # user id → last sign-in
     scim_users: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     groups: dict[tuple[str, str], ScimGroup] = field(default_factory=dict)
     throttles: dict[tuple[str, str], Counter] = field(default_factory=dict)  # (ws, key)
+
+
+class _Mail:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def add(self, workspace_id: str, drafts: Sequence[dict[str, Any]], now: datetime) -> None:
+        self.s.mail.extend({**d, "workspace_id": workspace_id} for d in drafts)
+
+    def contacts(self, workspace_id: str, user_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found = (self.s.users.get((workspace_id, u)) for u in user_ids)
+        return {u.id: (u.email, u.name) for u in found if u is not None}
+
+
+class _PasswordResets:
+    """Links as (workspace, user, hash, expires, used) tuples; sessions end as `_Access`."""
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def add(
+        self, *, workspace_id: str, reset_id: str, user_id: str, token_hash: str,
+        now: datetime, expires_at: datetime,
+    ) -> None:  # fmt: skip
+        self.s.resets[reset_id] = (workspace_id, user_id, token_hash, expires_at, False)
+
+    def live_user(self, workspace_id: str, token_hash: str, now: datetime) -> str | None:
+        live = (r for r in self.s.resets.values() if r[0] == workspace_id and r[2] == token_hash)
+        return next((r[1] for r in live if r[3] > now and not r[4]), None)
+
+    def finish(self, workspace_id: str, user_id: str, now: datetime) -> int:
+        for key, r in self.s.resets.items():
+            if r[:2] == (workspace_id, user_id):
+                self.s.resets[key] = (*r[:4], True)
+        return self.s.sessions.pop(user_id, 0)
 
 
 class _Workspaces:
@@ -263,6 +300,9 @@ class _Invitations:
     ) -> Invitation | None:
         return next((i for i, h in self._live(workspace_id, now) if h == token_hash), None)
 
+    def live_by_id(self, workspace_id: str, invitation_id: str, now: datetime) -> Invitation | None:
+        return next((i for i, _ in self._live(workspace_id, now) if i.id == invitation_id), None)
+
     def mark_accepted(self, invitation: Invitation, now: datetime) -> None:
         _, h = self.s.invitations[invitation.id]
         self.s.invitations[invitation.id] = (replace(invitation, accepted_at=now), h)
@@ -415,6 +455,8 @@ class FakeUnitOfWork:
         self.audit = _Audit(self._work)
         self.access = _Access(self._work)
         self.outbox = _Outbox(self._work)
+        self.mail = _Mail(self._work)
+        self.password_resets = _PasswordResets(self._work)
         self.credentials = _Credentials(self._work)
         self.invitations = _Invitations(self._work)
         self.scim = FakeScimDirectory(self._work)

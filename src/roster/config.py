@@ -1,6 +1,7 @@
 """Settings, read once from the environment (prefix ROSTER_)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,9 +27,34 @@ class Settings(BaseSettings):
     (ROSTER_WEBHOOK_ALLOW_PRIVATE=true), for local development and tests. Off, a
     webhook address inside the network is refused when saved and at delivery."""
 
+    # --- Mail ---
+    public_url: str = "http://127.0.0.1:8000"
+    """The absolute base of every link Roster sends or prints (invitations, password
+    resets): the address people reach this server at, without a trailing slash."""
+
+    smtp_url: str | None = None
+    """Where mail goes: `smtp://user:pass@host:587?starttls=true` or
+    `smtps://user:pass@host:465`. Unset (the default), mail is kept in the database
+    and shown on the dashboard's Emails page, not sent."""
+
+    mail_from: str = "Roster <roster@localhost>"
+    """The From address of every message."""
+
     telemetry: bool = False
     """FastAPI's OpenTelemetry spans and metrics, for an operator who installs and
     configures an OpenTelemetry SDK. Off, no request pays for looking for one."""
+
+    metrics_port: int | None = None
+    """Serve `GET /metrics` on this port only (ROSTER_METRICS_PORT=9100), and not on the
+    public one. Unset, `/metrics` is on the main port beside the API."""
+
+    log_format: Literal["json", "text"] | None = None
+    """`json`: one JSON object per line, for a log collector; `text`: readable lines.
+    Unset: text on a terminal, JSON otherwise."""
+
+    shutdown_seconds: int = 20
+    """On SIGTERM, how long in-flight requests may take to finish before the server
+    exits (the leases of the jobs this process runs are handed back at once)."""
 
 
 @lru_cache(maxsize=1)

@@ -167,7 +167,13 @@ def test_signing_out_ends_the_session_without_an_audit_entry() -> None:
 
 def _invite(store: FakeStore, ws: str, actor: Actor, email: str, role: Role = Role.MEMBER) -> str:
     made = create_invitation(
-        FakeUnitOfWork(store), workspace_id=ws, email=email, role=role, actor=actor, now=NOW
+        FakeUnitOfWork(store),
+        workspace_id=ws,
+        email=email,
+        role=role,
+        actor=actor,
+        now=NOW,
+        public_url="https://roster.example",
     )
     return made.token
 

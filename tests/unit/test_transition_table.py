@@ -11,8 +11,9 @@ from roster.domain.users import Actor, Headcount, User
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 
 A, I, B = Status.ACTIVE, Status.INACTIVE, Status.BLOCKED
-ALL = set(Route)
 R = Route
+# The routes of PRODUCT §2; `password_reset` (second contract) changes no status at all.
+ALL = set(Route) - {R.PASSWORD_RESET}
 # The contract, written out as PRODUCT §3 states it (independently of the domain's table).
 SPEC: dict[tuple[Status, Status], set[Route]] = {
     (A, I): {R.ADMIN_PROFILE, R.ADMIN_API, R.CLI, R.BULK, R.AUTOMATION, R.SCIM},

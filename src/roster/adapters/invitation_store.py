@@ -45,6 +45,12 @@ class SqlInvitations:
         row = self.conn.execute(query).first()
         return _invitation(row) if row else None
 
+    def live_by_id(self, workspace_id: str, invitation_id: str, now: datetime) -> Invitation | None:
+        """The pending invitation with this id."""
+        query = select(*_COLUMNS).where(*_live(workspace_id, now), inv.c.id == invitation_id)
+        row = self.conn.execute(query).first()
+        return _invitation(row) if row else None
+
     def mark_accepted(self, invitation: Invitation, now: datetime) -> None:
         self.conn.execute(
             update(inv)

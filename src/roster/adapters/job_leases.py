@@ -115,3 +115,14 @@ class SqlJobLeases:
 
     def runnable(self, ref: JobRef) -> bool:
         return self.conn.execute(select(self.c.id).where(*self._job(ref))).first() is not None
+
+
+def release_held(conn: Connection, jobs: JobTable, holder: str) -> int:
+    """Let go of every lease `holder` has on `jobs` (a server shutting down); how many."""
+    c = jobs.table.c
+    let_go = conn.execute(
+        update(jobs.table)
+        .where(c[jobs.holder] == holder, c.state.in_(jobs.runnable), c.lease_until.is_not(None))
+        .values(lease_until=None)
+    )
+    return let_go.rowcount

@@ -467,3 +467,52 @@ billing_days = Table(
 # Keyset pages sorted by name or creation read these in order; `id` breaks ties.
 Index("ix_users_workspace_name_id", users.c.workspace_id, users.c.name, users.c.id)
 Index("ix_users_workspace_created_id", users.c.workspace_id, users.c.created_at, users.c.id)
+
+
+# --- Mail: the outbox of email, one row per message, written in the transaction
+# that caused it and sent after commit by the background worker ---
+
+emails = Table(
+    "emails",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    # Derived from the event that caused the message (`kind.event_id`): unique, so
+    # one event makes one message, and the Message-ID header is built from it.
+    Column("message_key", String(120), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("subject", String(300), nullable=False),
+    # What the templates fill in (names, a reason, a link): rendered when sent or
+    # shown, so a bulk action's thousands of notices cost a small row each.
+    Column("context", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # queued, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),  # the server's reply, or why it could not
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    UniqueConstraint("workspace_id", "message_key", name="uq_emails_workspace_message_key"),
+    Index("ix_emails_due", "status", "id"),  # the queued, oldest first
+)
+workspaces.append_column(
+    Column("notify_users_on_status_change", Boolean, nullable=False, default=True)
+)
+workspaces.append_column(Column("review_digest", Boolean, nullable=False, default=True))
+
+# A password reset link: single use, short-lived, its token kept only as a hash.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), nullable=False),
+    Column("token_hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    UniqueConstraint("workspace_id", "token_hash", name="uq_password_resets_workspace_token_hash"),
+    Index("ix_password_resets_workspace_user", "workspace_id", "user_id"),
+)

@@ -31,3 +31,11 @@ def workspace_of(token: str) -> str | None:
 def same_hash(a: str, b: str) -> bool:
     """Compare two hashes in constant time."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+_SECRET = re.compile(r"(rst\.[A-Za-z0-9_]{1,40}\.)[A-Za-z0-9_-]{32,128}")
+
+
+def without_secrets(text: str) -> str:
+    """`text` with the secret part of every token in it replaced (a sent email's link)."""
+    return _SECRET.sub(r"\g<1>[redacted]", text)

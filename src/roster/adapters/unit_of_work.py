@@ -11,7 +11,9 @@ from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
 from roster.adapters.invitation_store import SqlInvitations
+from roster.adapters.mailbox import SqlMailbox
 from roster.adapters.outbox import SqlOutbox
+from roster.adapters.password_reset_store import SqlPasswordResets
 from roster.adapters.scim_store import SqlScimDirectory
 from roster.adapters.throttle_store import SqlThrottles
 from roster.adapters.users_repo import SqlUserRepository
@@ -42,6 +44,8 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.conn)
         self.access = SqlAccessRevoker(self.conn)
         self.outbox = SqlOutbox(self.conn)
+        self.mail = SqlMailbox(self.conn)
+        self.password_resets = SqlPasswordResets(self.conn)
         self.credentials = SqlCredentials(self.conn)
         self.invitations = SqlInvitations(self.conn)
         self.scim = SqlScimDirectory(self.conn)

@@ -35,6 +35,8 @@ class SqlWorkspaceRepository:
                 seat_limit=workspace.seat_limit,
                 name=workspace.name,
                 timezone=workspace.timezone,
+                notify_users_on_status_change=workspace.notify_users_on_status_change,
+                review_digest=workspace.review_digest,
                 review_days=workspace.review_days,
             )
         )

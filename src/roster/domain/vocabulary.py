@@ -24,6 +24,9 @@ class Route(StrEnum):
     INVITATION = "invitation"
     UPGRADE = "upgrade"
     SCIM = "scim"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a route's name, not a secret
+    """A password reset: a standard flow that changes no status. It names the
+    refused attempt of a Blocked user, whose password it may not change."""
 
 
 class Role(StrEnum):

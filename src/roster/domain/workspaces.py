@@ -18,6 +18,10 @@ class Workspace:
     reactivate_on_sign_in: bool = False
     seat_limit: int | None = None
     timezone: str = "UTC"
+    notify_users_on_status_change: bool = True
+    """Email a user when they become Inactive or Blocked, or are made Active again."""
+    review_digest: bool = True
+    """Email the owners and admins a daily list of the Blocked users whose review is due."""
     review_days: dict[str, int] | None = None
     """Days from a block to its review, per reason code; None: the defaults."""
 

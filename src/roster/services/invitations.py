@@ -22,6 +22,7 @@ from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation, check_invitation
 from roster.domain.users import Actor, User, check_owners_only
 from roster.domain.vocabulary import Role, Route, Status
+from roster.services import mail
 from roster.services.ports import UnitOfWork
 from roster.services.status import change_in_transaction
 from roster.services.users import NewUser, add_users
@@ -53,9 +54,11 @@ def create_invitation(
     name: str | None = None,
     actor: Actor,
     now: datetime,
+    public_url: str,
     ttl: timedelta = INVITATION_TTL,
 ) -> CreatedInvitation:
-    """Invite `email`, replacing any pending invitation of it; the token is returned once.
+    """Invite `email`, replacing any pending invitation of it; the token is returned once,
+    and the email with the accept link (under `public_url`) is queued with it.
 
     A Blocked user is found by any spelling of their address (`address_key`), so a
     look-alike of it is refused as they are (`user_blocked`, audited); any other
@@ -96,8 +99,30 @@ def create_invitation(
             expires_at=now + ttl,
         )
         uow.invitations.add(invitation, token_hash(token))
+        link = accept_link(public_url, token)
+        mail.queue(uow, workspace_id, [_email(workspace.name, invitation, actor, link)], now)
         uow.commit()
     return CreatedInvitation(invitation, token)
+
+
+def accept_link(public_url: str, token: str) -> str:
+    """The absolute address of an invitation's accept page."""
+    return f"{public_url.rstrip('/')}/invitations/{token}"
+
+
+def _email(workspace: str, invitation: Invitation, actor: Actor, link: str) -> mail.Draft:
+    return mail.compose(
+        mail.Kind.INVITATION,
+        key=invitation.id,
+        to=invitation.email,
+        subject=f"You are invited to {workspace}",
+        name=invitation.name,
+        workspace=workspace,
+        inviter=actor.name,
+        role=invitation.role.value,
+        link=link,
+        expires=f"{invitation.expires_at:%Y-%m-%d %H:%M}",
+    )
 
 
 def pending_invitation(conn: Connection, token: str, now: datetime) -> Invitation:
@@ -215,6 +240,34 @@ def revoke_invitation(
         if not uow.invitations.revoke(workspace_id, invitation_id, now):
             raise errors.NotFound("No such pending invitation in this workspace.")
         uow.commit()
+
+
+def resend_invitation(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    invitation_id: str,
+    actor: Actor,
+    now: datetime,
+    public_url: str,
+) -> CreatedInvitation:
+    """Send a pending invitation again. Its token is kept only hashed, so the link
+    cannot be sent twice: a new invitation (new link, new week) replaces it, checked
+    and emailed as any other, and the old link stops working."""
+    with uow:
+        old = uow.invitations.live_by_id(workspace_id, invitation_id, now)
+    if old is None:
+        raise errors.NotFound("No such pending invitation in this workspace.")
+    return create_invitation(
+        uow,
+        workspace_id=workspace_id,
+        email=old.email,
+        role=old.role,
+        name=old.name,
+        actor=actor,
+        now=now,
+        public_url=public_url,
+    )
 
 
 def list_invitations(

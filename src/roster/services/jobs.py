@@ -18,6 +18,7 @@ Each kind of job (services/bulk.py, services/automations.py) only says where its
 leases live, which targets come next, and how to act on and record them.
 """
 
+import logging
 import os
 import socket
 import time
@@ -31,12 +32,15 @@ from typing import Generic, Literal, Protocol, Self, TypeVar
 from sqlalchemy import Engine
 
 from roster.adapters.database import database_away
+from roster.adapters.job_leases import AUTOMATION_RUNS, BULK_JOBS, release_held
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.config import Settings
 from roster.domain import errors
 from roster.domain.jobs import JobRef, Lease
 from roster.domain.vocabulary import Role, Status
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("roster.jobs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +207,7 @@ class Runner(Generic[U, J, T]):
 
     def _chunk(self, lease: Lease) -> Lease | Literal["done", "lost"]:
         """One chunk in one transaction; the renewed lease, or how the job ended."""
-        now, kind = self.clock(), self.kind
+        now, kind, started = self.clock(), self.kind, time.perf_counter()
         try:
             with self.uow() as uow:
                 renewed = kind.leases(uow).renew(lease, now + self.tuning.lease)
@@ -222,7 +226,30 @@ class Runner(Generic[U, J, T]):
                 kind.leases(uow).fail(lease.ref, reason(crash), now)
                 uow.commit()
             raise
+        log.info(
+            "job chunk: %d user(s)",
+            len(targets.items),
+            extra={
+                "job": held.ref.job_id,
+                "workspace": held.ref.workspace_id,
+                "kind": type(kind).__name__,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
         return held if targets.full else "done"
+
+
+def hand_back(engine: Engine, holder: str) -> int:
+    """Let go of every bulk job and automation run `holder` runs, so another server
+    takes them at once instead of when their leases run out (a server shutting
+    down). A chunk in flight commits first (it holds the row), and its runner's next
+    renewal finds the lease gone, so it stops without writing. How many it let go."""
+    with SqlUnitOfWork(engine) as uow:
+        released = sum(
+            release_held(uow.conn, jobs, holder) for jobs in (BULK_JOBS, AUTOMATION_RUNS)
+        )
+        uow.commit()
+    return released
 
 
 def reason(crash: Exception) -> str:

@@ -5,8 +5,9 @@ for many (a chunk of a job, an import).
 Each locks the workspace's counter row first and the user rows second (the same
 order everywhere, so two writers never deadlock), asks the domain's `decide` (one
 user is a batch of one: `User.change_status`), and writes the status, the audit
-entry, the revocations and the counter together. (Automations read status changes
-from the audit log, so no outbox message is written for them.)
+entry, the revocations, the counter and the users' status notices (mail) together.
+(Automations read status changes from the audit log, so no outbox message is
+written for them.)
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from roster.domain.users import (
 )
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
+from roster.services.mail import StatusNotice, notify_status_changes
 from roster.services.ports import UnitOfWork
 
 
@@ -149,12 +151,14 @@ def change_in_transaction(
         return ChangeResult(user, changed=False, revoked=Revoked())
     user.events.pop()
     after = counts.moved(user.role, event.from_status, event.to_status)
-    uow.audit.append([_applied(workspace_id, event, request_id, None)], after=chain)
+    entry = _applied(workspace_id, event, request_id, None)
+    uow.audit.append([entry], after=chain)
     new = NewStatus.of(
         to, actor=actor, reason_code=reason_code, note=note, now=now, review_by=review_by
     )
     uow.users.set_status(workspace_id, [user.id], new)
     uow.counts.add(workspace_id, after.minus(counts))
+    notify_status_changes(uow, workspace, [StatusNotice(user.id, to, reason_code, entry.id)], now)
     leaving = [user.id] if event.leaves_active else []
     revoked = uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
     return ChangeResult(user, changed=True, revoked=revoked)
@@ -297,6 +301,10 @@ def apply_changes(
         return outcomes, Revoked()
     _set_statuses(uow, workspace, applied, actor, now)
     uow.counts.add(workspace_id, after.minus(counts))
+    notices = zip(applied, ids[len(refused) :], strict=True)  # applied entries come last
+    notify_status_changes(
+        uow, workspace, [StatusNotice(a.user_id, a.to, a.reason_code, i) for a, i in notices], now
+    )
     leaving = [a.user_id for a in applied if a.leaves_active]
     return outcomes, uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
 

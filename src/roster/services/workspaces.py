@@ -71,6 +71,8 @@ def update_settings(
     allow_api_unblock: bool | None = None,
     reactivate_on_sign_in: bool | None = None,
     seat_limit: int | EllipsisType | None = ...,
+    notify_users_on_status_change: bool | None = None,
+    review_digest: bool | None = None,
     review_days: Mapping[str, int] | None = None,
     route: Route,
     actor: Actor,
@@ -99,6 +101,10 @@ def update_settings(
             workspace.reactivate_on_sign_in = reactivate_on_sign_in
         if not isinstance(seat_limit, EllipsisType):
             workspace.seat_limit = seat_limit
+        if notify_users_on_status_change is not None:
+            workspace.notify_users_on_status_change = notify_users_on_status_change
+        if review_digest is not None:
+            workspace.review_digest = review_digest
         changes = changed_fields(before, _settings(workspace))
         if not changes:
             return workspace
@@ -123,6 +129,8 @@ def _settings(workspace: Workspace) -> dict[str, object]:
         "allow_api_unblock": workspace.allow_api_unblock,
         "reactivate_on_sign_in": workspace.reactivate_on_sign_in,
         "seat_limit": workspace.seat_limit,
+        "notify_users_on_status_change": workspace.notify_users_on_status_change,
+        "review_digest": workspace.review_digest,
     }
     for reason, days in days_by_reason(workspace.review_days).items():
         settings[f"review_days.{reason.value}"] = days

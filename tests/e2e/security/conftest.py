@@ -35,6 +35,13 @@ FORM_DATA: dict[str, dict[str, str]] = {
     "/admin/automations/{rule_id}/toggle": {},
     "/admin/automations/{rule_id}/runs": {},
     "/invitations/{token}": {"name": "Ivy", "password": PASSWORD, "password_confirm": PASSWORD},
+    "/admin/invitations": {"email": "invited@x.example", "role": "member"},
+    "/admin/users/new": {"email": "added@x.example", "name": "Added", "role": "member"},
+    "/admin/users/{user_id}/edit": {"name": "Renamed", "role": "member"},
+    "/admin/invitations/{invitation_id}/resend": {},
+    "/admin/invitations/{invitation_id}/revoke": {},
+    "/admin/forgot-password": {"workspace": "", "email": ADMIN_EMAIL},
+    "/admin/password-reset/{reset_token}": {"password": PASSWORD, "password_confirm": PASSWORD},
 }
 
 

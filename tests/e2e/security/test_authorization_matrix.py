@@ -103,6 +103,10 @@ ACCESS: dict[str, Audience] = {
     f"GET {API}/automations/{{rule_id}}/runs/{{run_id}}": Audience.ADMIN,
     f"GET {API}/automations/{{rule_id}}/runs/{{run_id}}/outcomes": Audience.ADMIN,
     f"POST {API}/events": Audience.SERVICE_OR_ADMIN,
+    f"GET {API}/emails": Audience.ADMIN,
+    f"POST {API}/invitations/{{invitation_id}}/resend": Audience.SERVICE_OR_ADMIN,
+    f"POST {API}/auth/password-resets": Audience.PUBLIC,
+    f"POST {API}/auth/password-resets/{{token}}": Audience.PUBLIC,
     f"GET {API}/blocked-users": Audience.ADMIN,
     f"PUT {API}/users/{{user_id}}/review": Audience.ADMIN,
 }
@@ -144,6 +148,8 @@ ALLOWED_ANSWER: dict[str, frozenset[int]] = {
         f"{m} {SCIM_PREFIX}/{{rest:path}}": frozenset({404})
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
     },
+    # The token the matrix has is an invitation's, not a reset link's.
+    f"POST {API}/auth/password-resets/{{token}}": frozenset({404}),
     # The matrix's users are not Blocked, and only a Blocked user is reviewed.
     f"PUT {API}/users/{{user_id}}/review": frozenset({409}),
 }
@@ -441,6 +447,11 @@ BODIES: dict[str, Body] = {
     f"PUT {API}/users/{{user_id}}/review": lambda w, _: {"review_by": "2099-01-01", "note": "m"},
     f"POST {API}/invitations": lambda w, _: {"email": f"{w.unique('inv')}@x.example"},
     f"POST {API}/invitations/{{token}}/accept": lambda w, _: {"password": PASSWORD},
+    f"POST {API}/auth/password-resets": lambda w, _: {
+        "workspace": w.tenant.workspace.slug,
+        "email": f"{w.unique('reset')}@x.example",
+    },
+    f"POST {API}/auth/password-resets/{{token}}": lambda w, _: {"password": PASSWORD},
     f"PATCH {API}/workspace": lambda w, _: {"reactivate_on_sign_in": False},
     f"POST {API}/bulk-actions": lambda w, _: {
         "status": "inactive",
@@ -713,7 +724,15 @@ def test_a_service_token_invites_members_but_never_admins_or_owners(
 
 # --- the dashboard: every page and form, for every kind of browser --------------------
 
-DASHBOARD_PUBLIC = {"GET /admin", "GET /admin/sign-in", "POST /admin/sign-in"}
+DASHBOARD_PUBLIC = {
+    "GET /admin",
+    "GET /admin/sign-in",
+    "POST /admin/sign-in",
+    "GET /admin/forgot-password",
+    "POST /admin/forgot-password",
+    "GET /admin/password-reset/{reset_token}",
+    "POST /admin/password-reset/{reset_token}",
+}
 """Pages anyone may open; every other dashboard route is for owners and admins."""
 DASHBOARD_REFUSED = (
     "no cookie",
@@ -829,6 +848,8 @@ def test_every_dashboard_route_answers_every_browser_as_expected(world: World) -
                     params[n] = PARAMS[n].make(w, params)
             data = {**FORM_DATA.get(path, {}), **DASHBOARD_FORM_DATA.get(path, {})}
             data["nonce"] = w.unique("nonce")
+            if path == "/admin/users/new":  # each allowed caller adds a user of its own
+                data["email"] = f"{w.unique('added')}@x.example"
             if cookie:
                 data["csrf_token"] = csrf_token_for(cookie)
             browser = TestClient(w.app, cookies={SESSION_COOKIE: cookie} if cookie else None)

@@ -272,6 +272,7 @@ def test_no_password_or_credential_is_issued_for_a_blocked_user(
         email="back@example.com",
         actor=CLI,
         now=container.clock(),
+        public_url=container.settings.public_url,
     )
     for user_id in (admin, invited):
         _block(container, tenant, user_id)

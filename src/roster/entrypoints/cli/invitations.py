@@ -5,7 +5,7 @@ import typer
 from roster.domain.vocabulary import Role
 from roster.entrypoints.cli.common import container, emit_json, operator, reported
 from roster.services import queries
-from roster.services.invitations import create_invitation
+from roster.services.invitations import accept_link, create_invitation
 
 app = typer.Typer(help="Invitations to join a workspace.", no_args_is_help=True)
 
@@ -32,6 +32,7 @@ def create(
             name=name,
             actor=operator(),
             now=c.clock(),
+            public_url=c.settings.public_url,
         )
     invitation = made.invitation
     if json_out:
@@ -42,14 +43,14 @@ def create(
                 "role": invitation.role.value,
                 "expires_at": invitation.expires_at.isoformat(),
                 "token": made.token,
-                "accept_url": f"/invitations/{made.token}",
+                "accept_url": accept_link(c.settings.public_url, made.token),
             }
         )
         return
-    typer.echo(f"/invitations/{made.token}")
+    typer.echo(accept_link(c.settings.public_url, made.token))
     typer.echo(
         f"Invited {invitation.email} as {invitation.role.value} until "
-        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC. Send them the link above "
-        "(after your server's address); it is not shown again.",
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC. The link above is emailed to "
+        "them (see docs/email.md); it is not shown again.",
         err=True,
     )

@@ -1,13 +1,17 @@
 """`roster`: set up, serve and administer Roster from the server's command line."""
 
+from pathlib import Path
+
 import typer
 
+from roster import __version__
 from roster.entrypoints.cli import (
     audit,
     automations,
     billing,
     bulk,
     invitations,
+    serve,
     tokens,
     users,
     workspaces,
@@ -29,6 +33,21 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(bulk.app, name="bulk")
 app.add_typer(automations.app, name="automations")
 app.add_typer(billing.app, name="billing")
+
+
+def show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"roster {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=show_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Roster: user lifecycle with Active, Inactive and Blocked users."""
 
 
 @db.command("upgrade")
@@ -53,27 +72,28 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
         with reported():
             created = seed_demo(c.uow, now=c.clock())
         typer.echo("Seeded" if created else "Found", nl=False)
-        typer.echo(f' workspace "{DEMO_SLUG}". Sign in at http://127.0.0.1:8000/admin with')
+        admin_url = f"{c.settings.public_url.rstrip('/')}/admin"
+        typer.echo(f' workspace "{DEMO_SLUG}". Sign in at {admin_url} with')
         typer.echo(
             f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}"
         )
 
 
-@app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
-) -> None:
-    """Serve the dashboard, the REST API and SCIM."""
-    import uvicorn
+app.command()(serve.serve)
+app.command()(serve.worker)
 
-    uvicorn.run(
-        "roster.entrypoints.web.app:serve_app",  # with the background loop
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+
+@app.command()
+def backup(path: Path = typer.Argument(..., help="The new file to write.")) -> None:
+    """Copy the database to PATH (SQLite), or print the pg_dump command (PostgreSQL)."""
+    from roster.services.backup import back_up
+
+    with reported():
+        made = back_up(container().engine, path)
+    if made.command:
+        typer.echo(
+            "On PostgreSQL, back up with pg_dump (PGPASSWORD or ~/.pgpass for the password):"
+        )
+        typer.echo(made.command)
+        return
+    typer.echo(f"Backed up to {made.path} ({made.pages} pages). See docs/operations.md to restore.")

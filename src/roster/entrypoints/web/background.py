@@ -1,5 +1,6 @@
 """Work that `roster serve` does beside answering requests: bulk jobs, scheduled
-automations, the outbox, throttle pruning and billing snapshots. Each is a
+automations, the outbox, throttle pruning, billing snapshots, account expiry and
+the daily review digest. Each is a
 `tick(container)` that does a bounded amount of work and returns; a daemon thread
 calls every tick in TICKS in turn. This module is the one place they are listed.
 
@@ -13,8 +14,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from roster.bootstrap import Container
-from roster.services import automations, billing, bulk, expiry, outbox, throttle
-from roster.services.jobs import this_process
+from roster.services import (
+    automations,
+    billing,
+    bulk,
+    expiry,
+    mail,
+    outbox,
+    review_digest,
+    throttle,
+)
+from roster.services.jobs import hand_back, this_process
 
 log = logging.getLogger("roster.background")
 
@@ -39,6 +49,7 @@ class Every:
 BULK_BUDGET = 2.0  # seconds of chunks per bulk tick, so other ticks get their turn
 PRUNE = Every(timedelta(minutes=5))
 SNAPSHOTS = Every(timedelta(minutes=10))
+DIGESTS = Every(timedelta(minutes=5))
 
 
 def run_bulk_jobs(container: Container) -> None:
@@ -69,6 +80,17 @@ def send_webhooks(container: Container) -> None:
     )
 
 
+def send_mail(container: Container) -> None:
+    """Send due emails over SMTP (none without ROSTER_SMTP_URL: they stay on the Emails page)."""
+    settings = container.settings
+    mail.deliver(
+        container.engine,
+        container.clock(),
+        smtp_url=settings.smtp_url,
+        mail_from=settings.mail_from,
+    )
+
+
 def prune_throttles(container: Container) -> None:
     """Forget sign-in throttle counters whose window has ended."""
     now = container.clock()
@@ -90,14 +112,24 @@ def expire_accounts(container: Container) -> None:
     expiry.expire_due(container.engine, container.uow, container.clock())
 
 
+def queue_review_digests(container: Container) -> None:
+    """Queue each workspace's daily review digest, early in its day (each message is
+    keyed by day and recipient, so every server may try and each goes once)."""
+    now = container.clock()
+    if DIGESTS.due(now):
+        review_digest.queue_digests(container.engine, now, container.settings.public_url)
+
+
 TICKS: list[tuple[str, Tick]] = [
     ("bulk", run_bulk_jobs),
     ("automations", run_due_rules),
     ("automation-events", act_on_events),
     ("webhooks", send_webhooks),
+    ("mail", send_mail),
     ("throttles", prune_throttles),
     ("billing", snapshot_billing),
     ("expiry", expire_accounts),
+    ("review-digest", queue_review_digests),
 ]
 
 
@@ -117,7 +149,14 @@ def start(container: Container, interval: float = 1.0) -> Callable[[], None]:
     thread.start()
 
     def stop() -> None:
+        """Stop after the tick in flight and hand back this process's job leases:
+        once at once (a long automation run then stops at its next chunk), and again
+        after the loop ended, for any job it took in between."""
         stopping.set()
+        holder = this_process()
+        released = hand_back(container.engine, holder)
         thread.join(timeout=10)
+        released += hand_back(container.engine, holder)
+        log.info("background stopped; %d job lease(s) handed back", released)
 
     return stop

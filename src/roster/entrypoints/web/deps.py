@@ -30,13 +30,16 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def get_principal(
+    request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller, checked against the user's status as it is now (one query)."""
     token = credentials.credentials if credentials else None
     with container.engine.connect() as conn:
-        return bearer_only(authenticate(conn, token, container.clock()))
+        principal = bearer_only(authenticate(conn, token, container.clock()))
+    request.state.workspace_id = principal.workspace_id  # for the request's log line
+    return principal
 
 
 def bearer_only(principal: Principal) -> Principal:

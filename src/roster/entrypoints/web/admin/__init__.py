@@ -13,17 +13,36 @@ from roster.entrypoints.web.admin import auth as auth
 from roster.entrypoints.web.admin import automations as automations
 from roster.entrypoints.web.admin import billing as billing
 from roster.entrypoints.web.admin import bulk as bulk
+from roster.entrypoints.web.admin import emails as emails
 from roster.entrypoints.web.admin import expiry as expiry
+from roster.entrypoints.web.admin import invitations as invitations
+from roster.entrypoints.web.admin import password_reset as password_reset
 from roster.entrypoints.web.admin import reviews as reviews
 from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
+from roster.entrypoints.web.admin import user_admin as user_admin
 from roster.entrypoints.web.admin import users as users
 from roster.entrypoints.web.admin.rendering import HERE, render
 from roster.entrypoints.web.admin.security import SecurityHeaders
 from roster.entrypoints.web.admin.session import CsrfRefused, NotAdmin, SignInRequired
 from roster.entrypoints.web.admin.views import PageNotFound
 
-PAGES = (auth, users, audit, settings, tokens, bulk, automations, billing, reviews, expiry)
+PAGES = (
+    auth,
+    user_admin,  # before users: its /users/new must win over /users/{user_id}
+    users,
+    audit,
+    settings,
+    tokens,
+    bulk,
+    automations,
+    billing,
+    emails,
+    invitations,
+    password_reset,
+    reviews,
+    expiry,
+)
 """Dashboard modules, each with a `router`; a feature appends its own."""
 
 

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from roster import __version__
 from roster.entrypoints.web.admin.session import CSRF_FIELD
 
 HERE = Path(__file__).parent
@@ -30,6 +31,8 @@ NAV: list[tuple[str, str]] = [
     ("Audit log", "/admin/audit"),
     ("Settings", "/admin/settings"),
     ("API tokens", "/admin/tokens"),
+    ("Invitations", "/admin/invitations"),
+    ("Emails", "/admin/emails"),
 ]
 
 
@@ -46,6 +49,7 @@ def label(value: object) -> str:
 
 templates.env.filters["when"] = when
 templates.env.filters["label"] = label
+templates.env.globals["version"] = __version__  # in the footer, for support requests
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **ctx: Any) -> HTMLResponse:

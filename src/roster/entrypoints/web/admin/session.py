@@ -105,6 +105,7 @@ async def admin_session(request: Request, container: ContainerDep) -> AdminSessi
     session = await run_in_threadpool(check)
     await check_csrf(request, token)
     request.state.admin = session
+    request.state.workspace_id = session.workspace_id  # for the request's log line
     return session
 
 

@@ -14,9 +14,12 @@ from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
 from roster.services.invitations import (
+    CreatedInvitation,
     accept_invitation,
+    accept_link,
     create_invitation,
     list_invitations,
+    resend_invitation,
     revoke_invitation,
 )
 
@@ -59,7 +62,10 @@ class InvitationOut(BaseModel):
 
 class InvitationCreated(InvitationOut):
     token: str = Field(description="Shown once; Roster keeps only its hash.")
-    accept_url: str = Field(description="The accept page's path, to send to the invitee.")
+    accept_url: str = Field(
+        description="The accept page's absolute address (ROSTER_PUBLIC_URL + path), "
+        "as emailed to the invitee."
+    )
 
 
 class InvitationPage(BaseModel):
@@ -102,11 +108,15 @@ def create(
         name=body.name,
         actor=principal.actor,
         now=now,
+        public_url=container.settings.public_url,
     )
+    return _created(made, container.settings.public_url, now)
+
+
+def _created(made: CreatedInvitation, public_url: str, now: datetime) -> InvitationCreated:
     out = InvitationOut.of(made.invitation, now)
-    return InvitationCreated(
-        **out.model_dump(), token=made.token, accept_url=f"/invitations/{made.token}"
-    )
+    link = accept_link(public_url, made.token)
+    return InvitationCreated(**out.model_dump(), token=made.token, accept_url=link)
 
 
 @router.get(
@@ -145,6 +155,30 @@ def revoke(invitation_id: str, principal: PrincipalDep, container: ContainerDep)
         now=container.clock(),
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/{invitation_id}/resend",
+    status_code=201,
+    response_model=InvitationCreated,
+    responses=responses(401, 403, 404, 409),
+    dependencies=[SERVICE_OR_ADMIN],
+)
+def resend(
+    invitation_id: str, principal: PrincipalDep, container: ContainerDep
+) -> InvitationCreated:
+    """Send a pending invitation again: it is replaced by a new one (a new link, a new
+    week to accept it) and emailed; the old link stops working."""
+    now = container.clock()
+    made = resend_invitation(
+        container.uow(),
+        workspace_id=principal.workspace_id,
+        invitation_id=invitation_id,
+        actor=principal.actor,
+        now=now,
+        public_url=container.settings.public_url,
+    )
+    return _created(made, container.settings.public_url, now)
 
 
 @router.post(

@@ -275,6 +275,14 @@ class WorkspaceOut(BaseModel):
         description="Whether an Inactive user's correct sign-in makes them Active."
     )
     seat_limit: int | None = Field(description="Most Active users allowed; null: no limit.")
+    notify_users_on_status_change: bool = Field(
+        description="Whether users get an email when they become Inactive or Blocked, "
+        "or Active again."
+    )
+    review_digest: bool = Field(
+        description="Whether owners and admins get a daily email listing the Blocked users "
+        "whose review is due."
+    )
     review_days: dict[str, int] = Field(
         description="Days from a block to its review, per reason code."
     )
@@ -289,6 +297,8 @@ class WorkspaceOut(BaseModel):
             allow_api_unblock=w.allow_api_unblock,
             reactivate_on_sign_in=w.reactivate_on_sign_in,
             seat_limit=w.seat_limit,
+            notify_users_on_status_change=w.notify_users_on_status_change,
+            review_digest=w.review_digest,
             review_days={r.value: n for r, n in review_days(w.review_days).items()},
             users=CountsOut(active=counts.active, inactive=counts.inactive, blocked=counts.blocked),
         )
@@ -297,6 +307,8 @@ class WorkspaceOut(BaseModel):
 class WorkspacePatchBody(Strict):
     allow_api_unblock: bool | None = None
     reactivate_on_sign_in: bool | None = None
+    notify_users_on_status_change: bool | None = None
+    review_digest: bool | None = None
     seat_limit: int | None = Field(
         default=None, ge=0, le=1_000_000_000, description="null removes the limit."
     )

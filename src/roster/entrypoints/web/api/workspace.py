@@ -42,6 +42,8 @@ def patch(
         allow_api_unblock=body.allow_api_unblock,
         reactivate_on_sign_in=body.reactivate_on_sign_in,
         seat_limit=body.seat_limit if "seat_limit" in body.model_fields_set else ...,
+        notify_users_on_status_change=body.notify_users_on_status_change,
+        review_digest=body.review_digest,
         review_days={r.value: n for r, n in body.review_days.items()} if body.review_days else None,
         route=admin.route,
         actor=admin.actor,

@@ -59,6 +59,7 @@ def scim_principal(request: Request, container: ContainerDep) -> Principal:
     bearer = token.strip() if scheme.lower() == "bearer" else ""
     with container.engine.connect() as conn:
         principal = authenticate(conn, bearer or None, container.clock())
+    request.state.workspace_id = principal.workspace_id  # for the request's log line
     if principal.kind != CredentialKind.SCIM:
         raise errors.Forbidden(
             "Only a scim token may use /scim/v2 (roster tokens create --kind scim)."
