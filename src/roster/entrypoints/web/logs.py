@@ -10,14 +10,13 @@ messages pass through the token redaction, and no header or body is logged.
 import json
 import logging
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roster.entrypoints.web.log_redaction import redact
-from roster.entrypoints.web.route_templates import Templates
+from roster.entrypoints.web.route_templates import Templates, answered
 
 FIELDS = ("request_id", "workspace", "route", "method", "status", "duration_ms", "job", "kind")
 requests = logging.getLogger("roster.request")
@@ -78,21 +77,11 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, status = time.perf_counter(), 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            if requests.isEnabledFor(logging.INFO):
-                self._log(scope, status, time.perf_counter() - started)
+        await answered(self.app, scope, receive, send, lambda s, t: self._log(scope, s, t))
 
     def _log(self, scope: Scope, status: int, seconds: float) -> None:
+        if not requests.isEnabledFor(logging.INFO):
+            return
         state = scope.get("state", {})
         route = self.templates.of(scope)
         requests.info(

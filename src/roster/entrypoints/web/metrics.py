@@ -10,7 +10,6 @@ same figures: aggregate those with max(), not sum().
 """
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -19,9 +18,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roster.entrypoints.web.route_templates import Templates
+from roster.entrypoints.web.route_templates import Templates, answered
 from roster.services.operations import Backlog, OpsCounts, connections_in_use, ops_counts
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own setting
@@ -57,21 +56,13 @@ class RequestMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, status = time.perf_counter(), 500
+        await answered(self.app, scope, receive, send, lambda s, t: self._count(scope, s, t))
 
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            route, method = self.templates.of(scope), scope["method"]
-            REQUESTS.labels(route, method, str(status)).inc()
-            LATENCY.labels(route, method).observe(time.perf_counter() - started)
-            POOL.set(connections_in_use(self.engine))
+    def _count(self, scope: Scope, status: int, seconds: float) -> None:
+        route, method = self.templates.of(scope), scope["method"]
+        REQUESTS.labels(route, method, str(status)).inc()
+        LATENCY.labels(route, method).observe(seconds)
+        POOL.set(connections_in_use(self.engine))
 
 
 class ProcessMetrics(Collector):

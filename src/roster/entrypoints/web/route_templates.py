@@ -1,8 +1,12 @@
-"""The route template a request matched, for its metrics and its log line."""
+"""What the metrics and the log line say of a request: the route template it matched,
+and how it was answered (`answered`)."""
+
+import time
+from collections.abc import Callable
 
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Templates:
@@ -22,3 +26,22 @@ class Templates:
             self.paths = {id(c.original_route): c.path_format or "" for c in routes}
         path = self.paths.get(id(route)) or getattr(route, "path", "") or "unmatched"
         return path + "/{path}" if isinstance(route, Mount) else path
+
+
+async def answered(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, done: Callable[[int, float], None]
+) -> None:
+    """Run `app` on an HTTP request, then tell `done` its status (500 when it raised
+    before answering) and the seconds it took, even when it raised."""
+    started, status = time.perf_counter(), 500
+
+    async def send_noting_status(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    try:
+        await app(scope, receive, send_noting_status)
+    finally:
+        done(status, time.perf_counter() - started)
