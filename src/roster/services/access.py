@@ -311,9 +311,23 @@ def authenticate(conn: Connection, token: str | None, now: datetime) -> Principa
     if found is None:
         raise errors.Unauthenticated("A valid credential is needed: sign in or send a token.")
     if found.last_used_at is None or now - found.last_used_at >= TOUCH_EVERY:
-        with conn.engine.execution_options(**WRITE).begin() as writer:
-            credential_store.touch(writer, found.principal, now)
+        _stamp(conn, found.principal, now)
     return found.principal
+
+
+def _stamp(conn: Connection, principal: Principal, now: datetime) -> None:
+    """Write the last-used stamps on the caller's own connection, after ending its
+    read. Never a second connection: a request holding one while it waits for
+    another deadlocks the pool once as many requests stamp at once as it has
+    connections (64 writers on one worker stalled every request for the pool's
+    30-second timeout)."""
+    conn.rollback()
+    conn.execution_options(**WRITE)  # on SQLite, the write lock up front
+    try:
+        with conn.begin():
+            credential_store.touch(conn, principal, now)
+    finally:
+        conn.execution_options(roster_write=False)  # the caller reads on
 
 
 def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -> Checked | None:
