@@ -17,8 +17,8 @@ from roster.adapters.tokens import new_token, token_hash, workspace_of
 from roster.domain import errors
 from roster.domain.emails import address_key
 from roster.domain.ids import new_id
-from roster.domain.users import Actor, User
-from roster.domain.vocabulary import Route, Status
+from roster.domain.users import Actor, User, check_identity_change
+from roster.domain.vocabulary import Route
 from roster.domain.workspaces import Workspace
 from roster.services import mail, throttle
 from roster.services.invitations import MIN_PASSWORD
@@ -56,8 +56,8 @@ def request_reset(
         user = uow.users.get_by_email(found.id, key)
         if user is None:
             return
-        if user.status == Status.BLOCKED:
-            _refuse(uow, user, email, now)
+        if (refusal := _frozen(user)) is not None:
+            _refuse(uow, user, email, refusal, now)
         else:
             token = new_token(found.id)
             _add(uow, found, user, token, now, public_url)
@@ -78,10 +78,10 @@ def reset_password(uow: UnitOfWork, *, token: str, password: str, now: datetime)
         user = uow.users.get_for_update(workspace_id, user_id) if user_id else None
         if user is None:
             raise errors.NotFound(NOT_VALID)
-        if user.status == Status.BLOCKED:
-            _refuse(uow, user, user.email, now)
+        if (refusal := _frozen(user)) is not None:
+            _refuse(uow, user, user.email, refusal, now)
             uow.commit()
-            raise errors.UserBlocked()
+            raise refusal
         uow.users.set_password(user, hashed)
         uow.password_resets.finish(workspace_id, user.id, now)
         uow.commit()
@@ -124,13 +124,25 @@ def _add(
     mail.queue(uow, workspace.id, [draft], now)
 
 
-def _refuse(uow: UnitOfWork, user: User, asked_by: str, now: datetime) -> None:
+def _frozen(user: User) -> errors.IdentityFrozen | None:
+    """The domain's refusal of a new password for `user` by this flow (a Blocked
+    user's password is frozen but on the profile and the CLI), or None."""
+    try:
+        check_identity_change(user, ("password",), route=Route.PASSWORD_RESET)
+    except errors.IdentityFrozen as refusal:
+        return refusal
+    return None
+
+
+def _refuse(
+    uow: UnitOfWork, user: User, asked_by: str, refusal: errors.DomainError, now: datetime
+) -> None:
     audit_refusal(
         uow,
         user,
         route=Route.PASSWORD_RESET,
         actor=Actor(id=None, name=f"{asked_by} (password reset)"),
-        refusal=errors.UserBlocked(),
+        refusal=refusal,
         note="A password reset was asked for; no email was sent.",
         now=now,
     )
