@@ -3,10 +3,11 @@
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, NestedTransaction
 
 from roster.adapters.access_revoker import SqlAccessRevoker
 from roster.adapters.audit_log import SqlAuditLog
+from roster.adapters.automation_store import SqlAutomations
 from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitations(self.conn)
         self.scim = SqlScimDirectory(self.conn)
         self.throttles = SqlThrottles(self.conn)
+        self.automations = SqlAutomations(self.conn)
         return self
 
     def __exit__(
@@ -63,6 +65,9 @@ class SqlUnitOfWork:
                 self.conn.rollback()
         finally:
             self.conn.close()
+
+    def savepoint(self) -> NestedTransaction:
+        return self.conn.begin_nested()
 
     def commit(self) -> None:
         if not self.write:

@@ -62,13 +62,13 @@ def run_bulk_jobs(container: Container) -> None:
 def run_due_rules(container: Container) -> None:
     """Start due schedule rules (each once across every server) and resume dead runs."""
     automations.run_due(
-        container.engine, container.clock, holder=this_process(), tuning=container.jobs
+        container.uow(), container.clock, holder=this_process(), tuning=container.jobs
     )
 
 
 def act_on_events(container: Container) -> None:
     """Act on user.* and external events with the event rules."""
-    automations.dispatch(container.engine, container.clock)
+    automations.dispatch(container.uow(), container.clock)
 
 
 def send_webhooks(container: Container) -> None:

@@ -23,17 +23,15 @@ router = APIRouter()
 
 
 def _rule(container: ContainerDep, admin: AdminDep, rule_id: str) -> Rule:
-    with reading(container) as conn:
-        try:
-            return auto.get_rule(conn, admin.workspace_id, rule_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from missing
+    try:
+        return auto.get_rule(container.uow(), admin.workspace_id, rule_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from missing
 
 
 @router.get("/automations", response_class=HTMLResponse)
 def rules_page(request: Request, admin: AdminDep, container: ContainerDep) -> HTMLResponse:
-    with reading(container) as conn:
-        rules = auto.list_rules(conn, admin.workspace_id)
+    rules = auto.list_rules(container.uow(), admin.workspace_id)
     return render(request, "automations/list.html", title="Automations", rules=rules)
 
 
@@ -89,7 +87,7 @@ def create(
     if errs:
         return _editor(request, None, definition, errs, 422)
     rule = auto.create_rule(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         data=data,
         created_by=admin.principal.actor,
@@ -106,8 +104,7 @@ def rule_page(
     request: Request, rule_id: str, admin: AdminDep, container: ContainerDep
 ) -> HTMLResponse:
     rule = _rule(container, admin, rule_id)
-    with reading(container) as conn:
-        runs = auto.list_runs(conn, admin.workspace_id, rule_id, limit=50, before=None)
+    runs = auto.list_runs(container.uow(), admin.workspace_id, rule_id, limit=50, before=None)
     text = json.dumps(rule.definition.as_json(), indent=2)
     return render(
         request, "automations/rule.html", title=rule.definition.name, rule=rule, runs=runs,
@@ -129,7 +126,7 @@ def save(
     if errs:
         return _editor(request, rule, definition, errs, 422)
     auto.update_rule(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         rule_id=rule_id,
         data=data,
@@ -160,7 +157,7 @@ def toggle(
 ) -> Response:
     rule = _rule(container, admin, rule_id)
     auto.set_enabled(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         rule_id=rule_id,
         enabled=not rule.enabled,
@@ -185,7 +182,7 @@ def start(
     _rule(container, admin, rule_id)
     try:
         run = auto.start_run(
-            container.engine,
+            container.uow(),
             workspace_id=admin.workspace_id,
             rule_id=rule_id,
             dry_run=dry_run == "1",
@@ -207,14 +204,13 @@ def run_page(
     after: str | None = None,
 ) -> HTMLResponse:
     rule = _rule(container, admin, rule_id)
-    with reading(container) as conn:
-        try:
-            view = auto.read_run(conn, admin.workspace_id, rule_id, run_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from missing
-        outcomes = auto.list_outcomes(
-            conn, admin.workspace_id, rule_id, run_id, after=after, limit=100
-        )
+    try:
+        view = auto.read_run(container.uow(), admin.workspace_id, rule_id, run_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from missing
+    outcomes = auto.list_outcomes(
+        container.uow(), admin.workspace_id, rule_id, run_id, after=after, limit=100
+    )
     return render(
         request, "automations/run.html", title="Automation run", rule=rule, view=view,
         outcomes=outcomes, next_after=outcomes[-1].user_id if len(outcomes) == 100 else None,
@@ -231,7 +227,7 @@ def user_runs_page(
             queries.user_by_id(conn, admin.workspace_id, user_id)
         except errors.NotFound as missing:
             raise PageNotFound(missing.detail) from None
-        touched = auto.runs_for_user(conn, admin.workspace_id, user_id, limit=100)
+        touched = auto.runs_for_user(container.uow(), admin.workspace_id, user_id, limit=100)
     return render(
         request, "automations/user_runs.html", title="Automation runs", user_id=user_id,
         touched=touched,
