@@ -141,6 +141,14 @@ class _Users:
             and u.expires_at <= now
         }
 
+    def expired(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        live = (Status.ACTIVE, Status.BLOCKED)
+        due = sorted(
+            key for key, u in self.s.users.items()
+            if u.status in live and u.expires_at is not None and u.expires_at <= now
+        )  # fmt: skip
+        return due[:limit]
+
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         return self.get_many_by_email(workspace_id, [email]).get(email)
 

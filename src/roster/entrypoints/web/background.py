@@ -109,7 +109,7 @@ def snapshot_billing(container: Container) -> None:
 def expire_accounts(container: Container) -> None:
     """Make the users whose `expires_at` has passed Inactive. Every tick (one indexed
     read when none is due), so an account ends within a minute of its date."""
-    expiry.expire_due(container.engine, container.uow, container.clock())
+    expiry.expire_due(container.uow(), container.clock())
 
 
 def queue_review_digests(container: Container) -> None:
