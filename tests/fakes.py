@@ -3,7 +3,7 @@
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -70,6 +70,12 @@ class _Mail:
     def contacts(self, workspace_id: str, user_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found = (self.s.users.get((workspace_id, u)) for u in user_ids)
         return {u.id: (u.email, u.name) for u in found if u is not None}
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Any]:
+        raise NotImplementedError("sending mail is tested on real databases (tests/e2e/mail)")
+
+    def record(self, outcomes: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+        raise NotImplementedError("sending mail is tested on real databases (tests/e2e/mail)")
 
 
 class _PasswordResets:

@@ -1,7 +1,7 @@
 """What the services need from storage. SQL adapters and in-memory fakes implement these."""
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -105,6 +105,13 @@ class Mailbox(Protocol):
     def contacts(
         self, workspace_id: str, user_ids: Sequence[str]
     ) -> dict[str, tuple[str, str]]: ...
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> Sequence[Any]:
+        """Up to `limit` due messages, each leased for `lease` and its attempt counted."""
+        ...
+
+    def record(self, outcomes: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+        """Each claimed message's new state (status, sent_at, next_attempt_at, …)."""
+        ...
 
 
 class PasswordResets(Protocol):

@@ -84,7 +84,7 @@ def send_mail(container: Container) -> None:
     """Send due emails over SMTP (none without ROSTER_SMTP_URL: they stay on the Emails page)."""
     settings = container.settings
     mail.deliver(
-        container.engine,
+        container.uow(),
         container.clock(),
         smtp_url=settings.smtp_url,
         mail_from=settings.mail_from,
