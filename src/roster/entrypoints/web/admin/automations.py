@@ -227,7 +227,7 @@ def user_runs_page(
             queries.user_by_id(conn, admin.workspace_id, user_id)
         except errors.NotFound as missing:
             raise PageNotFound(missing.detail) from None
-        touched = auto.runs_for_user(container.uow(), admin.workspace_id, user_id, limit=100)
+    touched = auto.runs_for_user(container.uow(), admin.workspace_id, user_id, limit=100)
     return render(
         request, "automations/user_runs.html", title="Automation runs", user_id=user_id,
         touched=touched,
