@@ -1,14 +1,15 @@
 """In-memory fakes of the storage ports, for unit tests of the domain and services."""
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, AuditKind, ChainHead
+from roster.domain.billing import DayUsage, Transition
 from roster.domain.credentials import CredentialKind
 from roster.domain.filters import UserFilter
 from roster.domain.ids import new_id
@@ -58,6 +59,7 @@ class FakeStore:
     outcomes: dict[str, list[ResultRow]] = field(default_factory=dict)  # run id → rows
     cursors: dict[str, int] = field(default_factory=dict)  # workspace → audit seq read
     sent: set[int] = field(default_factory=set)  # outbox positions acted on
+    snapshots: dict[tuple[str, str, date], DayUsage] = field(default_factory=dict)
 
 
 class _Mail:
@@ -226,6 +228,9 @@ class _Counts:
 
     def lock(self, workspace_id: str) -> UserCounts:
         return self.s.counts.get(workspace_id, UserCounts())
+
+    def read(self, workspace_id: str) -> UserCounts:
+        return self.lock(workspace_id)
 
     def lock_for_change(
         self, workspace_id: str, user_id: str
@@ -685,6 +690,66 @@ class FakeAutomations:
         self.s.sent.update(int(i) for i in ids)
 
 
+class FakeBilling:
+    """The audit log's applied status changes (seq: position in the log, from 1) and
+    snapshots by (workspace, time zone, day)."""
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def _applied(self, workspace_id: str, after_seq: int) -> list[tuple[int, AuditEntry]]:
+        return [
+            (n, e) for n, e in enumerate(self.s.audit, start=1)
+            if n > after_seq and e.workspace_id == workspace_id and e.outcome == "applied"
+            and e.kind == AuditKind.STATUS
+        ]  # fmt: skip
+
+    def transitions(self, workspace_id: str, after_seq: int) -> Iterator[Transition]:
+        for n, e in self._applied(workspace_id, after_seq):
+            assert e.user_id is not None
+            assert e.to_status is not None
+            yield Transition(n, e.user_id, e.from_status, e.to_status, e.at)
+
+    def applied_span(self, workspace_id: str, after_seq: int) -> tuple[datetime, datetime] | None:
+        ats = [e.at for _, e in self._applied(workspace_id, after_seq)]
+        return (min(ats), max(ats)) if ats else None
+
+    def snapshots(
+        self, workspace_id: str, timezone: str, first: date = date.min, last: date = date.max
+    ) -> list[DayUsage]:
+        return [d for (w, tz, day), d in sorted(self.s.snapshots.items())
+                if (w, tz) == (workspace_id, timezone) and first <= day <= last]  # fmt: skip
+
+    def latest_snapshot(self, workspace_id: str, timezone: str, before: date) -> DayUsage | None:
+        saved = [d for d in self.snapshots(workspace_id, timezone) if d.day < before]
+        return saved[-1] if saved else None
+
+    def has_snapshots_not_in(self, workspace_id: str, timezone: str) -> bool:
+        return any(w == workspace_id and tz != timezone for w, tz, _ in self.s.snapshots)
+
+    def drop_snapshots(self, workspace_id: str) -> None:
+        for key in [k for k in self.s.snapshots if k[0] == workspace_id]:
+            del self.s.snapshots[key]
+
+    def save_snapshots(
+        self, workspace_id: str, timezone: str, days: Sequence[DayUsage], now: datetime
+    ) -> None:
+        for d in days:
+            self.s.snapshots.setdefault((workspace_id, timezone, d.day), d)
+
+    def workspace_ids(self) -> list[str]:
+        return sorted(self.s.workspaces)
+
+    def statuses(self, workspace_id: str) -> dict[str, Status]:
+        return {u.id: u.status for (w, _), u in self.s.users.items() if w == workspace_id}
+
+    def active_owners(self, workspace_id: str) -> int:
+        return sum(
+            1 for (w, _), u in self.s.users.items()
+            if w == workspace_id and u.role is Role.OWNER and u.status is Status.ACTIVE
+        )  # fmt: skip
+
+
 class _Savepoint:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self.uow, self.before = uow, copy.deepcopy(uow._work)
@@ -704,7 +769,7 @@ class FakeUnitOfWork:
         self.write = write
         self.commits = 0
 
-    def read_only(self) -> "FakeUnitOfWork":
+    def read_only(self, *, consistent: bool = False) -> "FakeUnitOfWork":
         return FakeUnitOfWork(self.store, write=False)
 
     def __enter__(self) -> Self:
@@ -722,6 +787,7 @@ class FakeUnitOfWork:
         self.scim = FakeScimDirectory(self._work)
         self.throttles = _Throttles(self._work)
         self.automations = FakeAutomations(self._work)
+        self.billing = FakeBilling(self._work)
         return self
 
     def savepoint(self) -> _Savepoint:

@@ -1,12 +1,13 @@
 """What the services need from storage. SQL adapters and in-memory fakes implement these."""
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.billing import DayUsage, Transition
 from roster.domain.credentials import CredentialKind
 from roster.domain.filters import UserFilter
 from roster.domain.invitations import Invitation
@@ -78,6 +79,9 @@ class UserCountsRepository(Protocol):
         ...
 
     def add(self, workspace_id: str, delta: UserCounts) -> None: ...
+    def read(self, workspace_id: str) -> UserCounts:
+        """The counts as they stand, without a lock."""
+        ...
 
 
 class AuditLog(Protocol):
@@ -232,6 +236,30 @@ class Leases(Protocol):
     def runnable(self, ref: JobRef) -> bool: ...
 
 
+class Billing(Protocol):
+    """The applied status changes of the audit log, and the daily snapshots of their
+    replay (one row per workspace, day and time zone)."""
+
+    def transitions(self, workspace_id: str, after_seq: int) -> Iterator[Transition]: ...
+    def applied_span(
+        self, workspace_id: str, after_seq: int
+    ) -> tuple[datetime, datetime] | None: ...
+    def snapshots(
+        self, workspace_id: str, timezone: str, first: date = ..., last: date = ...
+    ) -> list[DayUsage]: ...
+    def latest_snapshot(
+        self, workspace_id: str, timezone: str, before: date
+    ) -> DayUsage | None: ...
+    def has_snapshots_not_in(self, workspace_id: str, timezone: str) -> bool: ...
+    def drop_snapshots(self, workspace_id: str) -> None: ...
+    def save_snapshots(
+        self, workspace_id: str, timezone: str, days: Sequence[DayUsage], now: datetime
+    ) -> None: ...
+    def workspace_ids(self) -> list[str]: ...
+    def statuses(self, workspace_id: str) -> dict[str, Status]: ...
+    def active_owners(self, workspace_id: str) -> int: ...
+
+
 class Savepoint(Protocol):
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -321,14 +349,17 @@ class UnitOfWork(Protocol):
     def throttles(self) -> ThrottleRepository: ...
     @property
     def automations(self) -> Automations: ...
+    @property
+    def billing(self) -> Billing: ...
 
     def savepoint(self) -> Savepoint:
         """A nested transaction: rolling it back undoes only what followed it."""
         ...
 
-    def read_only(self) -> "UnitOfWork":
+    def read_only(self, *, consistent: bool = False) -> "UnitOfWork":
         """A unit of work on the same storage for reads alone: it takes no write
-        lock (SQLite's is database-wide) and cannot commit."""
+        lock (SQLite's is database-wide) and cannot commit. `consistent`: every read
+        sees one moment of the database (a SQLite transaction always does)."""
         ...
 
     def __enter__(self) -> Self: ...

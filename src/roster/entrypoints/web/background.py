@@ -103,7 +103,7 @@ def snapshot_billing(container: Container) -> None:
     moved past its end, so most nights this writes yesterday's row per workspace."""
     now = container.clock()
     if SNAPSHOTS.due(now):
-        billing.build_all_snapshots(container.engine, now)
+        billing.build_all_snapshots(container.uow(), now)
 
 
 def expire_accounts(container: Container) -> None:
