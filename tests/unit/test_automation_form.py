@@ -1,5 +1,7 @@
 """The automation editor's form and the rule's JSON shape say the same rule, both ways."""
 
+from typing import Any
+
 import pytest
 
 from roster.domain.rules.definition import dormant_template
@@ -37,7 +39,7 @@ RULES = [
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r["name"])
-def test_a_rule_shown_in_the_form_and_saved_from_it_is_the_same_rule(rule: dict) -> None:
+def test_a_rule_shown_in_the_form_and_saved_from_it_is_the_same_rule(rule: dict[str, Any]) -> None:
     form = from_json(rule)
     translated = to_json(form)
     assert translated.errors == {}

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from roster.bootstrap import Container
+from roster.domain.rules.runs import Rule
 from roster.domain.vocabulary import Role, Status
 from roster.services import automations as auto
 from tests.conftest import Tenant
@@ -17,9 +18,7 @@ from tests.e2e.conftest import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
-DORMANT_WORDS = (
-    "Every day at 03:00, Active users not seen for 90 days become Inactive."
-)
+DORMANT_WORDS = "Every day at 03:00, Active users not seen for 90 days become Inactive."
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +57,7 @@ def words(page: Page) -> Locator:
     return page.locator("#rule-words")
 
 
-def rules_of(container: Container, tenant: Tenant) -> list[auto.Rule]:
+def rules_of(container: Container, tenant: Tenant) -> list[Rule]:
     with container.engine.connect() as conn:
         return auto.list_rules(conn, tenant.workspace.id)
 

@@ -93,16 +93,15 @@ def _judged(posted: dict[str, list[str]], fallback: RuleForm) -> Submission:
         form = read_form(posted)
         translated = to_json(form)
         errs = translated.errors or _rule_errors(translated.data, form_error)
-        return Submission("form", form, json.dumps(translated.data, indent=2), translated.data, errs)
+        text = json.dumps(translated.data, indent=2)
+        return Submission("form", form, text, translated.data, errs)
     text = (posted.get("definition") or [""])[-1]
     data, errs = _parsed(text)
     form = from_json(data) if data is not None else fallback
     return Submission("json", form, text, data, errs)
 
 
-def _rule_errors(
-    data: Any, shown: Callable[[RuleInvalid], dict[str, str]]
-) -> dict[str, str]:
+def _rule_errors(data: Any, shown: Callable[[RuleInvalid], dict[str, str]]) -> dict[str, str]:
     try:
         parse_rule(data)
     except RuleInvalid as bad:
