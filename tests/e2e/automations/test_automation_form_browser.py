@@ -100,6 +100,10 @@ def test_an_admin_makes_the_dormant_user_rule_with_the_form_alone(
     page.get_by_label("Note").fill("Not seen for 90 days")
     # The words follow the form as it changes, before anything is saved.
     expect(words(page)).to_have_text(DORMANT_WORDS)
+    page.get_by_text("Advanced: the rule as JSON").click()
+    expect(page.get_by_label("Rule (trigger, conditions, action)")).to_have_value(
+        re.compile(r'"name": "Dormant users".*"reason_code": "needs_review"', re.DOTALL)
+    )
     assert rules_of(container, tenant) == []
 
     page.get_by_role("button", name="Save", exact=True).click()

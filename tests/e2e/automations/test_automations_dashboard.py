@@ -86,10 +86,13 @@ def test_the_editor_asks_the_server_for_the_plain_words_and_nothing_is_saved(
     signed_in_admin(client, container, tenant)
     url = "/admin/automations/summary"
     said = post_form(client, "/admin/automations/new", url, FORM).json()
-    assert said == {
-        "summary": "Every day at 03:00, Active users not seen for 90 days become Inactive.",
-        "problem": None,
-    }
+    assert said["summary"] == (
+        "Every day at 03:00, Active users not seen for 90 days become Inactive."
+    )
+    assert said["problem"] is None
+    assert json.loads(said["definition"])["conditions"][1] == {
+        "field": "last_seen_days", "op": "gt", "value": 90,
+    }  # fmt: skip
     said = post_form(client, "/admin/automations/new", url, FORM | {"cond-1-days": "-3"}).json()
     assert said["summary"] is None
     assert said["problem"] == "Not complete yet: Must be a whole number of days, 0 to 36500."

@@ -165,12 +165,16 @@ def _parsed(text: str) -> tuple[Any, dict[str, str]]:
 @router.post("/automations/summary")
 def summary_of(admin: AdminDep, posted: PostedDep) -> JSONResponse:
     """The rule being edited in plain words, for the editor's script to keep in step:
-    the same fields as saving, judged the same way, and nothing saved."""
+    the same fields as saving, judged the same way, and nothing saved. With the form's
+    fields, `definition` is the JSON they stand for (for the Advanced box)."""
     sub = _judged(posted, RuleForm())
+    definition = sub.text if sub.editor == "form" else None
     if sub.errors:
         first = next(iter(sub.errors.values()))
-        return JSONResponse({"summary": None, "problem": f"Not complete yet: {first}"})
-    return JSONResponse({"summary": _words(sub.data), "problem": None})
+        problem = f"Not complete yet: {first}"
+        return JSONResponse({"summary": None, "problem": problem, "definition": definition})
+    words = _words(sub.data)
+    return JSONResponse({"summary": words, "problem": None, "definition": definition})
 
 
 @router.post("/automations/new")

@@ -1,7 +1,8 @@
 // The automation editor (templates/automations/edit.html). Shows, in each condition
 // row, the inputs that fit the chosen field; adds and removes rows; and keeps
 // "In plain words" in step by asking the server (POST /admin/automations/summary),
-// so the words come from the one place the saved rule's summary comes from.
+// so the words come from the one place the saved rule's summary comes from. The
+// Advanced JSON box follows the form too, until someone types in it.
 // Without this script the form still works: every input is there, the server judges.
 (function () {
   "use strict";
@@ -12,6 +13,8 @@
   var rows = document.getElementById("condition-rows");
   var template = document.getElementById("condition-template");
   var add = document.getElementById("add-condition");
+  var box = document.getElementById("definition");
+  var typedInBox = false;
 
   function showPart(row) {
     var select = row.querySelector("[data-field]");
@@ -62,10 +65,13 @@
         if (mine !== asked) { return; }
         words.textContent = said.summary || said.problem;
         words.parentNode.classList.toggle("pending", !said.summary);
+        if (said.definition && box && !typedInBox) { box.value = said.definition; }
       }).catch(function () { /* signed out or offline: keep the last words */ });
     }, 200);
   }
   form.addEventListener("input", function () { refresh(form); });
   form.addEventListener("change", function () { refresh(form); });
-  if (json) { json.addEventListener("input", function () { refresh(json); }); }
+  if (json) {
+    json.addEventListener("input", function () { typedInBox = true; refresh(json); });
+  }
 })();
