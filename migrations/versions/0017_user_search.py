@@ -6,8 +6,8 @@ Revises: 0016_review_digest
 The users filter's `q` (text in the email or the name, any case) is a LIKE
 '%text%' that no ordinary index serves. This adds one each database provides:
 
-- PostgreSQL: pg_trgm GIN indexes on `email` (stored lowercase) and `lower(name)`,
-  which serve those same LIKE conditions.
+- PostgreSQL: pg_trgm GIN indexes on `email` (stored lowercase, searched with LIKE)
+  and `name` (searched with ILIKE), which serve those same conditions.
 - SQLite: `users_search`, an FTS5 table with the trigram tokenizer over the email
   and name of `users` (external content: it keeps no copy of the text, only the
   index, keyed by the users' rowid), kept in step by triggers on `users`.
@@ -54,7 +54,7 @@ _SQLITE_DOWN = (
 _POSTGRESQL_UP = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX ix_users_search_email ON users USING gin (email gin_trgm_ops)",
-    "CREATE INDEX ix_users_search_name ON users USING gin (lower(name) gin_trgm_ops)",
+    "CREATE INDEX ix_users_search_name ON users USING gin (name gin_trgm_ops)",
 )
 _POSTGRESQL_DOWN = (
     "DROP INDEX IF EXISTS ix_users_search_name",

@@ -56,7 +56,8 @@ def user_where(workspace_id: str, f: UserFilter) -> list[ColumnElement[bool]]:
 class TextSearch(FunctionElement[bool]):
     """The workspace's users with `text` in their email or name, any case, through the
     index migration 0017_user_search made. On PostgreSQL the trigram indexes serve
-    the LIKE conditions themselves. On SQLite the FTS5 trigram table first narrows
+    the LIKE conditions themselves (text with an `@` is narrowed by its local part
+    first, see `_local_part`). On SQLite the FTS5 trigram table first narrows
     them to its matches (text of 3 characters or more; shorter text has no trigram
     and is read in page order, as before), and the workspace condition is written
     `+workspace_id` so that the planner, which has no statistics on a live database,
@@ -69,12 +70,26 @@ class TextSearch(FunctionElement[bool]):
         c = users.c
         self.text = text
         self.workspace = c.workspace_id == workspace_id
-        # Emails are stored lowercase (normalize_email); names keep their case.
-        self.anywhere = or_(
-            c.email.contains(text.lower(), autoescape=True),
-            c.name.icontains(text, autoescape=True),
-        )
+        self.anywhere = _anywhere(text)
         super().__init__(self.workspace, self.anywhere)  # its FROM: users
+
+
+def _anywhere(text: str) -> ColumnElement[bool]:
+    """`text` in the email or the name, any case: the condition that decides."""
+    c = users.c
+    # Emails are stored lowercase (normalize_email); names keep their case.
+    return or_(
+        c.email.contains(text.lower(), autoescape=True),
+        c.name.icontains(text, autoescape=True),
+    )
+
+
+def _local_part(text: str) -> str | None:
+    """For text with an address's `@` and more after it, the part up to the `@`:
+    what tells users apart, where a domain's trigrams are in most rows (None: no
+    such part of 3 characters or more)."""
+    local, at, rest = text.partition("@")
+    return local + at if at and rest and len(local) + 1 >= _TRIGRAM else None
 
 
 _SEARCH = table("users_search", named("rowid"), named("users_search"))
@@ -83,13 +98,18 @@ _TRIGRAM = 3  # the shortest text the trigram index finds
 
 @compiles(TextSearch)
 def _search_anywhere(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(and_(element.workspace, element.anywhere), **kw)})"
+    parts = [element.workspace, element.anywhere]
+    if (local := _local_part(element.text)) is not None:
+        # The trigram index reads every trigram's list of rows: the local part's
+        # alone narrow to a few rows, which the whole text then decides.
+        parts.insert(1, _anywhere(local))
+    return f"({compiler.process(and_(*parts), **kw)})"
 
 
 @compiles(TextSearch, "sqlite")
 def _search_matches(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
     if len(element.text) < _TRIGRAM:
-        return _search_anywhere(element, compiler, **kw)
+        return f"({compiler.process(and_(element.workspace, element.anywhere), **kw)})"
     phrase = '"' + element.text.replace('"', '""') + '"'  # the text, not a query
     matches = select(_SEARCH.c.rowid).where(_SEARCH.c.users_search.match(phrase))
     candidates = literal_column(f"{users.name}.rowid").in_(matches)
