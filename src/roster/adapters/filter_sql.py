@@ -108,7 +108,7 @@ def _search_anywhere(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> s
 
 @compiles(TextSearch, "sqlite")
 def _search_matches(element: TextSearch, compiler: SQLCompiler, **kw: Any) -> str:
-    if len(element.text) < _TRIGRAM:
+    if len(element.text) < _TRIGRAM or "\x00" in element.text:  # FTS5 reads NUL as the end
         return f"({compiler.process(and_(element.workspace, element.anywhere), **kw)})"
     phrase = '"' + element.text.replace('"', '""') + '"'  # the text, not a query
     matches = select(_SEARCH.c.rowid).where(_SEARCH.c.users_search.match(phrase))
