@@ -25,8 +25,8 @@ browser: ## Install Debian's Chromium for the dashboard tests (never a downloade
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: install ## Set up the database, seed the demo workspace and serve http://$(HOST):$(PORT)
-	$(BIN)/roster init --demo
-	$(BIN)/roster serve --host $(HOST) --port $(PORT)
+	ROSTER_HOST=$(HOST) ROSTER_PORT=$(PORT) $(BIN)/roster init --demo
+	ROSTER_HOST=$(HOST) ROSTER_PORT=$(PORT) $(BIN)/roster serve
 
 test: install browser ## Run the whole suite (SQLite, and PostgreSQL when it answers)
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)

@@ -77,6 +77,9 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
         typer.echo(
             f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}"
         )
+        listens = f"http://{c.settings.host}:{c.settings.port}"
+        if not c.settings.public_url.startswith(listens):  # behind a proxy: say both
+            typer.echo(f"`roster serve` listens on {listens}.")
 
 
 app.command()(serve.serve)
