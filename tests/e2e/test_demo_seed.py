@@ -1,10 +1,10 @@
 """`roster init --demo`: ninety days of history a new admin can look around in, made
 through the real services, on SQLite and PostgreSQL."""
 
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -32,10 +32,8 @@ def database_url(
     """A database of its own: the demo is the one workspace named `demo`."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-        return
-    scratch = _pg_scratch()
-    yield next(scratch)
-    scratch.close()
+    else:
+        yield from _pg_scratch()
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +98,9 @@ def test_billing_has_ninety_daily_snapshots_that_rise_and_dip(
             ).scalars()
         )
     assert len(closing) == HISTORY_DAYS
-    steps = [b - a for a, b in zip(closing, closing[1:], strict=False)]
-    assert max(steps) > 0 and min(steps) < -10  # growth, and at least one visible dip
+    steps = [b - a for a, b in itertools.pairwise(closing)]
+    assert max(steps) > 0  # growth
+    assert min(steps) < -10  # and at least one visible dip
 
 
 def test_the_three_sample_rules_ran_and_one_bulk_action_finished(
@@ -125,7 +124,7 @@ def test_the_three_sample_rules_ran_and_one_bulk_action_finished(
     assert jobs[0].tally.applied == jobs[0].total > 0
 
 
-def test_seeding_again_changes_nothing(demo: tuple[Container, str], tmp_path: Path) -> None:
+def test_seeding_again_changes_nothing(demo: tuple[Container, str]) -> None:
     c, workspace_id = demo
     before = _status_attempts(c, workspace_id)
     assert not seed_demo(c.uow, now=NOW, tuning=c.jobs)
