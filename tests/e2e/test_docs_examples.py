@@ -1,7 +1,7 @@
 """Every example in docs/ runs, as written, against a live `roster serve` on the demo
 seed, so the docs cannot drift from the code.
 
-The convention (docs/README.md of the examples is this docstring): a fenced block
+The convention (README.md says it too): a fenced block
 whose info string is `sh` is an example and is run with bash (`-e -o pipefail`); a
 block marked `sh no-run` is illustrative (a deployment, a restore) and is not. Each
 `curl` passes `--fail-with-body`, so an error answer fails the example. The
