@@ -20,7 +20,7 @@ DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
 DEMO_PASSWORD = "roster-demo-owner"  # noqa: S105 - printed for the demo on purpose
 DEMO_USERS = 1000
-FOUNDING_USERS = 640  # imported on the first day; the others join over the 90 days
+FOUNDING_USERS = 450  # imported on the first day; the others join over the 90 days
 
 FIRST = [
     "Ada",
