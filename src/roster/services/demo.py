@@ -137,16 +137,16 @@ def seed_demo(
     """Create the demo workspace, its people and their last 90 days, unless the
     workspace exists. True if created.
 
-    The workspace is made 90 days before `now` and its founding people imported
-    then; the history replays forward from there, so every audit entry is later
-    than the one before it.
+    The workspace is made at 08:00 the day before the history's first day and its
+    founding people imported then; the history replays forward from there, ending
+    yesterday, so every audit entry is later than the one before it and none is
+    after `now`.
     """
     with uow_factory() as uow:
         if uow.workspaces.get_by_slug(DEMO_SLUG) is not None:
             return False
-    start = (now - timedelta(days=demo_history.HISTORY_DAYS)).replace(
-        hour=8, minute=0, second=0, microsecond=0
-    )
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=demo_history.HISTORY_DAYS + 1, hours=-8)
     people = demo_people(now)
     seed = NewUser(
         DEMO_EMAIL,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind
@@ -27,6 +29,8 @@ from roster.services.status import change_status
 from roster.services.users import NewUser, add_users
 
 HISTORY_DAYS = 90
+"""Whole days of history before today, each sealed in billing: the workspace is made
+the day before the first of them, and the last of them is yesterday."""
 INTERN_DAY = 45  # the day the summer interns leave, in one bulk action
 DISPUTES = (12, 27, 41, 58, 66, 79)  # days a customer's first payment fails
 
@@ -80,6 +84,11 @@ class Story:
     names: dict[str, str] = field(default_factory=dict)
     customers: dict[int, str] = field(default_factory=dict)
 
+    @property
+    def engine(self) -> Engine:
+        """For the services that open their own transactions (rules, billing)."""
+        return self.uow().base
+
     def meet(self, user: User, seen: datetime | None) -> None:
         """Know a new person (in the order they arrived: ids are random)."""
         self.statuses[user.id], self.roles[user.id] = user.status, user.role
@@ -116,19 +125,19 @@ class Story:
 def replay(story: Story, joiners: Sequence[NewUser], start: datetime) -> None:
     """Day by day from `start`: people join, leave, come back, get blocked; rules
     run; at each day's end billing seals the day before."""
-    by_day = _spread(story.rng, joiners, HISTORY_DAYS)
+    by_day = _spread(story.rng, joiners, HISTORY_DAYS + 1)
     story.hr_sync = _token(story, CredentialKind.SERVICE, "HR sync")
     story.okta = _token(story, CredentialKind.SCIM, "Okta")
     for rule in SAMPLE_RULES:
         automations.create_rule(
-            story.uow().engine,
+            story.engine,
             workspace_id=story.workspace_id,
             data=rule,
             created_by=story.owner,
             route=Route.ADMIN_PROFILE,
             now=story.at(20),
         )
-    for day in range(1, HISTORY_DAYS):
+    for day in range(1, HISTORY_DAYS + 1):
         morning = start.replace(hour=3, minute=30) + timedelta(days=day)
         story.clock = max(story.clock, morning)
         _run_due(story)
@@ -139,7 +148,10 @@ def replay(story: Story, joiners: Sequence[NewUser], start: datetime) -> None:
         if day == INTERN_DAY:
             _interns_leave(story)
         story.refresh()
-        billing.build_snapshots(story.uow().engine, story.workspace_id, story.at(8 * 60))
+        # The day is over: billing seals the day before (yesterday's history, at
+        # the latest, ends before midnight, and so before `now`).
+        story.clock = max(story.clock, morning.replace(hour=23))
+        billing.build_snapshots(story.engine, story.workspace_id, story.at(30))
 
 
 def _token(story: Story, kind: CredentialKind, name: str) -> Actor:
@@ -160,9 +172,9 @@ def _token(story: Story, kind: CredentialKind, name: str) -> Actor:
 
 def finish(story: Story, now: datetime) -> None:
     """Bring the story to `now`: today's sweep, if due, and the last sealed day."""
-    story.clock = now
+    story.clock = max(story.clock, now)
     _run_due(story)
-    billing.build_snapshots(story.uow().engine, story.workspace_id, now)
+    billing.build_snapshots(story.engine, story.workspace_id, now)
 
 
 def _spread(rng: random.Random, joiners: Sequence[NewUser], days: int) -> list[list[NewUser]]:
@@ -174,12 +186,14 @@ def _spread(rng: random.Random, joiners: Sequence[NewUser], days: int) -> list[l
     out: list[list[NewUser]] = [[] for _ in range(days)]
     for person in joiners:
         out[rng.choices(range(days), weights)[0]].append(person)
+    if joiners and not out[-1]:  # someone joins on the last day, so billing seals it
+        out[-1].append(max(out, key=len).pop())
     return out
 
 
 def _run_due(story: Story) -> None:
     automations.run_due(
-        story.uow().engine, lambda: story.clock, holder="roster init --demo", tuning=story.tuning
+        story.engine, lambda: story.clock, holder="roster init --demo", tuning=story.tuning
     )
 
 
@@ -325,7 +339,7 @@ def _post(story: Story, start: int, kind: str, data: dict[str, Any]) -> None:
 
 
 def _post_for(story: Story, user_id: str, kind: str, data: dict[str, Any]) -> None:
-    engine = story.uow().engine
+    engine = story.engine
     automations.post_event(
         engine,
         workspace_id=story.workspace_id,
