@@ -1,13 +1,14 @@
 """Every example in docs/ runs, as written, against a live `roster serve` on the demo
 seed, so the docs cannot drift from the code.
 
-The convention (README.md says it too): a fenced block
-whose info string is `sh` is an example and is run with bash (`-e -o pipefail`); a
-block marked `sh no-run` is illustrative (a deployment, a restore) and is not. Each
-`curl` passes `--fail-with-body`, so an error answer fails the example. The
-variables the examples use ($ROSTER_URL, $TOKEN, …) are named at the top of their
-page, and this test provides them: one server for the session, on a fresh SQLite
-database seeded by `roster init --demo`. The blocks of a page run in order.
+The convention (README.md says it too): a fenced block whose info string is `sh` is
+an example and is run with bash (`-e -o pipefail`); a block marked `sh no-run` is
+illustrative (a deployment, a restore) and is not. Each `curl` passes
+`--fail-with-body`, so an error answer fails the example. The variables the examples
+use ($ROSTER_URL, $TOKEN, …) are named at the top of their page, and this test
+provides them: one server for the session, on a fresh SQLite database seeded by
+`roster init --demo`. The blocks of a page run in order; a failure names the page
+and the line of the block.
 """
 
 import re
@@ -26,6 +27,7 @@ from sqlalchemy import select
 
 from roster.adapters.database import make_engine
 from roster.adapters.tables import users
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import utcnow
 from roster.domain.credentials import CredentialKind
 from roster.domain.users import Actor
@@ -130,8 +132,6 @@ def _free_port() -> int:
 
 
 def _token(engine_url: str, workspace_id: str, kind: CredentialKind, user_id: str | None) -> str:
-    from roster.adapters.unit_of_work import SqlUnitOfWork
-
     engine = make_engine(engine_url)
     try:
         _, token = create_token(
