@@ -12,6 +12,7 @@ and the line of the block.
 """
 
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -185,6 +186,7 @@ def _variables(url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def docs_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`roster init --demo` on a fresh SQLite file, then `roster serve` on a free port."""
+    assert shutil.which("jq"), "the docs' examples use jq: apt-get install jq"
     folder = tmp_path_factory.mktemp("docs")
     url = f"sqlite:///{folder / 'roster.db'}"
     port = _free_port()
