@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from roster import __version__
+from roster.domain.vocabulary import outcome_words, refusal_words, route_words
 from roster.entrypoints.web.admin.session import CSRF_FIELD
 
 HERE = Path(__file__).parent
@@ -47,8 +48,18 @@ def label(value: object) -> str:
     return text.replace("_", " ").capitalize()
 
 
+def sentence(text: str) -> str:
+    """The first letter up, the rest as written ("by SCIM" → "By SCIM")."""
+    return text[:1].upper() + text[1:]
+
+
 templates.env.filters["when"] = when
+templates.env.filters["sentence"] = sentence
 templates.env.filters["label"] = label
+# Routes and refusal codes in words people use (domain/vocabulary.py holds the words).
+templates.env.filters["route_words"] = route_words
+templates.env.filters["refusal_words"] = refusal_words
+templates.env.filters["outcome_words"] = outcome_words
 templates.env.globals["version"] = __version__  # in the footer, for support requests
 
 

@@ -1,0 +1,29 @@
+"""sort indexes: users sorted by last sighting walk (workspace_id, last_seen_at, id)
+
+The users page and the API sort by last sighting with id breaking ties; the old
+(workspace_id, last_seen_at) index left the tiebreak to a sort of every row.
+
+Revision ID: 0017_sort_indexes
+Revises: 0016_review_digest
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0017_sort_indexes"
+down_revision: str | None = "0016_review_digest"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_users_workspace_last_seen_id", "users", ["workspace_id", "last_seen_at", "id"]
+    )
+    op.drop_index("ix_users_workspace_last_seen", table_name="users")
+
+
+def downgrade() -> None:
+    op.create_index("ix_users_workspace_last_seen", "users", ["workspace_id", "last_seen_at"])
+    op.drop_index("ix_users_workspace_last_seen_id", table_name="users")
