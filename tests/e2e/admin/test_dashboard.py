@@ -296,8 +296,12 @@ def test_a_stale_form_is_refused(client: TestClient, container: Container, tenan
         f"/admin/users/{uid}/status",
         data={"to": "blocked", "reason_code": "other", "version": "1", "csrf_token": csrf_of(page)},
     )
-    assert stale.status_code == 412
+    # Post/Redirect/Get: the refusal shows on the profile's own URL, not the POST's.
+    assert [r.status_code for r in stale.history] == [303]
+    assert stale.url.path == f"/admin/users/{uid}"
     assert "changed since you read it" in stale.text
+    again = client.get(f"/admin/users/{uid}").text  # shown once
+    assert "changed since you read it" not in again
 
 
 def test_another_workspaces_user_is_not_found(

@@ -13,6 +13,7 @@ from roster.domain.filters import UserFilter
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
+from roster.entrypoints.web.admin.carried import redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.reviews import check_review_field
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
@@ -174,37 +175,37 @@ def change(
     version: Annotated[str, Form()] = "",
     review_by: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change the status through route admin_profile; refusals show next to the field."""
+    """Change the status through route admin_profile; refusals show next to the field,
+    on the profile's GET page (Post/Redirect/Get: a refresh sends nothing again)."""
     values = {"to": to, "reason_code": reason_code, "note": note, "review_by": review_by}
+    here = f"/admin/users/{user_id}"
     problems = _check_form(to, reason_code, version) | check_review_field(review_by)
     if problems:
-        return _profile(
-            request, admin, container, user_id, status_code=422, form_errors=problems, values=values
-        )
+        return redirect_refused(request, here, errors=problems, values=values)
     with reading(container) as conn:
         view = _user(conn, admin, user_id)
     target = Status(to)
     confirming = _lifts_block(view) and target != view.user.status
     if confirming and not password:
-        return _profile(
-            request, admin, container, user_id, status_code=422,
-            form_errors={"password": "Enter your own password to confirm lifting the block."},
-            values=values,
+        return redirect_refused(
+            request, here, values=values,
+            errors={"password": "Enter your own password to confirm lifting the block."},
         )  # fmt: skip
     try:
         result = _change(
             container, admin, user_id, target, reason_code, note, int(version),
             password if confirming else None, request_id, review_by,
         )  # fmt: skip
-    except errors.DomainError as refusal:
-        field = _field_of(refusal, target, reason_code)
+    except TooManyAttempts as refusal:  # answered in place, with the time to wait
         page = _profile(
             request, admin, container, user_id, status_code=refusal.http_status,
-            form_errors={field: refusal.detail}, values=values,
+            form_errors={"password": refusal.detail}, values=values,
         )  # fmt: skip
-        if isinstance(refusal, TooManyAttempts):
-            page.headers["Retry-After"] = str(refusal.retry_after)
+        page.headers["Retry-After"] = str(refusal.retry_after)
         return page
+    except errors.DomainError as refusal:
+        field = _field_of(refusal, target, reason_code)
+        return redirect_refused(request, here, errors={field: refusal.detail}, values=values)
     return redirect(request, f"/admin/users/{user_id}", flash=_done(result, target))
 
 
