@@ -61,13 +61,16 @@ def test_a_persons_change_names_them_with_their_email(
     assert f'href="/admin/users/{ada}"' in audit
 
 
+def names(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/admin/users/[^"]+">([^<]+)</a></td>', page)
+
+
 def test_the_users_page_sorts_by_name_and_by_any_column_heading(
     client: TestClient, container: Container, tenant: Tenant
 ) -> None:
     signed_in_admin(client, container, tenant)
     for email in ("cy@x.example", "al@x.example", "bea@x.example"):
         add_user(container, tenant, email)
-    names = lambda page: re.findall(r'<td><a href="/admin/users/[^"]+">([^<]+)</a></td>', page)  # noqa: E731
     first = client.get("/admin/users").text
     assert names(first) == sorted(names(first))  # by name, by default
     assert 'aria-sort="ascending"' in first
