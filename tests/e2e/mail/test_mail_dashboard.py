@@ -95,7 +95,7 @@ def test_a_blocked_users_address_cannot_be_invited_and_the_reason_shows_by_the_f
     assert 'id="email-error"' in shown
     assert "Blocked" in shown
     bad = post_form(mail_client, "/admin/invitations", "/admin/invitations", {"email": "x@"})
-    assert 'id="email-error"' in refused_on(mail_client, bad, "/admin/invitations")
+    assert 'id="role-error"' in refused_on(mail_client, bad, "/admin/invitations")
 
 
 def test_an_invitation_can_be_resent_through_the_api_with_a_new_link(
