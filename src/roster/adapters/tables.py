@@ -467,7 +467,16 @@ billing_days = Table(
 # breaks ties. By email: uq_users_workspace_email; by status: ix_users_workspace_status_id.
 Index("ix_users_workspace_name_id", users.c.workspace_id, users.c.name, users.c.id)
 Index("ix_users_workspace_created_id", users.c.workspace_id, users.c.created_at, users.c.id)
-Index("ix_users_workspace_last_seen_id", users.c.workspace_id, users.c.last_seen_at, users.c.id)
+# Never-seen users sort first ascending and last descending (NULL is the smallest
+# sighting), as SQLite orders NULLs; PostgreSQL's b-tree puts them last unless told,
+# and then serves neither direction from the index: the DDL says NULLS FIRST there.
+Index(
+    "ix_users_workspace_last_seen_id",
+    users.c.workspace_id,
+    users.c.last_seen_at,
+    users.c.id,
+    postgresql_ops={"last_seen_at": "NULLS FIRST"},
+)
 
 
 # --- Mail: the outbox of email, one row per message, written in the transaction
