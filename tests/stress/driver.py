@@ -10,6 +10,8 @@ invitation (create + accept for existing users), upgrade, and cli (in-process, o
 thread, as the operator's shell would)."""
 
 import asyncio
+import base64
+import json
 import random
 import re
 import time
@@ -50,7 +52,8 @@ WRONG_CONFIRMATIONS = 0.1
 """How often lifting a block on the profile is confirmed with a wrong password (a
 stolen cookie's guess): refused, audited, and never a lift. Rare enough that the
 admin's right answers clear their throttle before it blocks them."""
-"""The dashboard answers a refusal with a page, not a problem: its HTTP status."""
+"""The dashboard answers a refusal it does not redirect (too many attempts) with a
+page, not a problem: its HTTP status."""
 SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -500,12 +503,32 @@ async def admin_profile(
         form |= {"note": "reviewed, block lifted", "password": password}
     r = await _send(client, record, "POST", f"/admin/users/{uid}/status", data=form)
     _record(record, "admin_profile", r)
-    if guessed and r.status_code == 422:  # audited as a refused attempt
+    refusal = _carried_errors(r)
+    if guessed and refusal is not None and "password" in refusal:  # a refused attempt
         record.refused[("admin_profile", "password_mismatch")] += 1
-    if r.status_code == 303:
+    elif refusal is not None:  # refused: the form's messages ride back to the profile
+        said = " ".join(refusal.values())
+        kind = "version_conflict" if "changed since you read it" in said else "conflict"
+        record.refused[("admin_profile", kind)] += 1
+    elif r.status_code == 303:
         record.applied["admin_profile"] += int(to != badge.group(1))
     elif r.status_code in ADMIN_PROFILE_CODES:
         record.refused[("admin_profile", ADMIN_PROFILE_CODES[r.status_code])] += 1
+
+
+def _carried_errors(r: httpx.Response) -> dict[str, str] | None:
+    """A refused dashboard form redirects back with its messages in the `roster_form`
+    cookie (base64 JSON, then its signature): those messages; None when applied."""
+    if r.status_code != 303:
+        return None
+    for header in r.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        if name.strip() == "roster_form" and "." in rest.split(";", 1)[0]:
+            encoded = rest.split(";", 1)[0].rsplit(".", 1)[0].strip('"')
+            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            errors: dict[str, str] = json.loads(raw)["errors"]
+            return errors
+    return None
 
 
 def _code(r: httpx.Response) -> str:

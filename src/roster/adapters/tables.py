@@ -86,7 +86,6 @@ users = Table(
     ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
     UniqueConstraint("workspace_id", "email", name="uq_users_workspace_email"),
     Index("ix_users_workspace_status_id", "workspace_id", "status", "id"),
-    Index("ix_users_workspace_last_seen", "workspace_id", "last_seen_at"),
     # The review queue: a workspace's Blocked users by review date, one range scan.
     Index("ix_users_workspace_status_review", "workspace_id", "status", "review_by"),
     # The expiry tick: the Active and Blocked accounts whose end has come, across
@@ -464,9 +463,20 @@ billing_days = Table(
 
 # --- Users API: sort orders of user lists, as index ranges ---
 
-# Keyset pages sorted by name or creation read these in order; `id` breaks ties.
+# Keyset pages sorted by name, creation or last sighting read these in order; `id`
+# breaks ties. By email: uq_users_workspace_email; by status: ix_users_workspace_status_id.
 Index("ix_users_workspace_name_id", users.c.workspace_id, users.c.name, users.c.id)
 Index("ix_users_workspace_created_id", users.c.workspace_id, users.c.created_at, users.c.id)
+# Never-seen users sort first ascending and last descending (NULL is the smallest
+# sighting), as SQLite orders NULLs; PostgreSQL's b-tree puts them last unless told,
+# and then serves neither direction from the index: the DDL says NULLS FIRST there.
+Index(
+    "ix_users_workspace_last_seen_id",
+    users.c.workspace_id,
+    users.c.last_seen_at,
+    users.c.id,
+    postgresql_ops={"last_seen_at": "NULLS FIRST"},
+)
 
 
 # --- Mail: the outbox of email, one row per message, written in the transaction

@@ -17,7 +17,15 @@ from roster.adapters.filter_sql import audit_where, user_where
 from roster.adapters.tables import audit_events, users
 from roster.domain.audit import AuditEntry
 from roster.domain.filters import AuditFilter, UserFilter
-from roster.services.queries import page_audit
+from roster.services.queries import (
+    Keyset,
+    check_user_sort,
+    decode_cursor,
+    encode_cursor,
+    in_user_order,
+    page_audit,
+    reversed_sort,
+)
 
 T = TypeVar("T")
 
@@ -40,6 +48,7 @@ class ListedUser(NamedTuple):
     role: str
     status: str
     last_seen_at: datetime | None
+    created_at: datetime
 
 
 _LISTED = [users.c[name] for name in ListedUser._fields]
@@ -50,21 +59,22 @@ def find_users(
     workspace_id: str,
     where: UserFilter,
     *,
+    sort: str = "name",
     after: str | None = None,
     before: str | None = None,
     limit: int = 50,
 ) -> Page[ListedUser]:
-    """Users in id order that `where` selects; the page after the id `after`, or the
-    one before the id `before`. Only the columns the page shows, as plain tuples: no
-    domain object per line."""
-    c = users.c
+    """Users that `where` selects in `sort` order (a users sort key, `-key` for
+    descending; id breaks ties); the page after the cursor `after`, or the one before
+    the cursor `before` (the page before is the page after in the reverse order, read
+    backwards). Only the columns the page shows, as plain tuples: no domain object per
+    line. `validation_error` for a cursor of another sort."""
+    key = check_user_sort(sort)
     backwards = before is not None and after is None
-    query = select(*_LISTED).where(*user_where(workspace_id, where))
-    if backwards:
-        query = query.where(c.id < before).order_by(c.id.desc())
-    else:
-        query = query.where(c.id > after) if after is not None else query
-        query = query.order_by(c.id)
+    cursor = before if backwards else after
+    at = decode_cursor(cursor, sort) if cursor is not None else None
+    walk = reversed_sort(sort) if backwards else sort
+    query = in_user_order(select(*_LISTED).where(*user_where(workspace_id, where)), walk, at)
     rows = conn.execute(query.limit(limit + 1)).all()
     more = len(rows) > limit
     listed = [ListedUser._make(r) for r in rows[:limit]]
@@ -73,24 +83,38 @@ def find_users(
         has_next, has_prev = True, more
     else:
         has_next, has_prev = more, after is not None
-    first, last = (listed[0].id, listed[-1].id) if listed else (None, None)
-    return Page(listed, last if has_next else None, first if has_prev else None)
+    first, last = (listed[0], listed[-1]) if listed else (None, None)
+
+    def cursor_at(row: ListedUser | None) -> str | None:
+        return encode_cursor(sort, Keyset(getattr(row, key), row.id)) if row else None
+
+    return Page(
+        listed, cursor_at(last) if has_next else None, cursor_at(first) if has_prev else None
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class AuditRow:
     entry: AuditEntry
     email: str
+    actor_email: str = ""  # the acting person's email; "" for a token, a rule, the CLI
 
 
 def _with_emails(conn: Connection, workspace_id: str, entries: list[AuditEntry]) -> list[AuditRow]:
-    """Entries with their user's email: one more query, by primary key."""
-    ids = sorted({e.user_id for e in entries if e.user_id is not None})
+    """Entries with their user's email and, where a person acted, the actor's: one
+    more query, by primary key (a credential's or rule's id matches no user)."""
+    ids = sorted(
+        {e.user_id for e in entries if e.user_id is not None}
+        | {e.actor_id for e in entries if e.actor_id is not None}
+    )
     query = select(users.c.id, users.c.email).where(
         users.c.workspace_id == workspace_id, users.c.id.in_(ids)
     )
     emails = {r.id: r.email for r in conn.execute(query)} if ids else {}
-    return [AuditRow(e, emails.get(e.user_id, "")) for e in entries]
+    return [
+        AuditRow(e, emails.get(e.user_id, ""), emails.get(e.actor_id, "") if e.actor_id else "")
+        for e in entries
+    ]
 
 
 def audit_page(

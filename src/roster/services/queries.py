@@ -129,7 +129,7 @@ def workspace_by_id(conn: Connection, workspace_id: str) -> Workspace:
 
 # --- Filtered, sorted keyset pages of users, and of the audit log ---
 
-USER_SORT_KEYS = ("id", "email", "name", "created_at", "last_seen_at")
+USER_SORT_KEYS = ("id", "email", "name", "status", "created_at", "last_seen_at")
 """Sort keys of user lists; `-key` sorts descending. `id` breaks ties, so the order is total."""
 
 _UNIQUE_SORT_KEYS = frozenset({"id", "email"})  # unique per workspace: no tiebreak needed
@@ -165,16 +165,35 @@ def page_users(
     one stopped, so page 10,000 costs what page 1 costs, and users added or changed
     meanwhile are neither skipped nor repeated (a row whose sort key changes moves).
     """
-    key, descending = sort.removeprefix("-"), sort.startswith("-")
-    if key not in USER_SORT_KEYS:
-        raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
-    query = select(users).where(*user_where(workspace_id, where))
-    if after is not None:
-        query = query.where(_after(key, descending, after))
-    rows = conn.execute(_in_order(query, key, descending).limit(limit + 1)).all()
+    key = check_user_sort(sort)
+    query = in_user_order(select(users).where(*user_where(workspace_id, where)), sort, after)
+    rows = conn.execute(query.limit(limit + 1)).all()
     last = rows[limit - 1] if len(rows) > limit else None
     following = Keyset(last._mapping[key], last.id) if last else None
     return UserPage([_view(r) for r in rows[:limit]], following)
+
+
+def check_user_sort(sort: str) -> str:
+    """The column `sort` orders by (`validation_error` if it is not a sort key)."""
+    key = sort.removeprefix("-")
+    if key not in USER_SORT_KEYS:
+        raise errors.InvalidInput(f"sort must be one of {', '.join(USER_SORT_KEYS)} (or -key).")
+    return key
+
+
+def reversed_sort(sort: str) -> str:
+    """The exact reverse order of `sort` (NULLs and the id tiebreak flip too): the
+    page before a keyset is the page after it in this order, read backwards."""
+    return sort.removeprefix("-") if sort.startswith("-") else f"-{sort}"
+
+
+def in_user_order(query: Select[Any], sort: str, after: Keyset | None) -> Select[Any]:
+    """`query` on `users` in `sort` order, from just after `after`: one index range
+    scan per sort key (see the users indexes in adapters/tables.py)."""
+    key, descending = check_user_sort(sort), sort.startswith("-")
+    if after is not None:
+        query = query.where(_after(key, descending, after))
+    return _in_order(query, key, descending)
 
 
 def _in_order(query: Select[Any], key: str, descending: bool) -> Select[Any]:

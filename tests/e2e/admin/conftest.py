@@ -47,3 +47,11 @@ def post_form(client: TestClient, page_url: str, action: str, data: dict[str, st
     """Submit a form as a browser would: take the CSRF token from the page first."""
     token = csrf_of(client.get(page_url))
     return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def refused_on(client: TestClient, answer: Response, path: str) -> str:
+    """A refused form's answer is a redirect back to its GET page `path` (a refresh
+    sends nothing again); the text of that page, which shows the messages once."""
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"].split("#")[0] == path
+    return client.get(path).text

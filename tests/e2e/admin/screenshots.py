@@ -1,7 +1,9 @@
-"""`make screenshots`: the users page and a Blocked user's profile from the demo seed.
+"""`make screenshots`: the users page and a Blocked user's profile from the demo seed,
+and the users page on a phone (390 px wide), light and dark.
 
 Seeds the demo workspace in a scratch SQLite file, serves it, signs in as the demo
-owner in Debian's Chromium and writes docs/screenshots/{users,blocked-profile}.png.
+owner in Debian's Chromium and writes docs/screenshots/{users,blocked-profile,
+users-narrow,users-dark}.png.
 Run: .venv/bin/python -m tests.e2e.admin.screenshots
 """
 
@@ -25,6 +27,7 @@ from roster.services.queries import workspace_by_slug
 from tests.e2e.admin.live import chromium, live_server
 
 OUT = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SHOTS = ("users.png", "blocked-profile.png", "users-narrow.png", "users-dark.png")
 # A fixed moment, so "last seen" dates read the same on every refresh.
 DEMO_NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
@@ -52,7 +55,7 @@ def main() -> None:
             page.goto(f"{base}/admin/users")
             page.screenshot(path=OUT / "users.png")
             page.goto(f"{base}/admin/users?status=blocked")
-            page.locator("table a").first.click()
+            page.locator("table tbody a").first.click()
             # An integration tries to unblock: the refusal shows in the history.
             user_id = page.url.rsplit("/", 1)[1]
             _, token = create_token(
@@ -72,8 +75,13 @@ def main() -> None:
             )
             page.reload()
             page.screenshot(path=OUT / "blocked-profile.png", full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.goto(f"{base}/admin/users")
+            page.screenshot(path=OUT / "users-narrow.png")
+            page.emulate_media(color_scheme="dark")
+            page.screenshot(path=OUT / "users-dark.png")
         engine.dispose()
-    print(f"wrote {OUT / 'users.png'} and {OUT / 'blocked-profile.png'}")
+    print(f"wrote {', '.join(str(OUT / n) for n in SHOTS)}")
 
 
 if __name__ == "__main__":

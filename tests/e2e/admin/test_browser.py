@@ -89,7 +89,7 @@ def test_an_admin_blocks_and_unblocks_a_user_in_the_browser(
     )
     assert (answer.status_code, answer.json()["code"]) == (409, "user_blocked")
     page.goto(f"{base_url}/admin/users/{uid}")
-    refusal = page.locator("#history tr", has_text="Refused: user_blocked")
+    refusal = page.locator("#history tr", has_text="Refused: this user is Blocked")
     expect(refusal).to_contain_text("automation")
 
     # Lift the block with a note and the admin's own password.

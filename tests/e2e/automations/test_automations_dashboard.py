@@ -49,7 +49,7 @@ def test_an_admin_writes_a_rule_previews_it_and_sees_the_blocked_refused(
     dry = post_form(client, rule_url, f"{rule_url}/runs", {"dry_run": "1"})
     run_page = client.get(dry.headers["location"])
     assert "A preview: nothing was changed." in run_page.text
-    assert "User blocked: 1" in run_page.text
+    assert '<span title="user_blocked">this user is Blocked</span>: 1' in run_page.text
     assert f"/admin/users/{blocked}" in run_page.text
     assert "Automations" in client.get("/admin/automations").text
 

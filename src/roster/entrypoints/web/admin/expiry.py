@@ -9,7 +9,8 @@ from sqlalchemy import Connection
 
 from roster.domain import errors
 from roster.domain.filters import instant
-from roster.entrypoints.web.admin.rendering import redirect, render
+from roster.entrypoints.web.admin.carried import redirect_refused
+from roster.entrypoints.web.admin.rendering import redirect
 from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
@@ -29,16 +30,16 @@ def save_expiry(
     expires_on: Annotated[str, Form()] = "",
 ) -> Response:
     """The day the account ends (at midnight UTC), or none; a bad day is shown by
-    its field, on the form's own page."""
+    its field, back on the profile (Post/Redirect/Get)."""
     try:
         day = date.fromisoformat(expires_on) if expires_on.strip() else None
     except ValueError:
         with reading(container) as conn:
-            view = _view(conn, admin.workspace_id, user_id)
+            _view(conn, admin.workspace_id, user_id)  # another workspace's user: 404
         problems = {"expires_on": "Give the day as YYYY-MM-DD, or leave it empty for never."}
-        return render(
-            request, "expiry/page.html", status_code=422, title=f"Account end of {view.user.name}",
-            user=view.user, errors=problems, values={"expires_on": expires_on},
+        return redirect_refused(
+            request, f"/admin/users/{user_id}#expiry-form", errors=problems,
+            values={"expires_on": expires_on},
         )  # fmt: skip
     try:
         update_user(

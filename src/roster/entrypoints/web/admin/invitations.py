@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from roster.domain import errors
 from roster.domain.vocabulary import Role
+from roster.entrypoints.web.admin.carried import redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound, reading
@@ -67,7 +68,7 @@ def invite(
     values = {"email": email, "name": name, "role": role}
     if role not in Role._value2member_map_:
         problem = {"role": "Choose a role."}
-        return _page(request, admin, container, status_code=422, form_errors=problem, values=values)
+        return redirect_refused(request, PATH, errors=problem, values=values)
     try:
         create_invitation(
             container.uow(),
@@ -81,10 +82,7 @@ def invite(
         )
     except errors.DomainError as refused:
         field = "role" if isinstance(refused, errors.Forbidden) else "email"
-        return _page(
-            request, admin, container, status_code=refused.http_status,
-            form_errors={field: refused.detail}, values=values,
-        )  # fmt: skip
+        return redirect_refused(request, PATH, errors={field: refused.detail}, values=values)
     return redirect(request, PATH, flash=f"Invitation emailed to {email.strip()}.")
 
 

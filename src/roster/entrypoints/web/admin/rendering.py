@@ -3,6 +3,8 @@
 Every page renders through `render(request, template, **ctx)`; every successful
 POST answers `redirect(request, url, flash=...)` (Post/Redirect/Get). The flash
 message rides in a short-lived HttpOnly cookie and shows once, on the next page.
+A refused POST answers `redirect_refused` (carried.py): its messages and values
+show once on the form's GET page, which `render` fills in from them.
 """
 
 from datetime import datetime
@@ -15,6 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from roster import __version__
+from roster.domain.vocabulary import outcome_words, refusal_words, route_words
+from roster.entrypoints.web.admin.carried import FORM_COOKIE, carried_form
 from roster.entrypoints.web.admin.session import CSRF_FIELD
 
 HERE = Path(__file__).parent
@@ -47,8 +51,18 @@ def label(value: object) -> str:
     return text.replace("_", " ").capitalize()
 
 
+def sentence(text: str) -> str:
+    """The first letter up, the rest as written ("by SCIM" → "By SCIM")."""
+    return text[:1].upper() + text[1:]
+
+
 templates.env.filters["when"] = when
+templates.env.filters["sentence"] = sentence
 templates.env.filters["label"] = label
+# Routes and refusal codes in words people use (domain/vocabulary.py holds the words).
+templates.env.filters["route_words"] = route_words
+templates.env.filters["refusal_words"] = refusal_words
+templates.env.filters["outcome_words"] = outcome_words
 templates.env.globals["version"] = __version__  # in the footer, for support requests
 
 
@@ -56,6 +70,10 @@ def render(request: Request, template: str, *, status_code: int = 200, **ctx: An
     """A page in the layout: adds the signed-in admin, CSRF token, nav and flash."""
     admin = getattr(request.state, "admin", None)
     flash = flash_of(request)
+    carried = carried_form(request)
+    if carried:  # a refused form redirected here: its messages and values, once
+        ctx["errors"] = {**(ctx.get("errors") or {}), **carried[0]}
+        ctx["values"] = {**(ctx.get("values") or {}), **carried[1]}
     context = {
         "admin": admin,
         "csrf_field": CSRF_FIELD,
@@ -68,6 +86,8 @@ def render(request: Request, template: str, *, status_code: int = 200, **ctx: An
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/admin")
+    if FORM_COOKIE in request.cookies and request.method == "GET":
+        response.delete_cookie(FORM_COOKIE, path="/admin")
     return response
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from roster.domain import errors
 from roster.domain.reviews import MAX_REVIEW_DAYS, review_days
 from roster.domain.vocabulary import ReasonCode
+from roster.entrypoints.web.admin.carried import carried_form, redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
@@ -32,6 +33,9 @@ def _page(
     with reading(container) as conn:
         workspace = queries.workspace_by_id(conn, admin.workspace_id)
         counts = queries.user_counts_of(conn, admin.workspace_id)
+    if carried := carried_form(request):  # a refused save redirected here: what was typed
+        seat_limit = carried[1].get("seat_limit", seat_limit)
+        review = {k.removeprefix("review_"): v for k, v in carried[1].items() if k != "seat_limit"}
     shown = seat_limit if seat_limit is not None else str(workspace.seat_limit or "")
     return render(
         request,
@@ -84,10 +88,8 @@ def save_settings(
     if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 18):
         problems["seat_limit"] = "Write the seat limit as a whole number, or leave it empty."
     if problems:
-        return _page(
-            request, admin, container, status_code=422, form_errors=problems,
-            seat_limit=seat_limit, review=review,
-        )  # fmt: skip
+        typed = {"seat_limit": seat_limit} | {f"review_{r}": v for r, v in review.items()}
+        return redirect_refused(request, "/admin/settings", errors=problems, values=typed)
     try:
         update_settings(
             container.uow(),
@@ -104,9 +106,9 @@ def save_settings(
             request_id=request_id,
         )
     except errors.InvalidInput as bad:
-        return _page(
-            request, admin, container, status_code=422,
-            form_errors={"seat_limit": bad.detail}, seat_limit=seat_limit,
+        return redirect_refused(
+            request, "/admin/settings", errors={"seat_limit": bad.detail},
+            values={"seat_limit": seat_limit},
         )  # fmt: skip
     return redirect(request, "/admin/settings", flash="Settings saved.")
 

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from roster.domain import errors
 from roster.domain.credentials import TOKEN_KINDS, CredentialKind
+from roster.entrypoints.web.admin.carried import redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import reading
@@ -66,7 +67,7 @@ def create(
     values = {"kind": kind, "name": name}
     if kind not in {k.value for k in TOKEN_KINDS}:
         problem = {"kind": "Choose what the token is for."}
-        return _page(request, admin, container, status_code=422, form_errors=problem, values=values)
+        return redirect_refused(request, PATH, errors=problem, values=values)
     try:
         _, token = create_token(
             container.uow(),
@@ -80,10 +81,7 @@ def create(
             request_id=request_id,
         )
     except errors.InvalidInput as bad:
-        return _page(
-            request, admin, container, status_code=422,
-            form_errors={"name": bad.detail}, values=values,
-        )  # fmt: skip
+        return redirect_refused(request, PATH, errors={"name": bad.detail}, values=values)
     response = redirect(request, PATH, flash="Token created. Copy it now: it is shown only once.")
     response.set_cookie(
         NEW_TOKEN_COOKIE,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from roster.domain import errors
 from roster.domain.users import User
 from roster.domain.vocabulary import Role
+from roster.entrypoints.web.admin.carried import redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading
@@ -60,8 +61,7 @@ def add_user(
     values = {"email": email, "name": name, "role": role}
     problem = _missing(name, role)
     if problem:
-        return _form(request, "users/new.html", status_code=422, title="Add a user",
-                     values=values, errors=problem)  # fmt: skip
+        return redirect_refused(request, "/admin/users/new", errors=problem, values=values)
     try:
         user = create_user(
             container.uow(),
@@ -74,8 +74,9 @@ def add_user(
         )
     except errors.DomainError as refused:
         field = _field(refused, "email")
-        return _form(request, "users/new.html", status_code=refused.http_status,
-                     title="Add a user", values=values, errors={field: refused.detail})  # fmt: skip
+        return redirect_refused(
+            request, "/admin/users/new", errors={field: refused.detail}, values=values
+        )
     return redirect(request, f"/admin/users/{user.id}", flash=f"{user.name} added.")
 
 
@@ -108,12 +109,12 @@ def edit(
     version: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Change the name and role; a stale form (someone changed the user since) is refused."""
-    user = _user(container, admin.workspace_id, user_id)
-    values = {"name": name, "role": role, "version": version}
+    _user(container, admin.workspace_id, user_id)  # another workspace's user: 404
+    typed = {"name": name, "role": role}  # shown again; the version comes fresh from the page
     problem = _missing(name, role)
     if problem:
-        return _form(request, "users/edit.html", status_code=422, title=f"Edit {user.name}",
-                     user=user, values=values, errors=problem)  # fmt: skip
+        return redirect_refused(request, f"/admin/users/{user_id}/edit", errors=problem,
+                                values=typed)  # fmt: skip
     try:
         update_user(
             container.uow(),
@@ -129,9 +130,8 @@ def edit(
         )
     except errors.DomainError as refused:
         field = _field(refused, "name")
-        return _form(request, "users/edit.html", status_code=refused.http_status,
-                     title=f"Edit {user.name}", user=user, values=values,
-                     errors={field: refused.detail})  # fmt: skip
+        return redirect_refused(request, f"/admin/users/{user_id}/edit",
+                                errors={field: refused.detail}, values=typed)  # fmt: skip
     return redirect(request, f"/admin/users/{user_id}", flash="Name and role saved.")
 
 

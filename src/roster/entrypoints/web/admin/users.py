@@ -2,6 +2,7 @@
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,6 +13,7 @@ from roster.domain.filters import UserFilter
 from roster.domain.transitions import allowed_targets
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.domain.workspaces import UserCounts
+from roster.entrypoints.web.admin.carried import redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.reviews import check_review_field
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
@@ -26,6 +28,15 @@ from roster.services.throttle import TooManyAttempts
 router = APIRouter()
 PAGE_SIZE = 50
 STATUSES = list(Status)
+DEFAULT_SORT = "name"
+# The sortable columns: sort key (as the API's `sort`) → heading. `-key` sorts descending.
+SORT_COLUMNS = {
+    "name": "Name",
+    "email": "Email",
+    "status": "Status",
+    "last_seen_at": "Last seen",
+    "created_at": "Created",
+}
 
 # Where each refusal's message goes on the profile form.
 FIELD_OF_CODE = {
@@ -47,22 +58,27 @@ def users_page(
     container: ContainerDep,
     q: str = "",
     status: str = "",
+    sort: str = DEFAULT_SORT,
     after: str | None = None,
     before: str | None = None,
 ) -> HTMLResponse:
     """Search, a status filter with exact counts (the counter row, no count(*)),
-    and keyset pages of 50."""
+    columns sorted by name (the default) or another key, and keyset pages of 50."""
     chosen = _status_or_none(status)
+    sort = sort if sort.removeprefix("-") in SORT_COLUMNS else DEFAULT_SORT
+    where = UserFilter(status=(chosen,) if chosen else None, q=q[:200])
     with reading(container) as conn:
         counts = queries.user_counts_of(conn, admin.workspace_id)
-        found = admin_queries.find_users(
-            conn,
-            admin.workspace_id,
-            UserFilter(status=(chosen,) if chosen else None, q=q[:200]),
-            after=after,
-            before=before,
-            limit=PAGE_SIZE,
-        )
+        try:
+            found = admin_queries.find_users(
+                conn, admin.workspace_id, where, sort=sort, after=after, before=before,
+                limit=PAGE_SIZE,
+            )  # fmt: skip
+        except errors.InvalidInput:  # a cursor of another sort, or mangled: page one
+            found = admin_queries.find_users(
+                conn, admin.workspace_id, where, sort=sort, limit=PAGE_SIZE
+            )
+    kept = {"q": q[:200], "status": chosen.value if chosen else "", "sort": sort}
     return render(
         request,
         "users/list.html",
@@ -72,9 +88,18 @@ def users_page(
         statuses=STATUSES,
         q=q,
         status=chosen,
+        sort=sort,
+        columns=SORT_COLUMNS,
+        here=lambda **change: users_url(kept | change),
         page=found,
         rows=found.items,
     )
+
+
+def users_url(params: dict[str, str]) -> str:
+    """The users page with these query parameters (empty ones and the default sort left out)."""
+    kept = {k: v for k, v in params.items() if v and not (k == "sort" and v == DEFAULT_SORT)}
+    return f"/admin/users?{urlencode(kept)}" if kept else "/admin/users"
 
 
 def _profile(
@@ -150,37 +175,37 @@ def change(
     version: Annotated[str, Form()] = "",
     review_by: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change the status through route admin_profile; refusals show next to the field."""
+    """Change the status through route admin_profile; refusals show next to the field,
+    on the profile's GET page (Post/Redirect/Get: a refresh sends nothing again)."""
     values = {"to": to, "reason_code": reason_code, "note": note, "review_by": review_by}
+    here = f"/admin/users/{user_id}"
     problems = _check_form(to, reason_code, version) | check_review_field(review_by)
     if problems:
-        return _profile(
-            request, admin, container, user_id, status_code=422, form_errors=problems, values=values
-        )
+        return redirect_refused(request, here, errors=problems, values=values)
     with reading(container) as conn:
         view = _user(conn, admin, user_id)
     target = Status(to)
     confirming = _lifts_block(view) and target != view.user.status
     if confirming and not password:
-        return _profile(
-            request, admin, container, user_id, status_code=422,
-            form_errors={"password": "Enter your own password to confirm lifting the block."},
-            values=values,
+        return redirect_refused(
+            request, here, values=values,
+            errors={"password": "Enter your own password to confirm lifting the block."},
         )  # fmt: skip
     try:
         result = _change(
             container, admin, user_id, target, reason_code, note, int(version),
             password if confirming else None, request_id, review_by,
         )  # fmt: skip
-    except errors.DomainError as refusal:
-        field = _field_of(refusal, target, reason_code)
+    except TooManyAttempts as refusal:  # answered in place, with the time to wait
         page = _profile(
             request, admin, container, user_id, status_code=refusal.http_status,
-            form_errors={field: refusal.detail}, values=values,
+            form_errors={"password": refusal.detail}, values=values,
         )  # fmt: skip
-        if isinstance(refusal, TooManyAttempts):
-            page.headers["Retry-After"] = str(refusal.retry_after)
+        page.headers["Retry-After"] = str(refusal.retry_after)
         return page
+    except errors.DomainError as refusal:
+        field = _field_of(refusal, target, reason_code)
+        return redirect_refused(request, here, errors={field: refusal.detail}, values=values)
     return redirect(request, f"/admin/users/{user_id}", flash=_done(result, target))
 
 
