@@ -142,11 +142,15 @@ def get_rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule | None:
     return rule_from_row(row) if row else None
 
 
-def list_rules(conn: Connection, workspace_id: str) -> list[Rule]:
+def list_rules(
+    conn: Connection, workspace_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[Rule]:
+    """A workspace's rules in id order, above the id `after` (`limit` of them; None: all)."""
     r = automation_rules.c
-    rows = conn.execute(
-        select(automation_rules).where(r.workspace_id == workspace_id).order_by(r.id)
-    )
+    query = select(automation_rules).where(r.workspace_id == workspace_id)
+    if after is not None:
+        query = query.where(r.id > after)
+    rows = conn.execute(query.order_by(r.id).limit(limit))
     return [rule_from_row(row) for row in rows]
 
 

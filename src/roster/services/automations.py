@@ -711,8 +711,11 @@ def get_rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
     return _rule(conn, workspace_id, rule_id)
 
 
-def list_rules(conn: Connection, workspace_id: str) -> list[Rule]:
-    return store.list_rules(conn, workspace_id)
+def list_rules(
+    conn: Connection, workspace_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[Rule]:
+    """The workspace's rules in id order, above the id `after` (`limit`; None: all)."""
+    return store.list_rules(conn, workspace_id, after=after, limit=limit)
 
 
 def list_runs(

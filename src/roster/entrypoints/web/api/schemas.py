@@ -204,13 +204,6 @@ class UserPatchBody(Strict):
     )
 
 
-class UserList(BaseModel):
-    items: list[UserOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
-    )
-
-
 class AuditEventOut(BaseModel):
     id: str
     seq: int = Field(description="The workspace's order of events (commit order).")
@@ -251,11 +244,6 @@ class AuditEventOut(BaseModel):
             at=e.at,
             outcome=e.outcome,
         )
-
-
-class AuditList(BaseModel):
-    items: list[AuditEventOut]
-    next_cursor: str | None
 
 
 class CountsOut(BaseModel):
