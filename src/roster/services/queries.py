@@ -58,6 +58,24 @@ def workspace_by_slug(conn: Connection, slug: str) -> Workspace:
     return Workspace(**row._mapping)
 
 
+def list_workspaces(conn: Connection) -> list[tuple[Workspace, UserCounts]]:
+    """Every workspace by slug, with its exact user counts (for the operator's CLI)."""
+    c = user_counts.c
+    rows = conn.execute(
+        select(workspaces, c.active, c.inactive, c.blocked, c.active_owners)
+        .outerjoin(user_counts, c.workspace_id == workspaces.c.id)
+        .order_by(workspaces.c.slug)
+    )
+    fields = [col.name for col in workspaces.c]
+    return [
+        (
+            Workspace(**{f: r._mapping[f] for f in fields}),
+            UserCounts(r.active or 0, r.inactive or 0, r.blocked or 0, r.active_owners or 0),
+        )
+        for r in rows
+    ]
+
+
 def user_counts_of(conn: Connection, workspace_id: str) -> UserCounts:
     """The exact counts, read from the counter row: one primary-key lookup."""
     row = conn.execute(_COUNTS, {"workspace_id": workspace_id}).first()

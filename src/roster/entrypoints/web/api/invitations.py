@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.invitations import Invitation, InvitationState
+from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route
 from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, page_of, page_size
 from roster.entrypoints.web.api.schemas import Strict, UserOut
@@ -198,4 +199,7 @@ def accept(token: str, body: AcceptBody, container: ContainerDep) -> AcceptedOut
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, accepted.workspace_id, accepted.user.id)
         policy = queries.workspace_by_id(conn, accepted.workspace_id).policy
-    return AcceptedOut(user=UserOut.of(view, Route.INVITATION, policy), created=accepted.created)
+        counts = queries.user_counts_of(conn, accepted.workspace_id)
+    invitee = Actor(id=view.user.id, name=view.user.name, user_id=view.user.id)
+    user = UserOut.of(view, route=Route.INVITATION, actor=invitee, policy=policy, counts=counts)
+    return AcceptedOut(user=user, created=accepted.created)

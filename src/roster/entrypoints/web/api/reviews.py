@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from roster.domain.credentials import Principal
 from roster.domain.vocabulary import ReasonCode
+from roster.domain.workspaces import UserCounts
 from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, encode_cursor, page_size
 from roster.entrypoints.web.api.schemas import Strict, UserOut
 from roster.entrypoints.web.api.users import JsonBody, UserId
@@ -63,16 +64,19 @@ def list_blocked(
         page = reviews.blocked_users(
             conn, workspace, review=review, today=today, after=after, limit=limit
         )
-    items = [_item(i, admin, today) for i in page.items]
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+    items = [_item(i, admin, counts, today) for i in page.items]
     return Page[BlockedUserOut](
         items=items, next_cursor=encode_cursor(*page.next) if page.next else None
     )
 
 
-def _item(i: reviews.BlockedUser, admin: Principal, today: date) -> BlockedUserOut:
+def _item(
+    i: reviews.BlockedUser, admin: Principal, counts: UserCounts, today: date
+) -> BlockedUserOut:
     u = i.view.user
     return BlockedUserOut(
-        user=UserOut.of(i.view, admin.route, admin.policy),
+        user=UserOut.seen_by(i.view, admin, counts),
         blocked_at=u.status_changed_at,
         blocked_by=u.status_changed_by,
         reason_code=u.status_reason,
@@ -112,4 +116,5 @@ def put_review(
     )
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, admin.workspace_id, user_id)
-    return UserOut.of(view, admin.route, admin.policy)
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+    return UserOut.seen_by(view, admin, counts)

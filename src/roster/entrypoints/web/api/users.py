@@ -68,7 +68,8 @@ JsonBody = Annotated[None, Depends(json_body)]
 def _user_out(container: ContainerDep, principal: Principal, user_id: str) -> UserOut:
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, principal.workspace_id, user_id)
-    return UserOut.of(view, principal.route, principal.policy)
+        counts = queries.user_counts_of(conn, principal.workspace_id)
+    return UserOut.seen_by(view, principal, counts)
 
 
 def _tagged(response: Response, out: UserOut) -> UserOut:
@@ -106,8 +107,9 @@ def list_users(
         page = queries.page_users(
             conn, principal.workspace_id, where=where, sort=sort, after=after, limit=limit
         )
+        counts = queries.user_counts_of(conn, principal.workspace_id)
     return Page[UserOut](
-        items=[UserOut.of(view, principal.route, principal.policy) for view in page.users],
+        items=[UserOut.seen_by(view, principal, counts) for view in page.users],
         next_cursor=encode_cursor(sort, page.next.value, page.next.id) if page.next else None,
     )
 
