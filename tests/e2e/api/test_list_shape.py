@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
+from roster.domain.vocabulary import Status
+from roster.entrypoints.web.background import run_bulk_jobs
 from tests.conftest import Tenant
-from tests.e2e.conftest import token_for
+from tests.e2e.conftest import add_user, token_for
 
 API = "/api/v1"
 # Every list the product names, and the others: the walk must find each as a list.
@@ -28,11 +30,12 @@ LISTS = {
     f"{API}/blocked-users",
 }
 RULE = {
-    "name": "Deactivate dormant users",
+    "name": "Deactivate members",
     "trigger": {"type": "schedule", "daily_at": "03:00"},
-    "conditions": [{"field": "last_seen_days", "op": "gt", "value": 90}],
+    "conditions": [{"field": "role", "op": "eq", "value": "member"}],
     "action": {"type": "set_status", "status": "inactive"},
 }
+BULK = {"status": "inactive", "filter": {"role": ["member"]}}
 
 
 @pytest.fixture
@@ -104,47 +107,57 @@ def test_any_operation_refuses_an_unknown_parameter_but_scim_follows_its_own_rul
     assert client.get("/scim/v2/Users?verbose=1", headers=scim).status_code == 200
 
 
-def _walk(client: TestClient, url: str, headers: dict[str, str]) -> list[str]:
-    """Every item's id, following `next_cursor` two at a time."""
-    ids: list[str] = []
+def _walk(client: TestClient, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Every item, following `next_cursor` two at a time."""
+    items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
         params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
         page = client.get(url, params=params, headers=headers)
         assert page.status_code == 200, page.text
-        ids += [item.get("id") or item["user_id"] for item in page.json()["items"]]
+        items += page.json()["items"]
         cursor = page.json()["next_cursor"]
         if cursor is None:
-            return ids
+            return items
 
 
-def test_lists_that_had_no_cursor_now_page_without_repeating_or_skipping(
+def test_every_list_pages_two_at_a_time_to_what_one_page_holds(
     client: TestClient, container: Container, tenant: Tenant, admin: dict[str, str]
 ) -> None:
+    for n in range(3):
+        add_user(container, tenant, f"m{n}@x.example")
+        add_user(container, tenant, f"b{n}@x.example", status=Status.BLOCKED)
+        token_for(container, tenant, CredentialKind.SERVICE)
+        client.post(f"{API}/invitations", json={"email": f"i{n}@x.example"}, headers=admin)
     rules = [client.post(f"{API}/automations", json=RULE, headers=admin).json() for _ in range(3)]
     runs = f"{API}/automations/{rules[0]['id']}/runs"
-    made = {
-        f"{API}/automations": [r["id"] for r in rules],
-        runs: [
-            client.post(runs, json={"dry_run": True}, headers=admin).json()["id"] for _ in range(3)
-        ],
-        f"{API}/bulk-actions": [
-            client.post(
-                f"{API}/bulk-actions",
-                json={"status": "inactive", "filter": {"q": f"n{n}"}},
-                headers=admin,
-            ).json()["id"]
-            for n in range(3)
-        ],
-        f"{API}/invitations": [
-            client.post(
-                f"{API}/invitations", json={"email": f"i{n}@x.example"}, headers=admin
-            ).json()["id"]
-            for n in range(3)
-        ],
+    run_ids = [
+        client.post(runs, json={"dry_run": True}, headers=admin).json()["id"] for _ in range(3)
+    ]
+    jobs = [
+        client.post(f"{API}/bulk-actions", json=BULK | {"note": str(n)}, headers=admin).json()
+        for n in range(3)
+    ]
+    run_bulk_jobs(container)
+    sizes = {
+        f"{API}/{path}": n
+        for path, n in {
+            "users": 7,
+            "blocked-users": 3,
+            "tokens": 4,
+            "invitations": 3,
+            "emails": 6,  # three invitations, three notices of the bulk action
+            "automations": 3,
+            f"automations/{rules[0]['id']}/runs": 3,
+            f"automations/{rules[0]['id']}/runs/{run_ids[0]}/outcomes": 6,  # members
+            "bulk-actions": 3,
+            f"bulk-actions/{jobs[0]['id']}/results": 6,
+        }.items()
     }
-    for _ in range(2):
-        token_for(container, tenant, CredentialKind.SERVICE)
-    for url, ids in made.items():
-        assert sorted(_walk(client, url, admin)) == sorted(ids), url
-    assert len(set(_walk(client, f"{API}/tokens", admin))) == 3  # the admin's own and two
+    sizes[f"{API}/audit-events"] = len(_walk(client, f"{API}/audit-events", admin))
+    assert len(sizes) == len(LISTS)  # each list once
+    for url, n in sizes.items():
+        whole = client.get(url, params={"limit": 200}, headers=admin).json()
+        assert whole["next_cursor"] is None, url
+        assert len(whole["items"]) == n, url
+        assert _walk(client, url, admin) == whole["items"], url
