@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from roster.domain.jobs import ResultRow
 from roster.domain.rules.definition import RuleInvalid, dormant_template
 from roster.domain.rules.runs import Rule, Run
-from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, page_of, page_size
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import Strict
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import problem, responses
@@ -160,7 +160,7 @@ def list_rules(
     limit: Annotated[int, page_size(200)] = 50,
 ) -> Page[RuleOut]:
     """The workspace's rules, in the order they were made."""
-    after = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    after = cursor_id(cursor)
     with container.engine.connect() as conn:
         rules = auto.list_rules(conn, principal.workspace_id, after=after, limit=limit + 1)
     return page_of(Page[RuleOut], rules, limit, RuleOut.of, lambda r: (r.id,))
@@ -323,7 +323,7 @@ def runs(
     limit: Annotated[int, page_size(200)] = 50,
 ) -> Page[RunOut]:
     """The rule's runs, newest first."""
-    before = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
         found = auto.list_runs(
             conn, principal.workspace_id, rule_id, limit=limit + 1, before=before
@@ -352,7 +352,7 @@ def outcomes(
     limit: Annotated[int, page_size(1000)] = 100,
 ) -> Page[OutcomeOut]:
     """Each user's outcome, in user-id order."""
-    after = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    after = cursor_id(cursor)
     with container.engine.connect() as conn:
         found = auto.list_outcomes(
             conn, principal.workspace_id, rule_id, run_id, after=after, limit=limit + 1

@@ -16,7 +16,7 @@ from roster.domain.filters import UserFilter, instant
 from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
-from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, page_of, page_size
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import storable
 from roster.entrypoints.web.api.users import AFTER, BEFORE
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
@@ -189,7 +189,7 @@ def recent(
     limit: Annotated[int, page_size(200)] = 20,
 ) -> Page[BulkJobOut]:
     """The workspace's bulk actions, newest first."""
-    before = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
         jobs = bulk.list_jobs(conn, principal.workspace_id, before=before, limit=limit + 1)
     return page_of(Page[BulkJobOut], jobs, limit, BulkJobOut.of, lambda j: (j.id,))
@@ -223,7 +223,7 @@ def results(
 ) -> Any:
     """Each user's result, in user-id order (cursor pagination), or every result as
     CSV with `?format=csv` or `Accept: text/csv`."""
-    after = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    after = cursor_id(cursor)
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )

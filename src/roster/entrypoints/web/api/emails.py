@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, page_of, page_size
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
 from roster.services.mail import Email, list_emails
@@ -46,7 +46,7 @@ def list_(
     limit: Annotated[int, page_size(200)] = 50,
 ) -> Page[EmailOut]:
     """The workspace's emails, newest first."""
-    before = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
         found = list_emails(conn, admin.workspace_id, status=status, before=before, limit=limit + 1)
     return page_of(Page[EmailOut], found, limit, EmailOut.of, lambda e: (e.id,))

@@ -11,7 +11,7 @@ from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.invitations import Invitation, InvitationState
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route
-from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, page_of, page_size
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import Strict, UserOut
 from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
@@ -130,7 +130,7 @@ def list_(
     limit: Annotated[int, page_size(200)] = 50,
 ) -> Page[InvitationOut]:
     """The workspace's invitations, newest first, with their state (never their tokens)."""
-    after = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    after = cursor_id(cursor)
     now = container.clock()
     with container.engine.connect() as conn:
         found = list_invitations(conn, principal.workspace_id, after=after, limit=limit + 1)

@@ -66,6 +66,11 @@ def decode_cursor(cursor: str, shape: type[K]) -> K:
     return key
 
 
+def cursor_id(cursor: str | None) -> str | None:
+    """The id in the cursor of a list ordered by id alone (None: the first page)."""
+    return decode_cursor(cursor, tuple[str])[0] if cursor else None
+
+
 def _storable(key: Any) -> Any:
     """A forged cursor may hold nothing a database would refuse to compare with:
     a list of text without NUL characters, and 64-bit integers."""

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
-from roster.entrypoints.web.api.pages import Cursor, Page, decode_cursor, page_of, page_size
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import TokenBody, TokenCreated, TokenOut
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
@@ -44,7 +44,7 @@ def list_(
     limit: Annotated[int, page_size(200)] = 50,
 ) -> Page[TokenOut]:
     """The workspace's API tokens, newest first (never their secrets)."""
-    before = decode_cursor(cursor, tuple[str])[0] if cursor else None
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
         found = list_tokens(conn, admin.workspace_id, before=before, limit=limit + 1)
     return page_of(Page[TokenOut], found, limit, _token, lambda t: (t["id"],))
