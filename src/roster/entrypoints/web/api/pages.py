@@ -1,0 +1,108 @@
+"""The one shape of every list in the API: `{items, next_cursor}`, asked for with
+`limit` and `cursor`.
+
+A cursor is opaque to callers: the key of the last row of the page (the list's
+order, then the id), as JSON in URL-safe base64. Every list pages by that key
+(keyset pagination, never OFFSET), so page 10,000 costs what page 1 costs and rows
+added meanwhile are neither skipped nor repeated. A list fetches `limit + 1` rows:
+the extra one only says whether there is a next page.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
+
+from roster.domain import errors
+from roster.entrypoints.web.api.schemas import storable_tree
+
+T = TypeVar("T")
+R = TypeVar("R")
+K = TypeVar("K")
+P = TypeVar("P", bound="Page[Any]")
+
+CURSOR_HELP = "Where to continue: the `next_cursor` of the previous page (omit for the first)."
+
+Cursor = Annotated[str | None, Query(max_length=1000, description=CURSOR_HELP)]
+"""The `cursor` query parameter of every list."""
+
+
+def page_size(most: int) -> Any:
+    """The `limit` query parameter of a list that answers at most `most` items a page:
+    `limit: Annotated[int, page_size(200)] = 50`."""
+    return Query(ge=1, le=most, description=f"Items per page (1 to {most}).")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+def encode_cursor(*key: Any) -> str:
+    """An opaque cursor holding `key` (strings, numbers, dates, instants, None)."""
+    raw = json.dumps(to_jsonable_python(key), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, shape: type[K]) -> K:
+    """The key a cursor holds, read as `shape` (a tuple type such as
+    `tuple[date, str]`); `validation_error` if this list did not give it out."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key: K = _reader(shape).validate_python(_storable(json.loads(raw)))
+    except (ValueError, TypeError, binascii.Error, ValidationError):
+        raise errors.InvalidInput(
+            "cursor is not a cursor this list gave out; start without one."
+        ) from None
+    return key
+
+
+def cursor_id(cursor: str | None) -> str | None:
+    """The id in the cursor of a list ordered by id alone (None: the first page)."""
+    return decode_cursor(cursor, tuple[str])[0] if cursor else None
+
+
+def _storable(key: Any) -> Any:
+    """A forged cursor may hold nothing a database would refuse to compare with:
+    a list of text without NUL characters, and 64-bit integers."""
+    if not isinstance(key, list):
+        raise ValueError(key)
+    for value in key:
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise ValueError(value)
+    return storable_tree(key)
+
+
+_READERS: dict[Any, TypeAdapter[Any]] = {}  # built once per shape: building costs
+
+
+def _reader(shape: Any) -> TypeAdapter[Any]:
+    if shape not in _READERS:
+        _READERS[shape] = TypeAdapter(shape)
+    return _READERS[shape]
+
+
+def page_of(
+    model: type[P],
+    rows: Sequence[R],
+    limit: int,
+    item: Callable[[R], Any],
+    key: Callable[[R], tuple[Any, ...]],
+) -> P:
+    """The `model` page (e.g. `Page[UserOut]`) of `rows` fetched with `limit + 1`:
+    the items, and a cursor at the last one's `key` when the extra row shows more."""
+    shown = rows[:limit]
+    more = len(rows) > limit and len(shown) > 0
+    return model(
+        items=[item(r) for r in shown],
+        next_cursor=encode_cursor(*key(shown[-1])) if more else None,
+    )
