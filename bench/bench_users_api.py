@@ -36,6 +36,7 @@ from roster.domain.filters import UserFilter
 from roster.domain.vocabulary import Status
 from roster.entrypoints.web.app import create_app
 from roster.services import queries
+from roster.services.cursors import encode_cursor
 
 
 async def measure(
@@ -84,7 +85,7 @@ def main() -> None:
                 conn, workspace_id, where=blocked, after=middle, limit=500
             ).next
     assert middle is not None
-    cursor = queries.encode_cursor("id", middle)
+    cursor = encode_cursor("id", middle.value, middle.id)
 
     def raw(status: str | None, after: queries.Keyset | None) -> Callable[[], object]:
         """The SQL the API runs, without the app: the credential check and the page."""

@@ -36,7 +36,8 @@ from roster.adapters import credential_store
 from roster.adapters.tables import users
 from roster.entrypoints.web.app import create_app
 from roster.services.admin_queries import ListedUser
-from roster.services.queries import Keyset, encode_cursor, user_counts_of
+from roster.services.cursors import user_cursor
+from roster.services.queries import Keyset, user_counts_of
 
 PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway bench account
 
@@ -87,8 +88,8 @@ def main() -> None:
             .offset(args.users // 2)
             .limit(1)
         ).one()
-    by_name = encode_cursor("name", Keyset(middle.name, middle.id))
-    by_email = encode_cursor("email", Keyset(middle.email, middle.id))
+    by_name = user_cursor("name", Keyset(middle.name, middle.id))
+    by_email = user_cursor("email", Keyset(middle.email, middle.id))
     app = create_app(container)
     cookie = f"roster_session={session}"
 

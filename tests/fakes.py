@@ -550,9 +550,12 @@ class FakeAutomations:
         rule = self.s.rules.get(rule_id)
         return rule if rule and rule.workspace_id == workspace_id else None
 
-    def list_rules(self, workspace_id: str) -> list[Rule]:
-        return sorted((r for r in self.s.rules.values() if r.workspace_id == workspace_id),
-                      key=lambda r: r.id)  # fmt: skip
+    def list_rules(
+        self, workspace_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[Rule]:
+        mine = (r for r in self.s.rules.values() if r.workspace_id == workspace_id)
+        rules = sorted((r for r in mine if after is None or r.id > after), key=lambda r: r.id)
+        return rules[:limit]
 
     def event_rules(self, workspace_id: str, events: Iterable[str]) -> list[Rule]:
         wanted = set(events)

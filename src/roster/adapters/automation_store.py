@@ -182,11 +182,15 @@ class SqlAutomations:
         ).first()
         return rule_from_row(row) if row else None
 
-    def list_rules(self, workspace_id: str) -> list[Rule]:
+    def list_rules(
+        self, workspace_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[Rule]:
+        """The rules in id order, above the id `after` (`limit` of them; None: all)."""
         r = automation_rules.c
-        rows = self.conn.execute(
-            select(automation_rules).where(r.workspace_id == workspace_id).order_by(r.id)
-        )
+        query = select(automation_rules).where(r.workspace_id == workspace_id)
+        if after is not None:
+            query = query.where(r.id > after)
+        rows = self.conn.execute(query.order_by(r.id).limit(limit))
         return [rule_from_row(row) for row in rows]
 
     def event_rules(self, workspace_id: str, events: Iterable[str]) -> list[Rule]:

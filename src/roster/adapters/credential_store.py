@@ -167,9 +167,13 @@ class SqlCredentials:
         return None if row is None else (CredentialKind(row.kind), row.user_id)
 
 
-def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
-    """API tokens of a workspace (not sessions), newest first; never their secrets."""
-    rows = conn.execute(
+def list_tokens(
+    conn: Connection, workspace_id: str, *, before: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """API tokens of a workspace (not sessions), newest first (ids sort by time), below
+    the id `before`; never their secrets."""
+    c = credentials.c
+    query = (
         select(
             credentials.c.id,
             credentials.c.kind,
@@ -185,5 +189,8 @@ def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
             credentials.c.kind.in_(["personal", "service", "scim"]),
         )
         .order_by(credentials.c.id.desc())
+        .limit(limit)
     )
-    return [dict(r._mapping) for r in rows]
+    if before is not None:
+        query = query.where(c.id < before)
+    return [dict(r._mapping) for r in conn.execute(query)]

@@ -230,6 +230,36 @@ def check_transition(
         raise errors.SeatLimitReached()
 
 
+def allowed_changes(
+    user: User, *, route: Route, actor: Actor, policy: Policy, headcount: Headcount
+) -> list[Status]:
+    """The statuses `actor` on `route` may move `user` to now, each asked of
+    `check_transition`: the table, the self and owner rules, the last owner and the
+    seat limit. Never the user's own status (staying put changes nothing). The reason
+    code and note a change needs are the caller's to give, so they count as given."""
+    allowed = []
+    for to in Status:
+        if to == user.status:
+            continue
+        try:
+            check_transition(
+                user.id,
+                user.status,
+                user.role,
+                to,
+                route=route,
+                actor=actor,
+                reason_code=ReasonCode.OTHER,
+                note="given",
+                policy=policy,
+                headcount=headcount,
+            )
+        except errors.DomainError:
+            continue
+        allowed.append(to)
+    return allowed
+
+
 ADMIN_ROUTES = frozenset({Route.ADMIN_PROFILE, Route.ADMIN_API, Route.BULK})
 """The routes on which an admin acts, where the owner rule holds."""
 

@@ -341,10 +341,13 @@ def introspect(conn: Connection, caller: Principal, token: str, now: datetime) -
     return credential_store.lookup(conn, token, now)
 
 
-def list_tokens(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
-    """A workspace's API tokens (not sessions), newest first; never their secrets.
-    A read-side query for the tokens page: it writes nothing, so it needs no unit of work."""
-    return credential_store.list_tokens(conn, workspace_id)
+def list_tokens(
+    conn: Connection, workspace_id: str, *, before: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """A workspace's API tokens (not sessions), newest first, below the id `before`
+    (`limit` of them; None: all); never their secrets. A read-side query for the
+    tokens page: it writes nothing, so it needs no unit of work."""
+    return credential_store.list_tokens(conn, workspace_id, before=before, limit=limit)
 
 
 def create_token(

@@ -17,11 +17,10 @@ from roster.adapters.filter_sql import audit_where, user_where
 from roster.adapters.tables import audit_events, users
 from roster.domain.audit import AuditEntry
 from roster.domain.filters import AuditFilter, UserFilter
+from roster.services.cursors import user_cursor, user_keyset
 from roster.services.queries import (
     Keyset,
     check_user_sort,
-    decode_cursor,
-    encode_cursor,
     in_user_order,
     page_audit,
     reversed_sort,
@@ -72,7 +71,7 @@ def find_users(
     key = check_user_sort(sort)
     backwards = before is not None and after is None
     cursor = before if backwards else after
-    at = decode_cursor(cursor, sort) if cursor is not None else None
+    at = user_keyset(cursor, sort) if cursor is not None else None
     walk = reversed_sort(sort) if backwards else sort
     query = in_user_order(select(*_LISTED).where(*user_where(workspace_id, where)), walk, at)
     rows = conn.execute(query.limit(limit + 1)).all()
@@ -86,7 +85,7 @@ def find_users(
     first, last = (listed[0], listed[-1]) if listed else (None, None)
 
     def cursor_at(row: ListedUser | None) -> str | None:
-        return encode_cursor(sort, Keyset(getattr(row, key), row.id)) if row else None
+        return user_cursor(sort, Keyset(getattr(row, key), row.id)) if row else None
 
     return Page(
         listed, cursor_at(last) if has_next else None, cursor_at(first) if has_prev else None

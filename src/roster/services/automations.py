@@ -711,9 +711,12 @@ def get_rule(uow: UnitOfWork, workspace_id: str, rule_id: str) -> Rule:
         return _rule(reading, workspace_id, rule_id)
 
 
-def list_rules(uow: UnitOfWork, workspace_id: str) -> list[Rule]:
+def list_rules(
+    uow: UnitOfWork, workspace_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[Rule]:
+    """The workspace's rules in id order, above the id `after` (`limit`; None: all)."""
     with uow.read_only() as reading:
-        return reading.automations.list_rules(workspace_id)
+        return reading.automations.list_rules(workspace_id, after=after, limit=limit)
 
 
 def list_runs(

@@ -609,13 +609,15 @@ def _job_from_row(row: Any) -> Job:
     )
 
 
-def list_jobs(conn: Connection, workspace_id: str, limit: int = 20) -> list[Job]:
-    rows = conn.execute(
-        select(bulk_jobs)
-        .where(bulk_jobs.c.workspace_id == workspace_id)
-        .order_by(bulk_jobs.c.created_at.desc(), bulk_jobs.c.id.desc())
-        .limit(limit)
-    )
+def list_jobs(
+    conn: Connection, workspace_id: str, *, before: str | None = None, limit: int = 20
+) -> list[Job]:
+    """A workspace's bulk actions, newest first (ids sort by time), below the id `before`."""
+    j = bulk_jobs.c
+    query = select(bulk_jobs).where(j.workspace_id == workspace_id)
+    if before is not None:
+        query = query.where(j.id < before)
+    rows = conn.execute(query.order_by(j.id.desc()).limit(limit))
     return [_job_from_row(r) for r in rows]
 
 

@@ -1,7 +1,5 @@
 """Read-side queries for the CLI, API and pages. They read; they never change state."""
 
-import base64
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +56,24 @@ def workspace_by_slug(conn: Connection, slug: str) -> Workspace:
     if row is None:
         raise errors.NotFound(f"There is no workspace {slug!r}.")
     return Workspace(**row._mapping)
+
+
+def list_workspaces(conn: Connection) -> list[tuple[Workspace, UserCounts]]:
+    """Every workspace by slug, with its exact user counts (for the operator's CLI)."""
+    c = user_counts.c
+    rows = conn.execute(
+        select(workspaces, c.active, c.inactive, c.blocked, c.active_owners)
+        .outerjoin(user_counts, c.workspace_id == workspaces.c.id)
+        .order_by(workspaces.c.slug)
+    )
+    fields = [col.name for col in workspaces.c]
+    return [
+        (
+            Workspace(**{f: r._mapping[f] for f in fields}),
+            UserCounts(r.active or 0, r.inactive or 0, r.blocked or 0, r.active_owners or 0),
+        )
+        for r in rows
+    ]
 
 
 def user_counts_of(conn: Connection, workspace_id: str) -> UserCounts:
@@ -229,32 +245,6 @@ def _after(key: str, descending: bool, at: Keyset) -> ColumnElement[bool]:
 def _bound(value: Any, column: ColumnElement[Any]) -> ColumnElement[Any]:
     """`value` as a parameter of `column`'s type."""
     return bindparam(None, value, type_=column.type)
-
-
-def encode_cursor(sort: str, at: Keyset) -> str:
-    """An opaque cursor naming the sort it belongs to and where its page ended."""
-    value = at.value.isoformat() if isinstance(at.value, datetime) else at.value
-    raw = json.dumps([sort, value, at.id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: str) -> Keyset:
-    """The keyset a cursor names; `validation_error` if it is not one of ours for `sort`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        got_sort, value, last_id = json.loads(raw)
-        if got_sort != sort or not isinstance(last_id, str):
-            raise ValueError(sort)
-        key = sort.removeprefix("-")
-        if key in ("created_at", "last_seen_at") and value is not None:
-            value = datetime.fromisoformat(value)
-        elif not isinstance(value, str | None):
-            raise ValueError(value)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        raise errors.InvalidInput(
-            "cursor is not a cursor this list gave out for this sort; start without one."
-        ) from None
-    return Keyset(value, last_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,10 @@ def test_last_use_is_stamped_at_most_every_few_minutes_not_on_every_request(
     owner = token_for(timed, tenant, CredentialKind.PERSONAL)
 
     def last_used() -> list[object]:
-        return [t["last_used_at"] for t in timed_client.get("/api/v1/tokens", headers=owner).json()]
+        return [
+            t["last_used_at"]
+            for t in timed_client.get("/api/v1/tokens", headers=owner).json()["items"]
+        ]
 
     first = last_used()
     clock.advance(minutes=1)

@@ -169,7 +169,7 @@ def test_payment_succeeded_posted_by_a_service_token_never_unblocks(
     assert run["counts"]["refused:user_blocked"] == 1
     user = client.get(f"/api/v1/users/{blocked}", headers=admin).json()
     assert user["status"] == "blocked"
-    audit = client.get(f"/api/v1/audit-events?user_id={blocked}", headers=admin).json()
+    audit = client.get(f"/api/v1/audit-events?user={blocked}", headers=admin).json()
     assert ("automation", "active", "user_blocked") in [
         (e["route"], e["to_status"], e["outcome"]) for e in audit["items"]
     ]

@@ -74,7 +74,7 @@ def test_results_page_by_cursor_and_download_as_csv(
     first = client.get(f"{URL}/{job['id']}/results?limit=2", headers=headers).json()
     assert len(first["items"]) == 2
     rest = client.get(
-        f"{URL}/{job['id']}/results", params={"after": first["next_cursor"]}, headers=headers
+        f"{URL}/{job['id']}/results", params={"cursor": first["next_cursor"]}, headers=headers
     ).json()
     assert rest["next_cursor"] is None
     assert {i["user_id"] for i in first["items"] + rest["items"]} == set(ids.values())
@@ -105,7 +105,7 @@ def test_a_retried_post_with_the_same_idempotency_key_returns_the_same_job(
     again = client.post(URL, json=body, headers=headers)
     assert (first.status_code, again.status_code) == (202, 202)
     assert again.json()["id"] == first.json()["id"]
-    assert len(client.get(URL, headers=headers).json()) == 1
+    assert len(client.get(URL, headers=headers).json()["items"]) == 1
     other = client.post(URL, json=body | {"status": "inactive"}, headers=headers)
     assert (other.status_code, other.json()["code"]) == (422, "validation_error")
 
@@ -198,4 +198,4 @@ def test_bad_input_is_a_problem_and_queues_nothing(
     ):
         r = client.post(URL, json=body, headers=headers)
         assert (r.status_code, r.json()["code"]) == (422, "validation_error"), body
-    assert client.get(URL, headers=headers).json() == []
+    assert client.get(URL, headers=headers).json() == {"items": [], "next_cursor": None}

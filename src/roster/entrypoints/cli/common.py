@@ -3,7 +3,7 @@
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -41,6 +41,14 @@ def reported() -> Iterator[None]:
     except errors.DomainError as refusal:
         bad_input = isinstance(refusal, errors.InvalidInput | errors.NotFound)
         fail(f"{refusal.detail} ({refusal.code})", BAD_INPUT if bad_input else REFUSED)
+
+
+def echo_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows under a header row, each column as wide as its widest cell; None is blank."""
+    cells = [list(header), *(["" if c is None else str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def emit_json(data: Any) -> None:

@@ -22,6 +22,9 @@ app = typer.Typer(
     help="Roster: user lifecycle with Active, Inactive and Blocked users.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, inherited by every subcommand: Rich's writes a type after each flag
+    # (`--json <bool>`); Click's lists a flag as what is typed (`--json`).
+    rich_markup_mode=None,
 )
 db = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(db, name="db")

@@ -12,7 +12,14 @@ from rich.progress import Progress
 from roster.domain.audit import AuditEntry
 from roster.domain.filters import instant
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
-from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
+from roster.entrypoints.cli.common import (
+    container,
+    echo_table,
+    emit_json,
+    fail,
+    operator,
+    reported,
+)
 from roster.entrypoints.cli.user_filter import FILTER, parse_filter
 from roster.services import queries
 from roster.services.imports import import_rows, parse_csv
@@ -255,8 +262,13 @@ def list_(
     if json_out:
         emit_json([v.as_dict() for v in views])
         return
-    for v in views:
-        typer.echo(f"{v.user.id}  {v.user.status.value:<8}  {v.user.role.value:<6}  {v.user.email}")
+    echo_table(
+        ("ID", "STATUS", "ROLE", "EMAIL", "NAME"),
+        (
+            (v.user.id, v.user.status.value, v.user.role.value, v.user.email, v.user.name)
+            for v in views
+        ),
+    )
 
 
 @app.command("import")

@@ -1,9 +1,10 @@
-"""`roster workspaces`."""
+"""`roster workspaces`: create and list."""
 
 import typer
 
 from roster.domain.vocabulary import Route
-from roster.entrypoints.cli.common import container, emit_json, operator, reported
+from roster.entrypoints.cli.common import container, echo_table, emit_json, operator, reported
+from roster.services import queries
 from roster.services.users import NewUser
 from roster.services.workspaces import create_workspace
 
@@ -35,3 +36,29 @@ def create(
         emit_json({"id": workspace.id, "slug": workspace.slug, "owner_id": owner.id})
     else:
         typer.echo(f"Created workspace {workspace.slug} ({workspace.id}) owned by {owner.email}.")
+
+
+@app.command("list")
+def list_(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """List every workspace with its user counts."""
+    with container().engine.connect() as conn:
+        found = queries.list_workspaces(conn)
+    if json_out:
+        emit_json(
+            [
+                {
+                    "id": w.id,
+                    "slug": w.slug,
+                    "name": w.name,
+                    "active": n.active,
+                    "inactive": n.inactive,
+                    "blocked": n.blocked,
+                }
+                for w, n in found
+            ]
+        )
+        return
+    echo_table(
+        ("SLUG", "NAME", "ACTIVE", "INACTIVE", "BLOCKED", "ID"),
+        ((w.slug, w.name, n.active, n.inactive, n.blocked, w.id) for w, n in found),
+    )

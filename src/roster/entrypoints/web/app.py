@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,6 +29,7 @@ from roster.entrypoints.web.api import (
     users,
     workspace,
 )
+from roster.entrypoints.web.api.known_params import refuse_unknown_query_params
 from roster.entrypoints.web.background import start as start_background
 from roster.entrypoints.web.guards import RequestGuards
 from roster.entrypoints.web.log_redaction import install as redact_tokens_in_logs
@@ -87,10 +88,11 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.add_middleware(RequestMetrics, engine=resolved.engine)  # counts refusals too
     app.add_middleware(RequestLog)  # inside RequestIds: each line has the request's id
     app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
+    known_params = [Depends(refuse_unknown_query_params)]  # not SCIM's nor the dashboard's
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
-        app.include_router(api.router, prefix=API)
+        app.include_router(api.router, prefix=API, dependencies=known_params)
     for api in (reference, bulk, billing, automations, events, emails, reviews):
-        app.include_router(api.router, prefix=API)
+        app.include_router(api.router, prefix=API, dependencies=known_params)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin
     app.include_router(scim_router)  # SCIM 2.0 under /scim/v2

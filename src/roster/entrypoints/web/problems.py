@@ -106,7 +106,7 @@ def install(app: FastAPI) -> None:
 def _document(app: FastAPI) -> None:
     """Make /openapi.json say what the API answers: under /api/v1 every 4xx is a
     problem (application/problem+json), including FastAPI's own 422, and every
-    operation lists 401 when it takes a credential, 413 and 422 when it takes a body."""
+    operation lists 401 when it takes a credential, 413 when it takes a body, and 422."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -127,9 +127,9 @@ def _document(app: FastAPI) -> None:
 
 def _problem_responses(op: dict[str, Any]) -> None:
     answers = op.setdefault("responses", {})
-    needed = (["401"] if op.get("security") else []) + (
-        ["413", "422"] if "requestBody" in op else []
-    )
+    # Any operation answers 422 to a query parameter it does not take (known_params.py).
+    needed = (["401"] if op.get("security") else []) + (["413"] if "requestBody" in op else [])
+    needed.append("422")
     for code in needed:
         answers.setdefault(code, {"description": _HTTP_CODES[int(code)].replace("_", " ")})
     for code, answer in answers.items():

@@ -12,14 +12,15 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from roster.bootstrap import Container
-from roster.domain import errors
 from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.filters import AuditFilter, instant
 from roster.domain.vocabulary import Route
-from roster.entrypoints.web.api.schemas import AuditEventOut, AuditList, Text
+from roster.entrypoints.web.api.pages import Cursor, Page, page_size
+from roster.entrypoints.web.api.schemas import AuditEventOut, Text
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
+from roster.services.cursors import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
@@ -38,7 +39,7 @@ CSV_RESPONSE = {
 
 @router.get(
     "",
-    response_model=AuditList,
+    response_model=Page[AuditEventOut],
     responses=CSV_RESPONSE | responses(401, 403, 422),  # type: ignore[operator]
 )
 def list_events(
@@ -60,14 +61,14 @@ def list_events(
     ] = None,
     since: Annotated[datetime | None, Query(description="At or after (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Before (exclusive).")] = None,
-    cursor: Annotated[Text | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(500)] = 100,
     format: Annotated[
         Literal["json", "csv"] | None,
         Query(description="csv: download every matching event (or send Accept: text/csv)."),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> AuditList | StreamingResponse:
+) -> Page[AuditEventOut] | StreamingResponse:
     """Audit events of the workspace, newest first: every status change attempt,
     applied or refused, and every admin action (its `kind` and `changes`), with who,
     which route, which request, when and why."""
@@ -80,25 +81,17 @@ def list_events(
         since=instant(since) if since else None,
         until=instant(until) if until else None,
     )
-    before = _decode(cursor)
+    before = decode_cursor(cursor, tuple[int])[0] if cursor else None
     if format == "csv" or (format is None and _wants_csv(accept)):
         return _csv(container, admin.workspace_id, where, before)
     with container.engine.connect() as conn:
         page = queries.page_audit(
             conn, admin.workspace_id, where=where, before_seq=before, limit=limit
         )
-    return AuditList(
+    return Page[AuditEventOut](
         items=[AuditEventOut.of(e) for e in page.entries],
-        next_cursor=str(page.next_before) if page.next_before is not None else None,
+        next_cursor=encode_cursor(page.next_before) if page.next_before is not None else None,
     )
-
-
-def _decode(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isascii() or not cursor.isdigit() or int(cursor) >= 2**63:
-        raise errors.InvalidInput("cursor is not a cursor this list gave out; start without one.")
-    return int(cursor)
 
 
 def _wants_csv(accept: str | None) -> bool:

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from roster.domain.jobs import ResultRow
 from roster.domain.rules.definition import RuleInvalid, dormant_template
 from roster.domain.rules.runs import Rule, Run
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import Strict
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import problem, responses
@@ -78,10 +80,6 @@ class RuleOut(BaseModel):
         )
 
 
-class RuleList(BaseModel):
-    items: list[RuleOut]
-
-
 class RunBody(Strict):
     dry_run: bool = False
 
@@ -129,11 +127,6 @@ class RunOut(BaseModel):
         )
 
 
-class RunList(BaseModel):
-    items: list[RunOut]
-    next_cursor: str | None = Field(description="Pass as `before` for older runs.")
-
-
 class OutcomeOut(BaseModel):
     user_id: str
     email: str
@@ -141,11 +134,6 @@ class OutcomeOut(BaseModel):
     code: str | None = Field(description="The refusal's code, e.g. user_blocked.")
     from_status: str | None
     to_status: str | None
-
-
-class OutcomeList(BaseModel):
-    items: list[OutcomeOut]
-    next_cursor: str | None = Field(description="Pass as `after` for the next page.")
 
 
 def _checked(request: Request, make: Callable[[], T]) -> T | JSONResponse:
@@ -164,11 +152,17 @@ def _checked(request: Request, make: Callable[[], T]) -> T | JSONResponse:
         )
 
 
-@router.get("", response_model=RuleList, responses=responses(401, 403))
-def list_rules(principal: AdminDep, container: ContainerDep) -> RuleList:
-    """Every rule of the workspace."""
-    rules = auto.list_rules(container.uow(), principal.workspace_id)
-    return RuleList(items=[RuleOut.of(r) for r in rules])
+@router.get("", response_model=Page[RuleOut], responses=responses(401, 403, 422))
+def list_rules(
+    principal: AdminDep,
+    container: ContainerDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[RuleOut]:
+    """The workspace's rules, in the order they were made."""
+    after = cursor_id(cursor)
+    rules = auto.list_rules(container.uow(), principal.workspace_id, after=after, limit=limit + 1)
+    return page_of(Page[RuleOut], rules, limit, RuleOut.of, lambda r: (r.id,))
 
 
 @router.get("/templates/dormant", response_model=dict[str, Any], responses=responses(401, 403))
@@ -317,22 +311,20 @@ def start(
     return RunOut.of(view.run, view.refused_by_code)
 
 
-@router.get("/{rule_id}/runs", response_model=RunList, responses=responses(401, 403, 404))
+@router.get("/{rule_id}/runs", response_model=Page[RunOut], responses=responses(401, 403, 404, 422))
 def runs(
     rule_id: str,
     principal: AdminDep,
     container: ContainerDep,
-    before: Annotated[str | None, Query(max_length=40, description="The cursor.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> RunList:
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[RunOut]:
     """The rule's runs, newest first."""
+    before = cursor_id(cursor)
     found = auto.list_runs(
-        container.uow(), principal.workspace_id, rule_id, limit=limit, before=before
+        container.uow(), principal.workspace_id, rule_id, limit=limit + 1, before=before
     )
-    return RunList(
-        items=[RunOut.of(r) for r in found],
-        next_cursor=found[-1].id if len(found) == limit else None,
-    )
+    return page_of(Page[RunOut], found, limit, RunOut.of, lambda r: (r.id,))
 
 
 @router.get("/{rule_id}/runs/{run_id}", response_model=RunOut, responses=responses(401, 403, 404))
@@ -343,30 +335,31 @@ def run(rule_id: str, run_id: str, principal: AdminDep, container: ContainerDep)
 
 @router.get(
     "/{rule_id}/runs/{run_id}/outcomes",
-    response_model=OutcomeList,
-    responses=responses(401, 403, 404),
+    response_model=Page[OutcomeOut],
+    responses=responses(401, 403, 404, 422),
 )
 def outcomes(
     rule_id: str,
     run_id: str,
     principal: AdminDep,
     container: ContainerDep,
-    after: Annotated[str | None, Query(max_length=40, description="The cursor.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> OutcomeList:
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(1000)] = 100,
+) -> Page[OutcomeOut]:
     """Each user's outcome, in user-id order."""
+    after = cursor_id(cursor)
     found = auto.list_outcomes(
-        container.uow(), principal.workspace_id, rule_id, run_id, after=after, limit=limit
+        container.uow(), principal.workspace_id, rule_id, run_id, after=after, limit=limit + 1
     )
-    items = [
-        OutcomeOut(
-            user_id=o.user_id,
-            email=o.email,
-            result=o.result,
-            code=o.code,
-            from_status=o.from_status,
-            to_status=o.to_status,
-        )
-        for o in found
-    ]
-    return OutcomeList(items=items, next_cursor=items[-1].user_id if len(items) == limit else None)
+    return page_of(Page[OutcomeOut], found, limit, _outcome, lambda o: (o.user_id,))
+
+
+def _outcome(o: ResultRow) -> OutcomeOut:
+    return OutcomeOut(
+        user_id=o.user_id,
+        email=o.email,
+        result=o.result,
+        code=o.code,
+        from_status=o.from_status,
+        to_status=o.to_status,
+    )

@@ -7,14 +7,16 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
 from roster.domain.filters import UserFilter, instant
+from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import storable
 from roster.entrypoints.web.api.users import AFTER, BEFORE
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
@@ -141,11 +143,6 @@ class ResultOut(BaseModel):
     code: str | None
 
 
-class ResultsPage(BaseModel):
-    items: list[ResultOut]
-    next_cursor: str | None = Field(description="Pass as `after` for the next page.")
-
-
 @router.post(
     "",
     status_code=202,
@@ -184,11 +181,18 @@ def create(
     return BulkJobOut.of(job)
 
 
-@router.get("", response_model=list[BulkJobOut], responses=responses(401, 403))
-def recent(principal: AdminDep, container: ContainerDep) -> list[BulkJobOut]:
-    """The workspace's latest bulk actions, newest first."""
+@router.get("", response_model=Page[BulkJobOut], responses=responses(401, 403, 422))
+def recent(
+    principal: AdminDep,
+    container: ContainerDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 20,
+) -> Page[BulkJobOut]:
+    """The workspace's bulk actions, newest first."""
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
-        return [BulkJobOut.of(j) for j in bulk.list_jobs(conn, principal.workspace_id)]
+        jobs = bulk.list_jobs(conn, principal.workspace_id, before=before, limit=limit + 1)
+    return page_of(Page[BulkJobOut], jobs, limit, BulkJobOut.of, lambda j: (j.id,))
 
 
 @router.get("/{job_id}", response_model=BulkJobOut, responses=responses(401, 403, 404))
@@ -203,7 +207,7 @@ CSV_HEADER = ("user_id", "email", "name", "from_status", "outcome", "code")
 
 @router.get(
     "/{job_id}/results",
-    response_model=ResultsPage,
+    response_model=Page[ResultOut],
     responses=responses(401, 403, 404, 422)
     | {200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
@@ -212,13 +216,14 @@ def results(
     principal: AdminDep,
     container: ContainerDep,
     request: Request,
-    after: Annotated[str | None, Query(max_length=40, description="The cursor.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(1000)] = 100,
     outcome: Literal["applied", "unchanged", "refused"] | None = None,
     format: Literal["json", "csv"] | None = None,
 ) -> Any:
     """Each user's result, in user-id order (cursor pagination), or every result as
     CSV with `?format=csv` or `Accept: text/csv`."""
+    after = cursor_id(cursor)
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )
@@ -227,12 +232,13 @@ def results(
             bulk.get_job(conn, principal.workspace_id, job_id)  # 404 before streaming
             return csv_download(container, principal.workspace_id, job_id)
         rows = bulk.list_results(
-            conn, principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
+            conn, principal.workspace_id, job_id, after=after, limit=limit + 1, outcome=outcome
         )
-    return ResultsPage(
-        items=[ResultOut(**asdict(r), outcome=r.result) for r in rows],
-        next_cursor=rows[-1].user_id if len(rows) == limit else None,
-    )
+    return page_of(Page[ResultOut], rows, limit, _result, lambda r: (r.user_id,))
+
+
+def _result(r: ResultRow) -> ResultOut:
+    return ResultOut(**asdict(r), outcome=r.result)
 
 
 def csv_download(container: Container, workspace_id: str, job_id: str) -> StreamingResponse:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from roster.entrypoints.web.api.schemas import Text
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.deps import AdminDep, ContainerDep
 from roster.entrypoints.web.problems import responses
 from roster.services.mail import Email, list_emails
@@ -37,21 +37,16 @@ class EmailOut(BaseModel):
         return cls(**fields, to=e.to_address)
 
 
-class EmailPage(BaseModel):
-    items: list[EmailOut]
-    next_cursor: str | None
-
-
-@router.get("", response_model=EmailPage, responses=responses(401, 403, 422))
+@router.get("", response_model=Page[EmailOut], responses=responses(401, 403, 422))
 def list_(
     admin: AdminDep,
     container: ContainerDep,
     status: Annotated[Literal["queued", "sent", "failed"] | None, Query()] = None,
-    cursor: Annotated[Text | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> EmailPage:
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[EmailOut]:
     """The workspace's emails, newest first."""
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
-        found = list_emails(conn, admin.workspace_id, status=status, before=cursor, limit=limit + 1)
-    items = [EmailOut.of(e) for e in found[:limit]]
-    return EmailPage(items=items, next_cursor=items[-1].id if len(found) > limit else None)
+        found = list_emails(conn, admin.workspace_id, status=status, before=before, limit=limit + 1)
+    return page_of(Page[EmailOut], found, limit, EmailOut.of, lambda e: (e.id,))

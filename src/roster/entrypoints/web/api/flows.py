@@ -40,6 +40,7 @@ def upgrade(user_id: str, principal: PrincipalDep, container: ContainerDep) -> U
     )
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, principal.workspace_id, result.user.id)
+        counts = queries.user_counts_of(conn, principal.workspace_id)
     return UpgradeOut(
-        user=UserOut.of(view, Route.UPGRADE, principal.policy), changed=result.changed
+        user=UserOut.seen_by(view, principal, counts, Route.UPGRADE), changed=result.changed
     )

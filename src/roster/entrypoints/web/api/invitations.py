@@ -1,14 +1,17 @@
 """Invitations: created by admins (and integrations), accepted by the invitee."""
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.invitations import Invitation, InvitationState
+from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import Strict, UserOut
 from roster.entrypoints.web.deps import ContainerDep, PrincipalDep
 from roster.entrypoints.web.problems import responses
@@ -68,11 +71,6 @@ class InvitationCreated(InvitationOut):
     )
 
 
-class InvitationPage(BaseModel):
-    items: list[InvitationOut]
-    next_cursor: str | None = Field(description="Send as `after` for the next page.")
-
-
 class AcceptBody(Strict):
     password: str | None = Field(default=None, max_length=1024)
     name: str | None = Field(default=None, max_length=200)
@@ -121,23 +119,24 @@ def _created(made: CreatedInvitation, public_url: str, now: datetime) -> Invitat
 
 @router.get(
     "",
-    response_model=InvitationPage,
-    responses=responses(401, 403),
+    response_model=Page[InvitationOut],
+    responses=responses(401, 403, 422),
     dependencies=[SERVICE_OR_ADMIN],
 )
 def list_(
     principal: PrincipalDep,
     container: ContainerDep,
-    after: str | None = Query(default=None, max_length=64, pattern=r"^[A-Za-z0-9_]+$"),
-    limit: int = Query(default=50, ge=1, le=200),
-) -> InvitationPage:
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[InvitationOut]:
     """The workspace's invitations, newest first, with their state (never their tokens)."""
+    after = cursor_id(cursor)
     now = container.clock()
     with container.engine.connect() as conn:
         found = list_invitations(conn, principal.workspace_id, after=after, limit=limit + 1)
-    items = [InvitationOut.of(i, now) for i in found[:limit]]
-    more = len(found) > limit
-    return InvitationPage(items=items, next_cursor=items[-1].id if more else None)
+    return page_of(
+        Page[InvitationOut], found, limit, lambda i: InvitationOut.of(i, now), lambda i: (i.id,)
+    )
 
 
 @router.delete(
@@ -200,4 +199,7 @@ def accept(token: str, body: AcceptBody, container: ContainerDep) -> AcceptedOut
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, accepted.workspace_id, accepted.user.id)
         policy = queries.workspace_by_id(conn, accepted.workspace_id).policy
-    return AcceptedOut(user=UserOut.of(view, Route.INVITATION, policy), created=accepted.created)
+        counts = queries.user_counts_of(conn, accepted.workspace_id)
+    invitee = Actor(id=view.user.id, name=view.user.name, user_id=view.user.id)
+    user = UserOut.of(view, route=Route.INVITATION, actor=invitee, policy=policy, counts=counts)
+    return AcceptedOut(user=user, created=accepted.created)

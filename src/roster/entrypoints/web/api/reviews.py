@@ -7,29 +7,21 @@ block (that stays on the profile).
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from roster.domain import errors
 from roster.domain.credentials import Principal
 from roster.domain.vocabulary import ReasonCode
-from roster.entrypoints.web.api.schemas import Strict, Text, UserOut
+from roster.domain.workspaces import UserCounts
+from roster.entrypoints.web.api.pages import Cursor, Page, page_size
+from roster.entrypoints.web.api.schemas import Strict, UserOut
 from roster.entrypoints.web.api.users import JsonBody, UserId
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries, reviews
+from roster.services.cursors import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["reviews"])
-QUEUE_PARAMS = frozenset({"review", "cursor", "limit"})
-
-
-async def known_params(request: Request) -> None:
-    """A misspelt filter is refused, not ignored (it would list every Blocked user)."""
-    unknown = sorted(set(request.query_params) - QUEUE_PARAMS)
-    if unknown:
-        raise errors.InvalidInput(
-            f"Unknown query parameter {unknown[0]!r}: use review, cursor or limit."
-        )
 
 
 class BlockedUserOut(BaseModel):
@@ -43,11 +35,6 @@ class BlockedUserOut(BaseModel):
     refused_attempts: int = Field(description="Refused attempts on the user since the block.")
 
 
-class BlockedUserList(BaseModel):
-    items: list[BlockedUserOut]
-    next_cursor: str | None
-
-
 class ReviewBody(Strict):
     review_by: date = Field(description="Keep the user Blocked until this day (today or later).")
     note: str = Field(min_length=1, max_length=2000, description="Why the block stays.")
@@ -55,9 +42,8 @@ class ReviewBody(Strict):
 
 @router.get(
     "/blocked-users",
-    response_model=BlockedUserList,
+    response_model=Page[BlockedUserOut],
     responses=responses(401, 403, 422),
-    dependencies=[Depends(known_params)],
 )
 def list_blocked(
     admin: AdminDep,
@@ -66,12 +52,12 @@ def list_blocked(
         reviews.Review,
         Query(description="overdue: review date passed; due: today or passed; all."),
     ] = "all",
-    cursor: Annotated[Text | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> BlockedUserList:
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[BlockedUserOut]:
     """Blocked users, most overdue first, with who blocked them when and why, their
     review date and the refused attempts on them since the block."""
-    after = _decode(cursor) if cursor else None
+    after = decode_cursor(cursor, tuple[date, str]) if cursor else None
     now = container.clock()
     with container.engine.connect() as conn:
         workspace = queries.workspace_by_id(conn, admin.workspace_id)
@@ -79,15 +65,19 @@ def list_blocked(
         page = reviews.blocked_users(
             conn, workspace, review=review, today=today, after=after, limit=limit
         )
-    items = [_item(i, admin, today) for i in page.items]
-    next_cursor = f"{page.next[0].isoformat()}_{page.next[1]}" if page.next else None
-    return BlockedUserList(items=items, next_cursor=next_cursor)
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+    items = [_item(i, admin, counts, today) for i in page.items]
+    return Page[BlockedUserOut](
+        items=items, next_cursor=encode_cursor(*page.next) if page.next else None
+    )
 
 
-def _item(i: reviews.BlockedUser, admin: Principal, today: date) -> BlockedUserOut:
+def _item(
+    i: reviews.BlockedUser, admin: Principal, counts: UserCounts, today: date
+) -> BlockedUserOut:
     u = i.view.user
     return BlockedUserOut(
-        user=UserOut.of(i.view, admin.route, admin.policy),
+        user=UserOut.seen_by(i.view, admin, counts),
         blocked_at=u.status_changed_at,
         blocked_by=u.status_changed_by,
         reason_code=u.status_reason,
@@ -96,16 +86,6 @@ def _item(i: reviews.BlockedUser, admin: Principal, today: date) -> BlockedUserO
         review=i.state(today),
         refused_attempts=i.refused_attempts,
     )
-
-
-def _decode(cursor: str) -> tuple[date, str]:
-    day, _, last_id = cursor.partition("_")
-    try:
-        return date.fromisoformat(day), last_id
-    except ValueError:
-        raise errors.InvalidInput(
-            "cursor is not a cursor this list gave out; start without one."
-        ) from None
 
 
 @router.put(
@@ -137,4 +117,5 @@ def put_review(
     )
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, admin.workspace_id, user_id)
-    return UserOut.of(view, admin.route, admin.policy)
+        counts = queries.user_counts_of(conn, admin.workspace_id)
+    return UserOut.seen_by(view, admin, counts)

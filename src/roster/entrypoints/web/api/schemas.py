@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from roster.domain.audit import AuditEntry, AuditKind
-from roster.domain.credentials import CredentialKind
+from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.reviews import MAX_REVIEW_DAYS, review_days
-from roster.domain.transitions import Policy, allowed_targets
+from roster.domain.transitions import Policy
+from roster.domain.users import Actor, Headcount, allowed_changes
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.queries import UserView
@@ -101,12 +102,32 @@ class UserOut(BaseModel):
     created_at: datetime
     etag: str
     allowed_transitions: list[Status] = Field(
-        description="The statuses the caller's route may move this user to."
+        description="The statuses the caller may move this user to now (their route and "
+        "role, the transition table, the self, owner, last-owner and seat rules); never "
+        "the user's own status."
     )
 
     @classmethod
-    def of(cls, view: UserView, route: Route, policy: Policy) -> "UserOut":
+    def seen_by(
+        cls, view: UserView, caller: Principal, counts: UserCounts, route: Route | None = None
+    ) -> "UserOut":
+        """The user as `caller` reads them: the changes open to the caller's route (or
+        `route`, where the caller acts through another), as the caller."""
+        return cls.of(
+            view,
+            route=route or caller.route,
+            actor=caller.actor,
+            policy=caller.policy,
+            counts=counts,
+        )
+
+    @classmethod
+    def of(
+        cls, view: UserView, *, route: Route, actor: Actor, policy: Policy, counts: UserCounts
+    ) -> "UserOut":
+        """`allowed_transitions` asks the domain's rules, with the workspace's `counts`."""
         u = view.user
+        headcount = Headcount(counts.active, counts.active_owners)
         return cls(
             id=u.id,
             email=u.email,
@@ -122,7 +143,9 @@ class UserOut(BaseModel):
             last_seen_at=view.last_seen_at,
             created_at=view.created_at,
             etag=etag(u.version),
-            allowed_transitions=allowed_targets(u.status, route, policy),
+            allowed_transitions=allowed_changes(
+                u, route=route, actor=actor, policy=policy, headcount=headcount
+            ),
         )
 
 
@@ -204,13 +227,6 @@ class UserPatchBody(Strict):
     )
 
 
-class UserList(BaseModel):
-    items: list[UserOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
-    )
-
-
 class AuditEventOut(BaseModel):
     id: str
     seq: int = Field(description="The workspace's order of events (commit order).")
@@ -251,11 +267,6 @@ class AuditEventOut(BaseModel):
             at=e.at,
             outcome=e.outcome,
         )
-
-
-class AuditList(BaseModel):
-    items: list[AuditEventOut]
-    next_cursor: str | None
 
 
 class CountsOut(BaseModel):

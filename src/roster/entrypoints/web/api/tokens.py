@@ -1,7 +1,10 @@
 """API tokens: created by admins, shown once, listed without secrets, revocable."""
 
+from typing import Annotated, Any
+
 from fastapi import APIRouter, Response
 
+from roster.entrypoints.web.api.pages import Cursor, Page, cursor_id, page_of, page_size
 from roster.entrypoints.web.api.schemas import TokenBody, TokenCreated, TokenOut
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
@@ -33,11 +36,22 @@ def create(
     return TokenCreated(id=credential_id, kind=body.kind, name=body.name, token=token)
 
 
-@router.get("", response_model=list[TokenOut], responses=responses(401, 403))
-def list_(admin: AdminDep, container: ContainerDep) -> list[TokenOut]:
+@router.get("", response_model=Page[TokenOut], responses=responses(401, 403, 422))
+def list_(
+    admin: AdminDep,
+    container: ContainerDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[TokenOut]:
     """The workspace's API tokens, newest first (never their secrets)."""
+    before = cursor_id(cursor)
     with container.engine.connect() as conn:
-        return [TokenOut(**t) for t in list_tokens(conn, admin.workspace_id)]
+        found = list_tokens(conn, admin.workspace_id, before=before, limit=limit + 1)
+    return page_of(Page[TokenOut], found, limit, _token, lambda t: (t["id"],))
+
+
+def _token(row: dict[str, Any]) -> TokenOut:
+    return TokenOut(**row)
 
 
 @router.delete("/{token_id}", status_code=204, responses=responses(401, 403, 404))

@@ -16,13 +16,13 @@ from roster.domain import errors
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import Role, Status
+from roster.entrypoints.web.api.pages import Cursor, Page, page_size
 from roster.entrypoints.web.api.schemas import (
     Revocations,
     StatusChangeBody,
     StatusChangeOut,
     Text,
     UserCreateBody,
-    UserList,
     UserOut,
     UserPatchBody,
     parse_etag,
@@ -30,6 +30,7 @@ from roster.entrypoints.web.api.schemas import (
 from roster.entrypoints.web.deps import AdminDep, ContainerDep, PrincipalDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services import queries
+from roster.services.cursors import user_cursor, user_keyset
 from roster.services.status import change_status
 from roster.services.users import NewUser, create_user, update_user
 
@@ -68,7 +69,8 @@ JsonBody = Annotated[None, Depends(json_body)]
 def _user_out(container: ContainerDep, principal: Principal, user_id: str) -> UserOut:
     with container.engine.connect() as conn:
         view = queries.user_by_id(conn, principal.workspace_id, user_id)
-    return UserOut.of(view, principal.route, principal.policy)
+        counts = queries.user_counts_of(conn, principal.workspace_id)
+    return UserOut.seen_by(view, principal, counts)
 
 
 def _tagged(response: Response, out: UserOut) -> UserOut:
@@ -76,7 +78,7 @@ def _tagged(response: Response, out: UserOut) -> UserOut:
     return out
 
 
-@router.get("", response_model=UserList, responses=responses(401, 403, 422))
+@router.get("", response_model=Page[UserOut], responses=responses(401, 403, 422))
 def list_users(
     principal: ReaderDep,
     container: ContainerDep,
@@ -88,9 +90,9 @@ def list_users(
     sort: Annotated[
         str, Query(description=f"One of {', '.join(SORTS)}; ties break on id.", max_length=20)
     ] = "id",
-    cursor: Annotated[Text | None, Query(max_length=1000)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> UserList:
+    cursor: Cursor = None,
+    limit: Annotated[int, page_size(200)] = 50,
+) -> Page[UserOut]:
     """Users of the workspace, a page at a time (keyset pagination: pass `next_cursor`
     back as `cursor`). Never-seen users match neither last-seen bound and sort as
     the oldest sighting."""
@@ -101,14 +103,15 @@ def list_users(
         last_seen_before=instant(last_seen_before) if last_seen_before else None,
         last_seen_after=instant(last_seen_after) if last_seen_after else None,
     )
-    after = queries.decode_cursor(cursor, sort) if cursor else None
+    after = user_keyset(cursor, sort) if cursor else None
     with container.engine.connect() as conn:
         page = queries.page_users(
             conn, principal.workspace_id, where=where, sort=sort, after=after, limit=limit
         )
-    return UserList(
-        items=[UserOut.of(view, principal.route, principal.policy) for view in page.users],
-        next_cursor=queries.encode_cursor(sort, page.next) if page.next else None,
+        counts = queries.user_counts_of(conn, principal.workspace_id)
+    return Page[UserOut](
+        items=[UserOut.seen_by(view, principal, counts) for view in page.users],
+        next_cursor=user_cursor(sort, page.next) if page.next else None,
     )
 
 
