@@ -31,6 +31,7 @@ FORM_DATA: dict[str, dict[str, str]] = {
     "/admin/bulk-actions/new": {"status": "inactive", "q": "f"},
     "/admin/bulk-actions": {"status": "inactive", "q": "f", "nonce": "n1"},
     "/admin/automations/new": {"definition": json.dumps(RULE)},
+    "/admin/automations/summary": {"definition": json.dumps(RULE)},
     "/admin/automations/{rule_id}": {"definition": json.dumps(RULE | {"name": "Changed"})},
     "/admin/automations/{rule_id}/toggle": {},
     "/admin/automations/{rule_id}/runs": {},
