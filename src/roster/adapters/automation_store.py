@@ -41,7 +41,6 @@ from roster.domain.rules.parse import parse_rule
 from roster.domain.rules.runs import Rule, Run, Subject
 from roster.domain.vocabulary import Role, Status
 
-WEBHOOK_TOPIC = "webhook"
 STATUS_CHANGED_TOPIC = "user.status_changed"  # read from the audit log instead
 
 # ----------------------------------------------------------------- rules
@@ -459,7 +458,7 @@ def workspaces_with_events(conn: Connection, limit: int) -> list[str]:
     )
     waiting = (
         select(ob.workspace_id)
-        .where(ob.sent_at.is_(None), ob.topic.not_in([WEBHOOK_TOPIC, STATUS_CHANGED_TOPIC]))
+        .where(ob.sent_at.is_(None), ob.topic != STATUS_CHANGED_TOPIC)
         .distinct()
     )
     found = [r[0] for r in conn.execute(behind.limit(limit))]
@@ -476,7 +475,7 @@ def pending_events(conn: Connection, workspace_id: str, limit: int) -> list[Row[
         .where(
             ob.workspace_id == workspace_id,
             ob.sent_at.is_(None),
-            ob.topic.not_in([WEBHOOK_TOPIC, STATUS_CHANGED_TOPIC]),
+            ob.topic != STATUS_CHANGED_TOPIC,
         )
         .order_by(ob.created_at, ob.id)
         .limit(limit)

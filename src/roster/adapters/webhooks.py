@@ -17,13 +17,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from roster.domain import network
 
 TIMEOUT = 10.0  # seconds; a slow receiver is a failed attempt, retried later
+RESPONSE_KEPT = 1024  # bytes of the receiver's answer kept with the attempt
 USER_AGENT = "Roster-Webhooks/1"
 
 
@@ -34,13 +35,18 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(
+    secrets: str | Sequence[str], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The Standard Webhooks headers; with several secrets (during a rotation) one
+    signature per secret, space-separated, any of which a receiver may verify."""
+    keys = [secrets] if isinstance(secrets, str) else secrets
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(k, msg_id, timestamp, body) for k in keys),
     }
 
 
@@ -51,6 +57,7 @@ class Attempt:
     status_code: int | None
     error: str | None
     duration_ms: int
+    response: str | None = None  # the first RESPONSE_KEPT bytes of the answer
 
     @property
     def ok(self) -> bool:
@@ -134,7 +141,14 @@ def inside_refusal(url: str) -> str | None:
     return None
 
 
-def post(url: str, head: dict[str, str], body: bytes, *, allow_private: bool = False) -> Attempt:
+def post(
+    url: str,
+    head: dict[str, str],
+    body: bytes,
+    *,
+    allow_private: bool = False,
+    timeout: float = TIMEOUT,
+) -> Attempt:
     """POST the body; any 2xx is delivered, anything else (or no answer) failed.
 
     Unless `allow_private`, a destination inside the network is refused before the
@@ -147,11 +161,22 @@ def post(url: str, head: dict[str, str], body: bytes, *, allow_private: bool = F
         return Attempt(None, refusal[:500], 0)
     request = urllib.request.Request(url, data=body, headers=head, method="POST")  # noqa: S310 - scheme checked above
     opener = _opener if allow_private else _guarded
+    answer: bytes | None = None
     try:
-        with opener.open(request, timeout=TIMEOUT) as response:
+        with opener.open(request, timeout=timeout) as response:
             code, error = int(response.status), None
+            answer = response.read(RESPONSE_KEPT)
     except urllib.error.HTTPError as answered:
         code, error = answered.code, f"HTTP {answered.code}"
+        answer = _read(answered)
     except (urllib.error.URLError, OSError, ValueError) as down:
         code, error = None, str(getattr(down, "reason", down))[:500]
-    return Attempt(code, error, int((time.monotonic() - started) * 1000))
+    kept = answer.decode("utf-8", "replace") if answer else None
+    return Attempt(code, error, int((time.monotonic() - started) * 1000), kept)
+
+
+def _read(answered: urllib.error.HTTPError) -> bytes | None:
+    try:
+        return answered.read(RESPONSE_KEPT)
+    except OSError:  # the error's body timed out or was cut: the code is what counts
+        return None

@@ -24,7 +24,6 @@ from sqlalchemy import Connection, Engine, Row
 from roster.adapters import automation_store as store
 from roster.adapters.database import database_away
 from roster.adapters.job_leases import AUTOMATION_RUNS, SqlJobLeases
-from roster.adapters.outbox import SqlOutbox
 from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
@@ -38,9 +37,11 @@ from roster.domain.rules.runs import Rule, Run, Subject
 from roster.domain.rules.schedule import next_run
 from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import Role, Route, Status
+from roster.domain.webhooks import Event as WebhookEvent
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import jobs
 from roster.services.status import Outcome, apply_changes
+from roster.services.webhooks import publish, queue_rule_webhooks
 
 Clock = Callable[[], datetime]
 
@@ -369,6 +370,19 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
             outcomes = act(uow, rule, run, targets.items, now, locked=targets.known)
         _record(uow.conn, rule, run, outcomes)
 
+    def completed(self, uow: SqlUnitOfWork, ref: JobRef, now: datetime) -> None:
+        run = _run_in(uow.conn, ref)
+        publish(uow, run.workspace_id, [completed_event(run)], now)
+
+
+def completed_event(run: Run) -> WebhookEvent:
+    """`automation_run.completed`: the run's trigger, state and counts."""
+    fields = ("id", "rule_id", "trigger", "event", "dry_run", "state", "reason", "matched")
+    counts = ("applied", "unchanged", "refused", "active_delta", "started_at", "finished_at")
+    return WebhookEvent(
+        "automation_run.completed", {f: getattr(run, f) for f in (*fields, *counts)}
+    )
+
 
 def _record(conn: Connection, rule: Rule, run: Run, outcomes: Sequence[Outcome]) -> None:
     to = rule.definition.action.status
@@ -459,19 +473,23 @@ def _queue_webhooks(
     now: datetime,
     event: Mapping[str, Any] | None,
 ) -> list[Outcome]:
-    """Webhooks leave after commit: here they only become outbox rows."""
+    """Webhooks leave after commit, through the one delivery engine (signed with the
+    rule's secret): here they only become queued deliveries."""
     kind = event["type"] if event else "automation.matched"
-    SqlOutbox(uow.conn).add(
+    url = rule.definition.action.url
+    assert url is not None
+    rule_info = {"id": rule.id, "name": rule.definition.name}
+    queue_rule_webhooks(
+        uow,
         rule.workspace_id,
-        store.WEBHOOK_TOPIC,
-        (
-            {
-                "url": rule.definition.action.url,
-                "rule_id": rule.id,
-                "run_id": run.id,
-                "type": kind,
-                "data": {
-                    "rule": {"id": rule.id, "name": rule.definition.name},
+        rule_id=rule.id,
+        url=url,
+        events=[
+            WebhookEvent(
+                kind,
+                {
+                    "rule": rule_info,
+                    "run_id": run.id,
                     "user": {
                         "id": u.user_id,
                         "email": u.email,
@@ -480,10 +498,10 @@ def _queue_webhooks(
                     },
                     "event": dict(event) if event else None,
                 },
-            }
+            )
             for u in users
-        ),
-        now,
+        ],
+        now=now,
     )
     return [Outcome(u.user_id, "applied", None, u.status) for u in users]
 
@@ -590,7 +608,7 @@ def post_event(
             raise errors.NotFound("No such user in this workspace.")
         event_id = new_id("msg")
         payload = {"event_id": event_id, "user_id": user.id, "data": dict(data)}
-        SqlOutbox(uow.conn).add(workspace_id, type, [payload], now)
+        uow.outbox.add(workspace_id, type, [payload], now)
         uow.commit()
         return event_id
 
@@ -688,7 +706,9 @@ def _event_run(
         store.end_run(conn, run, "failed", jobs.reason(crash), now)
         return _run_in(conn, JobRef(run.workspace_id, run.id))
     store.end_run(conn, run, "succeeded", None, now)
-    return _run_in(conn, JobRef(run.workspace_id, run.id))
+    done = _run_in(conn, JobRef(run.workspace_id, run.id))
+    publish(uow, run.workspace_id, [completed_event(done)], now)
+    return done
 
 
 # ----------------------------------------------------------------- reading
