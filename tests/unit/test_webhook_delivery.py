@@ -184,9 +184,7 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_its_owners_emailed()
     assert delivery["state"] == "failed"
     # Nothing more goes to a disabled endpoint; enabling it starts the three days again.
     assert _deliver(store, at + timedelta(days=1), down) == 0
-    webhooks.update_endpoint(
-        FakeUnitOfWork(store), "ws_1", endpoint_id, {"enabled": True}, now=at
-    )
+    webhooks.update_endpoint(FakeUnitOfWork(store), "ws_1", endpoint_id, {"enabled": True}, now=at)
     assert store.endpoints[("ws_1", endpoint_id)].failing_since is None
 
 

@@ -171,13 +171,15 @@ def after_attempt(claimed: Claimed, ok: bool, now: datetime, jitter: float) -> V
 def check_events(events: Sequence[str]) -> list[str]:
     """The event types an endpoint subscribes to: known ones, or ["*"] for all."""
     if isinstance(events, str) or not events:
-        raise InvalidInput("events: give at least one event type, or [\"*\"] for all.")
+        raise InvalidInput('events: give at least one event type, or ["*"] for all.')
     wanted = list(dict.fromkeys(events))
     if "*" in wanted:
         return ["*"]
     unknown = [e for e in wanted if e not in SUBSCRIBABLE]
     if unknown:
-        raise InvalidInput(f"events: unknown event type {unknown[0]!r}; see /api/v1/webhook-event-types.")
+        raise InvalidInput(
+            f"events: unknown event type {unknown[0]!r}; see /api/v1/webhook-event-types."
+        )
     return wanted
 
 

@@ -324,9 +324,7 @@ def _publish_update(
         changes["name"] = [name, user.name]
     if changes:
         who = {"id": actor.id, "name": actor.name}
-        event = updated_event(
-            user.id, changes, route=route.value, actor=who, request_id=request_id
-        )
+        event = updated_event(user.id, changes, route=route.value, actor=who, request_id=request_id)
         publish(uow, user.workspace_id, [event], now)
 
 

@@ -119,9 +119,7 @@ def queue_rule_webhooks(
     ids = new_ids("msg", len(events))
     uow.webhooks.queue(
         [
-            NewDelivery(
-                workspace_id, i, ev.type, body(ev, now), now, now, rule_id=rule_id, url=url
-            )
+            NewDelivery(workspace_id, i, ev.type, body(ev, now), now, now, rule_id=rule_id, url=url)
             for ev, i in zip(events, ids, strict=True)
         ]
     )
@@ -229,7 +227,9 @@ def _tell_owners(uow: UnitOfWork, c: Claimed, now: datetime, public_url: str) ->
 def _check_url(url: str, allow_private: bool) -> str:
     url = url.strip()
     if not url.startswith(("http://", "https://")) or len(url) > 2000:
-        raise errors.InvalidInput("url: must be an http or https address (2000 characters at most).")
+        raise errors.InvalidInput(
+            "url: must be an http or https address (2000 characters at most)."
+        )
     refusal = None if allow_private else network.url_refusal(url)
     if refusal is not None:
         raise errors.InvalidInput(f"url: {refusal}")
@@ -390,6 +390,7 @@ def retry_delivery(uow: UnitOfWork, workspace_id: str, delivery_id: str, now: da
     """Send a delivery again now, with its webhook-id and body (a replay)."""
     with uow:
         found = uow.webhooks.delivery(workspace_id, delivery_id)
-        if found is None or not uow.webhooks.retry(workspace_id, delivery_id, now):
+        if found is None or found.endpoint_id is None:
             raise errors.NotFound("No such webhook delivery in this workspace.")
+        uow.webhooks.retry(workspace_id, delivery_id, now)
         uow.commit()

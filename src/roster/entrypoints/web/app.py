@@ -27,6 +27,7 @@ from roster.entrypoints.web.api import (
     reviews,
     tokens,
     users,
+    webhooks,
     workspace,
 )
 from roster.entrypoints.web.background import start as start_background
@@ -89,7 +90,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     app.add_middleware(RequestIds)  # the outermost: every answer carries X-Request-ID
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
         app.include_router(api.router, prefix=API)
-    for api in (reference, bulk, billing, automations, events, emails, reviews):
+    for api in (reference, bulk, billing, automations, events, emails, reviews, webhooks):
         app.include_router(api.router, prefix=API)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin
