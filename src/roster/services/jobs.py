@@ -133,7 +133,7 @@ class Kind(ABC, Generic[U, J, T]):
     def act(self, uow: U, job: J, targets: Targets[T], now: datetime) -> None:
         """Act on the targets and record their outcomes (one per user)."""
 
-    def completed(self, uow: U, ref: JobRef, now: datetime) -> None:  # noqa: B027 - optional
+    def completed(self, uow: U, ref: JobRef, now: datetime) -> None:
         """Inside the last chunk's transaction, the job just done: what its end tells
         (a webhook event). Nothing by default."""
 

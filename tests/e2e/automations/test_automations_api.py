@@ -18,8 +18,8 @@ from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.rules.definition import MAX_DEPTH
 from roster.domain.vocabulary import Role, Status
-from roster.entrypoints.web.app import create_app
 from roster.domain.webhooks import retry_delay
+from roster.entrypoints.web.app import create_app
 from tests.conftest import Tenant
 from tests.e2e.conftest import add_user, token_for
 from tests.e2e.webhooks.kit import attempts, deliver

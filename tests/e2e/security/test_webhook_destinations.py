@@ -17,8 +17,8 @@ from sqlalchemy import select
 from roster.adapters.tables import webhook_deliveries
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
-from roster.entrypoints.web.app import create_app
 from roster.domain.webhooks import retry_delay
+from roster.entrypoints.web.app import create_app
 from tests.conftest import Tenant
 from tests.e2e.admin.conftest import post_form, signed_in_admin
 from tests.e2e.conftest import token_for
