@@ -4,12 +4,9 @@ databases. Signatures are checked with the reference `standardwebhooks` package;
 retries are driven by the time given to the delivery engine, never by sleeping."""
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,60 +20,21 @@ from roster.entrypoints.web.app import create_app
 from roster.services import webhooks
 from tests.conftest import Tenant, new_tenant
 from tests.e2e.conftest import PASSWORD, add_user, token_for
-from tests.e2e.webhooks.kit import deliver
-
-
-@dataclass
-class Receiver:
-    """What the receiver got, and how it answers: the codes in `answers` in turn
-    (then 200); `hang` seconds of silence before answering."""
-
-    url: str
-    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
-    hang: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+from tests.e2e.webhooks.kit import Receiver, allowing, deliver, receiving
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            with state.lock:
-                state.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                code = state.answers.pop(0) if state.answers else 200
-            time.sleep(state.hang)
-            self.send_response(code)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_port}/hooks"
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
-def _allowing(container: Container, **settings: Any) -> Container:
-    update = {"webhook_allow_private": True, **settings}
-    return replace(container, settings=container.settings.model_copy(update=update))
+    with receiving() as state:
+        yield state
 
 
 @pytest.fixture
 def dev(container: Container) -> Iterator[tuple[TestClient, Container]]:
     """The app as a developer runs it, private destinations allowed."""
-    allowing = _allowing(container)
-    with TestClient(create_app(allowing)) as c:
-        yield c, allowing
+    developer = allowing(container)
+    with TestClient(create_app(developer)) as c:
+        yield c, developer
 
 
 @pytest.fixture
@@ -183,7 +141,7 @@ def test_a_replayed_delivery_goes_again_with_its_webhook_id_and_the_same_body(
 def test_a_hanging_receiver_is_cut_at_the_timeout_and_retried_later(
     container: Container, tenant: Tenant, admin: dict[str, str], receiver: Receiver
 ) -> None:
-    quick = _allowing(container, webhook_timeout_seconds=0.3)
+    quick = allowing(container, webhook_timeout_seconds=0.3)
     receiver.hang = 2.0
     with TestClient(create_app(quick)) as client:
         endpoint = _subscribe(client, admin, receiver.url, ["*"])
@@ -218,7 +176,7 @@ def test_a_deliverer_killed_mid_delivery_loses_nothing(
 def test_two_deliverers_on_postgresql_never_send_one_attempt_twice(
     pg_container: Container, receiver: Receiver
 ) -> None:
-    container = _allowing(pg_container)
+    container = allowing(pg_container)
     tenant = new_tenant(container)
     endpoint = webhooks.create_endpoint(
         container.uow(),
