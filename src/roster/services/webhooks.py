@@ -52,7 +52,12 @@ def body(event: Event, now: datetime, user: dict[str, Any] | None = None) -> str
     """The JSON every attempt of a delivery sends: type, timestamp, data."""
     data = {**event.data, "user": user} if user is not None else event.data
     payload = {"type": event.type, "timestamp": now.isoformat(), "data": data}
-    return json.dumps(payload, separators=(",", ":"), default=str)
+    return json.dumps(payload, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: object) -> str:
+    """Moments in ISO 8601 (as `timestamp`), enums and the rest as their string."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 # --------------------------------------------------------------------- queueing

@@ -15,8 +15,9 @@ from standardwebhooks.webhooks import Webhook
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
-from roster.domain.vocabulary import Role
+from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.app import create_app
+from roster.entrypoints.web.background import run_bulk_jobs
 from roster.services import webhooks
 from tests.conftest import Tenant, new_tenant
 from tests.e2e.conftest import PASSWORD, add_user, token_for
@@ -263,3 +264,43 @@ def test_endpoints_are_managed_by_owners_and_admins_with_problem_details(
     assert client.get(f"{path}/deliveries", headers=theirs).status_code == 404
     assert client.delete(path, headers=admin).status_code == 204
     assert client.get(path, headers=admin).status_code == 404
+
+
+def test_a_bulk_action_tells_each_change_each_refusal_its_end_and_the_new_count(
+    dev: tuple[TestClient, Container], tenant: Tenant, admin: dict[str, str], receiver: Receiver
+) -> None:
+    client, container = dev
+    endpoint = _subscribe(client, admin, receiver.url, ["*"])
+    ann = add_user(container, tenant, "ann@x.example")
+    bea = add_user(container, tenant, "bea@x.example", status=Status.BLOCKED)
+    r = client.post(
+        "/api/v1/bulk-actions", json={"status": "inactive", "user_ids": [ann, bea]}, headers=admin
+    )
+    assert r.status_code == 202, r.text
+    run_bulk_jobs(container)
+    while deliver(container, container.clock()):
+        pass
+    events = [_verified(endpoint["secret"], head, body) for head, body in receiver.got]
+    by_type = {e["type"]: e["data"] for e in events}
+    assert by_type["user.created"]["user"]["email"] in {"ann@x.example", "bea@x.example"}
+    assert by_type["user.status_changed"]["user"]["id"] == ann
+    assert by_type["user.status_changed"]["route"] == "bulk"
+    refused = by_type["user.status_change_refused"]
+    assert (refused["user"]["id"], refused["code"], refused["route"]) == (
+        bea,
+        "user_blocked",
+        "bulk",
+    )
+    done = by_type["bulk_action.completed"]
+    assert (done["id"], done["applied"], done["refused"]) == (
+        r.json()["id"],
+        1,
+        {"user_blocked": 1},
+    )
+    assert by_type["billing.active_users_changed"] == {"active_users": 1}  # the owner alone
+    renamed = client.patch(f"/api/v1/users/{ann}", json={"name": "Ann B"}, headers=admin)
+    assert renamed.status_code == 200
+    deliver(container, container.clock() + timedelta(minutes=1))
+    updated = _verified(endpoint["secret"], *receiver.got[-1])
+    assert updated["type"] == "user.updated"
+    assert updated["data"]["changes"] == {"name": ["Ann", "Ann B"]}
