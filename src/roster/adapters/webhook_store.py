@@ -226,7 +226,8 @@ class SqlWebhookStore:
                 last_status_code=tried.status_code,
             )
         )
-        if claimed.endpoint_id is not None:
+        healthy = verdict.state == "succeeded" and claimed.failing_since is None
+        if claimed.endpoint_id is not None and not healthy:
             self._endpoint_health(claimed, verdict, tried.at)
 
     def _endpoint_health(self, claimed: Claimed, verdict: Verdict, now: datetime) -> None:

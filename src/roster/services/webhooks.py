@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from roster.adapters import webhooks as http
@@ -133,9 +132,10 @@ def queue_rule_webhooks(
 # ------------------------------------------------------------------- delivering
 
 
-def sender(*, allow_private: bool, timeout: float) -> Sender:
-    """POST over HTTP, with the network rules (inside addresses refused unless allowed)."""
-    return partial(http.post, allow_private=allow_private, timeout=timeout)
+def sender(*, allow_private: bool, timeout: float) -> http.Poster:
+    """POSTs over HTTP with the network rules (inside addresses refused unless
+    allowed), each destination's connection kept open until it is closed."""
+    return http.Poster(allow_private=allow_private, timeout=timeout)
 
 
 def deliver_due(
@@ -151,28 +151,33 @@ def deliver_due(
     """Send the deliveries that are due; how many succeeded.
 
     They are claimed in one short transaction, sent with no transaction open, and
-    each result recorded in its own: a claim lasts longer than its sends can take
-    (`timeout` each), so no other deliverer sends them meanwhile, and a deliverer
-    that dies leaves them to be tried again when the claim runs out.
+    their attempts recorded together in one more: a claim lasts longer than its
+    sends can take (`timeout` each), so no other deliverer sends them meanwhile,
+    and a deliverer that dies before recording leaves them to be sent again when
+    the claim runs out (at least once: receivers drop repeats by webhook-id).
     """
     now = clock()
     with uow:
         claimed = uow.webhooks.claim(now, limit, now + _claim_length(timeout, limit))
         uow.commit()
-    return sum(_attempt(uow, c, clock, send, jitter, public_url) for c in claimed)
+    if not claimed:
+        return 0
+    done = [_attempt(c, clock, send, jitter) for c in claimed]
+    with uow:
+        for c, tried, verdict in done:
+            uow.webhooks.finish(c, tried, verdict)
+            if verdict.disable:
+                _tell_owners(uow, c, tried.at, public_url)
+        uow.commit()
+    return sum(verdict.state == "succeeded" for _, _, verdict in done)
 
 
 def deliver_configured(uow: UnitOfWork, clock: Clock, settings: Settings) -> int:
     """`deliver_due` as the settings say (network rules, timeout, links): for the
     background tick of `roster serve` and `roster worker`, and the CLI."""
     timeout = settings.webhook_timeout_seconds
-    return deliver_due(
-        uow,
-        clock,
-        send=sender(allow_private=settings.webhook_allow_private, timeout=timeout),
-        timeout=timeout,
-        public_url=settings.public_url,
-    )
+    with sender(allow_private=settings.webhook_allow_private, timeout=timeout) as send:
+        return deliver_due(uow, clock, send=send, timeout=timeout, public_url=settings.public_url)
 
 
 def _claim_length(timeout: float, limit: int) -> timedelta:
@@ -180,13 +185,9 @@ def _claim_length(timeout: float, limit: int) -> timedelta:
 
 
 def _attempt(
-    uow: UnitOfWork,
-    c: Claimed,
-    clock: Clock,
-    send: Sender,
-    jitter: Callable[[], float],
-    public_url: str,
-) -> int:
+    c: Claimed, clock: Clock, send: Sender, jitter: Callable[[], float]
+) -> tuple[Claimed, AttemptRecord, Verdict]:
+    """Sign and send one delivery, and judge the answer."""
     now = clock()
     text = c.body.encode()
     if c.url is None or not c.secrets:  # a rule's webhook whose rule was deleted
@@ -198,12 +199,7 @@ def _attempt(
     tried = AttemptRecord(
         c.attempt, now, result.status_code, result.error, result.duration_ms, result.response
     )
-    with uow:
-        uow.webhooks.finish(c, tried, verdict)
-        if verdict.disable:
-            _tell_owners(uow, c, now, public_url)
-        uow.commit()
-    return int(result.ok)
+    return c, tried, verdict
 
 
 def _tell_owners(uow: UnitOfWork, c: Claimed, now: datetime, public_url: str) -> None:

@@ -20,12 +20,8 @@ def deliver(container: Container, at: datetime, *, allow_private: bool | None = 
     settings = container.settings
     allow = settings.webhook_allow_private if allow_private is None else allow_private
     timeout = settings.webhook_timeout_seconds
-    return webhooks.deliver_due(
-        container.uow(),
-        lambda: at,
-        send=webhooks.sender(allow_private=allow, timeout=timeout),
-        timeout=timeout,
-    )
+    with webhooks.sender(allow_private=allow, timeout=timeout) as send:
+        return webhooks.deliver_due(container.uow(), lambda: at, send=send, timeout=timeout)
 
 
 def attempts(container: Container, workspace_id: str, delivery_id: str) -> list[AttemptRecord]:
