@@ -561,7 +561,11 @@ class FakeWebhookStore:
             )
         return taken
 
-    def finish(self, claimed: Claimed, tried: AttemptRecord, verdict: Verdict) -> None:
+    def finish(self, done: Sequence[tuple[Claimed, AttemptRecord, Verdict]]) -> None:
+        for claimed, tried, verdict in done:
+            self._finish(claimed, tried, verdict)
+
+    def _finish(self, claimed: Claimed, tried: AttemptRecord, verdict: Verdict) -> None:
         self.s.attempts.append((claimed.workspace_id, claimed.id, tried))
         d = self.s.deliveries[(claimed.workspace_id, claimed.id)]
         d.update(state=verdict.state, next_attempt_at=verdict.next_attempt_at,

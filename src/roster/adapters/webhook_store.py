@@ -204,31 +204,49 @@ class SqlWebhookStore:
             )
         return [_claimed(row, now) for row in rows]
 
-    def finish(self, claimed: Claimed, tried: AttemptRecord, verdict: Verdict) -> None:
-        """Record the attempt, the delivery's new state, and the endpoint's health."""
+    def finish(self, done: Sequence[tuple[Claimed, AttemptRecord, Verdict]]) -> None:
+        """Record each attempt, its delivery's new state, and its endpoint's health
+        (a batch: one statement per table, but for the endpoints whose health changed)."""
+        if not done:
+            return
         self.conn.execute(
-            insert(webhook_deliveries).values(
-                workspace_id=claimed.workspace_id,
-                id=new_id("att"),
-                message_id=claimed.id,
-                endpoint_id=claimed.endpoint_id,
-                rule_id=claimed.rule_id,
-                url=claimed.url or "",
-                **asdict(tried),
-            )
+            insert(webhook_deliveries),
+            [
+                {
+                    "workspace_id": c.workspace_id,
+                    "id": new_id("att"),
+                    "message_id": c.id,
+                    "endpoint_id": c.endpoint_id,
+                    "rule_id": c.rule_id,
+                    "url": c.url or "",
+                    **asdict(tried),
+                }
+                for c, tried, _ in done
+            ],
         )
         self.conn.execute(
             update(webhook_messages)
-            .where(m.workspace_id == claimed.workspace_id, m.id == claimed.id)
+            .where(m.workspace_id == bindparam("b_w"), m.id == bindparam("b_i"))
             .values(
-                state=verdict.state,
-                next_attempt_at=verdict.next_attempt_at,
-                last_status_code=tried.status_code,
-            )
+                state=bindparam("b_state"),
+                next_attempt_at=bindparam("b_next"),
+                last_status_code=bindparam("b_code"),
+            ),
+            [
+                {
+                    "b_w": c.workspace_id,
+                    "b_i": c.id,
+                    "b_state": verdict.state,
+                    "b_next": verdict.next_attempt_at,
+                    "b_code": tried.status_code,
+                }
+                for c, tried, verdict in done
+            ],
         )
-        healthy = verdict.state == "succeeded" and claimed.failing_since is None
-        if claimed.endpoint_id is not None and not healthy:
-            self._endpoint_health(claimed, verdict, tried.at)
+        for c, tried, verdict in done:
+            healthy = verdict.state == "succeeded" and c.failing_since is None
+            if c.endpoint_id is not None and not healthy:
+                self._endpoint_health(c, verdict, tried.at)
 
     def _endpoint_health(self, claimed: Claimed, verdict: Verdict, now: datetime) -> None:
         mine = and_(e.workspace_id == claimed.workspace_id, e.id == claimed.endpoint_id)

@@ -231,7 +231,10 @@ class WebhookStore(Protocol):
         `until` (their attempt is counted now)."""
         ...
 
-    def finish(self, claimed: Claimed, tried: AttemptRecord, verdict: Verdict) -> None: ...
+    def finish(self, done: Sequence[tuple[Claimed, AttemptRecord, Verdict]]) -> None:
+        """Record each attempt, its delivery's new state and its endpoint's health."""
+        ...
+
     def deliveries(
         self, workspace_id: str, endpoint_id: str, *, state: str | None, before: str | None,
         limit: int,

@@ -164,8 +164,8 @@ def deliver_due(
         return 0
     done = [_attempt(c, clock, send, jitter) for c in claimed]
     with uow:
+        uow.webhooks.finish(done)
         for c, tried, verdict in done:
-            uow.webhooks.finish(c, tried, verdict)
             if verdict.disable:
                 _tell_owners(uow, c, tried.at, public_url)
         uow.commit()
