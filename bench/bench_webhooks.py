@@ -88,7 +88,8 @@ def seed(engine: Engine, users: int, url: str) -> tuple[str, list[str]]:
         ids += [u.id for u in made]
     webhooks.create_endpoint(
         SqlUnitOfWork(engine), workspace_id=workspace.id, url=url,
-        events=["user.status_changed"], description=None, now=now, allow_private=True,
+        events=["user.status_changed"], description=None, now=now, route=Route.CLI,
+        actor=ACTOR, allow_private=True,
     )  # fmt: skip
     for start in range(0, len(ids), CHUNK):
         with SqlUnitOfWork(engine) as uow:

@@ -39,6 +39,8 @@ def _subscribe(store: FakeStore, events: list[str]) -> str:
         events=events,
         description=None,
         now=NOW,
+        route=Route.ADMIN_API,
+        actor=ADMIN,
     )
     return endpoint.id
 
@@ -185,7 +187,10 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_its_owners_emailed()
     assert delivery["state"] == "failed"
     # Nothing more goes to a disabled endpoint; enabling it starts the three days again.
     assert _deliver(store, at + timedelta(days=1), down) == 0
-    webhooks.update_endpoint(FakeUnitOfWork(store), "ws_1", endpoint_id, {"enabled": True}, now=at)
+    webhooks.update_endpoint(
+        FakeUnitOfWork(store), "ws_1", endpoint_id, {"enabled": True}, now=at,
+        route=Route.ADMIN_API, actor=ADMIN,
+    )  # fmt: skip
     assert store.endpoints[("ws_1", endpoint_id)].failing_since is None
 
 
@@ -203,7 +208,9 @@ def test_a_rotated_secret_signs_beside_the_new_one_for_a_day() -> None:
     store = _world()
     endpoint_id = _subscribe(store, ["user.status_changed"])
     old = store.endpoints[("ws_1", endpoint_id)].secret
-    new = webhooks.rotate_secret(FakeUnitOfWork(store), "ws_1", endpoint_id, NOW).secret
+    new = webhooks.rotate_secret(
+        FakeUnitOfWork(store), "ws_1", endpoint_id, NOW, route=Route.ADMIN_API, actor=ADMIN
+    ).secret
     assert new != old
     assert new.startswith("whsec_")
     _block(store)
@@ -224,6 +231,28 @@ def test_bad_subscriptions_are_refused_in_plain_words() -> None:
     with pytest.raises(errors.InvalidInput, match="private address"):
         webhooks.create_endpoint(
             FakeUnitOfWork(store), workspace_id="ws_1", url="http://10.1.2.3/x",
-            events=["*"], description=None, now=NOW,
+            events=["*"], description=None, now=NOW, route=Route.ADMIN_API, actor=ADMIN,
         )  # fmt: skip
     assert store.endpoints == {}
+
+
+def test_who_pointed_an_endpoint_where_is_audited_without_its_secret() -> None:
+    store = _world()
+    endpoint_id = _subscribe(store, ["user.status_changed"])
+    uow = FakeUnitOfWork(store)
+    webhooks.rotate_secret(uow, "ws_1", endpoint_id, NOW, route=Route.ADMIN_API, actor=ADMIN)
+    webhooks.delete_endpoint(uow, "ws_1", endpoint_id, now=NOW, route=Route.ADMIN_API, actor=ADMIN)
+    made, rotated, deleted = [e for e in store.audit if e.kind == "webhook.changed"]
+    assert made.changes is not None
+    assert made.changes["url"] == [
+        None,
+        "https://hooks.example/roster",
+    ]
+    assert rotated.changes == {"secret": [None, "rotated"]}
+    assert deleted.changes is not None
+    assert deleted.changes["events"] == [
+        ["user.status_changed"],
+        None,
+    ]
+    assert {e.actor_name for e in (made, rotated, deleted)} == {"Olga Owner"}
+    assert "whsec_" not in repr(store.audit)

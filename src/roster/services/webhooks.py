@@ -18,7 +18,10 @@ from typing import Any
 from roster.adapters import webhooks as http
 from roster.config import Settings
 from roster.domain import errors, network
+from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.ids import new_id, new_ids
+from roster.domain.users import Actor
+from roster.domain.vocabulary import Route
 from roster.domain.webhooks import (
     BILLING,
     BILLING_EVERY,
@@ -251,10 +254,13 @@ def create_endpoint(
     events: Sequence[str],
     description: str | None,
     now: datetime,
+    route: Route,
+    actor: Actor,
+    request_id: str | None = None,
     allow_private: bool = False,
 ) -> Endpoint:
-    """Subscribe `url` to `events`; the endpoint comes back with its secret, which
-    is shown this once."""
+    """Subscribe `url` to `events`, audited; the endpoint comes back with its secret,
+    which is shown this once."""
     endpoint = Endpoint(
         workspace_id=workspace_id,
         id=new_id("whe"),
@@ -267,6 +273,7 @@ def create_endpoint(
     )
     with uow:
         uow.webhooks.add(endpoint)
+        _audit(uow, None, endpoint, now, route=route, actor=actor, request_id=request_id)
         uow.commit()
     return endpoint
 
@@ -298,6 +305,9 @@ def update_endpoint(
     changes: dict[str, Any],
     *,
     now: datetime,
+    route: Route,
+    actor: Actor,
+    request_id: str | None = None,
     allow_private: bool = False,
 ) -> Endpoint:
     """Change the fields given (`url`, `events`, `description`, `enabled`). Enabling
@@ -314,21 +324,43 @@ def update_endpoint(
         if checked["enabled"]:
             checked |= {"failing_since": None, "disabled_reason": None}
     with uow:
-        endpoint = replace(_found(uow.webhooks.get(workspace_id, endpoint_id)), **checked)
+        before = _found(uow.webhooks.get(workspace_id, endpoint_id))
+        endpoint = replace(before, **checked)
         endpoint.updated_at = now
         uow.webhooks.save(endpoint)
+        _audit(uow, before, endpoint, now, route=route, actor=actor, request_id=request_id)
         uow.commit()
     return endpoint
 
 
-def delete_endpoint(uow: UnitOfWork, workspace_id: str, endpoint_id: str) -> None:
+def delete_endpoint(
+    uow: UnitOfWork,
+    workspace_id: str,
+    endpoint_id: str,
+    *,
+    now: datetime,
+    route: Route,
+    actor: Actor,
+    request_id: str | None = None,
+) -> None:
+    """Unsubscribe, audited: its waiting deliveries are dropped."""
     with uow:
-        if not uow.webhooks.delete(workspace_id, endpoint_id):
-            raise errors.NotFound("No such webhook endpoint in this workspace.")
+        before = _found(uow.webhooks.get(workspace_id, endpoint_id))
+        uow.webhooks.delete(workspace_id, endpoint_id)
+        _audit(uow, before, None, now, route=route, actor=actor, request_id=request_id)
         uow.commit()
 
 
-def rotate_secret(uow: UnitOfWork, workspace_id: str, endpoint_id: str, now: datetime) -> Endpoint:
+def rotate_secret(
+    uow: UnitOfWork,
+    workspace_id: str,
+    endpoint_id: str,
+    now: datetime,
+    *,
+    route: Route,
+    actor: Actor,
+    request_id: str | None = None,
+) -> Endpoint:
     """A new secret, shown once; the old one signs beside it for ROTATION_OVERLAP."""
     with uow:
         old = _found(uow.webhooks.get(workspace_id, endpoint_id))
@@ -340,8 +372,48 @@ def rotate_secret(uow: UnitOfWork, workspace_id: str, endpoint_id: str, now: dat
             updated_at=now,
         )
         uow.webhooks.save(endpoint)
+        _audit(uow, old, endpoint, now, route=route, actor=actor, request_id=request_id)
         uow.commit()
     return endpoint
+
+
+def _audit(
+    uow: UnitOfWork,
+    before: Endpoint | None,
+    after: Endpoint | None,
+    now: datetime,
+    *,
+    route: Route,
+    actor: Actor,
+    request_id: str | None,
+) -> None:
+    """`webhook.changed`: an endpoint made (fields from None), changed, re-keyed
+    (`secret: [None, "rotated"]`, never the secret) or deleted (fields to None). An
+    endpoint receives users' data, so who pointed one where is on the record."""
+    changes = changed_fields(_audited(before), _audited(after))
+    if before is not None and after is not None and before.secret != after.secret:
+        changes["secret"] = [None, "rotated"]
+    endpoint = after or before
+    if not changes or endpoint is None:
+        return
+    entry = admin_action(
+        AuditKind.WEBHOOK_CHANGED,
+        changes,
+        workspace_id=endpoint.workspace_id,
+        route=route,
+        actor=actor,
+        at=now,
+        entry_id=new_id("evt"),
+        request_id=request_id,
+        note=endpoint.id,
+    )
+    uow.audit.append([entry])
+
+
+def _audited(e: Endpoint | None) -> dict[str, Any]:
+    if e is None:
+        return {}
+    return {"url": e.url, "events": e.events, "description": e.description, "enabled": e.enabled}
 
 
 def send_test(uow: UnitOfWork, workspace_id: str, endpoint_id: str, now: datetime) -> str:

@@ -15,7 +15,8 @@ from standardwebhooks.webhooks import Webhook
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
-from roster.domain.vocabulary import Role, Status
+from roster.domain.users import Actor
+from roster.domain.vocabulary import Role, Route, Status
 from roster.entrypoints.web.app import create_app
 from roster.entrypoints.web.background import run_bulk_jobs
 from roster.services import webhooks
@@ -186,6 +187,8 @@ def test_two_deliverers_on_postgresql_never_send_one_attempt_twice(
         events=["*"],
         description=None,
         now=container.clock(),
+        route=Route.CLI,
+        actor=Actor(None, "test"),
         allow_private=True,
     )
     ids = [

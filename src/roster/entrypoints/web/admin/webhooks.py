@@ -14,7 +14,7 @@ from roster.domain.webhooks import EVENT_TYPES, SUBSCRIBABLE
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound
-from roster.entrypoints.web.deps import ContainerDep
+from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
 from roster.services import webhooks
 
 router = APIRouter()
@@ -68,6 +68,7 @@ def create(
     request: Request,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     url: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     events: Events = [],  # noqa: B006 - FastAPI copies a form default
@@ -82,6 +83,9 @@ def create(
             events=events,
             description=description.strip() or None,
             now=container.clock(),
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            request_id=request_id,
             allow_private=container.settings.webhook_allow_private,
         )
     except errors.InvalidInput as bad:
@@ -150,11 +154,21 @@ def test(request: Request, endpoint_id: str, admin: AdminDep, container: Contain
 
 @router.post("/webhooks/{endpoint_id}/rotate-secret")
 def rotate(
-    request: Request, endpoint_id: str, admin: AdminDep, container: ContainerDep
+    request: Request,
+    endpoint_id: str,
+    admin: AdminDep,
+    container: ContainerDep,
+    request_id: RequestIdDep,
 ) -> Response:
     with missing_is_404():
         endpoint = webhooks.rotate_secret(
-            container.uow(), admin.workspace_id, endpoint_id, container.clock()
+            container.uow(),
+            admin.workspace_id,
+            endpoint_id,
+            container.clock(),
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            request_id=request_id,
         )
     response = redirect(
         request,
@@ -171,6 +185,7 @@ def set_enabled(
     endpoint_id: str,
     admin: AdminDep,
     container: ContainerDep,
+    request_id: RequestIdDep,
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
     with missing_is_404():
@@ -180,6 +195,9 @@ def set_enabled(
             endpoint_id,
             {"enabled": enabled},
             now=container.clock(),
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            request_id=request_id,
             allow_private=container.settings.webhook_allow_private,
         )
     words = "Endpoint enabled: deliveries resume." if enabled else "Endpoint paused."
@@ -188,10 +206,22 @@ def set_enabled(
 
 @router.post("/webhooks/{endpoint_id}/delete")
 def delete(
-    request: Request, endpoint_id: str, admin: AdminDep, container: ContainerDep
+    request: Request,
+    endpoint_id: str,
+    admin: AdminDep,
+    container: ContainerDep,
+    request_id: RequestIdDep,
 ) -> Response:
     with missing_is_404():
-        webhooks.delete_endpoint(container.uow(), admin.workspace_id, endpoint_id)
+        webhooks.delete_endpoint(
+            container.uow(),
+            admin.workspace_id,
+            endpoint_id,
+            now=container.clock(),
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            request_id=request_id,
+        )
     return redirect(request, PATH, flash="Endpoint deleted: nothing more is sent to it.")
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from roster.domain.webhooks import EVENT_TYPES, AttemptRecord, Delivery, Endpoint
-from roster.entrypoints.web.deps import AdminDep, ContainerDep
+from roster.entrypoints.web.deps import AdminDep, ContainerDep, RequestIdDep
 from roster.entrypoints.web.problems import responses
 from roster.services import webhooks
 
@@ -138,7 +138,9 @@ def event_types(admin: AdminDep) -> EventTypeList:
 @router.post(
     ENDPOINTS, status_code=201, response_model=EndpointCreated, responses=responses(401, 403, 422)
 )
-def create(body: EndpointBody, admin: AdminDep, container: ContainerDep) -> EndpointCreated:
+def create(
+    body: EndpointBody, admin: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> EndpointCreated:
     """Subscribe a URL. The answer carries the secret, shown this once. An address
     inside the network is refused unless ROSTER_WEBHOOK_ALLOW_PRIVATE=true."""
     endpoint = webhooks.create_endpoint(
@@ -148,6 +150,9 @@ def create(body: EndpointBody, admin: AdminDep, container: ContainerDep) -> Endp
         events=body.events,
         description=body.description,
         now=container.clock(),
+        route=admin.route,
+        actor=admin.actor,
+        request_id=request_id,
         allow_private=container.settings.webhook_allow_private,
     )
     return EndpointCreated(**EndpointOut.of(endpoint).model_dump(), secret=endpoint.secret)
@@ -177,7 +182,11 @@ def get(endpoint_id: str, admin: AdminDep, container: ContainerDep) -> EndpointO
     responses=responses(401, 403, 404, 422),
 )
 def patch(
-    endpoint_id: str, body: EndpointPatch, admin: AdminDep, container: ContainerDep
+    endpoint_id: str,
+    body: EndpointPatch,
+    admin: AdminDep,
+    container: ContainerDep,
+    request_id: RequestIdDep,
 ) -> EndpointOut:
     """Change the fields given. Enabling a disabled endpoint resumes its deliveries."""
     endpoint = webhooks.update_endpoint(
@@ -186,15 +195,28 @@ def patch(
         endpoint_id,
         body.model_dump(exclude_unset=True),
         now=container.clock(),
+        route=admin.route,
+        actor=admin.actor,
+        request_id=request_id,
         allow_private=container.settings.webhook_allow_private,
     )
     return EndpointOut.of(endpoint)
 
 
 @router.delete(ENDPOINTS + "/{endpoint_id}", status_code=204, responses=responses(401, 403, 404))
-def delete(endpoint_id: str, admin: AdminDep, container: ContainerDep) -> Response:
+def delete(
+    endpoint_id: str, admin: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> Response:
     """Unsubscribe: nothing more is sent, and the waiting deliveries are dropped."""
-    webhooks.delete_endpoint(container.uow(), admin.workspace_id, endpoint_id)
+    webhooks.delete_endpoint(
+        container.uow(),
+        admin.workspace_id,
+        endpoint_id,
+        now=container.clock(),
+        route=admin.route,
+        actor=admin.actor,
+        request_id=request_id,
+    )
     return Response(status_code=204)
 
 
@@ -203,11 +225,19 @@ def delete(endpoint_id: str, admin: AdminDep, container: ContainerDep) -> Respon
     response_model=EndpointCreated,
     responses=responses(401, 403, 404),
 )
-def rotate(endpoint_id: str, admin: AdminDep, container: ContainerDep) -> EndpointCreated:
+def rotate(
+    endpoint_id: str, admin: AdminDep, container: ContainerDep, request_id: RequestIdDep
+) -> EndpointCreated:
     """A new secret, shown this once. For 24 hours deliveries carry a signature by
     each, so receivers can switch without missing one."""
     endpoint = webhooks.rotate_secret(
-        container.uow(), admin.workspace_id, endpoint_id, container.clock()
+        container.uow(),
+        admin.workspace_id,
+        endpoint_id,
+        container.clock(),
+        route=admin.route,
+        actor=admin.actor,
+        request_id=request_id,
     )
     return EndpointCreated(**EndpointOut.of(endpoint).model_dump(), secret=endpoint.secret)
 
