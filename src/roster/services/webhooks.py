@@ -310,8 +310,10 @@ def update_endpoint(
     request_id: str | None = None,
     allow_private: bool = False,
 ) -> Endpoint:
-    """Change the fields given (`url`, `events`, `description`, `enabled`). Enabling
-    a disabled endpoint forgets its failures: the three days start again."""
+    """Change the fields given (`url`, `events`, `description`, `enabled`; a null
+    leaves one as it is, but for the description, which it clears). Enabling a
+    disabled endpoint forgets its failures: the three days start again."""
+    changes = {k: v for k, v in changes.items() if v is not None or k == "description"}
     checked: dict[str, Any] = {}
     if "url" in changes:
         checked["url"] = _check_url(str(changes["url"]), allow_private)
