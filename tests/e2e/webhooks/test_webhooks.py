@@ -307,3 +307,44 @@ def test_a_bulk_action_tells_each_change_each_refusal_its_end_and_the_new_count(
     updated = _verified(endpoint["secret"], *receiver.got[-1])
     assert updated["type"] == "user.updated"
     assert updated["data"]["changes"] == {"name": ["Ann", "Ann B"]}
+
+
+def test_an_automation_run_tells_its_end_and_the_refusal_it_met_on_a_blocked_user(
+    dev: tuple[TestClient, Container], tenant: Tenant, admin: dict[str, str], receiver: Receiver
+) -> None:
+    client, container = dev
+    blocked = add_user(container, tenant, "debtor@x.example", status=Status.BLOCKED)
+    rule = client.post(
+        "/api/v1/automations",
+        json={
+            "name": "Reactivate on payment",
+            "trigger": {"type": "event", "event": "payment.succeeded"},
+            "action": {"type": "set_status", "status": "active", "note": "Paid"},
+        },
+        headers=admin,
+    ).json()
+    endpoint = _subscribe(
+        client, admin, receiver.url, ["automation_run.completed", "user.status_change_refused"]
+    )
+    service = token_for(container, tenant, CredentialKind.SERVICE)
+    posted = client.post(
+        "/api/v1/events",
+        json={"type": "payment.succeeded", "email": "debtor@x.example"},
+        headers=service,
+    )
+    [run] = posted.json()["runs"]
+    while deliver(container, container.clock()):
+        pass
+    by_type = {
+        e["type"]: e["data"]
+        for e in (_verified(endpoint["secret"], head, body) for head, body in receiver.got)
+    }
+    refused = by_type["user.status_change_refused"]
+    assert (refused["user"]["id"], refused["route"], refused["code"]) == (
+        blocked,
+        "automation",
+        "user_blocked",
+    )
+    done = by_type["automation_run.completed"]
+    assert (done["id"], done["rule_id"], done["state"]) == (run["id"], rule["id"], "succeeded")
+    assert (done["matched"], done["refused"]) == (1, 1)
