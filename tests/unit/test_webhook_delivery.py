@@ -13,6 +13,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.webhooks import RETRY_SCHEDULE, retry_delay
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import webhooks
+from roster.services.mail import render
 from roster.services.status import change_status
 from tests.fakes import FakeStore, FakeUnitOfWork
 
@@ -181,8 +182,11 @@ def test_an_endpoint_failing_for_three_days_is_disabled_and_its_owners_emailed()
     assert at - NOW >= timedelta(days=3)
     endpoint = store.endpoints[("ws_1", endpoint_id)]
     assert endpoint.disabled_reason == "failed every attempt for 3 days"
-    told = [m["to_address"] for m in store.mail if m["kind"] == "webhook_disabled"]
-    assert told == ["olga@acme.example"]  # the Active owners
+    told = [m for m in store.mail if m["kind"] == "webhook_disabled"]
+    assert [m["to_address"] for m in told] == ["olga@acme.example"]  # the Active owners
+    text, html = render(told[0]["kind"], told[0]["subject"], told[0]["context"])
+    assert "https://hooks.example/roster" in text
+    assert "has failed every delivery for three days" in html
     [delivery] = store.deliveries.values()
     assert delivery["state"] == "failed"
     # Nothing more goes to a disabled endpoint; enabling it starts the three days again.
