@@ -21,12 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install Roster with its pinned dependencies
 
-browser: ## Install Debian's Chromium for the dashboard tests (never a downloaded browser)
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+browser: ## Install Debian's Chromium (dashboard tests, never a downloaded browser) and jq (docs examples)
+	@test -x /usr/bin/chromium -a -x /usr/bin/jq || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium jq >/dev/null; }
 
 run: install ## Set up the database, seed the demo workspace and serve http://$(HOST):$(PORT)
-	$(BIN)/roster init --demo
-	$(BIN)/roster serve --host $(HOST) --port $(PORT)
+	ROSTER_HOST=$(HOST) ROSTER_PORT=$(PORT) $(BIN)/roster init --demo
+	ROSTER_HOST=$(HOST) ROSTER_PORT=$(PORT) $(BIN)/roster serve
 
 test: install browser ## Run the whole suite (SQLite, and PostgreSQL when it answers)
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = {
     "me": "GET /api/v1/me over rotating tokens vs bare Starlette + sqlite3 (floor 0.07x)",
     "users_api": "GET /api/v1/users at 1M users vs its raw SQL (p95 <= 200 ms)",
+    "search": "GET /api/v1/users?q= at 1M users vs GET /api/v1/users/{id} (p95 <= 200 ms)",
     "users_page": "GET /admin/users at 1M users vs its raw SQL (p95 <= 200 ms)",
     "bulk": "block 100,000 of 1M vs the best raw SQL (<= 2x)",
     "automations": "the dormant sweep, 100,000 of 1M vs raw set-based SQL (<= 2x)",

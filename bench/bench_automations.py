@@ -183,7 +183,7 @@ def _timed(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
 
 def sweep(c: Container, ws: str, now: datetime) -> tuple[float, Run, float, Run]:
     rule = auto.create_rule(
-        c.engine,
+        c.uow(),
         workspace_id=ws,
         data=dormant_template(DAYS),
         route=Route.CLI,
@@ -197,14 +197,14 @@ def sweep(c: Container, ws: str, now: datetime) -> tuple[float, Run, float, Run]
     started = time.perf_counter()
     try:
         first = auto.start_run(
-            c.engine, workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock, tuning=c.jobs
+            c.uow(), workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock, tuning=c.jobs
         )
     finally:
         names["apply_changes"] = shared
     took = time.perf_counter() - started
     started = time.perf_counter()
     again = auto.start_run(
-        c.engine, workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock, tuning=c.jobs
+        c.uow(), workspace_id=ws, rule_id=rule.id, dry_run=False, clock=clock, tuning=c.jobs
     )
     return took, first, time.perf_counter() - started, again
 
@@ -249,7 +249,7 @@ def main() -> None:
     print(f"  seeded in {time.perf_counter() - t:.1f} s", flush=True)
     engine.dispose()  # no pooled connection keeps a plan prepared before ANALYZE
     baseline_rule = auto.create_rule(
-        c.engine,
+        c.uow(),
         workspace_id=theirs,
         data=dormant_template(DAYS),
         route=Route.CLI,

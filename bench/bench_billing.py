@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select, update
 
 from bench import seed
 from roster.adapters.tables import user_counts, users
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.bootstrap import Container
 from roster.domain.vocabulary import Status
 from roster.services import billing, queries
@@ -162,7 +163,9 @@ def main() -> None:
             return billing.usage(conn, workspace, first, last)
 
     t_replay, replayed = timed(report)
-    t_build, saved = timed(lambda: billing.build_snapshots(engine, ws, datetime.now(UTC)))
+    t_build, saved = timed(
+        lambda: billing.build_snapshots(SqlUnitOfWork(engine), ws, datetime.now(UTC))
+    )
     runs = [timed(report) for _ in range(5)]
     t_snap = statistics.median(r[0] for r in runs)
     assert isinstance(replayed, billing.UsageReport)

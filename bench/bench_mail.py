@@ -131,7 +131,8 @@ def run_raw(port: int, rows: list[Row]) -> float:
 def run_roster(engine: Engine, port: int) -> tuple[float, int]:
     started, sent = time.perf_counter(), 0
     url = f"smtp://127.0.0.1:{port}"
-    while went := mail.deliver(engine, datetime.now(UTC), smtp_url=url, mail_from=SENDER):
+    uow = SqlUnitOfWork(engine)
+    while went := mail.deliver(uow, datetime.now(UTC), smtp_url=url, mail_from=SENDER):
         sent += went
     return time.perf_counter() - started, sent
 

@@ -21,12 +21,20 @@ def run() -> None:
     engine.dispose()
 
 
+def _described(name: str | None, kind: str, parent: object) -> bool:
+    """Whether `tables.py` describes it: the search index of 0017_user_search (an FTS5
+    table and its shadow tables on SQLite, trigram indexes on PostgreSQL) is the
+    migration's alone, so `alembic check` does not offer to drop it."""
+    return not (name or "").startswith(("users_search", "ix_users_search_"))
+
+
 def _migrate(conn: object) -> None:
     context.configure(
         connection=conn,
         target_metadata=metadata,  # type: ignore[arg-type]
         render_as_batch=True,
         compare_type=True,
+        include_name=_described,
     )
     with context.begin_transaction():
         context.run_migrations()

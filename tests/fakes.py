@@ -1,17 +1,21 @@
 """In-memory fakes of the storage ports, for unit tests of the domain and services."""
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from roster.domain.access import Revoked
-from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.audit import AuditEntry, AuditKind, ChainHead
+from roster.domain.billing import DayUsage, Transition
 from roster.domain.credentials import CredentialKind
+from roster.domain.filters import UserFilter
 from roster.domain.ids import new_id
 from roster.domain.invitations import Invitation
+from roster.domain.jobs import JobRef, Lease, ResultRow
+from roster.domain.rules.runs import AppliedChange, QueuedEvent, Rule, Run, Subject
 from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.throttles import Counter
 from roster.domain.users import NewStatus, User
@@ -46,7 +50,8 @@ class FakeStore:
     counts: dict[str, UserCounts] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     sessions: dict[str, int] = field(default_factory=dict)  # user id → live sessions
-    outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (topic, payload)
+    outbox_workspaces: list[str] = field(default_factory=list)  # each outbox row's workspace
     credentials: dict[str, FakeCredential] = field(default_factory=dict)
     invitations: dict[str, tuple[Invitation, str]] = field(default_factory=dict)  # id → with hash
     passwords: dict[str, str] = field(default_factory=dict)  # user id → password hash
@@ -60,6 +65,12 @@ class FakeStore:
     endpoints: dict[tuple[str, str], Endpoint] = field(default_factory=dict)
     deliveries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     attempts: list[tuple[str, str, AttemptRecord]] = field(default_factory=list)  # ws, id, …
+    rules: dict[str, Rule] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    outcomes: dict[str, list[ResultRow]] = field(default_factory=dict)  # run id → rows
+    cursors: dict[str, int] = field(default_factory=dict)  # workspace → audit seq read
+    sent: set[int] = field(default_factory=set)  # outbox positions acted on
+    snapshots: dict[tuple[str, str, date], DayUsage] = field(default_factory=dict)
 
 
 class _Mail:
@@ -72,6 +83,12 @@ class _Mail:
     def contacts(self, workspace_id: str, user_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found = (self.s.users.get((workspace_id, u)) for u in user_ids)
         return {u.id: (u.email, u.name) for u in found if u is not None}
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Any]:
+        raise NotImplementedError("sending mail is tested on real databases (tests/e2e/mail)")
+
+    def record(self, outcomes: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+        raise NotImplementedError("sending mail is tested on real databases (tests/e2e/mail)")
 
 
 class _PasswordResets:
@@ -142,6 +159,14 @@ class _Users:
             and u.expires_at is not None
             and u.expires_at <= now
         }
+
+    def expired(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        live = (Status.ACTIVE, Status.BLOCKED)
+        due = sorted(
+            key for key, u in self.s.users.items()
+            if u.status in live and u.expires_at is not None and u.expires_at <= now
+        )  # fmt: skip
+        return due[:limit]
 
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         return self.get_many_by_email(workspace_id, [email]).get(email)
@@ -215,6 +240,9 @@ class _Counts:
     def lock(self, workspace_id: str) -> UserCounts:
         return self.s.counts.get(workspace_id, UserCounts())
 
+    def read(self, workspace_id: str) -> UserCounts:
+        return self.lock(workspace_id)
+
     def lock_for_change(
         self, workspace_id: str, user_id: str
     ) -> tuple[Workspace, UserCounts, ChainHead, User | None] | None:
@@ -258,7 +286,9 @@ class _Outbox:
     def add(
         self, workspace_id: str, topic: str, payloads: Iterable[dict[str, Any]], now: datetime
     ) -> None:
-        self.s.outbox.extend((topic, p) for p in payloads)
+        for p in payloads:
+            self.s.outbox.append((topic, p))
+            self.s.outbox_workspaces.append(workspace_id)
 
 
 class _Credentials:
@@ -447,6 +477,301 @@ class _Throttles:
         self.s.throttles.pop((workspace_id, key), None)
 
 
+class _RunLeases:
+    """The compare-and-set rules of adapters/job_leases.py, on the fake's runs."""
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def _free(self, ref: JobRef, now: datetime) -> bool:
+        run = self.s.runs[ref.job_id]
+        return run.state == "running" and (run.lease_until is None or run.lease_until < now)
+
+    def _held(self, lease: Lease) -> Run | None:
+        run = self.s.runs[lease.ref.job_id]
+        mine = (run.holder, run.lease_until) == (lease.holder, lease.until)
+        return run if mine and run.state == "running" else None
+
+    def runnable(self, ref: JobRef) -> bool:
+        return self.s.runs[ref.job_id].state == "running"
+
+    def claimable(self, now: datetime, limit: int) -> list[JobRef]:
+        refs = [JobRef(r.workspace_id, r.id) for r in self.s.runs.values()]
+        return [ref for ref in refs if self._free(ref, now)][:limit]
+
+    def take(self, ref: JobRef, holder: str, now: datetime, until: datetime) -> Lease | None:
+        if not self._free(ref, now):
+            return None
+        self.s.runs[ref.job_id] = replace(self.s.runs[ref.job_id], holder=holder, lease_until=until)
+        return Lease(ref, holder, until)
+
+    def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None:
+        if (run := self._held(lease)) is None:
+            return None
+        self.s.runs[run.id] = replace(run, lease_until=until)
+        return Lease(lease.ref, lease.holder, until), run.cursor
+
+    def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None:
+        if (run := self._held(lease)) is not None:
+            state: Any = "succeeded" if done else "running"
+            self.s.runs[run.id] = replace(
+                run, cursor=cursor, state=state, finished_at=now if done else None
+            )
+
+    def release(self, lease: Lease) -> None:
+        if (run := self._held(lease)) is not None:
+            self.s.runs[run.id] = replace(run, holder=None, lease_until=None)
+
+    def fail(self, ref: JobRef, reason: str, now: datetime) -> None:
+        run = self.s.runs[ref.job_id]
+        self.s.runs[run.id] = replace(run, state="failed", reason=reason, finished_at=now)
+
+
+def _selects(where: UserFilter, user: User, s: FakeStore) -> bool:
+    """The part of UserFilter the automation unit tests use (status, role, idleness)."""
+    seen = s.last_seen.get(user.id)
+    idle_since = seen or s.created_at.get(user.id)
+    return (
+        (where.status is None or user.status in where.status)
+        and (where.role is None or user.role in where.role)
+        and (where.never_seen is False or seen is None)
+        and (
+            where.idle_before is None or (idle_since is not None and idle_since < where.idle_before)
+        )
+    )
+
+
+class FakeAutomations:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def leases(self) -> _RunLeases:
+        return _RunLeases(self.s)
+
+    def insert_rule(self, rule: Rule) -> None:
+        self.s.rules[rule.id] = rule
+
+    def save_rule(self, rule: Rule) -> None:
+        self.s.rules[rule.id] = rule
+
+    def delete_rule(self, workspace_id: str, rule_id: str) -> bool:
+        return self.get_rule(workspace_id, rule_id) is not None and bool(self.s.rules.pop(rule_id))
+
+    def get_rule(self, workspace_id: str, rule_id: str) -> Rule | None:
+        rule = self.s.rules.get(rule_id)
+        return rule if rule and rule.workspace_id == workspace_id else None
+
+    def list_rules(self, workspace_id: str) -> list[Rule]:
+        return sorted((r for r in self.s.rules.values() if r.workspace_id == workspace_id),
+                      key=lambda r: r.id)  # fmt: skip
+
+    def event_rules(self, workspace_id: str, events: Iterable[str]) -> list[Rule]:
+        wanted = set(events)
+        return [
+            r for r in self.list_rules(workspace_id)
+            if r.enabled and r.definition.trigger.event in wanted
+        ]  # fmt: skip
+
+    def due_rules(self, now: datetime, limit: int) -> list[tuple[str, str, datetime]]:
+        due = [
+            r for r in self.s.rules.values() if r.enabled and r.next_run_at and r.next_run_at <= now
+        ]
+        return [(r.workspace_id, r.id, r.next_run_at) for r in due if r.next_run_at][:limit]
+
+    def claim_due(
+        self, workspace_id: str, rule_id: str, seen: datetime, next_at: datetime | None
+    ) -> bool:
+        rule = self.get_rule(workspace_id, rule_id)
+        if rule is None or rule.next_run_at != seen or not rule.enabled:
+            return False
+        self.s.rules[rule_id] = replace(rule, next_run_at=next_at)
+        return True
+
+    def insert_run(self, run: Run) -> None:
+        self.s.runs[run.id] = run
+
+    def get_run(self, workspace_id: str, run_id: str) -> Run | None:
+        run = self.s.runs.get(run_id)
+        return run if run and run.workspace_id == workspace_id else None
+
+    def list_runs(
+        self, workspace_id: str, rule_id: str, *, limit: int, before: str | None = None
+    ) -> list[Run]:
+        runs = [r for r in self.s.runs.values() if r.workspace_id == workspace_id
+                and r.rule_id == rule_id and (before is None or r.id < before)]  # fmt: skip
+        return sorted(runs, key=lambda r: r.id, reverse=True)[:limit]
+
+    def add_counts(self, run: Run, counts: dict[str, int]) -> None:
+        now = self.s.runs[run.id]
+        self.s.runs[run.id] = replace(now, **{k: getattr(now, k) + n for k, n in counts.items()})
+
+    def end_run(self, run: Run, state: str, reason: str | None, now: datetime) -> None:
+        self.s.runs[run.id] = replace(self.s.runs[run.id], state=state, reason=reason,  # type: ignore[arg-type]
+                                      finished_at=now)  # fmt: skip
+
+    def run_depth(self, workspace_id: str, run_id: str | None) -> int | None:
+        run = self.get_run(workspace_id, run_id) if run_id else None
+        return run.depth if run else None
+
+    def insert_outcomes(
+        self,
+        workspace_id: str,
+        run_id: str,
+        outcomes: Sequence[tuple[str, str, str | None, Status | None]],
+        to: Status | None,
+    ) -> None:
+        rows = self.s.outcomes.setdefault(run_id, [])
+        for user_id, result, code, was in outcomes:
+            rows.append(ResultRow(user_id, result, code, was, to or was, None, None))
+
+    def list_outcomes(
+        self, workspace_id: str, run_id: str, *, after: str | None, limit: int
+    ) -> list[ResultRow]:
+        rows = sorted(self.s.outcomes.get(run_id, []), key=lambda o: o.user_id)
+        return [o for o in rows if after is None or o.user_id > after][:limit]
+
+    def refused_by_code(self, workspace_id: str, run_id: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.s.outcomes.get(run_id, []):
+            if o.result == "refused" and o.code:
+                out[o.code] = out.get(o.code, 0) + 1
+        return out
+
+    def runs_for_user(
+        self, workspace_id: str, user_id: str, limit: int
+    ) -> list[tuple[Run, ResultRow, str]]:
+        found = [
+            (run, o, self.s.rules[run.rule_id].definition.name)
+            for run in self.s.runs.values() if run.workspace_id == workspace_id and not run.dry_run
+            for o in self.s.outcomes.get(run.id, []) if o.user_id == user_id
+        ]  # fmt: skip
+        return sorted(found, key=lambda f: f[0].started_at, reverse=True)[:limit]
+
+    def candidates(
+        self, workspace_id: str, where: UserFilter, *, after: str | None, limit: int,
+        lock: bool = False,
+    ) -> list[Subject]:  # fmt: skip
+        chosen = sorted(
+            (u for (w, _), u in self.s.users.items() if w == workspace_id
+             and (after is None or u.id > after) and _selects(where, u, self.s)),
+            key=lambda u: u.id,
+        )  # fmt: skip
+        return [Subject(u.id, u.email, u.status, u.role) for u in chosen[:limit]]
+
+    def subject(self, workspace_id: str, user_id: str, where: UserFilter) -> Subject | None:
+        user = self.s.users.get((workspace_id, user_id))
+        if user is None or not _selects(where, user, self.s):
+            return None
+        return Subject(user.id, user.email, user.status, user.role)
+
+    def ensure_cursor(self, workspace_id: str) -> None:
+        self.s.cursors.setdefault(workspace_id, len(self.s.audit))
+
+    def lock_cursor(self, workspace_id: str) -> int | None:
+        return self.s.cursors.get(workspace_id)
+
+    def set_cursor(self, workspace_id: str, seq: int) -> None:
+        self.s.cursors[workspace_id] = seq
+
+    def applied_events_after(self, workspace_id: str, seq: int, limit: int) -> list[AppliedChange]:
+        return [
+            AppliedChange(n, e.id, e.user_id or "", e.from_status and e.from_status.value,
+                          e.to_status.value if e.to_status else "", e.route.value,
+                          e.reason_code and e.reason_code.value, e.batch_id)
+            for n, e in enumerate(self.s.audit, start=1)
+            if n > seq and e.workspace_id == workspace_id and e.outcome == "applied"
+            and e.kind == AuditKind.STATUS
+        ][:limit]  # fmt: skip
+
+    def workspaces_with_events(self, limit: int) -> list[str]:
+        behind = [w for w, seq in self.s.cursors.items() if seq < len(self.s.audit)]
+        waiting = [w for n, w in enumerate(self.s.outbox_workspaces) if n not in self.s.sent]
+        return list(dict.fromkeys(behind + waiting))[:limit]
+
+    def pending_events(self, workspace_id: str, limit: int) -> list[QueuedEvent]:
+        rows = zip(self.s.outbox_workspaces, self.s.outbox, strict=True)
+        return [
+            QueuedEvent(str(n), topic, payload)
+            for n, (w, (topic, payload)) in enumerate(rows)
+            if w == workspace_id and n not in self.s.sent
+            and topic not in ("webhook", "user.status_changed")
+        ][:limit]  # fmt: skip
+
+    def mark_sent(self, workspace_id: str, ids: Sequence[str], now: datetime) -> None:
+        self.s.sent.update(int(i) for i in ids)
+
+
+class FakeBilling:
+    """The audit log's applied status changes (seq: position in the log, from 1) and
+    snapshots by (workspace, time zone, day)."""
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def _applied(self, workspace_id: str, after_seq: int) -> list[tuple[int, AuditEntry]]:
+        return [
+            (n, e) for n, e in enumerate(self.s.audit, start=1)
+            if n > after_seq and e.workspace_id == workspace_id and e.outcome == "applied"
+            and e.kind == AuditKind.STATUS
+        ]  # fmt: skip
+
+    def transitions(self, workspace_id: str, after_seq: int) -> Iterator[Transition]:
+        for n, e in self._applied(workspace_id, after_seq):
+            assert e.user_id is not None
+            assert e.to_status is not None
+            yield Transition(n, e.user_id, e.from_status, e.to_status, e.at)
+
+    def applied_span(self, workspace_id: str, after_seq: int) -> tuple[datetime, datetime] | None:
+        ats = [e.at for _, e in self._applied(workspace_id, after_seq)]
+        return (min(ats), max(ats)) if ats else None
+
+    def snapshots(
+        self, workspace_id: str, timezone: str, first: date = date.min, last: date = date.max
+    ) -> list[DayUsage]:
+        return [d for (w, tz, day), d in sorted(self.s.snapshots.items())
+                if (w, tz) == (workspace_id, timezone) and first <= day <= last]  # fmt: skip
+
+    def latest_snapshot(self, workspace_id: str, timezone: str, before: date) -> DayUsage | None:
+        saved = [d for d in self.snapshots(workspace_id, timezone) if d.day < before]
+        return saved[-1] if saved else None
+
+    def has_snapshots_not_in(self, workspace_id: str, timezone: str) -> bool:
+        return any(w == workspace_id and tz != timezone for w, tz, _ in self.s.snapshots)
+
+    def drop_snapshots(self, workspace_id: str) -> None:
+        for key in [k for k in self.s.snapshots if k[0] == workspace_id]:
+            del self.s.snapshots[key]
+
+    def save_snapshots(
+        self, workspace_id: str, timezone: str, days: Sequence[DayUsage], now: datetime
+    ) -> None:
+        for d in days:
+            self.s.snapshots.setdefault((workspace_id, timezone, d.day), d)
+
+    def workspace_ids(self) -> list[str]:
+        return sorted(self.s.workspaces)
+
+    def statuses(self, workspace_id: str) -> dict[str, Status]:
+        return {u.id: u.status for (w, _), u in self.s.users.items() if w == workspace_id}
+
+    def active_owners(self, workspace_id: str) -> int:
+        return sum(
+            1 for (w, _), u in self.s.users.items()
+            if w == workspace_id and u.role is Role.OWNER and u.status is Status.ACTIVE
+        )  # fmt: skip
+
+
+class _Savepoint:
+    def __init__(self, uow: "FakeUnitOfWork") -> None:
+        self.uow, self.before = uow, copy.deepcopy(uow._work)
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        self.uow._work.__dict__.update(self.before.__dict__)
+
+
 class FakeWebhookStore:
     """Endpoints and deliveries in dicts; a claim pushes the due time as SQL's does."""
 
@@ -625,7 +950,7 @@ class FakeUnitOfWork:
         self.write = write
         self.commits = 0
 
-    def read_only(self) -> "FakeUnitOfWork":
+    def read_only(self, *, consistent: bool = False) -> "FakeUnitOfWork":
         return FakeUnitOfWork(self.store, write=False)
 
     def __enter__(self) -> Self:
@@ -643,7 +968,12 @@ class FakeUnitOfWork:
         self.scim = FakeScimDirectory(self._work)
         self.throttles = _Throttles(self._work)
         self.webhooks = FakeWebhookStore(self._work)
+        self.automations = FakeAutomations(self._work)
+        self.billing = FakeBilling(self._work)
         return self
+
+    def savepoint(self) -> _Savepoint:
+        return _Savepoint(self)
 
     def __exit__(
         self,

@@ -2,7 +2,7 @@
 answers; an automation rule's queued webhooks move from the outbox to deliveries
 
 Revision ID: 0017_webhooks
-Revises: 0016_review_digest
+Revises: 0017_user_search
 """
 
 import json
@@ -14,7 +14,7 @@ from alembic import op
 from roster.adapters.types import UtcDateTime
 
 revision: str = "0017_webhooks"
-down_revision: str | None = "0016_review_digest"
+down_revision: str | None = "0017_user_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

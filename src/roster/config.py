@@ -1,8 +1,9 @@
 """Settings, read once from the environment (prefix ROSTER_)."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,6 +12,12 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./roster.db"
     """SQLite file by default; `postgresql+psycopg://user@host/db` in production."""
+
+    host: str = "127.0.0.1"
+    """The address `roster serve` listens on when `--host` is not given."""
+
+    port: int = 8000
+    """The port `roster serve` listens on when `--port` is not given."""
 
     job_lease_seconds: int = 120
     """How long a bulk action's or automation run's runner holds it without renewing
@@ -32,9 +39,10 @@ class Settings(BaseSettings):
     the attempt counts as failed and is retried later."""
 
     # --- Mail ---
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""
     """The absolute base of every link Roster sends or prints (invitations, password
-    resets): the address people reach this server at, without a trailing slash."""
+    resets): the address people reach this server at, without a trailing slash.
+    Unset: `http://HOST:PORT`, where `roster serve` listens."""
 
     smtp_url: str | None = None
     """Where mail goes: `smtp://user:pass@host:587?starttls=true` or
@@ -59,6 +67,13 @@ class Settings(BaseSettings):
     shutdown_seconds: int = 20
     """On SIGTERM, how long in-flight requests may take to finish before the server
     exits (the leases of the jobs this process runs are handed back at once)."""
+
+    @model_validator(mode="after")
+    def _public_url_is_where_serve_listens(self) -> Self:
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+            self.public_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -186,11 +186,16 @@ def test_export_lists_every_user_and_defuses_formulas() -> None:
 
 def test_roster_init_demo_seeds_once_and_prints_the_sign_in(tmp_path: Path) -> None:
     """The real executable, as `make run` calls it."""
-    env = {"ROSTER_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PATH": "/usr/bin:/bin"}
+    env = {
+        "ROSTER_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "ROSTER_PORT": "8765",  # the port `roster serve` will use: the one printed
+        "PATH": "/usr/bin:/bin",
+    }
     exe = str(Path(sys.executable).with_name("roster"))
     first = subprocess.run(
         [exe, "init", "--demo"], env=env, capture_output=True, text=True, check=True
     )
+    assert "Sign in at http://127.0.0.1:8765/admin" in first.stdout
     assert "email:     owner@demo.example" in first.stdout
     assert "password:  roster-demo-owner" in first.stdout
     second = subprocess.run(

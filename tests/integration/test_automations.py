@@ -60,7 +60,7 @@ def status_of(c: Container, t: Tenant, user_id: str) -> Status:
 
 def rule(c: Container, t: Tenant, data: dict[str, Any], now: datetime = T0) -> Rule:
     return auto.create_rule(
-        c.engine, workspace_id=t.id, data=data, route=Route.CLI, created_by=ADMIN, now=now
+        c.uow(), workspace_id=t.id, data=data, route=Route.CLI, created_by=ADMIN, now=now
     )
 
 
@@ -69,13 +69,12 @@ def start(
 ) -> Run:
     """Run the rule now (by hand), as judged at `when`."""
     return auto.start_run(
-        c.engine, workspace_id=t.id, rule_id=r.id, dry_run=dry_run, clock=at(when), tuning=tuning
+        c.uow(), workspace_id=t.id, rule_id=r.id, dry_run=dry_run, clock=at(when), tuning=tuning
     )
 
 
 def outcomes(c: Container, t: Tenant, r: Run) -> set[tuple[str, str, str | None]]:
-    with c.engine.connect() as conn:
-        found = auto.list_outcomes(conn, t.id, r.rule_id, r.id, after=None, limit=10_000)
+    found = auto.list_outcomes(c.uow(), t.id, r.rule_id, r.id, after=None, limit=10_000)
     return {(o.user_id, o.result, o.code) for o in found}
 
 
@@ -118,7 +117,7 @@ def test_a_dormant_sweep_deactivates_the_dormant_and_refuses_the_blocked(
     assert status_of(container, tenant, users["fresh"]) == Status.ACTIVE
     assert status_of(container, tenant, users["blocked"]) == Status.BLOCKED
     with container.engine.connect() as conn:
-        view = auto.read_run(conn, tenant.id, r.id, run.id)
+        view = auto.read_run(container.uow(), tenant.id, r.id, run.id)
         audit = queries.audit_for_user(conn, tenant.id, users["blocked"])
     assert view.refused_by_code == {"user_blocked": 1}
     refused = audit[-1]
@@ -171,7 +170,7 @@ def test_payment_succeeded_never_lifts_a_block(container: Container, tenant: Ten
         },
     )
     auto.post_event(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         type="payment.succeeded",
         user_id=blocked,
@@ -179,7 +178,7 @@ def test_payment_succeeded_never_lifts_a_block(container: Container, tenant: Ten
         data={"amount": 10},
         now=T0,
     )
-    [run] = auto.dispatch_workspace(container.engine, tenant.id, at(T0))
+    [run] = auto.dispatch_workspace(container.uow(), tenant.id, at(T0))
     assert (run.rule_id, run.state, run.refused, run.applied) == (r.id, "succeeded", 1, 0)
     assert outcomes(container, tenant, run) == {(blocked, "refused", "user_blocked")}
     assert status_of(container, tenant, blocked) == Status.BLOCKED
@@ -190,7 +189,7 @@ def test_payment_succeeded_never_lifts_a_block(container: Container, tenant: Ten
         Status.ACTIVE,
         "user_blocked",
     )
-    assert auto.dispatch_workspace(container.engine, tenant.id, at(T0)) == []  # done once
+    assert auto.dispatch_workspace(container.uow(), tenant.id, at(T0)) == []  # done once
 
 
 def test_external_event_conditions_read_the_event_data(
@@ -212,7 +211,7 @@ def test_external_event_conditions_read_the_event_data(
     )
     for data in ({"reason": "expired", "amount": 500}, {"reason": "dispute", "amount": 5}):
         auto.post_event(
-            container.engine,
+            container.uow(),
             workspace_id=tenant.id,
             type="payment.failed",
             user_id=None,
@@ -220,10 +219,10 @@ def test_external_event_conditions_read_the_event_data(
             data=data,
             now=T0,
         )
-    assert auto.dispatch_workspace(container.engine, tenant.id, at(T0)) == []
+    assert auto.dispatch_workspace(container.uow(), tenant.id, at(T0)) == []
     assert status_of(container, tenant, u) == Status.ACTIVE
     auto.post_event(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         type="payment.failed",
         user_id=u,
@@ -231,7 +230,7 @@ def test_external_event_conditions_read_the_event_data(
         data={"reason": "dispute", "amount": 500},
         now=T0,
     )
-    [run] = auto.dispatch_workspace(container.engine, tenant.id, at(T0))
+    [run] = auto.dispatch_workspace(container.uow(), tenant.id, at(T0))
     assert run.applied == 1
     assert run.event == "payment.failed"
     assert status_of(container, tenant, u) == Status.BLOCKED
@@ -266,12 +265,12 @@ def test_user_created_and_status_changed_events_trigger_rules(
     )
     contractor = user(container, tenant, f"c-{slug}@contractor.example")
     staff = user(container, tenant, f"s@{slug}.example")
-    runs = auto.dispatch_workspace(container.engine, tenant.id, at(T0))
+    runs = auto.dispatch_workspace(container.uow(), tenant.id, at(T0))
     assert [r.event for r in runs] == ["user.created"]
     assert status_of(container, tenant, contractor) == Status.INACTIVE
     assert status_of(container, tenant, staff) == Status.ACTIVE
     # The rule's own change is route automation, so the route=cli rule ignores it.
-    assert auto.dispatch_workspace(container.engine, tenant.id, at(T0)) == []
+    assert auto.dispatch_workspace(container.uow(), tenant.id, at(T0)) == []
     change_status(
         container.uow(),
         workspace_id=tenant.id,
@@ -281,7 +280,7 @@ def test_user_created_and_status_changed_events_trigger_rules(
         actor=CLI,
         now=T0,
     )
-    [run] = auto.dispatch_workspace(container.engine, tenant.id, at(T0))
+    [run] = auto.dispatch_workspace(container.uow(), tenant.id, at(T0))
     assert run.event == "user.status_changed"
     assert run.applied == 1
     assert status_of(container, tenant, staff) == Status.BLOCKED
@@ -310,7 +309,7 @@ def test_user_signed_in_events_trigger_rules(container: Container, tenant: Tenan
         },
     )
     sign_in(container.uow(), workspace=slug, email=f"x@{slug}.example", password=PASSWORD, now=T0)
-    [run] = auto.dispatch_workspace(container.engine, tenant.id, at(T0))
+    [run] = auto.dispatch_workspace(container.uow(), tenant.id, at(T0))
     assert (run.rule_id, run.event, run.applied) == (r.id, "user.signed_in", 1)
 
 
@@ -340,7 +339,7 @@ def test_event_rules_that_trigger_each_other_stop_at_the_fixed_depth(
     )
     runs: list[Run] = []
     for _ in range(MAX_DEPTH + 3):
-        runs += auto.dispatch_workspace(container.engine, tenant.id, at(T0))
+        runs += auto.dispatch_workspace(container.uow(), tenant.id, at(T0))
     assert [r.depth for r in runs] == list(range(MAX_DEPTH + 1))
     assert [r.state for r in runs] == ["succeeded"] * MAX_DEPTH + ["stopped"]
     assert "loop protection" in (runs[-1].reason or "")
@@ -352,14 +351,15 @@ def test_a_due_schedule_runs_once_and_moves_to_its_next_time(
     dormant_world(container, tenant)
     r = rule(container, tenant, SWEEP | {"trigger": {"type": "schedule", "every_minutes": 60}})
     assert r.next_run_at == T0 + timedelta(minutes=60)
-    assert _mine(auto.run_due(container.engine, at(T0), holder="a", tuning=TUNING), r) == []
+    assert _mine(auto.run_due(container.uow(), at(T0), holder="a", tuning=TUNING), r) == []
     due = r.next_run_at + timedelta(days=100)
-    [run] = _mine(auto.run_due(container.engine, at(due), holder="a", tuning=TUNING), r)
+    [run] = _mine(auto.run_due(container.uow(), at(due), holder="a", tuning=TUNING), r)
     assert run.trigger == "schedule"
     assert run.applied == 2
-    assert _mine(auto.run_due(container.engine, at(due), holder="b", tuning=TUNING), r) == []
-    with container.engine.connect() as conn:
-        assert auto.get_rule(conn, tenant.id, r.id).next_run_at == due + timedelta(minutes=60)
+    assert _mine(auto.run_due(container.uow(), at(due), holder="b", tuning=TUNING), r) == []
+    assert auto.get_rule(container.uow(), tenant.id, r.id).next_run_at == due + timedelta(
+        minutes=60
+    )
 
 
 def _mine(runs: list[Run], r: Rule) -> list[Run]:
@@ -397,11 +397,11 @@ def test_a_crashed_run_resumes_after_its_cursor_without_doubling(
     monkeypatch.undo()
     before_the_lease_ends = at(LATER + small.lease / 2)
     assert (
-        _mine(auto.run_due(container.engine, before_the_lease_ends, holder="b", tuning=small), r)
+        _mine(auto.run_due(container.uow(), before_the_lease_ends, holder="b", tuning=small), r)
         == []
     )
     after = at(LATER + small.lease * 2)
-    [run] = _mine(auto.run_due(container.engine, after, holder="b", tuning=small), r)
+    [run] = _mine(auto.run_due(container.uow(), after, holder="b", tuning=small), r)
     assert run.state == "succeeded"
     assert run.holder == "b"
     assert (run.applied, run.refused) == (7, 1)  # old, never, 5 more; the blocked one
@@ -420,8 +420,7 @@ def test_a_run_that_fails_is_marked_failed_with_its_reason(
     monkeypatch.setattr(auto, "apply_changes", broken)
     with pytest.raises(RuntimeError):
         start(container, tenant, r, LATER, dry_run=False)
-    with container.engine.connect() as conn:
-        [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
+    [run] = auto.list_runs(container.uow(), tenant.id, r.id, before=None)
     assert run.state == "failed"
     assert "disk on fire" in (run.reason or "")
     assert run.applied == 0
@@ -432,7 +431,7 @@ def test_personal_automations_stop_when_their_owner_leaves_active(
 ) -> None:
     admin = user(container, tenant, f"a@{tenant.workspace.slug}.example", role=Role.ADMIN)
     mine = auto.create_rule(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         data=SWEEP | {"personal": True},
         route=Route.CLI,
@@ -464,8 +463,7 @@ def test_bad_rules_are_refused_naming_the_field(container: Container, tenant: Te
     with pytest.raises(RuleInvalid) as refused:
         rule(container, tenant, bad)
     assert refused.value.field == "trigger.daily_at"
-    with container.engine.connect() as conn:
-        assert auto.list_rules(conn, tenant.id) == []
+    assert auto.list_rules(container.uow(), tenant.id) == []
 
 
 def test_event_rules_cannot_be_run_by_hand_but_can_be_dry_run(
@@ -496,7 +494,7 @@ def test_runs_that_touched_a_user_are_listed_for_their_profile(
     start(container, tenant, r, LATER, dry_run=True)
     run = start(container, tenant, r, LATER, dry_run=False)
     with container.engine.connect() as conn:
-        touched = auto.runs_for_user(conn, tenant.id, users["old"])
+        touched = auto.runs_for_user(container.uow(), tenant.id, users["old"])
         audit = conn.execute(
             select(audit_events.c.batch_id).where(
                 audit_events.c.workspace_id == tenant.id, audit_events.c.user_id == users["old"]

@@ -21,7 +21,7 @@ def test_two_servers_with_the_same_due_rule_run_it_once(pg_container: Container)
     tenant = new_tenant(c)
     dormant_world(c, tenant)
     rule = auto.create_rule(
-        c.engine,
+        c.uow(),
         workspace_id=tenant.id,
         data=SWEEP | {"trigger": {"type": "schedule", "every_minutes": 5}},
         route=Route.CLI,
@@ -34,7 +34,7 @@ def test_two_servers_with_the_same_due_rule_run_it_once(pg_container: Container)
     def server(name: str) -> None:
         start.wait()
         for _ in range(3):  # each server ticks a few times at the same instant
-            runs.extend(auto.run_due(c.engine, at(LATER), holder=name, tuning=Tuning()))
+            runs.extend(auto.run_due(c.uow(), at(LATER), holder=name, tuning=Tuning()))
 
     threads = [threading.Thread(target=server, args=(f"server-{i}",)) for i in range(4)]
     for t in threads:
@@ -50,7 +50,9 @@ def test_two_servers_with_the_same_due_rule_run_it_once(pg_container: Container)
                 automation_runs.c.workspace_id == tenant.id, automation_runs.c.rule_id == rule.id
             )
         ).scalar_one()
-        assert auto.get_rule(conn, tenant.id, rule.id).next_run_at == LATER + timedelta(minutes=5)
+        assert auto.get_rule(c.uow(), tenant.id, rule.id).next_run_at == LATER + timedelta(
+            minutes=5
+        )
     assert stored == 1
 
 
@@ -58,7 +60,7 @@ def test_two_dispatchers_act_on_an_event_once(pg_container: Container) -> None:
     c = pg_container
     tenant = new_tenant(c)
     auto.create_rule(
-        c.engine,
+        c.uow(),
         workspace_id=tenant.id,
         data={
             "name": "Block on dispute",
@@ -72,7 +74,7 @@ def test_two_dispatchers_act_on_an_event_once(pg_container: Container) -> None:
     member = dormant_world(c, tenant)["fresh"]
     for _ in range(5):
         auto.post_event(
-            c.engine,
+            c.uow(),
             workspace_id=tenant.id,
             type="payment.failed",
             user_id=member,
@@ -86,7 +88,7 @@ def test_two_dispatchers_act_on_an_event_once(pg_container: Container) -> None:
     def dispatcher() -> None:
         start.wait()
         for _ in range(3):
-            runs.extend(auto.dispatch_workspace(c.engine, tenant.id, at(T0)))
+            runs.extend(auto.dispatch_workspace(c.uow(), tenant.id, at(T0)))
 
     threads = [threading.Thread(target=dispatcher) for _ in range(3)]
     for t in threads:

@@ -94,7 +94,7 @@ def test_reports_equal_brute_force_with_and_without_snapshots(
         tenant.id,
         [tenant.owner.id],
         history,
-        on_snapshot=lambda now: billing.build_snapshots(container.engine, tenant.id, now),
+        on_snapshot=lambda now: billing.build_snapshots(container.uow(), tenant.id, now),
     )
     log = stored_log(container, tenant.id)
     first, last = period_of(log, tz)
@@ -107,9 +107,9 @@ def test_reports_equal_brute_force_with_and_without_snapshots(
         return [Expected(d.day, d.opening, d.peak, d.closing, d.seat_days) for d in got]
 
     assert report() == expected
-    billing.build_snapshots(container.engine, tenant.id, BASE)
+    billing.build_snapshots(container.uow(), tenant.id, BASE)
     assert report() == expected  # now mostly from snapshots
-    billing.rebuild_snapshots(container.engine, tenant.id, BASE)
+    billing.rebuild_snapshots(container.uow(), tenant.id, BASE)
     assert report() == expected
 
     entries = timed(log)
@@ -118,7 +118,7 @@ def test_reports_equal_brute_force_with_and_without_snapshots(
         for instant, _ in entries[-6:]:
             for t in (instant - timedelta(microseconds=1), instant):
                 assert billing.active_at(conn, workspace, t) == len(active_users_at(entries, t))
-    check = billing.verify(container.engine, tenant.id)
+    check = billing.verify(container.uow(), tenant.id)
     assert check.ok, check.differences
     counts = check.counter
     in_table = table_counts(container, tenant.id)
@@ -161,7 +161,7 @@ def test_a_late_backdated_change_does_not_alter_a_sealed_snapshot(
     day1 = datetime(2031, 5, 1, 9, tzinfo=UTC)
     u = add(container, tenant, "a@x.example", day1)
     move(container, tenant, u, Status.INACTIVE, day1 + timedelta(days=1))  # seals May 1
-    assert billing.build_snapshots(container.engine, tenant.id, day1) >= 1
+    assert billing.build_snapshots(container.uow(), tenant.id, day1) >= 1
     # Committed now but stamped on May 1: the log's clock is on May 2 already.
     move(container, tenant, u, Status.ACTIVE, day1 + timedelta(hours=3))
     with container.engine.connect() as conn:
@@ -170,18 +170,18 @@ def test_a_late_backdated_change_does_not_alter_a_sealed_snapshot(
     may1, may2 = report.days
     assert (may1.peak, may1.closing) == (2, 2)  # the owner (created earlier) and u
     assert (may2.opening, may2.closing, may2.seat_days) == (2, 2, 2)
-    assert billing.verify(container.engine, tenant.id).ok
+    assert billing.verify(container.uow(), tenant.id).ok
 
 
 def test_verify_reports_a_counter_that_disagrees(container: Container, tenant: Tenant) -> None:
     add(container, tenant, "a@x.example", datetime(2031, 1, 1, tzinfo=UTC))
-    assert billing.verify(container.engine, tenant.id).ok
+    assert billing.verify(container.uow(), tenant.id).ok
     with container.engine.begin() as conn:
         conn.execute(
             text("UPDATE user_counts SET active = active + 3 WHERE workspace_id = :w"),
             {"w": tenant.id},
         )
-    check = billing.verify(container.engine, tenant.id)
+    check = billing.verify(container.uow(), tenant.id)
     assert not check.ok
     assert check.differences == ["active: counter 5, users table 2, audit log 2"]
 
@@ -190,15 +190,15 @@ def test_snapshots_of_another_time_zone_are_rebuilt(container: Container, tenant
     t0 = datetime(2031, 2, 1, 23, 30, tzinfo=UTC)
     u = add(container, tenant, "a@x.example", t0)
     move(container, tenant, u, Status.INACTIVE, t0 + timedelta(days=3))
-    billing.build_snapshots(container.engine, tenant.id, t0)
+    billing.build_snapshots(container.uow(), tenant.id, t0)
     set_timezone(container, tenant.id, "Asia/Kolkata")  # 1 Feb 23:30 UTC is 2 Feb 05:00 there
-    billing.build_snapshots(container.engine, tenant.id, t0)
+    billing.build_snapshots(container.uow(), tenant.id, t0)
     with container.engine.connect() as conn:
         workspace = queries.workspace_by_id(conn, tenant.id)
         report = billing.usage(conn, workspace, date(2031, 2, 2), date(2031, 2, 2))
     # In UTC, 2 Feb opened with both users; in Kolkata, u arrived during 2 Feb.
     assert (report.days[0].opening, report.days[0].peak) == (1, 2)
-    assert billing.verify(container.engine, tenant.id).ok
+    assert billing.verify(container.uow(), tenant.id).ok
 
 
 @pytest.mark.postgres_only
@@ -235,7 +235,7 @@ def test_parallel_changes_on_postgresql_leave_the_counter_exact(pg_container: Co
     for t in threads:
         t.join()
     assert failures == []
-    check = billing.verify(pg_container.engine, tenant.id)
+    check = billing.verify(pg_container.uow(), tenant.id)
     assert check.ok, check.differences
     in_table = table_counts(pg_container, tenant.id)
     with pg_container.engine.connect() as conn:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from roster.adapters import automation_store as store
+from roster.adapters.automation_store import SqlAutomations
 from roster.bootstrap import Container
 from roster.domain.rules.definition import RuleInvalid
 from roster.domain.rules.match import user_filter
@@ -37,8 +37,8 @@ def _users(container: Container, tenant: Tenant, **ends: datetime | None) -> dic
 def _selected(container: Container, tenant: Tenant, condition: dict[str, Any]) -> set[str]:
     conditions = [parse_condition(condition, "c", SCHEDULE)]
     with container.engine.connect() as conn:
-        found = store.candidates(
-            conn, tenant.id, user_filter(conditions, NOW), after=None, limit=100
+        found = SqlAutomations(conn).candidates(
+            tenant.id, user_filter(conditions, NOW), after=None, limit=100
         )
     return {s.user_id for s in found}
 

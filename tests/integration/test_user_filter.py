@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from roster.adapters import automation_store as store
+from roster.adapters.automation_store import SqlAutomations
 from roster.bootstrap import Container
 from roster.domain.rules.definition import dormant_template
 from roster.domain.rules.match import user_filter
@@ -44,8 +44,8 @@ def seed(
 
 def selected(container: Container, tenant: Tenant, conditions: list[Any]) -> set[str]:
     with container.engine.connect() as conn:
-        found = store.candidates(
-            conn, tenant.id, user_filter(conditions, NOW), after=None, limit=100
+        found = SqlAutomations(conn).candidates(
+            tenant.id, user_filter(conditions, NOW), after=None, limit=100
         )
     return {s.user_id for s in found}
 

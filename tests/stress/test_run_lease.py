@@ -40,8 +40,7 @@ def test_a_run_taken_over_under_its_holder_stops_the_first_without_a_trace(
     with pytest.raises(KeyboardInterrupt):
         start(container, tenant, r, LATER, dry_run=False, tuning=small)
     monkeypatch.undo()
-    with container.engine.connect() as conn:
-        [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
+    [run] = auto.list_runs(container.uow(), tenant.id, r.id, before=None)
     ref = JobRef(tenant.id, run.id)
     first = Lease(ref, jobs.this_process(), LATER + small.lease)
     # The same process's tick (same holder name) takes the run over and does a chunk.
@@ -55,7 +54,7 @@ def test_a_run_taken_over_under_its_holder_stops_the_first_without_a_trace(
     assert holder.run(first) == "lost"
     assert tick.run(taken) == "done"
     with container.engine.connect() as conn:
-        [run] = auto.list_runs(conn, tenant.id, r.id, before=None)
+        [run] = auto.list_runs(container.uow(), tenant.id, r.id, before=None)
         audited = conn.execute(
             select(func.count()).where(
                 audit_events.c.workspace_id == tenant.id, audit_events.c.batch_id == run.id

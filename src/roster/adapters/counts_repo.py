@@ -30,9 +30,15 @@ class SqlUserCounts:
             )
         )
 
+    def read(self, workspace_id: str) -> UserCounts:
+        return self._counts(workspace_id, lock=False)
+
     def lock(self, workspace_id: str) -> UserCounts:
+        return self._counts(workspace_id, lock=True)
+
+    def _counts(self, workspace_id: str, *, lock: bool) -> UserCounts:
         query = select(*_COUNT_COLUMNS).where(user_counts.c.workspace_id == workspace_id)
-        if self.conn.dialect.name == "postgresql":
+        if lock and self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self.conn.execute(query).first()
         return UserCounts(*row) if row else UserCounts()

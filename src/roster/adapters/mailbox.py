@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from roster.adapters.database import WRITE
 from roster.adapters.tables import emails, users
 from roster.domain.ids import new_ids
 
@@ -45,6 +44,36 @@ class SqlMailbox:
         )
         return {r.id: (r.email, r.name) for r in rows}
 
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Any]:
+        """Take up to `limit` due messages, oldest first, for `lease` (until commit,
+        other senders skip them; after it, the lease keeps them away)."""
+        e = emails.c
+        query = (
+            select(emails)
+            .where(e.status == QUEUED, or_(e.next_attempt_at.is_(None), e.next_attempt_at <= now))
+            .order_by(e.id)  # ids are time-ordered: oldest first, along ix_emails_due
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(self.conn.execute(query))
+        for where in _by_workspace(rows):
+            self.conn.execute(
+                update(emails)
+                .where(where)
+                .values(attempts=e.attempts + 1, next_attempt_at=now + lease)
+            )
+        return rows
+
+    def record(self, outcomes: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+        """Write each claimed row's new columns (status, sent_at, next_attempt_at, …)."""
+        alike: dict[str, tuple[dict[str, Any], list[Any]]] = {}
+        for row, values in outcomes:  # most rows of a batch end alike: sent, now
+            alike.setdefault(repr(sorted(values.items())), (values, []))[1].append(row)
+        for values, rows in alike.values():
+            for where in _by_workspace(rows):
+                self.conn.execute(update(emails).where(where).values(**values))
+
 
 def add_once(conn: Connection, workspace_id: str, drafts: Sequence[dict[str, Any]],
              now: datetime) -> int:  # fmt: skip
@@ -61,39 +90,6 @@ def add_once(conn: Connection, workspace_id: str, drafts: Sequence[dict[str, Any
     # RETURNING names the rows added (an executemany's rowcount is not reliable).
     query = dialect.insert(emails).on_conflict_do_nothing().returning(emails.c.id)
     return len(conn.execute(query, rows).all())
-
-
-def claim_due(engine: Engine, now: datetime, lease: timedelta, limit: int) -> list[Any]:
-    """Take up to `limit` due messages, oldest first, for `lease`."""
-    e = emails.c
-    query = (
-        select(emails)
-        .where(e.status == QUEUED, or_(e.next_attempt_at.is_(None), e.next_attempt_at <= now))
-        .order_by(e.id)  # ids are time-ordered: oldest first, along ix_emails_due
-        .limit(limit)
-    )
-    with engine.execution_options(**WRITE).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = list(conn.execute(query))
-        for where in _by_workspace(rows):
-            conn.execute(
-                update(emails)
-                .where(where)
-                .values(attempts=e.attempts + 1, next_attempt_at=now + lease)
-            )
-    return rows
-
-
-def record(engine: Engine, outcomes: Sequence[tuple[Any, dict[str, Any]]]) -> None:
-    """Write each claimed row's new columns (status, sent_at, next_attempt_at, …)."""
-    alike: dict[str, tuple[dict[str, Any], list[Any]]] = {}
-    for row, values in outcomes:  # most rows of a batch end alike: sent, now
-        alike.setdefault(repr(sorted(values.items())), (values, []))[1].append(row)
-    with engine.execution_options(**WRITE).begin() as conn:
-        for values, rows in alike.values():
-            for where in _by_workspace(rows):
-                conn.execute(update(emails).where(where).values(**values))
 
 
 def _by_workspace(rows: Sequence[Any]) -> list[Any]:

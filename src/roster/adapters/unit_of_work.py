@@ -3,10 +3,12 @@
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, NestedTransaction
 
 from roster.adapters.access_revoker import SqlAccessRevoker
 from roster.adapters.audit_log import SqlAuditLog
+from roster.adapters.automation_store import SqlAutomations
+from roster.adapters.billing_store import SqlBilling
 from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
@@ -28,13 +30,15 @@ class SqlUnitOfWork:
 
     conn: Connection
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(self, engine: Engine, *, write: bool = True, consistent: bool = False) -> None:
         self.base = engine
         self.write = write
         self.engine = engine.execution_options(**WRITE) if write else engine
+        if consistent and engine.dialect.name == "postgresql":
+            self.engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
 
-    def read_only(self) -> "SqlUnitOfWork":
-        return SqlUnitOfWork(self.base, write=False)
+    def read_only(self, *, consistent: bool = False) -> "SqlUnitOfWork":
+        return SqlUnitOfWork(self.base, write=False, consistent=consistent)
 
     def __enter__(self) -> Self:
         self.conn = self.engine.connect()
@@ -52,6 +56,8 @@ class SqlUnitOfWork:
         self.scim = SqlScimDirectory(self.conn)
         self.throttles = SqlThrottles(self.conn)
         self.webhooks = SqlWebhookStore(self.conn)
+        self.automations = SqlAutomations(self.conn)
+        self.billing = SqlBilling(self.conn)
         return self
 
     def __exit__(
@@ -65,6 +71,9 @@ class SqlUnitOfWork:
                 self.conn.rollback()
         finally:
             self.conn.close()
+
+    def savepoint(self) -> NestedTransaction:
+        return self.conn.begin_nested()
 
     def commit(self) -> None:
         if not self.write:

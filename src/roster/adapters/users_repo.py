@@ -119,6 +119,18 @@ class SqlUserRepository:
         rows = self.conn.execute(query).all()
         return {user_id: _KNOWN[status, role] for user_id, status, role in rows}
 
+    def expired(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(workspace id, user id) of Active and Blocked users whose `expires_at` has
+        passed at `now`, across workspaces, in that order (the index on expires_at)."""
+        c = users.c
+        rows = self.conn.execute(
+            select(c.workspace_id, c.id)
+            .where(c.status.in_([Status.ACTIVE.value, Status.BLOCKED.value]), c.expires_at <= now)
+            .order_by(c.workspace_id, c.id)
+            .limit(limit)
+        )
+        return [(str(w), str(u)) for w, u in rows]
+
     def get_by_email(self, workspace_id: str, email: str) -> User | None:
         found = self._select(workspace_id, users.c.email == email)
         return found[0] if found else None

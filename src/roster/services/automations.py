@@ -19,12 +19,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row
-
-from roster.adapters import automation_store as store
 from roster.adapters.database import database_away
-from roster.adapters.job_leases import AUTOMATION_RUNS, SqlJobLeases
-from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
 from roster.domain.emails import normalize_email
@@ -33,13 +28,14 @@ from roster.domain.jobs import JobRef, Lease, ResultRow
 from roster.domain.rules.definition import MAX_DEPTH
 from roster.domain.rules.match import event_matches, user_filter
 from roster.domain.rules.parse import EVENT_NAME, check_destination, parse_rule
-from roster.domain.rules.runs import Rule, Run, Subject
+from roster.domain.rules.runs import AppliedChange, QueuedEvent, Rule, Run, Subject
 from roster.domain.rules.schedule import next_run
 from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.webhooks import Event as WebhookEvent
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import jobs
+from roster.services.ports import Leases, UnitOfWork
 from roster.services.status import Outcome, apply_changes
 from roster.services.webhooks import publish, queue_rule_webhooks
 
@@ -57,7 +53,7 @@ def actor_of(rule: Rule) -> Actor:
 
 
 def create_rule(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     data: Any,
@@ -76,7 +72,7 @@ def create_rule(
     check_destination(definition.action, allow_private=allow_private_webhooks)
     if definition.personal and created_by.user_id is None:
         raise errors.InvalidInput("personal: only a signed-in admin can own a personal rule.")
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         workspace = _workspace(uow, workspace_id)
         rule = Rule(
             id=new_id("rule"),
@@ -89,15 +85,15 @@ def create_rule(
             webhook_secret=_secret() if definition.action.kind == "webhook" else None,
         )
         rule = _scheduled(rule, workspace, now)
-        store.insert_rule(uow.conn, rule)
-        _watch_events(uow.conn, rule)
+        uow.automations.insert_rule(rule)
+        _watch_events(uow, rule)
         _audit(uow, None, rule, route, created_by, now, request_id)
         uow.commit()
         return rule
 
 
 def update_rule(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     rule_id: str,
@@ -111,9 +107,9 @@ def update_rule(
     """Replace a rule's definition; its schedule restarts from now. A webhook address
     is judged when it changes (as `create_rule` does); a kept one at each delivery."""
     definition = parse_rule(data)
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         workspace = _workspace(uow, workspace_id)
-        rule = before = _rule(uow.conn, workspace_id, rule_id)
+        rule = before = _rule(uow, workspace_id, rule_id)
         if definition.action.url != rule.definition.action.url:
             check_destination(definition.action, allow_private=allow_private_webhooks)
         secret = rule.webhook_secret or (_secret() if definition.action.kind == "webhook" else None)
@@ -125,15 +121,15 @@ def update_rule(
             disabled_reason=None if definition.enabled else rule.disabled_reason,
         )
         rule = _scheduled(rule, workspace, now)
-        store.save_rule(uow.conn, rule)
-        _watch_events(uow.conn, rule)
+        uow.automations.save_rule(rule)
+        _watch_events(uow, rule)
         _audit(uow, before, rule, route, actor, now, request_id)
         uow.commit()
         return rule
 
 
 def set_enabled(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     rule_id: str,
@@ -143,11 +139,11 @@ def set_enabled(
     now: datetime,
     request_id: str | None = None,
 ) -> Rule:
-    with SqlUnitOfWork(engine) as uow:
-        rule = _rule(uow.conn, workspace_id, rule_id)
+    with uow:
+        rule = _rule(uow, workspace_id, rule_id)
         data = rule.definition.as_json() | {"enabled": enabled}
     return update_rule(
-        engine,
+        uow,
         workspace_id=workspace_id,
         rule_id=rule_id,
         data=data,
@@ -159,7 +155,7 @@ def set_enabled(
 
 
 def delete_rule(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     rule_id: str,
@@ -168,15 +164,15 @@ def delete_rule(
     now: datetime,
     request_id: str | None = None,
 ) -> None:
-    with SqlUnitOfWork(engine) as uow:
-        rule = _rule(uow.conn, workspace_id, rule_id)
-        store.delete_rule(uow.conn, workspace_id, rule_id)
+    with uow:
+        rule = _rule(uow, workspace_id, rule_id)
+        uow.automations.delete_rule(workspace_id, rule_id)
         _audit(uow, rule, None, route, actor, now, request_id)
         uow.commit()
 
 
 def _audit(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     before: Rule | None,
     after: Rule | None,
     route: Route,
@@ -216,20 +212,20 @@ def _scheduled(rule: Rule, workspace: Workspace, now: datetime) -> Rule:
     return replace(rule, next_run_at=due)
 
 
-def _watch_events(conn: Connection, rule: Rule) -> None:
+def _watch_events(uow: UnitOfWork, rule: Rule) -> None:
     if rule.enabled and rule.definition.trigger.event in AUDIT_TOPICS:
-        store.ensure_cursor(conn, rule.workspace_id)
+        uow.automations.ensure_cursor(rule.workspace_id)
 
 
-def _workspace(uow: SqlUnitOfWork, workspace_id: str) -> Workspace:
+def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
     workspace = uow.workspaces.get(workspace_id)
     if workspace is None:
         raise errors.NotFound("No such workspace.")
     return workspace
 
 
-def _rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
-    rule = store.get_rule(conn, workspace_id, rule_id)
+def _rule(uow: UnitOfWork, workspace_id: str, rule_id: str) -> Rule:
+    rule = uow.automations.get_rule(workspace_id, rule_id)
     if rule is None:
         raise errors.NotFound("No such automation in this workspace.")
     return rule
@@ -239,7 +235,7 @@ def _rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
 
 
 def start_run(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     rule_id: str,
@@ -254,8 +250,8 @@ def start_run(
     judges its user conditions over everyone.
     """
     now = clock()
-    with SqlUnitOfWork(engine) as uow:
-        rule = _rule(uow.conn, workspace_id, rule_id)
+    with uow:
+        rule = _rule(uow, workspace_id, rule_id)
         if rule.definition.trigger.kind == "event" and not dry_run:
             raise errors.InvalidInput(
                 "An event rule runs when its event arrives (POST /api/v1/events); "
@@ -263,9 +259,9 @@ def start_run(
             )
         run = _new_run(rule, "manual", dry_run, now, depth=0)
         run = replace(run, holder=jobs.this_process(), lease_until=now + tuning.lease)
-        store.insert_run(uow.conn, run)
+        uow.automations.insert_run(run)
         uow.commit()
-    return execute(engine, run, clock, tuning)
+    return execute(uow, run, clock, tuning)
 
 
 def _new_run(
@@ -292,30 +288,30 @@ def _new_run(
     )
 
 
-def execute(engine: Engine, run: Run, clock: Clock, tuning: jobs.Tuning) -> Run:
+def execute(uow: UnitOfWork, run: Run, clock: Clock, tuning: jobs.Tuning) -> Run:
     """Do the remaining chunks of a run this process holds, and return the run as
     they left it. A chunk that fails rolls back alone and marks the run failed with
     the reason; chunks before it stay, with outcomes."""
     assert run.holder is not None
     assert run.lease_until is not None
     ref = JobRef(run.workspace_id, run.id)
-    runner = jobs.Runner(partial(SqlUnitOfWork, engine), Runs(), run.holder, clock, tuning)
+    runner = jobs.Runner(lambda: uow, Runs(), run.holder, clock, tuning)
     runner.run(Lease(ref, run.holder, run.lease_until))
-    return _run(engine, ref)
+    return _run(uow, ref)
 
 
-def _run(engine: Engine, ref: JobRef) -> Run:
-    with engine.connect() as conn:
-        return _run_in(conn, ref)
+def _run(uow: UnitOfWork, ref: JobRef) -> Run:
+    with uow.read_only() as reading:
+        return _run_in(reading, ref)
 
 
-def _run_in(conn: Connection, ref: JobRef) -> Run:
-    run = store.get_run(conn, ref.workspace_id, ref.job_id)
+def _run_in(uow: UnitOfWork, ref: JobRef) -> Run:
+    run = uow.automations.get_run(ref.workspace_id, ref.job_id)
     assert run is not None
     return run
 
 
-class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
+class Runs(jobs.Kind[UnitOfWork, tuple[Run, Rule], Subject]):
     """Automation runs for the job runner: the users after the cursor that the
     rule's user conditions select (as of the run's start, so a resumed run and its
     dry run select exactly the same users; an event rule dry-run by hand leaves its
@@ -326,21 +322,20 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
         # run's counter would carry it (a dry run taken over starts it afresh).
         self.simulated: dict[str, UserCounts] = {}
 
-    def leases(self, uow: SqlUnitOfWork) -> jobs.Leases:
-        return SqlJobLeases(uow.conn, AUTOMATION_RUNS)
+    def leases(self, uow: UnitOfWork) -> Leases:
+        return uow.automations.leases()
 
-    def load(self, uow: SqlUnitOfWork, ref: JobRef) -> tuple[Run, Rule]:
-        run = _run_in(uow.conn, ref)
-        return run, _rule(uow.conn, run.workspace_id, run.rule_id)
+    def load(self, uow: UnitOfWork, ref: JobRef) -> tuple[Run, Rule]:
+        run = _run_in(uow, ref)
+        return run, _rule(uow, run.workspace_id, run.rule_id)
 
     def next_targets(
-        self, uow: SqlUnitOfWork, job: tuple[Run, Rule], after: str | None, size: int
+        self, uow: UnitOfWork, job: tuple[Run, Rule], after: str | None, size: int
     ) -> jobs.Targets[Subject]:
         run, rule = job
         if not run.dry_run:
             uow.counts.lock(run.workspace_id)  # the workspace lock first, as everywhere
-        chosen = store.candidates(
-            uow.conn,
+        chosen = uow.automations.candidates(
             run.workspace_id,
             user_filter(rule.definition.conditions, run.started_at),
             after=after,
@@ -356,7 +351,7 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
 
     def act(
         self,
-        uow: SqlUnitOfWork,
+        uow: UnitOfWork,
         job: tuple[Run, Rule],
         targets: jobs.Targets[Subject],
         now: datetime,
@@ -368,10 +363,10 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
             outcomes, self.simulated[run.id] = simulate(rule, workspace, targets.items, running)
         else:
             outcomes = act(uow, rule, run, targets.items, now, locked=targets.known)
-        _record(uow.conn, rule, run, outcomes)
+        _record(uow, rule, run, outcomes)
 
-    def completed(self, uow: SqlUnitOfWork, ref: JobRef, now: datetime) -> None:
-        run = _run_in(uow.conn, ref)
+    def completed(self, uow: UnitOfWork, ref: JobRef, now: datetime) -> None:
+        run = _run_in(uow, ref)
         publish(uow, run.workspace_id, [completed_event(run)], now)
 
 
@@ -384,10 +379,10 @@ def completed_event(run: Run) -> WebhookEvent:
     )
 
 
-def _record(conn: Connection, rule: Rule, run: Run, outcomes: Sequence[Outcome]) -> None:
+def _record(uow: UnitOfWork, rule: Rule, run: Run, outcomes: Sequence[Outcome]) -> None:
     to = rule.definition.action.status
-    store.add_counts(conn, run, counts(outcomes, to))
-    store.insert_outcomes(conn, run.workspace_id, run.id, outcomes, to)
+    uow.automations.add_counts(run, counts(outcomes, to))
+    uow.automations.insert_outcomes(run.workspace_id, run.id, outcomes, to)
 
 
 def counts(outcomes: Iterable[Outcome], to: Status | None) -> dict[str, int]:
@@ -403,7 +398,7 @@ def counts(outcomes: Iterable[Outcome], to: Status | None) -> dict[str, int]:
 
 
 def act(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     rule: Rule,
     run: Run,
     users: Sequence[Subject],
@@ -466,7 +461,7 @@ def simulate(
 
 
 def _queue_webhooks(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     rule: Rule,
     run: Run,
     users: Sequence[Subject],
@@ -510,24 +505,24 @@ def _queue_webhooks(
 
 
 def run_due(
-    engine: Engine, clock: Clock, *, holder: str, tuning: jobs.Tuning, limit: int = 20
+    uow: UnitOfWork, clock: Clock, *, holder: str, tuning: jobs.Tuning, limit: int = 20
 ) -> list[Run]:
     """Start every due schedule rule (each exactly once across all processes) and
     go on with runs whose runner died. For `roster serve`'s loop and for cron."""
     done: list[Run] = []
-    with engine.connect() as conn:
-        due = store.due_rules(conn, clock(), limit)
+    with uow.read_only() as reading:
+        due = reading.automations.due_rules(clock(), limit)
     for workspace_id, rule_id, seen in due:
-        run = _claim(engine, workspace_id, rule_id, seen, holder, clock, tuning)
+        run = _claim(uow, workspace_id, rule_id, seen, holder, clock, tuning)
         if run is not None:
-            done.append(execute(engine, run, clock, tuning))
-    runner = jobs.Runner(partial(SqlUnitOfWork, engine), Runs(), holder, clock, tuning)
+            done.append(execute(uow, run, clock, tuning))
+    runner = jobs.Runner(lambda: uow, Runs(), holder, clock, tuning)
     resumed = runner.run_pending(limit=limit)
-    return done + [_run(engine, ref) for ref in resumed]
+    return done + [_run(uow, ref) for ref in resumed]
 
 
 def _claim(
-    engine: Engine,
+    uow: UnitOfWork,
     workspace_id: str,
     rule_id: str,
     seen: datetime,
@@ -538,29 +533,29 @@ def _claim(
     """Win the due rule (compare-and-set on next_run_at) and open its run, leased to
     `holder`, together."""
     now = clock()
-    with SqlUnitOfWork(engine) as uow:
-        rule = store.get_rule(uow.conn, workspace_id, rule_id)
+    with uow:
+        rule = uow.automations.get_rule(workspace_id, rule_id)
         workspace = uow.workspaces.get(workspace_id)
         if rule is None or workspace is None:
             return None
         following = next_run(rule.definition.trigger, now, workspace.timezone)
-        if not store.claim_due(uow.conn, workspace_id, rule_id, seen, following):
+        if not uow.automations.claim_due(workspace_id, rule_id, seen, following):
             return None
         run = _new_run(rule, "schedule", False, now, depth=0)
         run = replace(run, holder=holder, lease_until=now + tuning.lease)
-        store.insert_run(uow.conn, run)
+        uow.automations.insert_run(run)
         uow.commit()
         return run
 
 
 def dry_run_all(
-    engine: Engine, *, workspace_id: str, clock: Clock, tuning: jobs.Tuning
+    uow: UnitOfWork, *, workspace_id: str, clock: Clock, tuning: jobs.Tuning
 ) -> list[Run]:
     """Dry-run every enabled schedule rule of a workspace (`roster automations run
     --dry-run`)."""
-    with engine.connect() as conn:
-        rules = store.list_rules(conn, workspace_id)
-    dry_run = partial(start_run, engine, workspace_id=workspace_id, dry_run=True, clock=clock)
+    with uow.read_only() as reading:
+        rules = reading.automations.list_rules(workspace_id)
+    dry_run = partial(start_run, uow, workspace_id=workspace_id, dry_run=True, clock=clock)
     return [
         dry_run(rule_id=r.id, tuning=tuning)
         for r in rules
@@ -581,7 +576,7 @@ class Event:
 
 
 def post_event(
-    engine: Engine,
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     type: str,
@@ -598,7 +593,7 @@ def post_event(
         )
     if (user_id is None) == (email is None):
         raise errors.InvalidInput("Name the user by user_id or by email (one of them).")
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         user = (
             uow.users.get(workspace_id, user_id)
             if user_id is not None
@@ -613,30 +608,29 @@ def post_event(
         return event_id
 
 
-def dispatch(engine: Engine, clock: Clock, *, limit: int = 20) -> list[Run]:
+def dispatch(uow: UnitOfWork, clock: Clock, *, limit: int = 20) -> list[Run]:
     """Act on the events waiting in every workspace (a `roster serve` tick)."""
-    with engine.connect() as conn:
-        workspaces = store.workspaces_with_events(conn, limit)
-    return [run for w in workspaces for run in dispatch_workspace(engine, w, clock)]
+    with uow.read_only() as reading:
+        workspaces = reading.automations.workspaces_with_events(limit)
+    return [run for w in workspaces for run in dispatch_workspace(uow, w, clock)]
 
 
-def dispatch_workspace(engine: Engine, workspace_id: str, clock: Clock) -> list[Run]:
+def dispatch_workspace(uow: UnitOfWork, workspace_id: str, clock: Clock) -> list[Run]:
     """One transaction: the next events of a workspace, each matched against its
     enabled event rules, acted on, and marked done. A rule's failure is its run's
     (rolled back to a savepoint and recorded), never the other rules'."""
     now = clock()
-    with SqlUnitOfWork(engine) as uow:
-        conn = uow.conn
-        seq = store.lock_cursor(conn, workspace_id)
+    with uow:
+        seq = uow.automations.lock_cursor(workspace_id)
         audited = (
-            store.applied_events_after(conn, workspace_id, seq, EVENT_BATCH)
+            uow.automations.applied_events_after(workspace_id, seq, EVENT_BATCH)
             if seq is not None
             else []
         )
-        queued = store.pending_events(conn, workspace_id, EVENT_BATCH)
-        events = [_audit_event(conn, workspace_id, r) for r in audited]
+        queued = uow.automations.pending_events(workspace_id, EVENT_BATCH)
+        events = [_audit_event(uow, workspace_id, r) for r in audited]
         events += [_queued_event(r) for r in queued]
-        rules = store.event_rules(conn, workspace_id, {e.type for e in events})
+        rules = uow.automations.event_rules(workspace_id, {e.type for e in events})
         workspace = _workspace(uow, workspace_id)
         runs = [
             run
@@ -646,14 +640,15 @@ def dispatch_workspace(engine: Engine, workspace_id: str, clock: Clock) -> list[
             and (run := _event_run(uow, rule, workspace, e, now)) is not None
         ]
         if audited:
-            store.set_cursor(conn, workspace_id, audited[-1].seq)
-        store.mark_sent(conn, workspace_id, [r.id for r in queued], now)
+            uow.automations.set_cursor(workspace_id, audited[-1].seq)
+        uow.automations.mark_sent(workspace_id, [r.id for r in queued], now)
         uow.commit()
         return runs
 
 
-def _audit_event(conn: Connection, workspace_id: str, r: Row[Any]) -> Event:
-    parent = store.run_depth(conn, workspace_id, r.batch_id)
+def _audit_event(uow: UnitOfWork, workspace_id: str, r: AppliedChange) -> Event:
+    parent = uow.automations.run_depth(workspace_id, r.batch_id)
+    data: dict[str, Any]
     if r.from_status is None:
         kind, data = "user.created", {"status": r.to_status, "route": r.route}
     else:
@@ -667,20 +662,19 @@ def _audit_event(conn: Connection, workspace_id: str, r: Row[Any]) -> Event:
     return Event(r.id, kind, r.user_id, data, 0 if parent is None else parent + 1)
 
 
-def _queued_event(r: Row[Any]) -> Event:
+def _queued_event(r: QueuedEvent) -> Event:
     p = r.payload
     return Event(p.get("event_id") or r.id, r.topic, p["user_id"], p.get("data") or {}, 0)
 
 
 def _event_run(
-    uow: SqlUnitOfWork, rule: Rule, workspace: Workspace, e: Event, now: datetime
+    uow: UnitOfWork, rule: Rule, workspace: Workspace, e: Event, now: datetime
 ) -> Run | None:
     """The rule's run for one event, or None when its conditions do not hold."""
-    conn = uow.conn
     conditions = rule.definition.conditions
     if not event_matches(conditions, e.data):
         return None
-    subject = store.subject(conn, workspace.id, e.user_id, user_filter(conditions, now))
+    subject = uow.automations.subject(workspace.id, e.user_id, user_filter(conditions, now))
     if subject is None:
         return None
     run = _new_run(rule, "event", False, now, depth=e.depth, event=e.type, event_id=e.id)
@@ -691,22 +685,22 @@ def _event_run(
             finished_at=now,
             reason=f"loop protection: {MAX_DEPTH} event rules in a row; the chain stops here.",
         )
-        store.insert_run(conn, stopped)
+        uow.automations.insert_run(stopped)
         return stopped
-    store.insert_run(conn, run)
-    savepoint = conn.begin_nested()
+    uow.automations.insert_run(run)
+    savepoint = uow.savepoint()
     try:
         event = {"type": e.type, "id": e.id, "data": dict(e.data)}
-        _record(conn, rule, run, act(uow, rule, run, [subject], now, event))
+        _record(uow, rule, run, act(uow, rule, run, [subject], now, event))
         savepoint.commit()
     except Exception as crash:
         if database_away(crash):
             raise  # nothing is committed: the event is acted on when the database is back
         savepoint.rollback()
-        store.end_run(conn, run, "failed", jobs.reason(crash), now)
-        return _run_in(conn, JobRef(run.workspace_id, run.id))
-    store.end_run(conn, run, "succeeded", None, now)
-    done = _run_in(conn, JobRef(run.workspace_id, run.id))
+        uow.automations.end_run(run, "failed", jobs.reason(crash), now)
+        return _run_in(uow, JobRef(run.workspace_id, run.id))
+    uow.automations.end_run(run, "succeeded", None, now)
+    done = _run_in(uow, JobRef(run.workspace_id, run.id))
     publish(uow, run.workspace_id, [completed_event(done)], now)
     return done
 
@@ -720,37 +714,47 @@ class RunView:
     refused_by_code: dict[str, int]
 
 
-def read_run(conn: Connection, workspace_id: str, rule_id: str, run_id: str) -> RunView:
-    run = store.get_run(conn, workspace_id, run_id)
+def read_run(uow: UnitOfWork, workspace_id: str, rule_id: str, run_id: str) -> RunView:
+    with uow.read_only() as reading:
+        return _read_run(reading, workspace_id, rule_id, run_id)
+
+
+def _read_run(reading: UnitOfWork, workspace_id: str, rule_id: str, run_id: str) -> RunView:
+    run = reading.automations.get_run(workspace_id, run_id)
     if run is None or run.rule_id != rule_id:
         raise errors.NotFound("No such run of this automation.")
-    return RunView(run, store.refused_by_code(conn, workspace_id, run_id))
+    return RunView(run, reading.automations.refused_by_code(workspace_id, run_id))
 
 
-def get_rule(conn: Connection, workspace_id: str, rule_id: str) -> Rule:
-    return _rule(conn, workspace_id, rule_id)
+def get_rule(uow: UnitOfWork, workspace_id: str, rule_id: str) -> Rule:
+    with uow.read_only() as reading:
+        return _rule(reading, workspace_id, rule_id)
 
 
-def list_rules(conn: Connection, workspace_id: str) -> list[Rule]:
-    return store.list_rules(conn, workspace_id)
+def list_rules(uow: UnitOfWork, workspace_id: str) -> list[Rule]:
+    with uow.read_only() as reading:
+        return reading.automations.list_rules(workspace_id)
 
 
 def list_runs(
-    conn: Connection, workspace_id: str, rule_id: str, *, limit: int = 50, before: str | None
+    uow: UnitOfWork, workspace_id: str, rule_id: str, *, limit: int = 50, before: str | None
 ) -> list[Run]:
-    _rule(conn, workspace_id, rule_id)
-    return store.list_runs(conn, workspace_id, rule_id, limit=limit, before=before)
+    with uow.read_only() as reading:
+        _rule(reading, workspace_id, rule_id)
+        return reading.automations.list_runs(workspace_id, rule_id, limit=limit, before=before)
 
 
 def list_outcomes(
-    conn: Connection, workspace_id: str, rule_id: str, run_id: str, *, after: str | None, limit: int
+    uow: UnitOfWork, workspace_id: str, rule_id: str, run_id: str, *, after: str | None, limit: int
 ) -> list[ResultRow]:
-    read_run(conn, workspace_id, rule_id, run_id)
-    return store.list_outcomes(conn, workspace_id, run_id, after=after, limit=limit)
+    with uow.read_only() as reading:
+        _read_run(reading, workspace_id, rule_id, run_id)
+        return reading.automations.list_outcomes(workspace_id, run_id, after=after, limit=limit)
 
 
 def runs_for_user(
-    conn: Connection, workspace_id: str, user_id: str, limit: int = 20
+    uow: UnitOfWork, workspace_id: str, user_id: str, limit: int = 20
 ) -> list[tuple[Run, ResultRow, str]]:
     """The automation runs that touched a user, newest first: for their profile."""
-    return store.runs_for_user(conn, workspace_id, user_id, limit)
+    with uow.read_only() as reading:
+        return reading.automations.runs_for_user(workspace_id, user_id, limit)

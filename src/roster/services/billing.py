@@ -6,6 +6,9 @@ its own transaction: one primary-key read, whatever the number of users. Usage
 over time is replayed from the applied audit events (domain.billing says how);
 snapshots are that replay saved per sealed day, so a year's report reads at most
 365 rows plus the events of the days not sealed yet.
+
+Reports read on the caller's connection, like the other read-side queries; the
+snapshot builder and the check take the unit of work.
 """
 
 from collections.abc import Iterator
@@ -13,22 +16,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection
 
-from roster.adapters.database import WRITE
-from roster.adapters.tables import audit_events, billing_days, users, workspaces
+from roster.adapters.billing_store import SqlBilling
 from roster.domain import billing as arithmetic
-from roster.domain.audit import APPLIED, AuditKind
+from roster.domain import errors
 from roster.domain.billing import ORIGIN, Cursor, DayUsage, Totals, Transition
 from roster.domain.transitions import Policy
 from roster.domain.vocabulary import Role, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import queries
-
-_TO: dict[str, Status] = {s.value: s for s in Status}
-_STATUS: dict[str | None, Status | None] = {None: None} | {s.value: s for s in Status}
-_FIRST_PAGE, _PAGE = 256, 8192
-
+from roster.services.ports import Billing, UnitOfWork
 
 # --- The count now ---------------------------------------------------------------
 
@@ -102,7 +100,8 @@ def usage(conn: Connection, workspace: Workspace, first: date, last: date) -> Us
     """
     arithmetic.check_period(first, last)
     period = arithmetic.days(first, last, workspace.timezone)
-    saved = {s.day: s for s in _snapshots(conn, workspace, first, last)}
+    ledger = SqlBilling(conn)
+    saved = {s.day: s for s in ledger.snapshots(workspace.id, workspace.timezone, first, last)}
     out: list[DayUsage] = []
     cursor: Cursor | None = None
     i = 0
@@ -114,9 +113,9 @@ def usage(conn: Connection, workspace: Workspace, first: date, last: date) -> Us
         j = i
         while j < len(period) and period[j].day not in saved:
             j += 1
-        start = cursor or _base_before(conn, workspace, period[i].day)
+        start = cursor or _base_before(ledger, workspace, period[i].day)
         out += arithmetic.usage_by_day(
-            period[i:j], start, transitions(conn, workspace.id, start.seq)
+            period[i:j], start, ledger.transitions(workspace.id, start.seq)
         )
         cursor, i = out[-1].end, j
     return UsageReport(first, last, workspace.timezone, out, arithmetic.totals(out))
@@ -125,120 +124,72 @@ def usage(conn: Connection, workspace: Workspace, first: date, last: date) -> Us
 def active_at(conn: Connection, workspace: Workspace, instant: datetime) -> int:
     """The Active count at a past instant (for an invoice date), from the audit log."""
     arithmetic.check_instant(instant)
-    start = _base_before(conn, workspace, arithmetic.day_of(instant, workspace.timezone))
-    return arithmetic.active_at(start, transitions(conn, workspace.id, start.seq), instant)
-
-
-def _applied_status(a: Any) -> tuple[ColumnElement[bool], ...]:
-    """Applied status changes: what moves a headcount (admin actions move none)."""
-    return (a.outcome == APPLIED, a.kind == AuditKind.STATUS)
+    ledger = SqlBilling(conn)
+    start = _base_before(ledger, workspace, arithmetic.day_of(instant, workspace.timezone))
+    return arithmetic.active_at(start, ledger.transitions(workspace.id, start.seq), instant)
 
 
 def transitions(conn: Connection, workspace_id: str, after_seq: int) -> Iterator[Transition]:
-    """The workspace's applied transitions after `after_seq`, in seq order, page by page,
-    so a caller that stops early reads little."""
-    a = audit_events.c
-    page, last = _FIRST_PAGE, after_seq
-    while True:
-        rows = conn.execute(
-            select(a.seq, a.user_id, a.from_status, a.to_status, a.at)
-            .where(*_applied_status(a), a.workspace_id == workspace_id, a.seq > last)
-            .order_by(a.seq)
-            .limit(page)
-        ).all()
-        for seq, user_id, from_status, to_status, at in rows:
-            yield Transition(seq, user_id, _STATUS[from_status], _TO[to_status], at)
-        if len(rows) < page:
-            return
-        last, page = rows[-1][0], _PAGE
+    """The workspace's applied transitions after `after_seq`, in seq order."""
+    return SqlBilling(conn).transitions(workspace_id, after_seq)
+
+
+def _base_before(ledger: Billing, workspace: Workspace, day: date) -> Cursor:
+    """Where the stream stands at the start of `day`, or before it: the end of the
+    latest snapshot before that day, else the very beginning of the log."""
+    snap = ledger.latest_snapshot(workspace.id, workspace.timezone, day)
+    return snap.end if snap else ORIGIN
 
 
 # --- Snapshots ---------------------------------------------------------------------
 
 
-def _snapshot_of(row: Any) -> DayUsage:
-    end = Cursor(row.closing, row.through_seq, row.clock)
-    return DayUsage(row.day, row.opening, row.peak, row.closing, row.seat_days, end)
-
-
-def _snapshots(conn: Connection, workspace: Workspace, first: date, last: date) -> list[DayUsage]:
-    b = billing_days.c
-    rows = conn.execute(
-        select(billing_days)
-        .where(
-            b.workspace_id == workspace.id,
-            b.timezone == workspace.timezone,
-            b.day >= first,
-            b.day <= last,
-        )
-        .order_by(b.day)
-    )
-    return [_snapshot_of(r) for r in rows]
-
-
-def _latest_snapshot(conn: Connection, workspace: Workspace, before: date) -> DayUsage | None:
-    b = billing_days.c
-    row = conn.execute(
-        select(billing_days)
-        .where(b.workspace_id == workspace.id, b.timezone == workspace.timezone, b.day < before)
-        .order_by(b.day.desc())
-        .limit(1)
-    ).first()
-    return _snapshot_of(row) if row else None
-
-
-def _base_before(conn: Connection, workspace: Workspace, day: date) -> Cursor:
-    """Where the stream stands at the start of `day`, or before it: the end of the
-    latest snapshot before that day, else the very beginning of the log."""
-    snap = _latest_snapshot(conn, workspace, day)
-    return snap.end if snap else ORIGIN
-
-
-def build_snapshots(engine: Engine, workspace_id: str, now: datetime) -> int:
+def build_snapshots(uow: UnitOfWork, workspace_id: str, now: datetime) -> int:
     """Save every sealed day not saved yet; returns how many days were written.
 
     Idempotent and safe to run from many processes at once: a sealed day's figures
     can no longer change, so two builders compute the same row and the second
     insert of it is skipped. Snapshots built in another time zone are dropped first.
     """
-    with engine.connect() as conn:
-        workspace = queries.workspace_by_id(conn, workspace_id)
-        stale = conn.execute(
-            select(func.count())
-            .select_from(billing_days)
-            .where(
-                billing_days.c.workspace_id == workspace_id,
-                billing_days.c.timezone != workspace.timezone,
-            )
-        ).scalar_one()
-        latest = None if stale else _latest_snapshot(conn, workspace, date.max)
-        rows = _sealed_days(conn, workspace, latest, now)
-    with engine.execution_options(**WRITE).begin() as conn:
+    with uow.read_only() as reading:
+        workspace = _workspace(reading, workspace_id)
+        ledger = reading.billing
+        stale = ledger.has_snapshots_not_in(workspace_id, workspace.timezone)
+        latest = None if stale else _base_snapshot(ledger, workspace)
+        days = _sealed_days(ledger, workspace, latest)
+    with uow:
         if stale:
-            conn.execute(delete(billing_days).where(billing_days.c.workspace_id == workspace_id))
-        if rows:
-            _insert_new(conn, rows)
-    return len(rows)
+            uow.billing.drop_snapshots(workspace_id)
+        uow.billing.save_snapshots(workspace_id, workspace.timezone, days, now)
+        uow.commit()
+    return len(days)
 
 
-def rebuild_snapshots(engine: Engine, workspace_id: str, now: datetime) -> int:
+def rebuild_snapshots(uow: UnitOfWork, workspace_id: str, now: datetime) -> int:
     """Drop the workspace's snapshots and build them again from the audit log."""
-    with engine.execution_options(**WRITE).begin() as conn:
-        conn.execute(delete(billing_days).where(billing_days.c.workspace_id == workspace_id))
-    return build_snapshots(engine, workspace_id, now)
+    with uow:
+        uow.billing.drop_snapshots(workspace_id)
+        uow.commit()
+    return build_snapshots(uow, workspace_id, now)
 
 
-def _sealed_days(
-    conn: Connection, workspace: Workspace, latest: DayUsage | None, now: datetime
-) -> list[dict[str, Any]]:
+def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
+    workspace = uow.workspaces.get(workspace_id)
+    if workspace is None:
+        raise errors.NotFound("No such workspace.")
+    return workspace
+
+
+def _base_snapshot(ledger: Billing, workspace: Workspace) -> DayUsage | None:
+    return ledger.latest_snapshot(workspace.id, workspace.timezone, date.max)
+
+
+def _sealed_days(ledger: Billing, workspace: Workspace, latest: DayUsage | None) -> list[DayUsage]:
     start = latest.end if latest else ORIGIN
-    a = audit_events.c
-    applied_after = (*_applied_status(a), a.workspace_id == workspace.id, a.seq > start.seq)
-    first_at, max_at = conn.execute(
-        select(func.min(a.at), func.max(a.at)).where(*applied_after)
-    ).one()
-    if first_at is None:
+    span = ledger.applied_span(workspace.id, start.seq)
+    if span is None:
         return []
+    first_at, max_at = span
     clock = max(max_at, start.clock) if start.clock else max_at
     tz = workspace.timezone
     first = latest.day + timedelta(days=1) if latest else arithmetic.day_of(first_at, tz)
@@ -246,45 +197,15 @@ def _sealed_days(
     if last < first:
         return []
     period = arithmetic.days(first, last, tz)
-    usage_days = arithmetic.usage_by_day(period, start, transitions(conn, workspace.id, start.seq))
-    return [_snapshot_row(workspace, d, now) for d in usage_days]
+    return arithmetic.usage_by_day(period, start, ledger.transitions(workspace.id, start.seq))
 
 
-def _snapshot_row(workspace: Workspace, d: DayUsage, now: datetime) -> dict[str, Any]:
-    return {
-        "workspace_id": workspace.id,
-        "day": d.day,
-        "timezone": workspace.timezone,
-        "opening": d.opening,
-        "peak": d.peak,
-        "closing": d.closing,
-        "seat_days": d.seat_days,
-        "through_seq": d.end.seq,
-        "clock": d.end.clock,
-        "built_at": now,
-    }
-
-
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert, skipping days another builder saved first (their rows are identical)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(billing_days).on_conflict_do_nothing(), rows)
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(billing_days).on_conflict_do_nothing(), rows)
-    else:  # pragma: no cover - we ship SQLite and PostgreSQL
-        conn.execute(insert(billing_days), rows)
-
-
-def build_all_snapshots(engine: Engine, now: datetime, *, rebuild: bool = False) -> int:
+def build_all_snapshots(uow: UnitOfWork, now: datetime, *, rebuild: bool = False) -> int:
     """Bring every workspace's snapshots up to date (the nightly job), or rebuild them."""
-    with engine.connect() as conn:
-        ids = list(conn.execute(select(workspaces.c.id).order_by(workspaces.c.id)).scalars())
+    with uow.read_only() as reading:
+        ids = reading.billing.workspace_ids()
     build = rebuild_snapshots if rebuild else build_snapshots
-    return sum(build(engine, workspace_id, now) for workspace_id in ids)
+    return sum(build(uow, workspace_id, now) for workspace_id in ids)
 
 
 # --- Verification ------------------------------------------------------------------
@@ -322,18 +243,19 @@ class Verification:
         return not self.differences
 
 
-def verify(engine: Engine, workspace_id: str) -> Verification:
+def verify(uow: UnitOfWork, workspace_id: str) -> Verification:
     """Recompute the counts from the users table and from the audit log, in one
     consistent read, and compare them with the counter row and the snapshots."""
-    with _consistent(engine) as conn:
-        workspace = queries.workspace_by_id(conn, workspace_id)
-        counter = queries.user_counts_of(conn, workspace_id)
-        table = _statuses_in_users_table(conn, workspace_id)
+    with uow.read_only(consistent=True) as reading:
+        workspace = _workspace(reading, workspace_id)
+        ledger = reading.billing
+        counter = reading.counts.read(workspace_id)
+        table = ledger.statuses(workspace_id)
         replayed: dict[str, Status] = {}
-        for t in transitions(conn, workspace_id, 0):
+        for t in ledger.transitions(workspace_id, 0):
             replayed[t.user_id] = t.to_status
-        owners = _active_owners(conn, workspace_id)
-        snapshots_differing = _check_snapshots(conn, workspace)
+        owners = ledger.active_owners(workspace_id)
+        snapshots_differing = _check_snapshots(ledger, workspace)
     differing = [
         (user_id, status, replayed.get(user_id))
         for user_id, status in table.items()
@@ -348,36 +270,6 @@ def verify(engine: Engine, workspace_id: str) -> Verification:
     )
 
 
-def _consistent(engine: Engine) -> Connection:
-    """A read that sees one moment of the database (REPEATABLE READ on PostgreSQL;
-    a SQLite read transaction is a snapshot already)."""
-    conn = engine.connect()
-    if conn.dialect.name == "postgresql":
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-    return conn
-
-
-def _statuses_in_users_table(conn: Connection, workspace_id: str) -> dict[str, Status]:
-    rows = conn.execute(
-        select(users.c.id, users.c.status).where(users.c.workspace_id == workspace_id)
-    )
-    return {user_id: Status(status) for user_id, status in rows}
-
-
-def _active_owners(conn: Connection, workspace_id: str) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(users)
-            .where(
-                users.c.workspace_id == workspace_id,
-                users.c.role == Role.OWNER.value,
-                users.c.status == Status.ACTIVE.value,
-            )
-        ).scalar_one()
-    )
-
-
 def _tally(statuses: Any, active_owners: int) -> UserCounts:
     counts = UserCounts(active_owners=active_owners)
     for status in statuses:
@@ -385,19 +277,11 @@ def _tally(statuses: Any, active_owners: int) -> UserCounts:
     return counts
 
 
-def _check_snapshots(conn: Connection, workspace: Workspace) -> list[date]:
-    b = billing_days.c
-    saved = [
-        _snapshot_of(r)
-        for r in conn.execute(
-            select(billing_days)
-            .where(b.workspace_id == workspace.id, b.timezone == workspace.timezone)
-            .order_by(b.day)
-        )
-    ]
+def _check_snapshots(ledger: Billing, workspace: Workspace) -> list[date]:
+    saved = ledger.snapshots(workspace.id, workspace.timezone)
     if not saved:
         return []
     period = arithmetic.days(saved[0].day, saved[-1].day, workspace.timezone)
-    fresh = arithmetic.usage_by_day(period, ORIGIN, transitions(conn, workspace.id, 0))
+    fresh = arithmetic.usage_by_day(period, ORIGIN, ledger.transitions(workspace.id, 0))
     recomputed = {d.day: (d, d.end) for d in fresh}
     return [s.day for s in saved if s.day not in recomputed or recomputed[s.day] != (s, s.end)]

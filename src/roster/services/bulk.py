@@ -38,6 +38,7 @@ from roster.domain.vocabulary import ReasonCode, Role, Route, Status
 from roster.domain.webhooks import Event
 from roster.domain.workspaces import UserCounts
 from roster.services import jobs, queries
+from roster.services.ports import Leases
 from roster.services.status import Outcome, apply_changes
 from roster.services.webhooks import publish
 
@@ -381,7 +382,7 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
     ids or the filter), changed through `apply_changes` on route bulk, one result
     row per user, and the job's counts."""
 
-    def leases(self, uow: SqlUnitOfWork) -> jobs.Leases:
+    def leases(self, uow: SqlUnitOfWork) -> Leases:
         return SqlJobLeases(uow.conn, BULK_JOBS)
 
     def load(self, uow: SqlUnitOfWork, ref: JobRef) -> Job:

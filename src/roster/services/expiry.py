@@ -11,14 +11,10 @@ minute. Reactivating an expired user forgets the passed date (the status write
 does it, `NewStatus.clears_expiry`), unless a new one is given.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 from itertools import groupby
 from types import EllipsisType
 
-from sqlalchemy import Engine, select
-
-from roster.adapters.tables import users
 from roster.domain.audit import AuditKind, admin_action
 from roster.domain.ids import new_id
 from roster.domain.users import Actor, User
@@ -28,26 +24,18 @@ from roster.services.status import Outcome, apply_changes
 
 EXPIRY = Actor(id=None, name="expiry")
 BATCH = 1000  # users per workspace per tick: a tick stays short; the next takes the rest
-_LIVE = (Status.ACTIVE.value, Status.BLOCKED.value)
 
 
-def expire_due(engine: Engine, uow: Callable[[], UnitOfWork], now: datetime) -> list[Outcome]:
+def expire_due(uow: UnitOfWork, now: datetime) -> list[Outcome]:
     """Make the users whose `expires_at` has passed Inactive (route automation,
     reason expired), a batch per workspace, and spend the refused ones' expiry.
     Any number of processes may run it: the door re-reads each status under lock,
     so a user already made Inactive comes back unchanged, not twice."""
-    c = users.c
-    query = (
-        select(c.workspace_id, c.id)
-        .where(c.status.in_(_LIVE), c.expires_at <= now)
-        .order_by(c.workspace_id, c.id)
-        .limit(BATCH)
-    )
-    with engine.connect() as conn:
-        due = conn.execute(query).all()
+    with uow.read_only() as reading:
+        due = reading.users.expired(now, BATCH)
     outcomes: list[Outcome] = []
-    for workspace_id, rows in groupby(due, key=lambda r: str(r[0])):
-        outcomes += _expire(uow(), workspace_id, [str(r[1]) for r in rows], now)
+    for workspace_id, rows in groupby(due, key=lambda r: r[0]):
+        outcomes += _expire(uow, workspace_id, [user_id for _, user_id in rows], now)
     return outcomes
 
 

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from roster.adapters import mailbox, smtp
 from roster.adapters.tokens import without_secrets
@@ -131,7 +131,7 @@ def _notice(workspace: Workspace, change: StatusNotice, email: str, name: str) -
 
 
 def deliver(
-    engine: Engine,
+    uow: UnitOfWork,
     now: datetime,
     *,
     smtp_url: str | None,
@@ -144,11 +144,15 @@ def deliver(
     if not smtp_url:
         return 0
     server = smtp.SmtpServer.parse(smtp_url)
-    rows = mailbox.claim_due(engine, now, LEASE, limit)
+    with uow:
+        rows = uow.mail.claim_due(now, LEASE, limit)
+        uow.commit()
     if not rows:
         return 0
-    results = send(server, [_message(r, mail_from) for r in rows])
-    mailbox.record(engine, [(r, _outcome(r, s, now)) for r, s in zip(rows, results, strict=True)])
+    results = send(server, [_message(r, mail_from) for r in rows])  # no transaction open
+    with uow:
+        uow.mail.record([(r, _outcome(r, s, now)) for r, s in zip(rows, results, strict=True)])
+        uow.commit()
     return sum(s.ok for s in results)
 
 

@@ -40,7 +40,7 @@ def main() -> None:
         engine = make_engine(url)
         upgrade(engine)
         container = Container(Settings(database_url=url), engine, clock=lambda: DEMO_NOW)
-        seed_demo(container.uow, now=DEMO_NOW)
+        seed_demo(container.uow, now=DEMO_NOW, tuning=container.jobs)
         OUT.mkdir(parents=True, exist_ok=True)
         with live_server(container) as base, chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})

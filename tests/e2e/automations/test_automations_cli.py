@@ -3,6 +3,7 @@
 import json
 import secrets
 
+from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Route
 from roster.entrypoints.cli import common
@@ -32,7 +33,7 @@ def test_list_and_dry_run_then_run_for_cron(roster: None) -> None:
     with engine.connect() as conn:
         workspace_id = queries.workspace_by_slug(conn, slug).id
     rule = auto.create_rule(
-        engine,
+        SqlUnitOfWork(engine),
         workspace_id=workspace_id,
         data={
             "name": "Every minute",

@@ -107,5 +107,5 @@ def test_the_nightly_job_saves_sealed_days_once_per_period(
             .where(billing_days.c.workspace_id == tenant.id)
         ).scalar_one()
     assert saved > 0
-    assert billing.build_snapshots(container.engine, tenant.id, T0) == 0  # nothing left to do
+    assert billing.build_snapshots(container.uow(), tenant.id, T0) == 0  # nothing left to do
     assert not background.SNAPSHOTS.due(container.clock())  # the next run waits

@@ -5,7 +5,6 @@ import threading
 
 from fastapi.testclient import TestClient
 
-from roster.adapters import mailbox
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.services import mail
@@ -35,8 +34,8 @@ def test_senders_running_at_once_send_each_message_once(
 
     def sender() -> None:
         url = f"smtp://127.0.0.1:{port}"
-        engine, sender_ = mail_container.engine, mail_container.settings.mail_from
-        while mail.deliver(engine, clock(), smtp_url=url, mail_from=sender_, limit=3):
+        uow, sender_ = mail_container.uow(), mail_container.settings.mail_from
+        while mail.deliver(uow, clock(), smtp_url=url, mail_from=sender_, limit=3):
             pass
 
     threads = [threading.Thread(target=sender) for _ in range(3)]
@@ -59,7 +58,9 @@ def test_a_message_whose_sender_died_is_sent_again_with_the_same_message_id_afte
     [email] = _invite_many(mail_client, admin, "crash", 1)
     send_through(mail_container, port)  # whatever else is due leaves first
     [invitation] = _invite_many(mail_client, admin, "crashed", 1)
-    claimed = mailbox.claim_due(mail_container.engine, clock(), mail.LEASE, limit=50)
+    with mail_container.uow() as uow:
+        claimed = uow.mail.claim_due(clock(), mail.LEASE, limit=50)
+        uow.commit()
     assert [r.to_address for r in claimed] == [invitation]  # then the sender dies
     send_through(mail_container, port)
     assert server.to(invitation) == []  # leased: nobody else sends it meanwhile

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from roster.domain.rules.definition import RuleDefinition
 from roster.domain.rules.summary import summary
@@ -71,3 +71,27 @@ class Run:
     holder: str | None = None
     lease_until: datetime | None = None
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedChange:
+    """A status change read back from the audit log, for the event rules: a
+    `from_status` of None is the user's creation."""
+
+    seq: int
+    id: str
+    user_id: str
+    from_status: str | None
+    to_status: str
+    route: str
+    reason_code: str | None
+    batch_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEvent:
+    """An event waiting in the outbox (`user.signed_in`, or one the host posted)."""
+
+    id: str
+    topic: str
+    payload: dict[str, Any]

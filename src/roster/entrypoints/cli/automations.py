@@ -25,8 +25,7 @@ def list_rules(
 ) -> None:
     """Every rule of a workspace, in plain words."""
     workspace_id = _workspace_id(workspace)
-    with container().engine.connect() as conn:
-        rules = auto.list_rules(conn, workspace_id)
+    rules = auto.list_rules(container().uow(), workspace_id)
     if json_out:
         emit_json(
             [
@@ -61,11 +60,11 @@ def run(
             if workspace is None:
                 fail("--dry-run needs --workspace SLUG: the workspace to preview.")
             runs = auto.dry_run_all(
-                c.engine, workspace_id=_workspace_id(workspace), clock=c.clock, tuning=c.jobs
+                c.uow(), workspace_id=_workspace_id(workspace), clock=c.clock, tuning=c.jobs
             )
         else:
-            runs = auto.run_due(c.engine, c.clock, holder=f"cli:{this_process()}", tuning=c.jobs)
-            runs += auto.dispatch(c.engine, c.clock)
+            runs = auto.run_due(c.uow(), c.clock, holder=f"cli:{this_process()}", tuning=c.jobs)
+            runs += auto.dispatch(c.uow(), c.clock)
             webhooks.deliver_configured(c.uow(), c.clock, c.settings)
     if workspace and not dry_run:
         wanted = _workspace_id(workspace)

@@ -70,7 +70,7 @@ def verify(
     c = container()
     with reported(), c.engine.connect() as conn:
         workspace_id = queries.workspace_by_slug(conn, workspace).id
-    check = billing.verify(c.engine, workspace_id)
+    check = billing.verify(c.uow(), workspace_id)
     if json_out:
         emit_json(
             {
@@ -112,10 +112,10 @@ def snapshot(
     c = container()
     now = c.clock()
     if workspace is None:
-        written = billing.build_all_snapshots(c.engine, now, rebuild=rebuild)
+        written = billing.build_all_snapshots(c.uow(), now, rebuild=rebuild)
     else:
         with reported(), c.engine.connect() as conn:
             workspace_id = queries.workspace_by_slug(conn, workspace).id
         build = billing.rebuild_snapshots if rebuild else billing.build_snapshots
-        written = build(c.engine, workspace_id, now)
+        written = build(c.uow(), workspace_id, now)
     typer.echo(f"Saved {written} day{'s' if written != 1 else ''} of usage.")

@@ -70,13 +70,16 @@ def init(demo: bool = typer.Option(False, "--demo", help="Seed the demo workspac
     typer.echo(f"Database ready at {c.engine.url.render_as_string(hide_password=True)}")
     if demo:
         with reported():
-            created = seed_demo(c.uow, now=c.clock())
+            created = seed_demo(c.uow, now=c.clock(), tuning=c.jobs)
         typer.echo("Seeded" if created else "Found", nl=False)
         admin_url = f"{c.settings.public_url.rstrip('/')}/admin"
         typer.echo(f' workspace "{DEMO_SLUG}". Sign in at {admin_url} with')
         typer.echo(
             f"  workspace: {DEMO_SLUG}\n  email:     {DEMO_EMAIL}\n  password:  {DEMO_PASSWORD}"
         )
+        listens = f"http://{c.settings.host}:{c.settings.port}"
+        if not c.settings.public_url.startswith(listens):  # behind a proxy: say both
+            typer.echo(f"`roster serve` listens on {listens}.")
 
 
 app.command()(serve.serve)

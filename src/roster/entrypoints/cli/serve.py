@@ -52,8 +52,14 @@ def serve_metrics_apart(host: str) -> None:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    host: str | None = typer.Option(
+        None,
+        show_default=False,
+        help="Address to listen on (default: ROSTER_HOST, else 127.0.0.1).",
+    ),
+    port: int | None = typer.Option(
+        None, show_default=False, help="Port to listen on (default: ROSTER_PORT, else 8000)."
+    ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     background: bool = typer.Option(
         True, "--background/--no-background", help="Also run bulk jobs, automations, outbox."
@@ -63,8 +69,11 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    settings = get_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     count_across_workers()  # before anything imports prometheus-client
-    configure_logs(get_settings().log_format)
+    configure_logs(settings.log_format)
     serve_metrics_apart(host)
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the
     # handler it found: a no-op one lets the process exit 0, as supervisors expect.

@@ -62,13 +62,13 @@ def run_bulk_jobs(container: Container) -> None:
 def run_due_rules(container: Container) -> None:
     """Start due schedule rules (each once across every server) and resume dead runs."""
     automations.run_due(
-        container.engine, container.clock, holder=this_process(), tuning=container.jobs
+        container.uow(), container.clock, holder=this_process(), tuning=container.jobs
     )
 
 
 def act_on_events(container: Container) -> None:
     """Act on user.* and external events with the event rules."""
-    automations.dispatch(container.engine, container.clock)
+    automations.dispatch(container.uow(), container.clock)
 
 
 def send_webhooks(container: Container) -> None:
@@ -81,7 +81,7 @@ def send_mail(container: Container) -> None:
     """Send due emails over SMTP (none without ROSTER_SMTP_URL: they stay on the Emails page)."""
     settings = container.settings
     mail.deliver(
-        container.engine,
+        container.uow(),
         container.clock(),
         smtp_url=settings.smtp_url,
         mail_from=settings.mail_from,
@@ -100,13 +100,13 @@ def snapshot_billing(container: Container) -> None:
     moved past its end, so most nights this writes yesterday's row per workspace."""
     now = container.clock()
     if SNAPSHOTS.due(now):
-        billing.build_all_snapshots(container.engine, now)
+        billing.build_all_snapshots(container.uow(), now)
 
 
 def expire_accounts(container: Container) -> None:
     """Make the users whose `expires_at` has passed Inactive. Every tick (one indexed
     read when none is due), so an account ends within a minute of its date."""
-    expiry.expire_due(container.engine, container.uow, container.clock())
+    expiry.expire_due(container.uow(), container.clock())
 
 
 def queue_review_digests(container: Container) -> None:

@@ -2,16 +2,31 @@
 words, a dry-run preview, and each rule's runs with their per-user outcomes."""
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from roster.domain import errors
-from roster.domain.rules.definition import RuleInvalid, dormant_template
+from roster.domain.rules.definition import USER_EVENTS, RuleInvalid, dormant_template
 from roster.domain.rules.parse import parse_rule
 from roster.domain.rules.runs import Rule
 from roster.domain.rules.summary import summary
+from roster.entrypoints.web.admin.automation_form import (
+    EVENT_OPS,
+    FIELD_CHOICES,
+    REASONS,
+    ROLES,
+    STATUSES,
+    Row,
+    RuleForm,
+    form_error,
+    from_json,
+    read_form,
+    to_json,
+)
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading
@@ -23,17 +38,36 @@ router = APIRouter()
 
 
 def _rule(container: ContainerDep, admin: AdminDep, rule_id: str) -> Rule:
-    with reading(container) as conn:
-        try:
-            return auto.get_rule(conn, admin.workspace_id, rule_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from missing
+    try:
+        return auto.get_rule(container.uow(), admin.workspace_id, rule_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from missing
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What the editor holds: which of its two forms was sent (`form`: the fields;
+    `json`: the Advanced box, as is), both views of the rule, and the errors."""
+
+    editor: str
+    form: RuleForm
+    text: str
+    data: Any
+    errors: dict[str, str]
+
+
+async def _posted(request: Request) -> dict[str, list[str]]:
+    """The posted fields, each with all its values (condition rows are dynamic)."""
+    fields = await request.form()
+    return {k: [v for v in fields.getlist(k) if isinstance(v, str)] for k in fields}
+
+
+PostedDep = Annotated[dict[str, list[str]], Depends(_posted)]
 
 
 @router.get("/automations", response_class=HTMLResponse)
 def rules_page(request: Request, admin: AdminDep, container: ContainerDep) -> HTMLResponse:
-    with reading(container) as conn:
-        rules = auto.list_rules(conn, admin.workspace_id)
+    rules = auto.list_rules(container.uow(), admin.workspace_id)
     return render(request, "automations/list.html", title="Automations", rules=rules)
 
 
@@ -41,40 +75,104 @@ def rules_page(request: Request, admin: AdminDep, container: ContainerDep) -> HT
 def new_page(request: Request, admin: AdminDep, days: int = 90) -> HTMLResponse:
     """The editor, starting from the dormant-users template."""
     template = dormant_template(max(1, min(days, 3650)))
-    return _editor(request, None, json.dumps(template, indent=2), {})
+    return _editor(request, None, _fresh(template))
+
+
+def _fresh(data: dict[str, Any]) -> Submission:
+    """The editor's state for a rule's JSON shape, nothing submitted yet."""
+    return Submission("form", from_json(data), json.dumps(data, indent=2), data, {})
+
+
+def _judged(posted: dict[str, list[str]], fallback: RuleForm) -> Submission:
+    """The submission read and judged by the rule language. The form's fields are read
+    when `editor` is `form`; otherwise the JSON in `definition` (what older clients
+    and the Advanced box send), and the form keeps `fallback`."""
+    if (posted.get("editor") or ["json"])[-1] == "form":
+        form = read_form(posted)
+        translated = to_json(form)
+        errs = translated.errors or _rule_errors(translated.data, form_error)
+        text = json.dumps(translated.data, indent=2)
+        return Submission("form", form, text, translated.data, errs)
+    text = (posted.get("definition") or [""])[-1]
+    data, errs = _parsed(text)
+    form = from_json(data) if data is not None else fallback
+    return Submission("json", form, text, data, errs)
+
+
+def _rule_errors(data: Any, shown: Callable[[RuleInvalid], dict[str, str]]) -> dict[str, str]:
+    try:
+        parse_rule(data)
+    except RuleInvalid as bad:
+        return shown(bad)
+    return {}
+
+
+def _json_error(bad: RuleInvalid) -> dict[str, str]:
+    return {"definition": bad.detail}
 
 
 def _editor(
-    request: Request, rule: Any, text: str, errs: dict[str, str], status_code: int = 200
+    request: Request, rule: Rule | None, sub: Submission, status_code: int = 200
 ) -> HTMLResponse:
-    try:
-        words = summary(parse_rule(json.loads(text)))
-    except (ValueError, RuleInvalid, RecursionError):
-        words = None
+    words = None if sub.errors else _words(sub.data)
     return render(
         request,
         "automations/edit.html",
         status_code=status_code,
         title="Edit automation" if rule else "New automation",
         rule=rule,
-        text=text,
+        form=sub.form.with_blank_row(),
+        blank=Row(),
+        text=sub.text,
+        editor=sub.editor,
         words=words,
-        errors=errs,
+        errors=sub.errors,
+        choices=FORM_CHOICES,
     )
 
 
+FORM_CHOICES = {
+    "fields": FIELD_CHOICES,
+    "statuses": STATUSES,
+    "roles": ROLES,
+    "reasons": REASONS,
+    "event_ops": EVENT_OPS,
+    "events": (*USER_EVENTS, "payment.failed", "payment.succeeded"),
+}
+
+
+def _words(data: Any) -> str | None:
+    try:
+        return summary(parse_rule(data))
+    except (RuleInvalid, RecursionError):
+        return None
+
+
 def _parsed(text: str) -> tuple[Any, dict[str, str]]:
+    if len(text) > 20_000:
+        return None, {"definition": "This is too long: at most 20,000 characters."}
     try:
         data = json.loads(text)
     except ValueError as bad:
         return None, {"definition": f"This is not valid JSON: {bad}."}
     except RecursionError:
         return None, {"definition": "This is not valid JSON: it nests too deeply."}
-    try:
-        parse_rule(data)
-    except RuleInvalid as bad:
-        return None, {"definition": bad.detail}
-    return data, {}
+    return data, _rule_errors(data, _json_error)
+
+
+@router.post("/automations/summary")
+def summary_of(admin: AdminDep, posted: PostedDep) -> JSONResponse:
+    """The rule being edited in plain words, for the editor's script to keep in step:
+    the same fields as saving, judged the same way, and nothing saved. With the form's
+    fields, `definition` is the JSON they stand for (for the Advanced box)."""
+    sub = _judged(posted, RuleForm())
+    definition = sub.text if sub.editor == "form" else None
+    if sub.errors:
+        first = next(iter(sub.errors.values()))
+        problem = f"Not complete yet: {first}"
+        return JSONResponse({"summary": None, "problem": problem, "definition": definition})
+    words = _words(sub.data)
+    return JSONResponse({"summary": words, "problem": None, "definition": definition})
 
 
 @router.post("/automations/new")
@@ -83,22 +181,31 @@ def create(
     admin: AdminDep,
     container: ContainerDep,
     request_id: RequestIdDep,
-    definition: Annotated[str, Form(max_length=20_000)] = "",
+    posted: PostedDep,
 ) -> Response:
-    data, errs = _parsed(definition)
-    if errs:
-        return _editor(request, None, definition, errs, 422)
-    rule = auto.create_rule(
-        container.engine,
-        workspace_id=admin.workspace_id,
-        data=data,
-        created_by=admin.principal.actor,
-        route=admin.principal.route,
-        now=container.clock(),
-        allow_private_webhooks=container.settings.webhook_allow_private,
-        request_id=request_id,
-    )
+    sub = _judged(posted, from_json(dormant_template()))
+    if sub.errors:
+        return _editor(request, None, sub, 422)
+    try:
+        rule = auto.create_rule(
+            container.uow(),
+            workspace_id=admin.workspace_id,
+            data=sub.data,
+            created_by=admin.principal.actor,
+            route=admin.principal.route,
+            now=container.clock(),
+            allow_private_webhooks=container.settings.webhook_allow_private,
+            request_id=request_id,
+        )
+    except RuleInvalid as bad:
+        return _editor(request, None, _refused(sub, bad), 422)
     return redirect(request, f"/admin/automations/{rule.id}", flash="Automation saved.")
+
+
+def _refused(sub: Submission, bad: RuleInvalid) -> Submission:
+    """The submission with the service's refusal (a webhook to a private address)."""
+    errs = form_error(bad) if sub.editor == "form" else _json_error(bad)
+    return replace(sub, errors=errs)
 
 
 @router.get("/automations/{rule_id}", response_class=HTMLResponse)
@@ -106,8 +213,7 @@ def rule_page(
     request: Request, rule_id: str, admin: AdminDep, container: ContainerDep
 ) -> HTMLResponse:
     rule = _rule(container, admin, rule_id)
-    with reading(container) as conn:
-        runs = auto.list_runs(conn, admin.workspace_id, rule_id, limit=50, before=None)
+    runs = auto.list_runs(container.uow(), admin.workspace_id, rule_id, limit=50, before=None)
     text = json.dumps(rule.definition.as_json(), indent=2)
     return render(
         request, "automations/rule.html", title=rule.definition.name, rule=rule, runs=runs,
@@ -122,23 +228,26 @@ def save(
     admin: AdminDep,
     container: ContainerDep,
     request_id: RequestIdDep,
-    definition: Annotated[str, Form(max_length=20_000)] = "",
+    posted: PostedDep,
 ) -> Response:
     rule = _rule(container, admin, rule_id)
-    data, errs = _parsed(definition)
-    if errs:
-        return _editor(request, rule, definition, errs, 422)
-    auto.update_rule(
-        container.engine,
-        workspace_id=admin.workspace_id,
-        rule_id=rule_id,
-        data=data,
-        route=admin.principal.route,
-        actor=admin.principal.actor,
-        now=container.clock(),
-        allow_private_webhooks=container.settings.webhook_allow_private,
-        request_id=request_id,
-    )
+    sub = _judged(posted, from_json(rule.definition.as_json()))
+    if sub.errors:
+        return _editor(request, rule, sub, 422)
+    try:
+        auto.update_rule(
+            container.uow(),
+            workspace_id=admin.workspace_id,
+            rule_id=rule_id,
+            data=sub.data,
+            route=admin.principal.route,
+            actor=admin.principal.actor,
+            now=container.clock(),
+            allow_private_webhooks=container.settings.webhook_allow_private,
+            request_id=request_id,
+        )
+    except RuleInvalid as bad:
+        return _editor(request, rule, _refused(sub, bad), 422)
     return redirect(request, f"/admin/automations/{rule_id}", flash="Automation saved.")
 
 
@@ -147,7 +256,7 @@ def edit_page(
     request: Request, rule_id: str, admin: AdminDep, container: ContainerDep
 ) -> HTMLResponse:
     rule = _rule(container, admin, rule_id)
-    return _editor(request, rule, json.dumps(rule.definition.as_json(), indent=2), {})
+    return _editor(request, rule, _fresh(rule.definition.as_json()))
 
 
 @router.post("/automations/{rule_id}/toggle")
@@ -160,7 +269,7 @@ def toggle(
 ) -> Response:
     rule = _rule(container, admin, rule_id)
     auto.set_enabled(
-        container.engine,
+        container.uow(),
         workspace_id=admin.workspace_id,
         rule_id=rule_id,
         enabled=not rule.enabled,
@@ -185,7 +294,7 @@ def start(
     _rule(container, admin, rule_id)
     try:
         run = auto.start_run(
-            container.engine,
+            container.uow(),
             workspace_id=admin.workspace_id,
             rule_id=rule_id,
             dry_run=dry_run == "1",
@@ -207,14 +316,13 @@ def run_page(
     after: str | None = None,
 ) -> HTMLResponse:
     rule = _rule(container, admin, rule_id)
-    with reading(container) as conn:
-        try:
-            view = auto.read_run(conn, admin.workspace_id, rule_id, run_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from missing
-        outcomes = auto.list_outcomes(
-            conn, admin.workspace_id, rule_id, run_id, after=after, limit=100
-        )
+    try:
+        view = auto.read_run(container.uow(), admin.workspace_id, rule_id, run_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from missing
+    outcomes = auto.list_outcomes(
+        container.uow(), admin.workspace_id, rule_id, run_id, after=after, limit=100
+    )
     return render(
         request, "automations/run.html", title="Automation run", rule=rule, view=view,
         outcomes=outcomes, next_after=outcomes[-1].user_id if len(outcomes) == 100 else None,
@@ -231,7 +339,7 @@ def user_runs_page(
             queries.user_by_id(conn, admin.workspace_id, user_id)
         except errors.NotFound as missing:
             raise PageNotFound(missing.detail) from None
-        touched = auto.runs_for_user(conn, admin.workspace_id, user_id, limit=100)
+    touched = auto.runs_for_user(container.uow(), admin.workspace_id, user_id, limit=100)
     return render(
         request, "automations/user_runs.html", title="Automation runs", user_id=user_id,
         touched=touched,

@@ -1,7 +1,8 @@
 """Security headers on every dashboard response (pages, redirects and static files).
 
 The Content-Security-Policy allows nothing inline and nothing from elsewhere: the
-dashboard has no script, and its one stylesheet is served from /admin/static.
+dashboard's stylesheets and its one script (the automation editor's) are files
+served from /admin/static.
 """
 
 from starlette.datastructures import MutableHeaders

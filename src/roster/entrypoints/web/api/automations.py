@@ -167,8 +167,7 @@ def _checked(request: Request, make: Callable[[], T]) -> T | JSONResponse:
 @router.get("", response_model=RuleList, responses=responses(401, 403))
 def list_rules(principal: AdminDep, container: ContainerDep) -> RuleList:
     """Every rule of the workspace."""
-    with container.engine.connect() as conn:
-        rules = auto.list_rules(conn, principal.workspace_id)
+    rules = auto.list_rules(container.uow(), principal.workspace_id)
     return RuleList(items=[RuleOut.of(r) for r in rules])
 
 
@@ -198,7 +197,7 @@ def create(
     made = _checked(
         request,
         lambda: auto.create_rule(
-            container.engine,
+            container.uow(),
             workspace_id=principal.workspace_id,
             data=body,
             created_by=principal.actor,
@@ -213,8 +212,7 @@ def create(
 
 @router.get("/{rule_id}", response_model=RuleOut, responses=responses(401, 403, 404))
 def read(rule_id: str, principal: AdminDep, container: ContainerDep) -> RuleOut:
-    with container.engine.connect() as conn:
-        return RuleOut.of(auto.get_rule(conn, principal.workspace_id, rule_id))
+    return RuleOut.of(auto.get_rule(container.uow(), principal.workspace_id, rule_id))
 
 
 @router.put("/{rule_id}", response_model=RuleOut, responses=responses(401, 403, 404, 422))
@@ -230,7 +228,7 @@ def replace(
     made = _checked(
         request,
         lambda: auto.update_rule(
-            container.engine,
+            container.uow(),
             workspace_id=principal.workspace_id,
             rule_id=rule_id,
             data=body,
@@ -252,7 +250,7 @@ def remove(
 ) -> Response:
     """Delete a rule and its runs; the audit log keeps every change it made."""
     auto.delete_rule(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         rule_id=rule_id,
         route=principal.route,
@@ -267,7 +265,7 @@ def _enable(
     rule_id: str, enabled: bool, principal: AdminDep, container: ContainerDep, request_id: str
 ) -> RuleOut:
     rule = auto.set_enabled(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         rule_id=rule_id,
         enabled=enabled,
@@ -308,15 +306,14 @@ def start(
     """Run the rule now, or dry-run it (`{"dry_run": true}`: outcomes, nothing changed).
     A Blocked user it tries to change is the outcome `refused: user_blocked`."""
     run = auto.start_run(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         rule_id=rule_id,
         dry_run=bool(body and body.dry_run),
         clock=container.clock,
         tuning=container.jobs,
     )
-    with container.engine.connect() as conn:
-        view = auto.read_run(conn, principal.workspace_id, rule_id, run.id)
+    view = auto.read_run(container.uow(), principal.workspace_id, rule_id, run.id)
     return RunOut.of(view.run, view.refused_by_code)
 
 
@@ -329,8 +326,9 @@ def runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RunList:
     """The rule's runs, newest first."""
-    with container.engine.connect() as conn:
-        found = auto.list_runs(conn, principal.workspace_id, rule_id, limit=limit, before=before)
+    found = auto.list_runs(
+        container.uow(), principal.workspace_id, rule_id, limit=limit, before=before
+    )
     return RunList(
         items=[RunOut.of(r) for r in found],
         next_cursor=found[-1].id if len(found) == limit else None,
@@ -339,8 +337,7 @@ def runs(
 
 @router.get("/{rule_id}/runs/{run_id}", response_model=RunOut, responses=responses(401, 403, 404))
 def run(rule_id: str, run_id: str, principal: AdminDep, container: ContainerDep) -> RunOut:
-    with container.engine.connect() as conn:
-        view = auto.read_run(conn, principal.workspace_id, rule_id, run_id)
+    view = auto.read_run(container.uow(), principal.workspace_id, rule_id, run_id)
     return RunOut.of(view.run, view.refused_by_code)
 
 
@@ -358,10 +355,9 @@ def outcomes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> OutcomeList:
     """Each user's outcome, in user-id order."""
-    with container.engine.connect() as conn:
-        found = auto.list_outcomes(
-            conn, principal.workspace_id, rule_id, run_id, after=after, limit=limit
-        )
+    found = auto.list_outcomes(
+        container.uow(), principal.workspace_id, rule_id, run_id, after=after, limit=limit
+    )
     items = [
         OutcomeOut(
             user_id=o.user_id,

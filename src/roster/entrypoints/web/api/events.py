@@ -49,7 +49,7 @@ def post_event(
     service token. Event rules act on it after it is recorded: their status changes
     go through route `automation`, so they never lift a block."""
     event_id = auto.post_event(
-        container.engine,
+        container.uow(),
         workspace_id=principal.workspace_id,
         type=body.type,
         user_id=body.user_id,
@@ -58,8 +58,7 @@ def post_event(
         now=container.clock(),
     )
     caused = [r for r in _act_now(container, principal) if r.event_id == event_id]
-    with container.engine.connect() as conn:
-        views = [auto.read_run(conn, r.workspace_id, r.rule_id, r.id) for r in caused]
+    views = [auto.read_run(container.uow(), r.workspace_id, r.rule_id, r.id) for r in caused]
     return EventAccepted(id=event_id, runs=[RunOut.of(v.run, v.refused_by_code) for v in views])
 
 
@@ -67,7 +66,7 @@ def _act_now(container: ContainerDep, principal: Principal) -> list[Run]:
     # The event is safely recorded; acting at once is a courtesy. If it fails the
     # background loop acts on it later.
     try:
-        return auto.dispatch_workspace(container.engine, principal.workspace_id, container.clock)
+        return auto.dispatch_workspace(container.uow(), principal.workspace_id, container.clock)
     except Exception:
         log.exception("acting on events failed; the background loop retries")
         return []
