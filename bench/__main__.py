@@ -20,6 +20,7 @@ BENCHMARKS = {
     "billing": "active count vs a PK read (<= 1.2x); one-year report (< 1 s)",
     "import": "roster users import vs raw executemany",
     "mail": "10,000 status notices to a local SMTP server vs raw smtplib (>= 0.5x)",
+    "webhooks": "10,000 status_changed deliveries to a local receiver vs bare httpx (>= 0.5x)",
 }
 
 

@@ -2,7 +2,7 @@
 
 import copy
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -20,6 +20,14 @@ from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.throttles import Counter
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
+from roster.domain.webhooks import (
+    AttemptRecord,
+    Claimed,
+    Delivery,
+    Endpoint,
+    NewDelivery,
+    Verdict,
+)
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -54,6 +62,9 @@ class FakeStore:
     scim_users: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     groups: dict[tuple[str, str], ScimGroup] = field(default_factory=dict)
     throttles: dict[tuple[str, str], Counter] = field(default_factory=dict)  # (ws, key)
+    endpoints: dict[tuple[str, str], Endpoint] = field(default_factory=dict)
+    deliveries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    attempts: list[tuple[str, str, AttemptRecord]] = field(default_factory=list)  # ws, id, …
     rules: dict[str, Rule] = field(default_factory=dict)
     runs: dict[str, Run] = field(default_factory=dict)
     outcomes: dict[str, list[ResultRow]] = field(default_factory=dict)  # run id → rows
@@ -764,6 +775,176 @@ class _Savepoint:
         self.uow._work.__dict__.update(self.before.__dict__)
 
 
+class FakeWebhookStore:
+    """Endpoints and deliveries in dicts; a claim pushes the due time as SQL's does."""
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def subscribers(self, workspace_id: str) -> list[Endpoint]:
+        return [
+            e for (w, _), e in sorted(self.s.endpoints.items()) if w == workspace_id and e.enabled
+        ]
+
+    def add(self, endpoint: Endpoint) -> None:
+        self.s.endpoints[(endpoint.workspace_id, endpoint.id)] = replace(endpoint)
+
+    def get(self, workspace_id: str, endpoint_id: str) -> Endpoint | None:
+        found = self.s.endpoints.get((workspace_id, endpoint_id))
+        return replace(found) if found else None
+
+    def page(self, workspace_id: str, after: str | None, limit: int) -> list[Endpoint]:
+        mine = sorted(
+            (
+                e
+                for (w, i), e in self.s.endpoints.items()
+                if w == workspace_id and (after is None or i > after)
+            ),
+            key=lambda e: e.id,
+        )
+        return mine[:limit]
+
+    def save(self, endpoint: Endpoint) -> None:
+        self.add(endpoint)
+
+    def delete(self, workspace_id: str, endpoint_id: str) -> bool:
+        for key, d in list(self.s.deliveries.items()):
+            if key[0] == workspace_id and d["endpoint_id"] == endpoint_id:
+                del self.s.deliveries[key]
+        return self.s.endpoints.pop((workspace_id, endpoint_id), None) is not None
+
+    def owner_contacts(self, workspace_id: str) -> list[tuple[str, str, str]]:
+        return [
+            (u.id, u.email, u.name)
+            for (w, _), u in sorted(self.s.users.items())
+            if w == workspace_id and u.role == Role.OWNER and u.status == Status.ACTIVE
+        ]
+
+    def queue(self, deliveries: Sequence[NewDelivery]) -> None:
+        for n in deliveries:
+            row = asdict(n)
+            self.s.deliveries[(n.workspace_id, n.id)] = {
+                **row,
+                "state": "pending",
+                "attempts": 0,
+                "last_status_code": None,
+            }
+
+    def replace_unsent(
+        self, workspace_id: str, endpoint_id: str, event_type: str, body: str
+    ) -> bool:
+        hit = False
+        for (w, _), d in self.s.deliveries.items():
+            if (w, d["endpoint_id"], d["event_type"], d["state"], d["attempts"]) == (
+                workspace_id,
+                endpoint_id,
+                event_type,
+                "pending",
+                0,
+            ):
+                d["body"], hit = body, True
+        return hit
+
+    def last_queued(self, workspace_id: str, endpoint_id: str, event_type: str) -> datetime | None:
+        mine = [
+            d
+            for (w, _), d in sorted(self.s.deliveries.items())
+            if w == workspace_id
+            and d["endpoint_id"] == endpoint_id
+            and d["event_type"] == event_type
+        ]
+        return mine[-1]["created_at"] if mine else None
+
+    def claim(self, now: datetime, limit: int, until: datetime) -> list[Claimed]:
+        due = sorted(
+            (
+                d
+                for d in self.s.deliveries.values()
+                if d["state"] == "pending" and d["next_attempt_at"] <= now
+            ),
+            key=lambda d: d["next_attempt_at"],
+        )
+        taken: list[Claimed] = []
+        for d in due:
+            endpoint = self.s.endpoints.get((d["workspace_id"], d["endpoint_id"] or ""))
+            if d["endpoint_id"] is not None and (endpoint is None or not endpoint.enabled):
+                continue
+            if len(taken) == limit:
+                break
+            d["attempts"] += 1
+            d["next_attempt_at"] = until
+            taken.append(
+                Claimed(
+                    workspace_id=d["workspace_id"],
+                    id=d["id"],
+                    attempt=d["attempts"],
+                    url=endpoint.url if endpoint else d["url"],
+                    secrets=endpoint.secrets(now) if endpoint else ["whsec_cnVsZQ=="],
+                    body=d["body"],
+                    endpoint_id=d["endpoint_id"],
+                    rule_id=d["rule_id"],
+                    failing_since=endpoint.failing_since if endpoint else None,
+                    created_at=d["created_at"],
+                )
+            )
+        return taken
+
+    def finish(self, done: Sequence[tuple[Claimed, AttemptRecord, Verdict]]) -> None:
+        for claimed, tried, verdict in done:
+            self._finish(claimed, tried, verdict)
+
+    def _finish(self, claimed: Claimed, tried: AttemptRecord, verdict: Verdict) -> None:
+        self.s.attempts.append((claimed.workspace_id, claimed.id, tried))
+        d = self.s.deliveries[(claimed.workspace_id, claimed.id)]
+        d.update(state=verdict.state, next_attempt_at=verdict.next_attempt_at,
+                 last_status_code=tried.status_code)  # fmt: skip
+        endpoint = self.s.endpoints.get((claimed.workspace_id, claimed.endpoint_id or ""))
+        if endpoint is None:
+            return
+        if verdict.state == "succeeded":
+            endpoint.failing_since = None
+        elif verdict.disable:
+            endpoint.enabled, endpoint.disabled_reason = False, "failed every attempt for 3 days"
+        elif endpoint.failing_since is None:
+            endpoint.failing_since = tried.at
+
+    def _delivery(self, d: dict[str, Any]) -> Delivery:
+        return Delivery(
+            workspace_id=d["workspace_id"], id=d["id"], endpoint_id=d["endpoint_id"],
+            event_type=d["event_type"], state=d["state"], attempts=d["attempts"],
+            created_at=d["created_at"], next_attempt_at=d["next_attempt_at"],
+            last_status_code=d["last_status_code"], body=d["body"],
+        )  # fmt: skip
+
+    def deliveries(
+        self, workspace_id: str, endpoint_id: str, *, state: str | None, before: str | None,
+        limit: int,
+    ) -> list[Delivery]:  # fmt: skip
+        mine = [
+            self._delivery(d)
+            for (w, i), d in sorted(self.s.deliveries.items(), reverse=True)
+            if w == workspace_id
+            and d["endpoint_id"] == endpoint_id
+            and (state is None or d["state"] == state)
+            and (before is None or i < before)
+        ]
+        return mine[:limit]
+
+    def delivery(self, workspace_id: str, delivery_id: str) -> Delivery | None:
+        d = self.s.deliveries.get((workspace_id, delivery_id))
+        return self._delivery(d) if d else None
+
+    def attempts(self, workspace_id: str, ids: Sequence[str]) -> dict[str, list[AttemptRecord]]:
+        return {i: [a for w, m, a in self.s.attempts if (w, m) == (workspace_id, i)] for i in ids}
+
+    def retry(self, workspace_id: str, delivery_id: str, now: datetime) -> bool:
+        d = self.s.deliveries.get((workspace_id, delivery_id))
+        if d is None:
+            return False
+        d.update(state="pending", next_attempt_at=now)
+        return True
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the store; commit writes the copy back, exit forgets it."""
 
@@ -789,6 +970,7 @@ class FakeUnitOfWork:
         self.invitations = _Invitations(self._work)
         self.scim = FakeScimDirectory(self._work)
         self.throttles = _Throttles(self._work)
+        self.webhooks = FakeWebhookStore(self._work)
         self.automations = FakeAutomations(self._work)
         self.billing = FakeBilling(self._work)
         return self

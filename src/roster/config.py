@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     (ROSTER_WEBHOOK_ALLOW_PRIVATE=true), for local development and tests. Off, a
     webhook address inside the network is refused when saved and at delivery."""
 
+    webhook_timeout_seconds: float = 10.0
+    """How long a webhook receiver has to answer (connect, then each read) before
+    the attempt counts as failed and is retried later."""
+
     # --- Mail ---
     public_url: str = ""
     """The absolute base of every link Roster sends or prints (invitations, password

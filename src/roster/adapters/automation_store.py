@@ -42,7 +42,6 @@ from roster.domain.rules.parse import parse_rule
 from roster.domain.rules.runs import AppliedChange, QueuedEvent, Rule, Run, Subject
 from roster.domain.vocabulary import Role, Status
 
-WEBHOOK_TOPIC = "webhook"
 STATUS_CHANGED_TOPIC = "user.status_changed"  # read from the audit log instead
 
 
@@ -431,7 +430,7 @@ class SqlAutomations:
         )
         waiting = (
             select(ob.workspace_id)
-            .where(ob.sent_at.is_(None), ob.topic.not_in([WEBHOOK_TOPIC, STATUS_CHANGED_TOPIC]))
+            .where(ob.sent_at.is_(None), ob.topic != STATUS_CHANGED_TOPIC)
             .distinct()
         )
         found = [r[0] for r in self.conn.execute(behind.limit(limit))]
@@ -447,7 +446,7 @@ class SqlAutomations:
             .where(
                 ob.workspace_id == workspace_id,
                 ob.sent_at.is_(None),
-                ob.topic.not_in([WEBHOOK_TOPIC, STATUS_CHANGED_TOPIC]),
+                ob.topic != STATUS_CHANGED_TOPIC,
             )
             .order_by(ob.created_at, ob.id)
             .limit(limit)

@@ -10,7 +10,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Table, func, or_, select
 
-from roster.adapters.tables import audit_events, automation_runs, bulk_jobs, outbox
+from roster.adapters.tables import (
+    audit_events,
+    automation_runs,
+    bulk_jobs,
+    outbox,
+    webhook_messages,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +34,7 @@ class OpsCounts:
     automation_runs: dict[str, int]  # state → runs
     bulk_waiting: Backlog
     runs_waiting: Backlog
-    outbox: dict[str, Backlog]  # topic → unsent rows
+    outbox: dict[str, Backlog]  # topic → unsent rows ("webhook": pending deliveries)
 
 
 def read_ops_counts(engine: Engine, now: datetime) -> OpsCounts:
@@ -78,7 +84,14 @@ def _outbox(conn: Connection) -> dict[str, Backlog]:
         .where(o.sent_at.is_(None))
         .group_by(o.topic)
     )
-    return {topic: Backlog(n, oldest) for topic, n, oldest in rows}
+    found = {topic: Backlog(n, oldest) for topic, n, oldest in rows}
+    m = webhook_messages.c
+    n, oldest = conn.execute(
+        select(func.count(), func.min(m.created_at)).where(m.next_attempt_at.is_not(None))
+    ).one()
+    if n:
+        found["webhook"] = Backlog(n, oldest)
+    return found
 
 
 def pool_in_use(engine: Engine) -> int:

@@ -526,3 +526,50 @@ password_resets = Table(
     UniqueConstraint("workspace_id", "token_hash", name="uq_password_resets_workspace_token_hash"),
     Index("ix_password_resets_workspace_user", "workspace_id", "user_id"),
 )
+
+# --- Webhooks: endpoints subscribed to event types, one delivery per event and
+# endpoint (its id is the `webhook-id`), each attempt a `webhook_deliveries` row.
+# An automation rule's webhook is a delivery with the rule and URL and no endpoint.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("events", JSON, nullable=False),  # event types, or ["*"]
+    Column("enabled", Boolean, nullable=False),
+    # Kept as given, not hashed: it signs every delivery (HMAC needs the key itself).
+    Column("secret", String(80), nullable=False),
+    Column("previous_secret", String(80), nullable=True),  # signs beside it after a rotation
+    Column("previous_secret_until", UtcDateTime(), nullable=True),
+    Column("failing_since", UtcDateTime(), nullable=True),  # the first failure since a success
+    Column("disabled_reason", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+)
+
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("workspace_id", String(ID), primary_key=True),
+    Column("id", String(ID), primary_key=True),  # the webhook-id
+    Column("endpoint_id", String(ID), nullable=True),
+    Column("rule_id", String(ID), nullable=True),
+    Column("url", String(2000), nullable=True),  # a rule's webhook: where it goes
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes signed and sent, every attempt
+    Column("state", String(16), nullable=False),  # pending, succeeded, failed
+    Column("attempts", Integer, nullable=False),
+    # Due at; while an attempt is in flight, the end of its claim (a deliverer that
+    # died leaves it to be tried again then). None once succeeded or failed.
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(["workspace_id"], ["workspaces.id"]),
+    Index("ix_webhook_messages_due", "next_attempt_at"),
+    Index("ix_webhook_messages_workspace_endpoint", "workspace_id", "endpoint_id", "id"),
+)
+webhook_deliveries.append_column(Column("endpoint_id", String(ID), nullable=True))
+webhook_deliveries.append_column(Column("response", Text, nullable=True))  # its first KiB

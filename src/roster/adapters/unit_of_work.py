@@ -19,6 +19,7 @@ from roster.adapters.password_reset_store import SqlPasswordResets
 from roster.adapters.scim_store import SqlScimDirectory
 from roster.adapters.throttle_store import SqlThrottles
 from roster.adapters.users_repo import SqlUserRepository
+from roster.adapters.webhook_store import SqlWebhookStore
 from roster.adapters.workspaces_repo import SqlWorkspaceRepository
 
 
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitations(self.conn)
         self.scim = SqlScimDirectory(self.conn)
         self.throttles = SqlThrottles(self.conn)
+        self.webhooks = SqlWebhookStore(self.conn)
         self.automations = SqlAutomations(self.conn)
         self.billing = SqlBilling(self.conn)
         return self

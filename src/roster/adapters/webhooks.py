@@ -14,16 +14,16 @@ import ipaddress
 import socket
 import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from roster.domain import network
 
 TIMEOUT = 10.0  # seconds; a slow receiver is a failed attempt, retried later
+RESPONSE_KEPT = 1024  # bytes of the receiver's answer kept with the attempt
+DRAINED = 64 * 1024  # more of an answer than this, and its connection is not reused
+_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "Roster-Webhooks/1"
 
 
@@ -34,13 +34,18 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(
+    secrets: str | Sequence[str], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The Standard Webhooks headers; with several secrets (during a rotation) one
+    signature per secret, space-separated, any of which a receiver may verify."""
+    keys = [secrets] if isinstance(secrets, str) else secrets
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(k, msg_id, timestamp, body) for k in keys),
     }
 
 
@@ -51,6 +56,7 @@ class Attempt:
     status_code: int | None
     error: str | None
     duration_ms: int
+    response: str | None = None  # the first RESPONSE_KEPT bytes of the answer
 
     @property
     def ok(self) -> bool:
@@ -58,13 +64,6 @@ class Attempt:
 
 
 Sender = Callable[[str, dict[str, str], bytes], Attempt]
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect is an answer, not an instruction: following it could carry a signed
-    # body somewhere the admin never configured.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 class Inside(OSError):
@@ -95,20 +94,6 @@ class _GuardedHTTPS(http.client.HTTPSConnection):
         _check_peer(self.sock)
 
 
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_GuardedHTTP, req)
-
-
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_GuardedHTTPS, req, context=ssl.create_default_context())
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-_guarded = urllib.request.build_opener(_NoRedirects, _GuardedHTTPHandler, _GuardedHTTPSHandler)
-
-
 def inside_refusal(url: str) -> str | None:
     """Why `url` may not be sent to now (its host resolves inside), or None.
 
@@ -134,24 +119,95 @@ def inside_refusal(url: str) -> str | None:
     return None
 
 
-def post(url: str, head: dict[str, str], body: bytes, *, allow_private: bool = False) -> Attempt:
-    """POST the body; any 2xx is delivered, anything else (or no answer) failed.
+Origin = tuple[str, str, int]  # scheme, host, port
+STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
-    Unless `allow_private`, a destination inside the network is refused before the
-    connection (its resolved addresses) and at it (the address connected to).
+
+class Poster:
+    """Sends webhooks, keeping one connection open per destination (scheme, host and
+    port) while it lives: a batch to one receiver pays for one TCP and TLS
+    handshake, not one per delivery. Close it (or use `with`) when the batch is done.
+
+    Any 2xx is delivered; anything else (or no answer within `timeout`) failed.
+    Redirects are answers, never followed: following one could carry a signed body
+    somewhere the admin never configured. Unless `allow_private`, a destination
+    inside the network is refused before the connection (its resolved addresses)
+    and at it (the address connected to, before anything is sent).
     """
-    started = time.monotonic()
-    if not url.startswith(("http://", "https://")):  # rules only save http(s) addresses
-        return Attempt(None, "only http and https addresses are sent to", 0)
-    if not allow_private and (refusal := inside_refusal(url)) is not None:
-        return Attempt(None, refusal[:500], 0)
-    request = urllib.request.Request(url, data=body, headers=head, method="POST")  # noqa: S310 - scheme checked above
-    opener = _opener if allow_private else _guarded
-    try:
-        with opener.open(request, timeout=TIMEOUT) as response:
-            code, error = int(response.status), None
-    except urllib.error.HTTPError as answered:
-        code, error = answered.code, f"HTTP {answered.code}"
-    except (urllib.error.URLError, OSError, ValueError) as down:
-        code, error = None, str(getattr(down, "reason", down))[:500]
-    return Attempt(code, error, int((time.monotonic() - started) * 1000))
+
+    def __init__(self, *, allow_private: bool = False, timeout: float = TIMEOUT) -> None:
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self.open: dict[Origin, http.client.HTTPConnection] = {}
+
+    def __enter__(self) -> "Poster":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for conn in self.open.values():
+            conn.close()
+        self.open.clear()
+
+    def __call__(self, url: str, head: dict[str, str], body: bytes) -> Attempt:
+        started = time.monotonic()
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return Attempt(None, "only http and https addresses are sent to", 0)
+        try:
+            origin = (parts.scheme, parts.hostname, parts.port or _PORTS[parts.scheme])
+        except ValueError as bad:  # a port out of range
+            return Attempt(None, str(bad)[:500], 0)
+        reused = origin in self.open
+        if not reused and not self.allow_private and (refusal := inside_refusal(url)):
+            return Attempt(None, refusal[:500], 0)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            try:
+                code, answer = self._post(origin, target, head, body)
+            except STALE:
+                if not reused:
+                    raise
+                code, answer = self._post(origin, target, head, body)  # closed while idle
+        except (OSError, http.client.HTTPException, ValueError) as down:
+            self._drop(origin)
+            code, answer = None, str(down)[:500] or type(down).__name__
+        ms = int((time.monotonic() - started) * 1000)
+        if code is None:
+            return Attempt(None, answer, ms)
+        error = None if 200 <= code < 300 else f"HTTP {code}"
+        return Attempt(code, error, ms, answer or None)
+
+    def _post(
+        self, origin: Origin, target: str, head: dict[str, str], body: bytes
+    ) -> tuple[int, str]:
+        conn = self.open.get(origin) or self._connect(origin)
+        try:
+            conn.request("POST", target, body=body, headers=head)
+            response = conn.getresponse()
+            kept = response.read(RESPONSE_KEPT)
+            response.read(DRAINED)  # the rest of a short answer, so the connection serves again
+        except BaseException:
+            self._drop(origin)
+            raise
+        if response.will_close or not response.isclosed():
+            self._drop(origin)
+        return response.status, kept.decode("utf-8", "replace")
+
+    def _connect(self, origin: Origin) -> http.client.HTTPConnection:
+        scheme, host, port = origin
+        conn: http.client.HTTPConnection
+        if scheme == "https":
+            kind = http.client.HTTPSConnection if self.allow_private else _GuardedHTTPS
+            conn = kind(host, port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            kind_ = http.client.HTTPConnection if self.allow_private else _GuardedHTTP
+            conn = kind_(host, port, timeout=self.timeout)
+        self.open[origin] = conn
+        return conn
+
+    def _drop(self, origin: Origin) -> None:
+        if (conn := self.open.pop(origin, None)) is not None:
+            conn.close()

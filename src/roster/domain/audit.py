@@ -27,6 +27,7 @@ class AuditKind(StrEnum):
     AUTOMATION_CHANGED = "automation.changed"
     REVIEW_RECORDED = "user.review_recorded"
     EXPIRY_CHANGED = "user.expiry_changed"
+    WEBHOOK_CHANGED = "webhook.changed"  # an endpoint made, changed, re-keyed or deleted
 
 
 Changes = Mapping[str, Sequence[Any]]

@@ -19,7 +19,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from roster.adapters.automation_store import WEBHOOK_TOPIC
 from roster.adapters.database import database_away
 from roster.domain import errors
 from roster.domain.audit import AuditKind, admin_action, changed_fields
@@ -33,10 +32,12 @@ from roster.domain.rules.runs import AppliedChange, QueuedEvent, Rule, Run, Subj
 from roster.domain.rules.schedule import next_run
 from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import Role, Route, Status
+from roster.domain.webhooks import Event as WebhookEvent
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import jobs
 from roster.services.ports import Leases, UnitOfWork
 from roster.services.status import Outcome, apply_changes
+from roster.services.webhooks import publish, queue_rule_webhooks
 
 Clock = Callable[[], datetime]
 
@@ -364,6 +365,19 @@ class Runs(jobs.Kind[UnitOfWork, tuple[Run, Rule], Subject]):
             outcomes = act(uow, rule, run, targets.items, now, locked=targets.known)
         _record(uow, rule, run, outcomes)
 
+    def completed(self, uow: UnitOfWork, ref: JobRef, now: datetime) -> None:
+        run = _run_in(uow, ref)
+        publish(uow, run.workspace_id, [completed_event(run)], now)
+
+
+def completed_event(run: Run) -> WebhookEvent:
+    """`automation_run.completed`: the run's trigger, state and counts."""
+    fields = ("id", "rule_id", "trigger", "event", "dry_run", "state", "reason", "matched")
+    counts = ("applied", "unchanged", "refused", "active_delta", "started_at", "finished_at")
+    return WebhookEvent(
+        "automation_run.completed", {f: getattr(run, f) for f in (*fields, *counts)}
+    )
+
 
 def _record(uow: UnitOfWork, rule: Rule, run: Run, outcomes: Sequence[Outcome]) -> None:
     to = rule.definition.action.status
@@ -454,19 +468,23 @@ def _queue_webhooks(
     now: datetime,
     event: Mapping[str, Any] | None,
 ) -> list[Outcome]:
-    """Webhooks leave after commit: here they only become outbox rows."""
+    """Webhooks leave after commit, through the one delivery engine (signed with the
+    rule's secret): here they only become queued deliveries."""
     kind = event["type"] if event else "automation.matched"
-    uow.outbox.add(
+    url = rule.definition.action.url
+    assert url is not None
+    rule_info = {"id": rule.id, "name": rule.definition.name}
+    queue_rule_webhooks(
+        uow,
         rule.workspace_id,
-        WEBHOOK_TOPIC,
-        (
-            {
-                "url": rule.definition.action.url,
-                "rule_id": rule.id,
-                "run_id": run.id,
-                "type": kind,
-                "data": {
-                    "rule": {"id": rule.id, "name": rule.definition.name},
+        rule_id=rule.id,
+        url=url,
+        events=[
+            WebhookEvent(
+                kind,
+                {
+                    "rule": rule_info,
+                    "run_id": run.id,
                     "user": {
                         "id": u.user_id,
                         "email": u.email,
@@ -475,10 +493,10 @@ def _queue_webhooks(
                     },
                     "event": dict(event) if event else None,
                 },
-            }
+            )
             for u in users
-        ),
-        now,
+        ],
+        now=now,
     )
     return [Outcome(u.user_id, "applied", None, u.status) for u in users]
 
@@ -682,7 +700,9 @@ def _event_run(
         uow.automations.end_run(run, "failed", jobs.reason(crash), now)
         return _run_in(uow, JobRef(run.workspace_id, run.id))
     uow.automations.end_run(run, "succeeded", None, now)
-    return _run_in(uow, JobRef(run.workspace_id, run.id))
+    done = _run_in(uow, JobRef(run.workspace_id, run.id))
+    publish(uow, run.workspace_id, [completed_event(done)], now)
+    return done
 
 
 # ----------------------------------------------------------------- reading

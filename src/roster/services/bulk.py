@@ -35,10 +35,12 @@ from roster.domain.jobs import JobRef, ResultRow
 from roster.domain.transitions import Policy
 from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.webhooks import Event
 from roster.domain.workspaces import UserCounts
 from roster.services import jobs, queries
 from roster.services.ports import Leases
 from roster.services.status import Outcome, apply_changes
+from roster.services.webhooks import publish
 
 MAX_IDS = 1_000_000
 PAGE = 5000  # users per read page of a preview
@@ -420,6 +422,31 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
             delta = uow.counts.lock(job.workspace_id).minus(before)
         _insert_results(uow.conn, job, outcomes)
         _count(uow.conn, job, outcomes, delta, revoked, now)
+
+    def completed(self, uow: SqlUnitOfWork, ref: JobRef, now: datetime) -> None:
+        job = _job(uow.conn, ref.workspace_id, ref.job_id)
+        publish(uow, job.workspace_id, [completed_event(job)], now)
+
+
+def completed_event(job: Job) -> Event:
+    """`bulk_action.completed`: what the action did, in counts."""
+    t = job.tally
+    data = {
+        "id": job.id,
+        "state": job.state,
+        "dry_run": job.dry_run,
+        "to": job.to.value,
+        "reason_code": job.reason_code.value if job.reason_code else None,
+        "total": job.total,
+        "applied": t.applied,
+        "unchanged": t.unchanged,
+        "refused": dict(t.refused),
+        "active_delta": t.active_delta,
+        "actor": {"id": job.actor.id, "name": job.actor.name},
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+    return Event("bulk_action.completed", data)
 
 
 def _dry_run(

@@ -116,6 +116,10 @@ class Kind(ABC, Generic[U, J, T]):
     def act(self, uow: U, job: J, targets: Targets[T], now: datetime) -> None:
         """Act on the targets and record their outcomes (one per user)."""
 
+    def completed(self, uow: U, ref: JobRef, now: datetime) -> None:
+        """Inside the last chunk's transaction, the job just done: what its end tells
+        (a webhook event). Nothing by default."""
+
 
 def this_process() -> str:
     """A runner's name: host and process, shown on the job."""
@@ -201,6 +205,8 @@ class Runner(Generic[U, J, T]):
                 targets = kind.next_targets(uow, job, cursor, self.tuning.chunk)
                 kind.act(uow, job, targets, now)
                 kind.leases(uow).advance(held, targets.last or cursor, not targets.full, now)
+                if not targets.full:
+                    kind.completed(uow, held.ref, now)
                 uow.commit()
         except Exception as crash:
             if database_away(crash):

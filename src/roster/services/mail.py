@@ -40,6 +40,7 @@ class Kind(StrEnum):
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a secret
     STATUS_NOTICE = "status_notice"
     REVIEW_DIGEST = "review_digest"  # to owners and admins: the Blocked users due for review
+    WEBHOOK_DISABLED = "webhook_disabled"  # to owners: an endpoint failed for three days
 
 
 CARRY_LINKS = frozenset({Kind.INVITATION, Kind.PASSWORD_RESET})  # links that are credentials

@@ -17,6 +17,14 @@ from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.throttles import Counter
 from roster.domain.users import NewStatus, User
 from roster.domain.vocabulary import Role, Status
+from roster.domain.webhooks import (
+    AttemptRecord,
+    Claimed,
+    Delivery,
+    Endpoint,
+    NewDelivery,
+    Verdict,
+)
 from roster.domain.workspaces import UserCounts, Workspace
 
 
@@ -218,6 +226,42 @@ class ThrottleRepository(Protocol):
     def clear(self, workspace_id: str, key: str) -> None: ...
 
 
+class WebhookStore(Protocol):
+    """Webhook endpoints, the deliveries queued for them (and for automation rules'
+    webhooks), and each attempt."""
+
+    def subscribers(self, workspace_id: str) -> list[Endpoint]: ...
+    def add(self, endpoint: Endpoint) -> None: ...
+    def get(self, workspace_id: str, endpoint_id: str) -> Endpoint | None: ...
+    def page(self, workspace_id: str, after: str | None, limit: int) -> list[Endpoint]: ...
+    def save(self, endpoint: Endpoint) -> None: ...
+    def delete(self, workspace_id: str, endpoint_id: str) -> bool: ...
+    def owner_contacts(self, workspace_id: str) -> list[tuple[str, str, str]]: ...
+    def queue(self, deliveries: Sequence[NewDelivery]) -> None: ...
+    def replace_unsent(
+        self, workspace_id: str, endpoint_id: str, event_type: str, body: str
+    ) -> bool: ...
+    def last_queued(
+        self, workspace_id: str, endpoint_id: str, event_type: str
+    ) -> datetime | None: ...
+    def claim(self, now: datetime, limit: int, until: datetime) -> list[Claimed]:
+        """Take due deliveries for one attempt each: no other claim gets them until
+        `until` (their attempt is counted now)."""
+        ...
+
+    def finish(self, done: Sequence[tuple[Claimed, AttemptRecord, Verdict]]) -> None:
+        """Record each attempt, its delivery's new state and its endpoint's health."""
+        ...
+
+    def deliveries(
+        self, workspace_id: str, endpoint_id: str, *, state: str | None, before: str | None,
+        limit: int,
+    ) -> list[Delivery]: ...  # fmt: skip
+    def delivery(self, workspace_id: str, delivery_id: str) -> Delivery | None: ...
+    def attempts(self, workspace_id: str, ids: Sequence[str]) -> dict[str, list[AttemptRecord]]: ...
+    def retry(self, workspace_id: str, delivery_id: str, now: datetime) -> bool: ...
+
+
 class Leases(Protocol):
     """Where a kind's jobs keep their lease, cursor and state (a port)."""
 
@@ -349,6 +393,8 @@ class UnitOfWork(Protocol):
     def scim(self) -> ScimDirectory: ...
     @property
     def throttles(self) -> ThrottleRepository: ...
+    @property
+    def webhooks(self) -> WebhookStore: ...
     @property
     def automations(self) -> Automations: ...
     @property

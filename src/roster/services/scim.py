@@ -29,9 +29,11 @@ from roster.domain.ids import new_id
 from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.users import Actor, User, check_address_free
 from roster.domain.vocabulary import Route, Status
+from roster.domain.webhooks import updated_event
 from roster.services.ports import ScimDirectory, UnitOfWork
 from roster.services.status import audit_refusal, change_in_transaction
 from roster.services.users import NewUser, add_users, refuse_identity_change
+from roster.services.webhooks import publish
 
 # Attributes never stored as sent: derived, read-only, or secrets we do not keep.
 _NOT_STORED = frozenset(
@@ -416,6 +418,8 @@ def _rewrite(
                 _lock_identity(uow, current, changed, actor=actor, now=now)
             uow.scim.save_identity(workspace_id, user_id, email=email, name=name)
             uow.scim.save_attributes(workspace_id, user_id, stored, now)
+            _publish_identity(uow, current.user, email, name, actor=actor, request_id=request_id,
+                              now=now)  # fmt: skip
             uow.commit()
     except IntegrityError as clash:
         raise Uniqueness(f"A user with the userName or email {email} already exists.") from clash
@@ -666,3 +670,21 @@ def groups_of_users(
     """user id → [(group id, group display name)] for the read-only `groups` attribute."""
     with _reading(db) as conn:
         return scim_store.groups_of(conn, workspace_id, user_ids)
+
+
+def _publish_identity(
+    uow: UnitOfWork, before: User, email: str, name: str, *, actor: Actor,
+    request_id: str | None, now: datetime,
+) -> None:  # fmt: skip
+    """The `user.updated` webhook event of an identity provider's rename."""
+    changes = {
+        field: [old, new]
+        for field, old, new in (("email", before.email, email), ("name", before.name, name))
+        if old != new
+    }
+    if changes:
+        who = {"id": actor.id, "name": actor.name}
+        event = updated_event(
+            before.id, changes, route=Route.SCIM.value, actor=who, request_id=request_id
+        )
+        publish(uow, before.workspace_id, [event], now)

@@ -5,12 +5,14 @@ for many (a chunk of a job, an import).
 Each locks the workspace's counter row first and the user rows second (the same
 order everywhere, so two writers never deadlock), asks the domain's `decide` (one
 user is a batch of one: `User.change_status`), and writes the status, the audit
-entry, the revocations, the counter and the users' status notices (mail) together.
+entry, the revocations, the counter, the users' status notices (mail) and the
+webhook events (`user.status_changed`, `user.status_change_refused`, and
+`billing.active_users_changed` when the count of Active users moves) together.
 (Automations read status changes from the audit log, so no outbox message is
 written for them.)
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
@@ -31,9 +33,11 @@ from roster.domain.users import (
     decide,
 )
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.webhooks import Event, status_event
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services.mail import StatusNotice, notify_status_changes
 from roster.services.ports import UnitOfWork
+from roster.services.webhooks import billing_event, publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +150,7 @@ def change_in_transaction(
             user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
         )
         uow.audit.append([refused], after=chain)
+        publish(uow, workspace_id, [status_event(refused)], now)
         raise
     if event is None:
         return ChangeResult(user, changed=False, revoked=Revoked())
@@ -159,6 +164,7 @@ def change_in_transaction(
     uow.users.set_status(workspace_id, [user.id], new)
     uow.counts.add(workspace_id, after.minus(counts))
     notify_status_changes(uow, workspace, [StatusNotice(user.id, to, reason_code, entry.id)], now)
+    publish(uow, workspace_id, _events([entry], counts, after), now)
     leaving = [user.id] if event.leaves_active else []
     revoked = uow.access.revoke(workspace_id, leaving, now) if leaving else Revoked()
     return ChangeResult(user, changed=True, revoked=revoked)
@@ -195,6 +201,7 @@ def refuse(
             user, to, route, actor, reason_code, note, now, refusal, request_id=request_id
         )
         uow.audit.append([refused], after=chain)
+        publish(uow, workspace_id, [status_event(refused)], now)
         uow.commit()
     raise refusal
 
@@ -215,6 +222,7 @@ def audit_refusal(
     status, `note` saying what was asked."""
     entry = _refused(user, user.status, route, actor, None, note, now, refusal)
     uow.audit.append([entry])
+    publish(uow, user.workspace_id, [status_event(entry)], now)
 
 
 def apply_changes(
@@ -276,27 +284,34 @@ def apply_changes(
             for user_id in wanted
         ]
     # The entries are made as the audit log writes them (a generator): one at a time,
-    # not thousands alive at once for the garbage collector to walk.
-    attempts = chain(refused, ((a, APPLIED) for a in applied))
+    # not thousands alive at once for the garbage collector to walk. The webhook
+    # events are made from the same entries, again one at a time, and only when an
+    # endpoint subscribes.
     ids = new_ids("evt", len(refused) + len(applied))  # ascending: rows append to their key
-    uow.audit.append(
-        AuditEntry(
-            workspace_id=workspace_id,
-            user_id=a.user_id,
-            from_status=a.status,
-            to_status=a.to,
-            route=route,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            reason_code=a.reason_code,
-            note=a.note,
-            at=now,
-            outcome=outcome,
-            batch_id=batch_id,
-            id=entry_id,
+
+    def entries() -> Iterator[AuditEntry]:
+        attempts = chain(refused, ((a, APPLIED) for a in applied))
+        return (
+            AuditEntry(
+                workspace_id=workspace_id,
+                user_id=a.user_id,
+                from_status=a.status,
+                to_status=a.to,
+                route=route,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                reason_code=a.reason_code,
+                note=a.note,
+                at=now,
+                outcome=outcome,
+                batch_id=batch_id,
+                id=entry_id,
+            )
+            for (a, outcome), entry_id in zip(attempts, ids, strict=True)
         )
-        for (a, outcome), entry_id in zip(attempts, ids, strict=True)
-    )
+
+    uow.audit.append(entries())
+    publish(uow, workspace_id, _events(entries(), counts, after), now)
     if not applied:
         return outcomes, Revoked()
     _set_statuses(uow, workspace, applied, actor, now)
@@ -349,6 +364,16 @@ def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
     if workspace is None:
         raise errors.NotFound("No such workspace.")
     return workspace
+
+
+def _events(
+    entries: Iterable[AuditEntry], before: UserCounts, after: UserCounts
+) -> Iterator[Event]:
+    """The webhook events of audited attempts, and the new count of Active users
+    when it moved (the billing event)."""
+    yield from map(status_event, entries)
+    if after.active != before.active:
+        yield billing_event(after.active)
 
 
 def _headcount(counts: UserCounts) -> Headcount:

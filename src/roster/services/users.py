@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import EllipsisType
+from typing import Any
 
 from roster.adapters.passwords import hash_password
 from roster.domain import errors
@@ -20,10 +21,12 @@ from roster.domain.users import (
     check_owners_only,
 )
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.webhooks import status_event, updated_event
 from roster.domain.workspaces import UserCounts
 from roster.services.expiry import change_expiry
 from roster.services.ports import UnitOfWork
 from roster.services.status import audit_refusal
+from roster.services.webhooks import billing_event, publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,8 @@ def add_users(
     made = [_created(u, route, actor, now, batch_id, request_id) for u in users]
     uow.audit.append(made)
     uow.counts.add(workspace_id, after.minus(counts))
+    billing = [billing_event(after.active)] if after.active != counts.active else []
+    publish(uow, workspace_id, [*map(status_event, made), *billing], now)
     return users
 
 
@@ -270,7 +275,7 @@ def update_user(
             raise errors.NotFound("No such user in this workspace.")
         if expected_version is not None and expected_version != user.version:
             raise errors.VersionConflict()
-        before = user.role
+        before, named = user.role, user.name
         if role is not None:
             changed = ("role",) if role != before else ()
             refuse_identity_change(uow, user, changed, route=route, actor=actor, now=now)
@@ -301,8 +306,26 @@ def update_user(
                 user_id=user.id,
             )
             uow.audit.append([entry])
+        _publish_update(uow, user, before, named, route=route, actor=actor, now=now,
+                        request_id=request_id)  # fmt: skip
         uow.commit()
         return user
+
+
+def _publish_update(
+    uow: UnitOfWork, user: User, role: Role, name: str, *, route: Route, actor: Actor,
+    now: datetime, request_id: str | None,
+) -> None:  # fmt: skip
+    """The `user.updated` webhook event of a profile edit, when a field changed."""
+    changes: dict[str, list[Any]] = {}
+    if user.role != role:
+        changes["role"] = [role.value, user.role.value]
+    if user.name != name:
+        changes["name"] = [name, user.name]
+    if changes:
+        who = {"id": actor.id, "name": actor.name}
+        event = updated_event(user.id, changes, route=route.value, actor=who, request_id=request_id)
+        publish(uow, user.workspace_id, [event], now)
 
 
 def _role_delta(before: Role, after: Role, status: Status) -> UserCounts:

@@ -88,7 +88,7 @@ def test_every_list_refuses_an_unknown_parameter_naming_it(
     client: TestClient, admin: dict[str, str]
 ) -> None:
     for path in _lists(client.get("/openapi.json").json()):
-        url = path.format(job_id="blk_x", rule_id="rul_x", run_id="run_x")
+        url = path.format(job_id="blk_x", rule_id="rul_x", run_id="run_x", endpoint_id="whe_x")
         r = client.get(url, params={"limit": 1, "after": "x"}, headers=admin)
         assert (r.status_code, r.json()["code"]) == (422, "validation_error"), (path, r.text)
         assert "'after'" in r.json()["detail"], path

@@ -18,10 +18,11 @@ from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.rules.definition import MAX_DEPTH
 from roster.domain.vocabulary import Role, Status
+from roster.domain.webhooks import retry_delay
 from roster.entrypoints.web.app import create_app
-from roster.services import outbox
 from tests.conftest import Tenant
 from tests.e2e.conftest import add_user, token_for
+from tests.e2e.webhooks.kit import attempts, deliver
 
 DORMANT = {
     "name": "Deactivate dormant users",
@@ -250,17 +251,11 @@ def test_webhooks_are_signed_retried_with_backoff_and_recorded(
     [run] = client.post("/api/v1/events", json=event, headers=service).json()["runs"]
     assert run["counts"]["applied"] == 1
     now = datetime.now(UTC)
-    assert (
-        outbox.deliver_webhooks(container.engine, now, allow_private=allow) == 0
-    )  # the receiver answers 500
-    assert (
-        outbox.deliver_webhooks(container.engine, now, allow_private=allow) == 0
-    )  # not due again yet
-    later = now + outbox.backoff(1) + timedelta(seconds=1)
-    assert outbox.deliver_webhooks(container.engine, later, allow_private=allow) == 1
-    assert (
-        outbox.deliver_webhooks(container.engine, later, allow_private=allow) == 0
-    )  # delivered once
+    assert deliver(container, now, allow_private=allow) == 0  # the receiver answers 500
+    assert deliver(container, now, allow_private=allow) == 0  # not due again yet
+    later = now + retry_delay(1, 1.0) + timedelta(seconds=1)
+    assert deliver(container, later, allow_private=allow) == 1
+    assert deliver(container, later, allow_private=allow) == 0  # delivered once
     (first, body1), (second, body2) = handler.received
     assert first["webhook-id"] == second["webhook-id"]
     for head, body in ((first, body1), (second, body2)):
@@ -272,8 +267,8 @@ def test_webhooks_are_signed_retried_with_backoff_and_recorded(
     assert payload["type"] == "payment.failed"
     assert payload["data"]["user"]["id"] == tenant.owner.id
     assert payload["data"]["event"]["data"] == {"amount": 42}
-    tried = outbox.deliveries(container.engine, tenant.id, first["webhook-id"])
-    assert [(d["attempt"], d["status_code"]) for d in tried] == [(1, 500), (2, 204)]
+    tried = attempts(container, tenant.id, first["webhook-id"])
+    assert [(a.attempt, a.status_code) for a in tried] == [(1, 500), (2, 204)]
 
 
 def test_the_dormant_template_is_offered_ready_to_save(

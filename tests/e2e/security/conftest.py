@@ -43,6 +43,12 @@ FORM_DATA: dict[str, dict[str, str]] = {
     "/admin/invitations/{invitation_id}/revoke": {},
     "/admin/forgot-password": {"workspace": "", "email": ADMIN_EMAIL},
     "/admin/password-reset/{reset_token}": {"password": PASSWORD, "password_confirm": PASSWORD},
+    "/admin/webhooks": {"url": "https://hooks.example/csrf", "events": "*"},
+    "/admin/webhooks/{endpoint_id}/test": {},
+    "/admin/webhooks/{endpoint_id}/rotate-secret": {},
+    "/admin/webhooks/{endpoint_id}/enabled": {"enabled": "false"},
+    "/admin/webhooks/{endpoint_id}/delete": {},
+    "/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry": {},
 }
 
 

@@ -110,6 +110,8 @@ _WATCHED: list[tuple[Table, tuple[str, ...]]] = [
     (t.scim_group_members, ()),
     (t.automation_rules, ()),
     (t.automation_runs, ()),
+    (t.webhook_endpoints, ()),
+    (t.webhook_messages, ()),
 ]
 
 

@@ -156,6 +156,13 @@ class Forms:
         assert found, sent["text_body"]
         return found.group(1)
 
+    def endpoint_id(self) -> str:
+        body = {"url": "https://hooks.example/csrf", "events": ["*"]}
+        return str(self.api("POST", "/webhook-endpoints", body)["id"])
+
+    def delivery_id(self, endpoint_id: str) -> str:
+        return str(self.api("POST", f"/webhook-endpoints/{endpoint_id}/test")["delivery_id"])
+
     def params(self, names: tuple[str, ...]) -> dict[str, str]:
         made: dict[str, str] = {}
         for name in names:
@@ -175,6 +182,8 @@ PARAMS: dict[str, Callable[[Forms, dict[str, str]], str]] = {
     "token": lambda f, _: f.invitation(),
     "invitation_id": lambda f, _: f.invitation_id(),
     "reset_token": lambda f, _: f.reset_token(),
+    "endpoint_id": lambda f, made: made.get("endpoint_id") or f.endpoint_id(),
+    "delivery_id": lambda f, made: f.delivery_id(made.setdefault("endpoint_id", f.endpoint_id())),
 }
 # Forms for people not signed in: their CSRF token is the pre-session one of their page.
 PRESESSION_FORMS = ("/admin/sign-in", "/admin/forgot-password", "/admin/password-reset/")

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from roster.adapters.tables import webhook_deliveries
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
+from roster.domain.webhooks import retry_delay
 from roster.entrypoints.web.app import create_app
-from roster.services import outbox
 from tests.conftest import Tenant
 from tests.e2e.admin.conftest import post_form, signed_in_admin
 from tests.e2e.conftest import token_for
+from tests.e2e.webhooks.kit import deliver
 
 INSIDE = [
     "http://127.0.0.1:8000/hook",
@@ -130,7 +131,7 @@ def test_a_name_that_resolves_inside_fails_at_delivery_with_the_reason(
     assert client.post("/api/v1/events", json=event, headers=service).status_code == 202
     now = container.clock()
     allow = container.settings.webhook_allow_private
-    assert outbox.deliver_webhooks(container.engine, now, allow_private=allow) == 0
+    assert deliver(container, now, allow_private=allow) == 0
     assert handler.received == []  # nothing left for the inside address
     d = webhook_deliveries.c
     with container.engine.connect() as conn:
@@ -143,6 +144,6 @@ def test_a_name_that_resolves_inside_fails_at_delivery_with_the_reason(
     assert tried.error.startswith("localhost resolves to ")
     assert "a loopback address; webhooks are only sent to public addresses." in tried.error
     # The operator's setting lets the same delivery through (local development).
-    later = now + outbox.backoff(1)
-    assert outbox.deliver_webhooks(container.engine, later, allow_private=True) == 1
+    later = now + retry_delay(1, 1.0)
+    assert deliver(container, later, allow_private=True) == 1
     assert len(handler.received) == 1

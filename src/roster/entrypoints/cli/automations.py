@@ -5,7 +5,7 @@ import typer
 from roster.domain.rules.runs import Run
 from roster.entrypoints.cli.common import container, emit_json, fail, reported
 from roster.services import automations as auto
-from roster.services import outbox, queries
+from roster.services import queries, webhooks
 from roster.services.jobs import this_process
 
 app = typer.Typer(help="Automation rules.", no_args_is_help=True)
@@ -65,9 +65,7 @@ def run(
         else:
             runs = auto.run_due(c.uow(), c.clock, holder=f"cli:{this_process()}", tuning=c.jobs)
             runs += auto.dispatch(c.uow(), c.clock)
-            outbox.deliver_webhooks(
-                c.engine, c.clock(), allow_private=c.settings.webhook_allow_private
-            )
+            webhooks.deliver_configured(c.uow(), c.clock, c.settings)
     if workspace and not dry_run:
         wanted = _workspace_id(workspace)
         runs = [r for r in runs if r.workspace_id == wanted]

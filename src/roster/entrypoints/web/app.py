@@ -27,6 +27,7 @@ from roster.entrypoints.web.api import (
     reviews,
     tokens,
     users,
+    webhooks,
     workspace,
 )
 from roster.entrypoints.web.api.known_params import refuse_unknown_query_params
@@ -91,7 +92,7 @@ def create_app(container: Container | None = None, *, background: bool = False) 
     known_params = [Depends(refuse_unknown_query_params)]  # not SCIM's nor the dashboard's
     for api in (auth, me, tokens, users, flows, introspect, invitations, audit, workspace):
         app.include_router(api.router, prefix=API, dependencies=known_params)
-    for api in (reference, bulk, billing, automations, events, emails, reviews):
+    for api in (reference, bulk, billing, automations, events, emails, reviews, webhooks):
         app.include_router(api.router, prefix=API, dependencies=known_params)
     app.include_router(invitation_page.router)  # the invitation accept page
     admin.install(app)  # the dashboard under /admin

@@ -1,5 +1,5 @@
 """Work that `roster serve` does beside answering requests: bulk jobs, scheduled
-automations, the outbox, throttle pruning, billing snapshots, account expiry and
+automations, the outbox, webhook deliveries, throttle pruning, billing snapshots, account expiry and
 the daily review digest. Each is a
 `tick(container)` that does a bounded amount of work and returns; a daemon thread
 calls every tick in TICKS in turn. This module is the one place they are listed.
@@ -20,9 +20,9 @@ from roster.services import (
     bulk,
     expiry,
     mail,
-    outbox,
     review_digest,
     throttle,
+    webhooks,
 )
 from roster.services.jobs import hand_back, this_process
 
@@ -72,12 +72,9 @@ def act_on_events(container: Container) -> None:
 
 
 def send_webhooks(container: Container) -> None:
-    """Deliver due webhooks from the outbox, after the commits that queued them."""
-    outbox.deliver_webhooks(
-        container.engine,
-        container.clock(),
-        allow_private=container.settings.webhook_allow_private,
-    )
+    """Deliver due webhooks (subscriptions' events and automation rules' webhooks),
+    after the commits that queued them; each attempt is recorded."""
+    webhooks.deliver_configured(container.uow(), container.clock, container.settings)
 
 
 def send_mail(container: Container) -> None:

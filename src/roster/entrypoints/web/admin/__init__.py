@@ -22,6 +22,7 @@ from roster.entrypoints.web.admin import settings as settings
 from roster.entrypoints.web.admin import tokens as tokens
 from roster.entrypoints.web.admin import user_admin as user_admin
 from roster.entrypoints.web.admin import users as users
+from roster.entrypoints.web.admin import webhooks as webhooks
 from roster.entrypoints.web.admin.rendering import HERE, render
 from roster.entrypoints.web.admin.security import SecurityHeaders
 from roster.entrypoints.web.admin.session import CsrfRefused, NotAdmin, SignInRequired
@@ -42,6 +43,7 @@ PAGES = (
     password_reset,
     reviews,
     expiry,
+    webhooks,
 )
 """Dashboard modules, each with a `router`; a feature appends its own."""
 

@@ -40,6 +40,7 @@ KINDS = {
     AuditKind.AUTOMATION_CHANGED: "Automation changed",
     AuditKind.REVIEW_RECORDED: "Review recorded",
     AuditKind.EXPIRY_CHANGED: "Expiry changed",
+    AuditKind.WEBHOOK_CHANGED: "Webhook changed",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -35,6 +35,7 @@ NAV: list[tuple[str, str]] = [
     ("Audit log", "/admin/audit"),
     ("Settings", "/admin/settings"),
     ("API tokens", "/admin/tokens"),
+    ("Webhooks", "/admin/webhooks"),
     ("Invitations", "/admin/invitations"),
     ("Emails", "/admin/emails"),
 ]

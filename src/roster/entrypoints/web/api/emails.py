@@ -17,7 +17,8 @@ router = APIRouter(prefix="/emails", tags=["emails"])
 class EmailOut(BaseModel):
     id: str
     kind: str = Field(
-        description="`invitation`, `password_reset`, `status_notice` or `review_digest`."
+        description="`invitation`, `password_reset`, `status_notice`, `review_digest` or "
+        "`webhook_disabled`."
     )
     to: str
     subject: str
