@@ -476,6 +476,16 @@ class _Throttles:
     def clear(self, workspace_id: str, key: str) -> None:
         self.s.throttles.pop((workspace_id, key), None)
 
+    def forget_ended(self, window_started_before: datetime, now: datetime) -> int:
+        ended = [
+            key for key, c in self.s.throttles.items()
+            if c.window_started_at < window_started_before
+            and (c.blocked_until is None or c.blocked_until <= now)
+        ]  # fmt: skip
+        for key in ended:
+            del self.s.throttles[key]
+        return len(ended)
+
 
 class _RunLeases:
     """The compare-and-set rules of adapters/job_leases.py, on the fake's runs."""

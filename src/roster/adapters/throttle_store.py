@@ -53,21 +53,21 @@ def clear(conn: Connection, workspace_id: str, key: str) -> None:
     conn.execute(delete(t).where(t.c.workspace_id == workspace_id, t.c.key == key))
 
 
-def forget_ended(conn: Connection, window_started_before: datetime, now: datetime) -> int:
-    """Drop the counters, of every workspace, whose window and block have both ended."""
-    return conn.execute(
-        delete(t).where(
-            t.c.window_started_at < window_started_before,
-            (t.c.blocked_until.is_(None)) | (t.c.blocked_until <= now),
-        )
-    ).rowcount
-
-
 class SqlThrottles:
     """The sign-in counters, inside a unit of work's transaction."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def forget_ended(self, window_started_before: datetime, now: datetime) -> int:
+        """Drop the counters, of every workspace, whose window and block have both ended."""
+        deleted = self.conn.execute(
+            delete(t).where(
+                t.c.window_started_at < window_started_before,
+                (t.c.blocked_until.is_(None)) | (t.c.blocked_until <= now),
+            )
+        )
+        return int(deleted.rowcount)
 
     def read(self, workspace_id: str, keys: Sequence[str]) -> dict[str, Counter]:
         return read(self.conn, workspace_id, keys)

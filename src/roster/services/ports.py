@@ -224,6 +224,9 @@ class ThrottleRepository(Protocol):
 
     def save(self, workspace_id: str, key: str, counter: Counter) -> None: ...
     def clear(self, workspace_id: str, key: str) -> None: ...
+    def forget_ended(self, window_started_before: datetime, now: datetime) -> int:
+        """Drop the counters, of every workspace, whose window and block have both ended."""
+        ...
 
 
 class WebhookStore(Protocol):

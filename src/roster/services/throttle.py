@@ -10,10 +10,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
-from roster.adapters import throttle_store
-from roster.adapters.database import WRITE
 from roster.domain import errors
 from roster.domain.throttles import Counter
 from roster.services.ports import ThrottleRepository, UnitOfWork
@@ -127,10 +123,11 @@ def succeeded(uow: UnitOfWork, keys: Keys) -> None:
         uow.commit()
 
 
-def prune(engine: Engine, now: datetime, limits: Limits = DEFAULT_LIMITS) -> int:
+def prune(uow: UnitOfWork, now: datetime, limits: Limits = DEFAULT_LIMITS) -> int:
     """Forget counters that no longer count: their window and any block are over, so
-    the next failure would start afresh anyway. Returns how many were dropped.
-    Housekeeping across every workspace (a background tick), one statement: not a
-    use case of the port."""
-    with engine.execution_options(**WRITE).begin() as conn:
-        return throttle_store.forget_ended(conn, now - limits.window, now)
+    the next failure would start afresh anyway. Returns how many were dropped
+    (housekeeping across every workspace: a background tick)."""
+    with uow:
+        dropped = uow.throttles.forget_ended(now - limits.window, now)
+        uow.commit()
+    return dropped

@@ -92,7 +92,7 @@ def prune_throttles(container: Container) -> None:
     """Forget sign-in throttle counters whose window has ended."""
     now = container.clock()
     if PRUNE.due(now):
-        throttle.prune(container.engine, now)
+        throttle.prune(container.uow(), now)
 
 
 def snapshot_billing(container: Container) -> None:
