@@ -11,6 +11,7 @@ import pytest
 
 from roster.domain.jobs import JobRef, Lease
 from roster.services import jobs
+from roster.services.ports import Leases
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TUNING = jobs.Tuning(lease=timedelta(minutes=2), chunk=3, poll=0)
@@ -104,7 +105,7 @@ class Marks(jobs.Kind[Uow, Row, str]):
     def __init__(self, store: Store, crash: dict[int, BaseException] | None = None) -> None:
         self.store, self.crash, self.chunks = store, crash or {}, 0
 
-    def leases(self, uow: Uow) -> jobs.Leases:
+    def leases(self, uow: Uow) -> Leases:
         return FakeLeases(uow.rows)
 
     def load(self, uow: Uow, ref: JobRef) -> Row:

@@ -30,6 +30,11 @@ class SqlUserCounts:
             )
         )
 
+    def read(self, workspace_id: str) -> UserCounts:
+        query = select(*_COUNT_COLUMNS).where(user_counts.c.workspace_id == workspace_id)
+        row = self.conn.execute(query).first()
+        return UserCounts(*row) if row else UserCounts()
+
     def lock(self, workspace_id: str) -> UserCounts:
         query = select(*_COUNT_COLUMNS).where(user_counts.c.workspace_id == workspace_id)
         if self.conn.dialect.name == "postgresql":

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Table, or_, select, update
 
 from roster.adapters.tables import automation_runs, bulk_jobs
+from roster.domain.bulk import RUNNABLE
 from roster.domain.jobs import JobRef, Lease
 
 
@@ -27,7 +28,7 @@ class JobTable:
     reason: str
 
 
-BULK_JOBS = JobTable(bulk_jobs, "worker", ("queued", "running"), "done", "error")
+BULK_JOBS = JobTable(bulk_jobs, "worker", RUNNABLE, "done", "error")
 AUTOMATION_RUNS = JobTable(automation_runs, "holder", ("running",), "succeeded", "reason")
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, Engine
 
 from roster.adapters.access_revoker import SqlAccessRevoker
 from roster.adapters.audit_log import SqlAuditLog
+from roster.adapters.bulk_store import SqlBulkJobs
 from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitations(self.conn)
         self.scim = SqlScimDirectory(self.conn)
         self.throttles = SqlThrottles(self.conn)
+        self.bulk_jobs = SqlBulkJobs(self.conn)
         return self
 
     def __exit__(

@@ -40,6 +40,7 @@ from roster.domain.users import Actor, Target, decide
 from roster.domain.vocabulary import Role, Route, Status
 from roster.domain.workspaces import UserCounts, Workspace
 from roster.services import jobs
+from roster.services.ports import Leases
 from roster.services.status import Outcome, apply_changes
 
 Clock = Callable[[], datetime]
@@ -325,7 +326,7 @@ class Runs(jobs.Kind[SqlUnitOfWork, tuple[Run, Rule], Subject]):
         # run's counter would carry it (a dry run taken over starts it afresh).
         self.simulated: dict[str, UserCounts] = {}
 
-    def leases(self, uow: SqlUnitOfWork) -> jobs.Leases:
+    def leases(self, uow: SqlUnitOfWork) -> Leases:
         return SqlJobLeases(uow.conn, AUTOMATION_RUNS)
 
     def load(self, uow: SqlUnitOfWork, ref: JobRef) -> tuple[Run, Rule]:

@@ -38,6 +38,7 @@ from roster.config import Settings
 from roster.domain import errors
 from roster.domain.jobs import JobRef, Lease
 from roster.domain.vocabulary import Role, Status
+from roster.services.ports import Leases
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("roster.jobs")
@@ -96,24 +97,6 @@ class Transaction(Protocol):
 
 U = TypeVar("U", bound=Transaction)
 J = TypeVar("J")
-
-
-class Leases(Protocol):
-    """Where a kind's jobs keep their lease, cursor and state (a port)."""
-
-    def claimable(self, now: datetime, limit: int) -> list[JobRef]: ...
-
-    def take(self, ref: JobRef, holder: str, now: datetime, until: datetime) -> Lease | None: ...
-
-    def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None: ...
-
-    def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None: ...
-
-    def release(self, lease: Lease) -> None: ...
-
-    def fail(self, ref: JobRef, reason: str, now: datetime) -> None: ...
-
-    def runnable(self, ref: JobRef) -> bool: ...
 
 
 class Kind(ABC, Generic[U, J, T]):

@@ -7,8 +7,11 @@ from typing import Any, Protocol, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
+from roster.domain.bulk import Found, Job, OutcomeTuple, Tally
 from roster.domain.credentials import CredentialKind
+from roster.domain.filters import UserFilter
 from roster.domain.invitations import Invitation
+from roster.domain.jobs import JobRef, Lease, ResultRow
 from roster.domain.scim import ScimGroup, ScimUser
 from roster.domain.throttles import Counter
 from roster.domain.users import NewStatus, User
@@ -57,6 +60,10 @@ class UserRepository(Protocol):
 
 class UserCountsRepository(Protocol):
     def create(self, workspace_id: str) -> None: ...
+    def read(self, workspace_id: str) -> UserCounts:
+        """Read the counts without taking a lock."""
+        ...
+
     def lock(self, workspace_id: str) -> UserCounts:
         """Read the counts and hold the workspace's write lock until commit."""
         ...
@@ -200,6 +207,81 @@ class ThrottleRepository(Protocol):
     def clear(self, workspace_id: str, key: str) -> None: ...
 
 
+class Leases(Protocol):
+    """Where a kind's jobs keep their lease, cursor and state (services/jobs.py)."""
+
+    def claimable(self, now: datetime, limit: int) -> list[JobRef]: ...
+
+    def take(self, ref: JobRef, holder: str, now: datetime, until: datetime) -> Lease | None: ...
+
+    def renew(self, lease: Lease, until: datetime) -> tuple[Lease, str | None] | None: ...
+
+    def advance(self, lease: Lease, cursor: str | None, done: bool, now: datetime) -> None: ...
+
+    def release(self, lease: Lease) -> None: ...
+
+    def fail(self, ref: JobRef, reason: str, now: datetime) -> None: ...
+
+    def runnable(self, ref: JobRef) -> bool: ...
+
+
+class BulkJobStore(Protocol):
+    """Bulk actions (services/bulk.py): jobs, their stored ids, the users a filter
+    selects, and one result per user."""
+
+    @property
+    def holds_reads(self) -> bool:
+        """Whether what this transaction read stays as read until commit (so a
+        change need not read it again with the rows locked)."""
+        ...
+
+    def leases(self) -> Leases: ...
+    def matching(
+        self, workspace_id: str, f: UserFilter, after: str | None, limit: int
+    ) -> tuple[list[str], Found]:
+        """The next users `f` selects after `after` by id, with their status and role."""
+        ...
+
+    def count_matching(self, workspace_id: str, f: UserFilter) -> int: ...
+    def statuses(self, workspace_id: str, ids: Sequence[str]) -> Found: ...
+    def stored_targets(
+        self, workspace_id: str, job_id: str, after: str | None, limit: int
+    ) -> tuple[list[str], Found]:
+        """The job's stored ids after `after`, with the status and role of those that exist."""
+        ...
+
+    def add(
+        self, job: Job, *, idempotency_key: str | None, fingerprint: str, user_ids: Sequence[str]
+    ) -> None:
+        """Store a queued job and its ids; KeyTaken if its key is another job's."""
+        ...
+
+    def by_key(self, workspace_id: str, key: str) -> tuple[Job, str] | None:
+        """The job made with this Idempotency-Key, and its request's fingerprint."""
+        ...
+
+    def get(self, workspace_id: str, job_id: str) -> Job | None: ...
+    def recent(self, workspace_id: str, limit: int) -> list[Job]: ...
+    def add_counts(
+        self,
+        job: Job,
+        chunk: Tally,
+        refused_codes: dict[str, int],
+        delta: UserCounts,
+        revoked: Revoked,
+        now: datetime,
+    ) -> None:
+        """Add one chunk's counts to the job's; `refused_codes` are the job's so far."""
+        ...
+
+    def add_results(self, job: Job, outcomes: Sequence[OutcomeTuple]) -> None: ...
+    def results(
+        self, job: Job, *, after: str | None, limit: int, outcome: str | None
+    ) -> list[ResultRow]:
+        """A page of the job's results in user-id order, with who each user is."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolls back on exit unless `commit()` was called."""
 
@@ -227,6 +309,8 @@ class UnitOfWork(Protocol):
     def scim(self) -> ScimDirectory: ...
     @property
     def throttles(self) -> ThrottleRepository: ...
+    @property
+    def bulk_jobs(self) -> BulkJobStore: ...
 
     def read_only(self) -> "UnitOfWork":
         """A unit of work on the same storage for reads alone: it takes no write

@@ -13,7 +13,7 @@ from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
-from roster.entrypoints.web.admin.views import PageNotFound, reading
+from roster.entrypoints.web.admin.views import PageNotFound
 from roster.entrypoints.web.api.bulk import csv_download
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services import bulk
@@ -120,8 +120,7 @@ Text = Annotated[str, Form()]
 @router.get("/bulk-actions", response_class=HTMLResponse)
 def bulk_home(request: Request, admin: AdminDep, container: ContainerDep) -> HTMLResponse:
     """Recent bulk actions, and a form to start one by filter."""
-    with reading(container) as conn:
-        jobs = bulk.list_jobs(conn, admin.workspace_id)
+    jobs = bulk.list_jobs(container.uow(), admin.workspace_id)
     return render(request, "bulk/home.html", title="Bulk actions", jobs=jobs, **_vocabulary())
 
 
@@ -169,7 +168,7 @@ def _preview(
 ) -> bulk.Preview | None:
     try:
         return bulk.preview(
-            container.engine,
+            container.uow(),
             workspace_id=admin.workspace_id,
             request=req,
             actor=admin.principal.actor,
@@ -208,7 +207,7 @@ def start(
             choice=choice, preview=None, errors=errs, nonce=nonce, **_vocabulary(),
         )  # fmt: skip
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=admin.workspace_id,
         request=req,
         actor=admin.principal.actor,
@@ -228,14 +227,13 @@ def progress(
     outcome: Annotated[str | None, Query(pattern="^(applied|unchanged|refused)$")] = None,
 ) -> HTMLResponse:
     """State, progress and counts; refreshes itself while running; the results."""
-    with reading(container) as conn:
-        try:
-            job = bulk.get_job(conn, admin.workspace_id, job_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from None
-        rows = bulk.list_results(
-            conn, admin.workspace_id, job_id, after=after, limit=PAGE, outcome=outcome
-        )
+    try:
+        job = bulk.get_job(container.uow(), admin.workspace_id, job_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from None
+    rows = bulk.list_results(
+        container.uow(), admin.workspace_id, job_id, after=after, limit=PAGE, outcome=outcome
+    )
     return render(
         request,
         "bulk/job.html",
@@ -249,11 +247,10 @@ def progress(
 
 @router.get("/bulk-actions/{job_id}/results.csv", response_model=None)
 def results_csv(job_id: str, admin: AdminDep, container: ContainerDep) -> StreamingResponse:
-    with reading(container) as conn:
-        try:
-            bulk.get_job(conn, admin.workspace_id, job_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from None
+    try:
+        bulk.get_job(container.uow(), admin.workspace_id, job_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from None
     return csv_download(container, admin.workspace_id, job_id)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
+from roster.domain.bulk import Job
 from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import ReasonCode, Role, Status
 from roster.entrypoints.web.api.audit import defuse
@@ -102,7 +103,7 @@ class BulkJobOut(BaseModel):
     results_url: str
 
     @classmethod
-    def of(cls, job: bulk.Job) -> "BulkJobOut":
+    def of(cls, job: Job) -> "BulkJobOut":
         t = job.tally
         return cls(
             id=job.id,
@@ -173,7 +174,7 @@ def create(
         dry_run=body.dry_run,
     )
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=principal.workspace_id,
         request=request,
         actor=principal.actor,
@@ -187,15 +188,13 @@ def create(
 @router.get("", response_model=list[BulkJobOut], responses=responses(401, 403))
 def recent(principal: AdminDep, container: ContainerDep) -> list[BulkJobOut]:
     """The workspace's latest bulk actions, newest first."""
-    with container.engine.connect() as conn:
-        return [BulkJobOut.of(j) for j in bulk.list_jobs(conn, principal.workspace_id)]
+    return [BulkJobOut.of(j) for j in bulk.list_jobs(container.uow(), principal.workspace_id)]
 
 
 @router.get("/{job_id}", response_model=BulkJobOut, responses=responses(401, 403, 404))
 def read(job_id: str, principal: AdminDep, container: ContainerDep) -> BulkJobOut:
     """A bulk action's state, progress and counts."""
-    with container.engine.connect() as conn:
-        return BulkJobOut.of(bulk.get_job(conn, principal.workspace_id, job_id))
+    return BulkJobOut.of(bulk.get_job(container.uow(), principal.workspace_id, job_id))
 
 
 CSV_HEADER = ("user_id", "email", "name", "from_status", "outcome", "code")
@@ -222,13 +221,12 @@ def results(
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )
-    with container.engine.connect() as conn:
-        if wants_csv:
-            bulk.get_job(conn, principal.workspace_id, job_id)  # 404 before streaming
-            return csv_download(container, principal.workspace_id, job_id)
-        rows = bulk.list_results(
-            conn, principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
-        )
+    if wants_csv:
+        bulk.get_job(container.uow(), principal.workspace_id, job_id)  # 404 before streaming
+        return csv_download(container, principal.workspace_id, job_id)
+    rows = bulk.list_results(
+        container.uow(), principal.workspace_id, job_id, after=after, limit=limit, outcome=outcome
+    )
     return ResultsPage(
         items=[ResultOut(**asdict(r), outcome=r.result) for r in rows],
         next_cursor=rows[-1].user_id if len(rows) == limit else None,
@@ -240,22 +238,21 @@ def csv_download(container: Container, workspace_id: str, job_id: str) -> Stream
         buffer = io.StringIO()
         out = csv.writer(buffer)
         out.writerow(CSV_HEADER)
-        with container.engine.connect() as conn:
-            for n, r in enumerate(bulk.iter_results(conn, workspace_id, job_id)):
-                out.writerow(
-                    (
-                        r.user_id,
-                        defuse(r.email or ""),
-                        defuse(r.name or ""),
-                        r.from_status.value if r.from_status else "",
-                        r.result,
-                        r.code or "",
-                    )
+        for n, r in enumerate(bulk.iter_results(container.uow(), workspace_id, job_id)):
+            out.writerow(
+                (
+                    r.user_id,
+                    defuse(r.email or ""),
+                    defuse(r.name or ""),
+                    r.from_status.value if r.from_status else "",
+                    r.result,
+                    r.code or "",
                 )
-                if n % 1000 == 999:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
+            )
+            if n % 1000 == 999:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
         yield buffer.getvalue()
 
     return StreamingResponse(
