@@ -519,6 +519,7 @@ class FakeBulkJobs:
         delta: UserCounts,
         revoked: Revoked,
         now: datetime,
+        active_before: int,
     ) -> None:
         stored = self.s.bulk_jobs[job.workspace_id, job.id]
         j, t = stored.job, stored.job.tally
@@ -528,6 +529,7 @@ class FakeBulkJobs:
             processed=j.processed + chunk.total,
             chunks=j.chunks + 1,
             started_at=j.started_at or now,
+            active_before=active_before,
             tally=Tally(
                 t.applied + chunk.applied,
                 t.unchanged + chunk.unchanged,

@@ -166,4 +166,5 @@ def test_a_job_applies_what_its_preview_said() -> None:
     job, _ = bulk.start_job(uow, workspace_id=ws, request=request, actor=admin, now=NOW)
     done = _run_one_chunk(uow, job)
     assert done.tally == shown.tally
+    assert (done.active_before, done.active_after) == (shown.active_before, shown.active_after)
     assert [store.users[ws, i].status for i in ids] == [Status.INACTIVE] * 3 + [Status.BLOCKED]

@@ -144,6 +144,7 @@ class SqlBulkJobs:
         delta: UserCounts,
         revoked: Revoked,
         now: datetime,
+        active_before: int,
     ) -> None:
         """Add one chunk's counts to the job's; `refused_codes` are the job's so far."""
         c = bulk_jobs.c
@@ -163,6 +164,7 @@ class SqlBulkJobs:
                 revoked_invitations=c.revoked_invitations + revoked.invitations,
                 chunks=c.chunks + 1,
                 started_at=job.started_at or now,
+                active_before=active_before,
             )
         )
 
@@ -272,4 +274,5 @@ def _job_from_row(m: RowMapping) -> Job:
         created_at=m["created_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
+        active_before=m["active_before"],
     )

@@ -73,6 +73,14 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    active_before: int | None = None
+    """The active user count when the first chunk ran (None: not yet run)."""
+
+    @property
+    def active_after(self) -> int | None:
+        if self.active_before is None:
+            return None
+        return self.active_before + self.tally.active_delta
 
     @property
     def finished(self) -> bool:

@@ -156,6 +156,12 @@ def _named(uow: UnitOfWork, workspace_id: str, refused: Outcome) -> Refusal:
     return Refusal(user.id, code, user.email, user.name)
 
 
+def count_selected(uow: UnitOfWork, workspace_id: str, f: UserFilter) -> int:
+    """How many users `f` selects now (what "select all matching" would target)."""
+    with uow.read_only() as reading:
+        return reading.bulk_jobs.count_matching(workspace_id, f)
+
+
 def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
     workspace = uow.workspaces.get(workspace_id)
     if workspace is None:
@@ -340,7 +346,8 @@ class BulkJobs(jobs.Kind[UnitOfWork, Job, str]):
         codes = dict(job.tally.refused)
         for code, n in chunk.refused.items():
             codes[code] = codes.get(code, 0) + n
-        uow.bulk_jobs.add_counts(job, chunk, codes, delta, revoked, now)
+        first = before.active if job.active_before is None else job.active_before
+        uow.bulk_jobs.add_counts(job, chunk, codes, delta, revoked, now, first)
 
 
 def _dry_run(

@@ -270,8 +270,10 @@ class BulkJobStore(Protocol):
         delta: UserCounts,
         revoked: Revoked,
         now: datetime,
+        active_before: int,
     ) -> None:
-        """Add one chunk's counts to the job's; `refused_codes` are the job's so far."""
+        """Add one chunk's counts to the job's; `refused_codes` are the job's so far,
+        `active_before` the active count when its first chunk ran."""
         ...
 
     def add_results(self, job: Job, outcomes: Sequence[OutcomeTuple]) -> None: ...

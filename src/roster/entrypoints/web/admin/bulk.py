@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from roster.domain import errors
 from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.entrypoints.web.admin.refusal_words import why_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound
@@ -20,6 +21,14 @@ from roster.services import bulk
 
 router = APIRouter()  # paths are relative to /admin
 PAGE = 100
+
+# Each outcome in words: what a job did, or what a dry run would have done.
+DONE = {"applied": "Changed", "unchanged": "Unchanged", "refused": "Refused"}
+WOULD = {
+    "applied": "Would change",
+    "unchanged": "Would stay as they are",
+    "refused": "Would be refused",
+}
 
 
 class Choice:
@@ -239,6 +248,8 @@ def progress(
         "bulk/job.html",
         title="Bulk action",
         job=job,
+        words=WOULD if job.dry_run else DONE,
+        why_refused=why_refused,
         rows=rows,
         outcome=outcome,
         next_after=rows[-1].user_id if len(rows) == PAGE else None,
@@ -255,4 +266,9 @@ def results_csv(job_id: str, admin: AdminDep, container: ContainerDep) -> Stream
 
 
 def _vocabulary() -> dict[str, Any]:
-    return {"statuses": list(Status), "roles": list(Role), "reasons": list(ReasonCode)}
+    return {
+        "statuses": list(Status),
+        "roles": list(Role),
+        "reasons": list(ReasonCode),
+        "why_refused": why_refused,
+    }

@@ -17,7 +17,7 @@ from roster.entrypoints.web.admin.reviews import check_review_field
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
-from roster.services import admin_queries, queries
+from roster.services import admin_queries, bulk, queries
 from roster.services.access import PasswordMismatch, change_on_profile
 from roster.services.queries import UserView
 from roster.services.status import ChangeResult
@@ -53,15 +53,11 @@ def users_page(
     """Search, a status filter with exact counts (the counter row, no count(*)),
     and keyset pages of 50."""
     chosen = _status_or_none(status)
+    where = UserFilter(status=(chosen,) if chosen else None, q=q[:200])
     with reading(container) as conn:
         counts = queries.user_counts_of(conn, admin.workspace_id)
         found = admin_queries.find_users(
-            conn,
-            admin.workspace_id,
-            UserFilter(status=(chosen,) if chosen else None, q=q[:200]),
-            after=after,
-            before=before,
-            limit=PAGE_SIZE,
+            conn, admin.workspace_id, where, after=after, before=before, limit=PAGE_SIZE
         )
     return render(
         request,
@@ -74,7 +70,27 @@ def users_page(
         status=chosen,
         page=found,
         rows=found.items,
+        matching=_matching(container, admin, where, counts, found),
     )
+
+
+def _matching(
+    container: ContainerDep,
+    admin: AdminSession,
+    where: UserFilter,
+    counts: UserCounts,
+    found: admin_queries.Page[admin_queries.ListedUser],
+) -> int:
+    """How many users the page's filter selects, for "select all N matching": the
+    counter row's exact counts without a search; with one, the page itself when it
+    is the only page, else a count."""
+    if not where.q:
+        if where.status:
+            return counts.of(where.status[0])
+        return counts.active + counts.inactive + counts.blocked
+    if found.next_after is None and found.prev_before is None:
+        return len(found.items)
+    return bulk.count_selected(container.uow(), admin.workspace_id, where)
 
 
 def _profile(
