@@ -5,8 +5,8 @@ import re
 from fastapi.testclient import TestClient
 
 from roster.bootstrap import Container
-from roster.domain.vocabulary import Status
 from roster.domain.users import Actor
+from roster.domain.vocabulary import Status
 from roster.entrypoints.web.background import run_bulk_jobs
 from roster.services import bulk
 from tests.conftest import Tenant
