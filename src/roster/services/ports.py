@@ -208,7 +208,7 @@ class ThrottleRepository(Protocol):
 
 
 class Leases(Protocol):
-    """Where a kind's jobs keep their lease, cursor and state (services/jobs.py)."""
+    """Where a kind's jobs keep their lease, cursor and state (a port)."""
 
     def claimable(self, now: datetime, limit: int) -> list[JobRef]: ...
 

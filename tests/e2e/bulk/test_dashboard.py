@@ -110,3 +110,23 @@ def test_a_dry_run_job_page_says_what_would_happen_and_that_nothing_changed(
     assert "Changed" not in words(page)
     listed = client.get("/admin/users").text
     assert listed.count('badge-active">Active') == 3  # nobody was changed
+
+
+def test_select_all_matching_targets_the_users_pages_filter_not_its_rows(
+    client: TestClient, container: Container, tenant: Tenant
+) -> None:
+    signed_in_admin(client, container, tenant)
+    for n in range(3):
+        add_user(container, tenant, f"m{n}@x.example")
+    add_user(container, tenant, "gone@x.example", status=Status.INACTIVE)
+    listed = client.get("/admin/users?status=active")
+    assert "Select all 5 users matching this filter" in listed.text  # owner, admin, 3
+    searched = client.get("/admin/users?q=m1%40x")
+    assert "Select all 1 user matching this filter" in searched.text
+
+    form = {"csrf_token": csrf_of(listed), "f_status": "active", "q": ""}
+    preview = client.post("/admin/bulk-actions/new", data=form | {"status": "blocked"})
+    assert preview.status_code == 200
+    assert "All <strong data-selected>5</strong> users matching the filter" in preview.text
+    assert 'name="user_ids"' not in preview.text  # the filter is the selection
+    assert 'name="f_status" value="active"' in preview.text
