@@ -5,7 +5,8 @@ A job names its users by ids or by a filter and sets one status through route
 each chunk ONE transaction: `apply_changes` decides every user through the domain
 and writes statuses, audit events (batch id = job id), revocations and the counter;
 the chunk's per-user results and the job's cursor and counts are written in the
-same transaction. This module only says which users come next and what to record.
+same transaction. This module only says which users come next and what to record;
+storage is the unit of work's `bulk_jobs` port (services/ports.py BulkJobStore).
 
 A preview (and a dry-run job) asks the same domain `decide` about the same users,
 in the same order and with the same running headcount, and writes nothing.
