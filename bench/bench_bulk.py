@@ -226,7 +226,7 @@ def raw_chunks(engine: Engine, ws: str, ids: list[str], chunk: int) -> float:
 def roster_job(c: Container, ws: str, ids: list[str], chunk: int) -> float:
     started = time.perf_counter()
     job, _ = bulk.start_job(
-        c.uow,
+        c.uow(),
         workspace_id=ws,
         request=bulk.BulkRequest(
             Status.BLOCKED, user_ids=tuple(ids), reason_code=ReasonCode.PAYMENT_DISPUTE

@@ -10,6 +10,7 @@ from typing import Any, Self
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, AuditKind, ChainHead
 from roster.domain.billing import DayUsage, Transition
+from roster.domain.bulk import Found, Job, KeyTaken, OutcomeTuple, Tally
 from roster.domain.credentials import CredentialKind
 from roster.domain.filters import UserFilter
 from roster.domain.ids import new_id
@@ -29,6 +30,7 @@ from roster.domain.webhooks import (
     Verdict,
 )
 from roster.domain.workspaces import UserCounts, Workspace
+from roster.services.ports import Leases
 
 
 @dataclass
@@ -39,6 +41,17 @@ class FakeCredential:
     user_id: str | None
     expires_at: datetime | None
     revoked_at: datetime | None = None
+
+
+@dataclass
+class FakeBulkJob:
+    """A stored bulk job: the job, its key and fingerprint, ids and results."""
+
+    job: Job
+    key: str | None
+    fingerprint: str
+    targets: list[str]
+    results: dict[str, OutcomeTuple] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +84,7 @@ class FakeStore:
     cursors: dict[str, int] = field(default_factory=dict)  # workspace → audit seq read
     sent: set[int] = field(default_factory=set)  # outbox positions acted on
     snapshots: dict[tuple[str, str, date], DayUsage] = field(default_factory=dict)
+    bulk_jobs: dict[tuple[str, str], FakeBulkJob] = field(default_factory=dict)  # (ws, id)
 
 
 class _Mail:
@@ -459,6 +473,127 @@ class FakeScimDirectory:
         return self.s.groups.pop((workspace_id, group_id), None) is not None
 
 
+class FakeBulkJobs:
+    """Bulk jobs in memory. Filters select by status, role and text only; leases
+    (the job runner's) are not faked here: tests/unit/test_jobs.py has its own."""
+
+    holds_reads = True
+
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def leases(self) -> Leases:
+        raise NotImplementedError("run chunks with BulkJobs().act on the fakes")
+
+    def _users(self, workspace_id: str) -> list[User]:
+        found = (u for (ws, _), u in self.s.users.items() if ws == workspace_id)
+        return sorted(found, key=lambda u: u.id)
+
+    def _selects(self, f: UserFilter, u: User) -> bool:
+        unsupported = replace(f, status=None, role=None, q=None)
+        assert unsupported == UserFilter(), "the fake filters by status, role and q only"
+        text = (f.q or "").casefold()
+        return (
+            (f.status is None or u.status in f.status)
+            and (f.role is None or u.role in f.role)
+            and (text in u.email.casefold() or text in u.name.casefold())
+        )
+
+    def matching(
+        self, workspace_id: str, f: UserFilter, after: str | None, limit: int
+    ) -> tuple[list[str], Found]:
+        chosen = [
+            u
+            for u in self._users(workspace_id)
+            if (after is None or u.id > after) and self._selects(f, u)
+        ][:limit]
+        return [u.id for u in chosen], {u.id: (u.status, u.role) for u in chosen}
+
+    def count_matching(self, workspace_id: str, f: UserFilter) -> int:
+        return sum(self._selects(f, u) for u in self._users(workspace_id))
+
+    def statuses(self, workspace_id: str, ids: Sequence[str]) -> Found:
+        found = (self.s.users.get((workspace_id, i)) for i in ids)
+        return {u.id: (u.status, u.role) for u in found if u is not None}
+
+    def stored_targets(
+        self, workspace_id: str, job_id: str, after: str | None, limit: int
+    ) -> tuple[list[str], Found]:
+        stored = self.s.bulk_jobs[workspace_id, job_id].targets
+        ids = [i for i in stored if after is None or i > after][:limit]
+        return ids, self.statuses(workspace_id, ids)
+
+    def add(
+        self, job: Job, *, idempotency_key: str | None, fingerprint: str, user_ids: Sequence[str]
+    ) -> None:
+        if idempotency_key is not None and any(
+            b.key == idempotency_key and ws == job.workspace_id
+            for (ws, _), b in self.s.bulk_jobs.items()
+        ):
+            raise KeyTaken(idempotency_key)
+        stored = FakeBulkJob(job, idempotency_key, fingerprint, sorted(user_ids))
+        self.s.bulk_jobs[job.workspace_id, job.id] = stored
+
+    def by_key(self, workspace_id: str, key: str) -> tuple[Job, str] | None:
+        for (ws, _), b in self.s.bulk_jobs.items():
+            if ws == workspace_id and b.key == key:
+                return b.job, b.fingerprint
+        return None
+
+    def get(self, workspace_id: str, job_id: str) -> Job | None:
+        stored = self.s.bulk_jobs.get((workspace_id, job_id))
+        return stored.job if stored else None
+
+    def recent(self, workspace_id: str, before: str | None, limit: int) -> list[Job]:
+        mine = [b.job for (ws, _), b in self.s.bulk_jobs.items()
+                if ws == workspace_id and (before is None or b.job.id < before)]  # fmt: skip
+        return sorted(mine, key=lambda j: j.id, reverse=True)[:limit]
+
+    def add_counts(
+        self,
+        job: Job,
+        chunk: Tally,
+        refused_codes: dict[str, int],
+        delta: UserCounts,
+        revoked: Revoked,
+        now: datetime,
+        active_before: int,
+    ) -> None:
+        stored = self.s.bulk_jobs[job.workspace_id, job.id]
+        j, t = stored.job, stored.job.tally
+        stored.job = replace(
+            j,
+            state="running",
+            processed=j.processed + chunk.total,
+            chunks=j.chunks + 1,
+            started_at=j.started_at or now,
+            active_before=active_before,
+            tally=Tally(
+                t.applied + chunk.applied,
+                t.unchanged + chunk.unchanged,
+                dict(refused_codes),
+                t.active_delta + delta.active,
+                t.owners_delta + delta.active_owners,
+            ),
+        )
+
+    def add_results(self, job: Job, outcomes: Sequence[OutcomeTuple]) -> None:
+        stored = self.s.bulk_jobs[job.workspace_id, job.id]
+        stored.results.update((o[0], o) for o in outcomes)
+
+    def results(
+        self, job: Job, *, after: str | None, limit: int, outcome: str | None
+    ) -> list[ResultRow]:
+        stored = self.s.bulk_jobs[job.workspace_id, job.id]
+        rows = []
+        for user_id, result, code, was in sorted(stored.results.values()):
+            if (after is None or user_id > after) and outcome in (None, result):
+                u = self.s.users.get((job.workspace_id, user_id))
+                email, name = (u.email, u.name) if u else (None, None)
+                rows.append(ResultRow(user_id, result, code, was, job.to, email, name))
+        return rows[:limit]
+
+
 class _Throttles:
     def __init__(self, s: FakeStore) -> None:
         self.s = s
@@ -531,6 +666,13 @@ class _RunLeases:
     def release(self, lease: Lease) -> None:
         if (run := self._held(lease)) is not None:
             self.s.runs[run.id] = replace(run, holder=None, lease_until=None)
+
+    def release_held(self, holder: str) -> int:
+        held = [r for r in self.s.runs.values() if r.holder == holder and r.state == "running"
+                and r.lease_until is not None]  # fmt: skip
+        for run in held:
+            self.s.runs[run.id] = replace(run, lease_until=None)
+        return len(held)
 
     def fail(self, ref: JobRef, reason: str, now: datetime) -> None:
         run = self.s.runs[ref.job_id]
@@ -983,6 +1125,7 @@ class FakeUnitOfWork:
         self.webhooks = FakeWebhookStore(self._work)
         self.automations = FakeAutomations(self._work)
         self.billing = FakeBilling(self._work)
+        self.bulk_jobs = FakeBulkJobs(self._work)
         return self
 
     def savepoint(self) -> _Savepoint:

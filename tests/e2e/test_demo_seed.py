@@ -108,13 +108,12 @@ def test_the_three_sample_rules_ran_and_one_bulk_action_finished(
     demo: tuple[Container, str],
 ) -> None:
     c, workspace_id = demo
-    with c.engine.connect() as conn:
-        rules = {r.definition.name: r for r in automations.list_rules(c.uow(), workspace_id)}
-        jobs = bulk.list_jobs(conn, workspace_id)
-        runs = {
-            name: automations.list_runs(c.uow(), workspace_id, r.id, limit=500, before=None)
-            for name, r in rules.items()
-        }
+    rules = {r.definition.name: r for r in automations.list_rules(c.uow(), workspace_id)}
+    jobs = bulk.list_jobs(c.uow(), workspace_id)
+    runs = {
+        name: automations.list_runs(c.uow(), workspace_id, r.id, limit=500, before=None)
+        for name, r in rules.items()
+    }
     assert set(rules) == {
         "Deactivate dormant members",
         "Block after three failed payments",

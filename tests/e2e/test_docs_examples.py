@@ -168,7 +168,7 @@ def _variables(url: str) -> dict[str, str]:
         ).one()
         rules = automations.list_rules(SqlUnitOfWork(engine), workspace.id)
         rule = next(r for r in rules if r.definition.name == DORMANT_RULE["name"])
-        [job] = bulk.list_jobs(conn, workspace.id)
+        [job] = bulk.list_jobs(SqlUnitOfWork(engine), workspace.id)
     engine.dispose()
     return {
         "WORKSPACE": DEMO_SLUG,

@@ -77,7 +77,7 @@ def by_bulk(
     where = UserFilter.from_json(f)
     request = bulk.BulkRequest(Status.INACTIVE, filter=where)
     owner = Actor(id=tenant.owner.id, name="owner", user_id=tenant.owner.id)
-    preview = bulk.preview(container.engine, workspace_id=tenant.id, request=request, actor=owner)
+    preview = bulk.preview(container.uow(), workspace_id=tenant.id, request=request, actor=owner)
     assert preview.tally.total == len(chosen)  # counted when the owner had been seen
     return chosen
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from roster.adapters.tables import audit_events, bulk_results, users
 from roster.bootstrap import Container
 from roster.domain import errors
+from roster.domain.bulk import Job
 from roster.domain.filters import UserFilter, instant
 from roster.domain.jobs import JobRef
 from roster.domain.users import Actor
@@ -55,9 +56,9 @@ def seed(container: Container, tenant: Tenant, statuses: dict[str, Status]) -> d
     return {u.email.split("@")[0]: u.id for u in made}
 
 
-def run(container: Container, tenant: Tenant, request: bulk.BulkRequest, size: int = 2) -> bulk.Job:
+def run(container: Container, tenant: Tenant, request: bulk.BulkRequest, size: int = 2) -> Job:
     job, created = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=tenant.id,
         request=request,
         actor=admin_of(tenant),
@@ -73,9 +74,8 @@ def run(container: Container, tenant: Tenant, request: bulk.BulkRequest, size: i
     )
 
 
-def outcomes(container: Container, tenant: Tenant, job: bulk.Job) -> dict[str, str]:
-    with container.engine.connect() as conn:
-        rows = bulk.list_results(conn, tenant.id, job.id, limit=1000)
+def outcomes(container: Container, tenant: Tenant, job: Job) -> dict[str, str]:
+    rows = bulk.list_results(container.uow(), tenant.id, job.id, limit=1000)
     return {r.user_id: f"{r.result}: {r.code}" if r.code else r.result for r in rows}
 
 
@@ -170,7 +170,7 @@ def test_preview_counts_what_the_job_then_does_and_writes_nothing(
             select(func.count()).where(audit_events.c.workspace_id == tenant.id)
         )
     shown = bulk.preview(
-        container.engine,
+        container.uow(),
         workspace_id=tenant.id,
         request=request,
         actor=admin_of(tenant),
@@ -223,9 +223,9 @@ def test_an_idempotency_key_returns_the_same_job(container: Container, tenant: T
     ids = seed(container, tenant, {"ann": A})
     request = bulk.BulkRequest(I, user_ids=(ids["ann"],))
 
-    def start(request: bulk.BulkRequest) -> tuple[bulk.Job, bool]:
+    def start(request: bulk.BulkRequest) -> tuple[Job, bool]:
         return bulk.start_job(
-            container.uow,
+            container.uow(),
             workspace_id=tenant.id,
             request=request,
             actor=admin_of(tenant),
@@ -246,7 +246,7 @@ class DiesInSecondChunk(bulk.BulkJobs):
     """The process dies in the middle of its second chunk, after the changes were
     made and before the commit: nothing records it."""
 
-    def act(self, uow: Any, job: bulk.Job, targets: jobs.Targets[str], now: datetime) -> None:
+    def act(self, uow: Any, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
         super().act(uow, job, targets, now)
         if job.processed:
             raise KeyboardInterrupt
@@ -257,7 +257,7 @@ def test_a_resumed_job_continues_after_the_last_committed_chunk(
 ) -> None:
     ids = seed(container, tenant, {f"u{n:02}": A for n in range(10)})
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=tenant.id,
         request=bulk.BulkRequest(I, user_ids=tuple(ids.values())),
         actor=admin_of(tenant),
@@ -267,8 +267,7 @@ def test_a_resumed_job_continues_after_the_last_committed_chunk(
     dies = jobs.Runner(container.uow, DiesInSecondChunk(), "a", container.clock, tuning)
     with pytest.raises(KeyboardInterrupt):
         dies.run_to_end(ref)
-    with container.engine.connect() as conn:
-        stopped = bulk.get_job(conn, tenant.id, job.id)
+    stopped = bulk.get_job(container.uow(), tenant.id, job.id)
     assert (stopped.state, stopped.processed) == ("running", 4)
     after_the_lease = lambda: container.clock() + tuning.lease  # noqa: E731
     done = bulk.run_job(
@@ -291,8 +290,8 @@ def test_a_resumed_job_continues_after_the_last_committed_chunk(
 def test_another_workspaces_job_is_not_found(container: Container, tenant: Tenant) -> None:
     ids = seed(container, tenant, {"ann": A})
     job = run(container, tenant, bulk.BulkRequest(I, user_ids=(ids["ann"],)))
-    with container.engine.connect() as conn, pytest.raises(errors.NotFound):
-        bulk.get_job(conn, "wsp_other", job.id)
+    with pytest.raises(errors.NotFound):
+        bulk.get_job(container.uow(), "wsp_other", job.id)
 
 
 def test_bad_requests_change_nothing(container: Container, tenant: Tenant) -> None:
@@ -304,7 +303,7 @@ def test_bad_requests_change_nothing(container: Container, tenant: Tenant) -> No
     ):
         with pytest.raises(errors.InvalidInput):
             bulk.start_job(
-                container.uow,
+                container.uow(),
                 workspace_id=tenant.id,
                 request=bad,
                 actor=admin_of(tenant),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from roster.bootstrap import Container
+from roster.domain.bulk import Job
 from roster.domain.jobs import JobRef
 from roster.domain.users import Actor
 from roster.domain.vocabulary import ReasonCode, Route, Status
@@ -33,7 +34,7 @@ class SlowBulk(bulk.BulkJobs):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def act(self, uow: Any, job: bulk.Job, targets: jobs.Targets[str], now: datetime) -> None:
+    def act(self, uow: Any, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
         super().act(uow, job, targets, now)
         time.sleep(self.seconds)
 
@@ -43,7 +44,7 @@ def race(container: Container, tenant: Tenant, user_id: str, *, bulk_first: bool
     result for the user."""
     others = [add_user(container, tenant, f"o{i}-{user_id[-6:]}@x.example") for i in range(3)]
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=tenant.id,
         request=bulk.BulkRequest(Status.ACTIVE, user_ids=(user_id, *others)),
         actor=admin(tenant),
@@ -78,8 +79,7 @@ def race(container: Container, tenant: Tenant, user_id: str, *, bulk_first: bool
         t.start()
     for t in threads:
         t.join(timeout=30)
-    with container.engine.connect() as conn:
-        row = bulk.list_results(conn, tenant.id, job.id, limit=10)
+    row = bulk.list_results(container.uow(), tenant.id, job.id, limit=10)
     return next(
         f"{r.result}: {r.code}" if r.code else r.result for r in row if r.user_id == user_id
     )

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from roster.adapters.tables import audit_events, bulk_results, users
 from roster.bootstrap import Container
+from roster.domain.bulk import Job
 from roster.domain.filters import UserFilter
 from roster.domain.users import Actor
 from roster.domain.vocabulary import Role, Route, Status
@@ -44,10 +45,10 @@ def seed_members(container: Container, tenant: Tenant, n: int) -> None:
         uow.commit()
 
 
-def queue(container: Container, tenant: Tenant) -> bulk.Job:
+def queue(container: Container, tenant: Tenant) -> Job:
     request = bulk.BulkRequest(Status.INACTIVE, filter=UserFilter(role=(Role.MEMBER,)))
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=tenant.id,
         request=request,
         actor=Actor(id=None, name="cli:test"),
@@ -56,7 +57,7 @@ def queue(container: Container, tenant: Tenant) -> bulk.Job:
     return job
 
 
-def worker(database_url: str, tenant: Tenant, job: bulk.Job) -> subprocess.Popen[str]:
+def worker(database_url: str, tenant: Tenant, job: Job) -> subprocess.Popen[str]:
     env = os.environ | {"ROSTER_DATABASE_URL": database_url, "ROSTER_JOB_LEASE_SECONDS": "1"}
     args = [ROSTER, "bulk", "run", job.id, "-w", tenant.workspace.slug, "--chunk-size", str(CHUNK)]
     return subprocess.Popen(
@@ -64,14 +65,11 @@ def worker(database_url: str, tenant: Tenant, job: bulk.Job) -> subprocess.Popen
     )
 
 
-def current(container: Container, tenant: Tenant, job: bulk.Job) -> bulk.Job:
-    with container.engine.connect() as conn:
-        return bulk.get_job(conn, tenant.id, job.id)
+def current(container: Container, tenant: Tenant, job: Job) -> Job:
+    return bulk.get_job(container.uow(), tenant.id, job.id)
 
 
-def assert_each_member_changed_exactly_once(
-    container: Container, tenant: Tenant, job: bulk.Job
-) -> None:
+def assert_each_member_changed_exactly_once(container: Container, tenant: Tenant, job: Job) -> None:
     done = current(container, tenant, job)
     assert (done.state, done.processed, done.tally.applied) == ("done", USERS, USERS)
     with container.engine.connect() as conn:

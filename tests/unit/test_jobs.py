@@ -95,6 +95,12 @@ class FakeLeases:
         if (row := self._held(lease)) is not None:
             row.until = None
 
+    def release_held(self, holder: str) -> int:
+        held = [r for r in self.rows.values() if r.holder == holder and r.until is not None]
+        for row in held:
+            row.until = None
+        return len(held)
+
     def fail(self, ref: JobRef, reason: str, now: datetime) -> None:
         self.rows[ref].state, self.rows[ref].reason = "failed", reason
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Table, or_, select, update
 
 from roster.adapters.tables import automation_runs, bulk_jobs
+from roster.domain.bulk import RUNNABLE
 from roster.domain.jobs import JobRef, Lease
 
 
@@ -27,13 +28,23 @@ class JobTable:
     reason: str
 
 
-BULK_JOBS = JobTable(bulk_jobs, "worker", ("queued", "running"), "done", "error")
+BULK_JOBS = JobTable(bulk_jobs, "worker", RUNNABLE, "done", "error")
 AUTOMATION_RUNS = JobTable(automation_runs, "holder", ("running",), "succeeded", "reason")
 
 
 class SqlJobLeases:
     def __init__(self, conn: Connection, jobs: JobTable) -> None:
         self.conn, self.jobs, self.c = conn, jobs, jobs.table.c
+
+    def release_held(self, holder: str) -> int:
+        """Let go of every lease `holder` has (a server shutting down); how many."""
+        c, jobs = self.c, self.jobs
+        let_go = self.conn.execute(
+            update(jobs.table)
+            .where(c[jobs.holder] == holder, c.state.in_(jobs.runnable), c.lease_until.is_not(None))
+            .values(lease_until=None)
+        )
+        return int(let_go.rowcount)
 
     def _job(self, ref: JobRef) -> list[ColumnElement[bool]]:
         return [
@@ -115,14 +126,3 @@ class SqlJobLeases:
 
     def runnable(self, ref: JobRef) -> bool:
         return self.conn.execute(select(self.c.id).where(*self._job(ref))).first() is not None
-
-
-def release_held(conn: Connection, jobs: JobTable, holder: str) -> int:
-    """Let go of every lease `holder` has on `jobs` (a server shutting down); how many."""
-    c = jobs.table.c
-    let_go = conn.execute(
-        update(jobs.table)
-        .where(c[jobs.holder] == holder, c.state.in_(jobs.runnable), c.lease_until.is_not(None))
-        .values(lease_until=None)
-    )
-    return let_go.rowcount

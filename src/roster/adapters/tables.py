@@ -227,6 +227,7 @@ bulk_jobs = Table(
     Column("refused_codes", JSON, nullable=False),  # {"user_blocked": n, ...}
     Column("active_delta", Integer, nullable=False, default=0),
     Column("owners_delta", Integer, nullable=False, default=0),
+    Column("active_before", Integer, nullable=True),  # when the first chunk ran
     Column("revoked_sessions", Integer, nullable=False, default=0),
     Column("revoked_tokens", Integer, nullable=False, default=0),
     Column("revoked_invitations", Integer, nullable=False, default=0),

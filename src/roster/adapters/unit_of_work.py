@@ -9,6 +9,7 @@ from roster.adapters.access_revoker import SqlAccessRevoker
 from roster.adapters.audit_log import SqlAuditLog
 from roster.adapters.automation_store import SqlAutomations
 from roster.adapters.billing_store import SqlBilling
+from roster.adapters.bulk_store import SqlBulkJobs
 from roster.adapters.counts_repo import SqlUserCounts
 from roster.adapters.credential_store import SqlCredentials
 from roster.adapters.database import WRITE
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookStore(self.conn)
         self.automations = SqlAutomations(self.conn)
         self.billing = SqlBilling(self.conn)
+        self.bulk_jobs = SqlBulkJobs(self.conn)
         return self
 
     def __exit__(

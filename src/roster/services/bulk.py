@@ -5,7 +5,8 @@ A job names its users by ids or by a filter and sets one status through route
 each chunk ONE transaction: `apply_changes` decides every user through the domain
 and writes statuses, audit events (batch id = job id), revocations and the counter;
 the chunk's per-user results and the job's cursor and counts are written in the
-same transaction. This module only says which users come next and what to record.
+same transaction. This module only says which users come next and what to record;
+storage is the unit of work's `bulk_jobs` port (services/ports.py BulkJobStore).
 
 A preview (and a dry-run job) asks the same domain `decide` about the same users,
 in the same order and with the same running headcount, and writes nothing.
@@ -15,36 +16,28 @@ import bisect
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
-from roster.adapters.batch_sql import insert_ids
-from roster.adapters.filter_sql import user_where
-from roster.adapters.job_leases import BULK_JOBS, SqlJobLeases
-from roster.adapters.tables import bulk_job_targets, bulk_jobs, bulk_results, users
-from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.domain import errors
 from roster.domain.access import Revoked
+from roster.domain.bulk import Found, Job, KeyTaken, Tally
 from roster.domain.filters import UserFilter
 from roster.domain.ids import new_id
 from roster.domain.jobs import JobRef, ResultRow
 from roster.domain.transitions import Policy
 from roster.domain.users import Actor, Target, decide
-from roster.domain.vocabulary import ReasonCode, Role, Route, Status
+from roster.domain.vocabulary import ReasonCode, Route, Status
 from roster.domain.webhooks import Event
-from roster.domain.workspaces import UserCounts
-from roster.services import jobs, queries
-from roster.services.ports import Leases
+from roster.domain.workspaces import UserCounts, Workspace
+from roster.services import jobs
+from roster.services.ports import BulkJobStore, Leases, UnitOfWork
 from roster.services.status import Outcome, apply_changes
 from roster.services.webhooks import publish
 
 MAX_IDS = 1_000_000
 PAGE = 5000  # users per read page of a preview
-TARGETS_PER_INSERT = 10_000  # a job's stored ids, per INSERT
 
 
 # --- What a bulk action asks for --------------------------------------------------
@@ -97,152 +90,102 @@ class BulkRequest:
         return digest.hexdigest()
 
 
-# --- What a bulk action did (or would do) -------------------------------------------
+# --- What a bulk action would do ------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Tally:
-    """Counts of outcomes, and the change to the active user count."""
+SHOWN_REFUSALS = 20  # refused users a preview names; the rest it counts
 
-    applied: int = 0
-    unchanged: int = 0
-    refused: dict[str, int] = field(default_factory=dict)
-    active_delta: int = 0
-    owners_delta: int = 0
 
-    @property
-    def refused_total(self) -> int:
-        return sum(self.refused.values())
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A user the action would refuse, and why (a refusal code); no email and
+    name for an id that is no user."""
 
-    @property
-    def total(self) -> int:
-        return self.applied + self.unchanged + self.refused_total
-
-    def count(self, outcomes: Sequence[Outcome]) -> None:
-        for o in outcomes:
-            if o.result == "refused":
-                code = o.code or "refused"
-                self.refused[code] = self.refused.get(code, 0) + 1
-            elif o.result == "applied":
-                self.applied += 1
-            else:
-                self.unchanged += 1
+    user_id: str
+    code: str
+    email: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """A dry run: what the action would do, with the active user count before/after."""
+    """A dry run: what the action would do, with the active user count before/after,
+    and the first refused users by id."""
 
     tally: Tally
     active_before: int
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def active_after(self) -> int:
         return self.active_before + self.tally.active_delta
 
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    workspace_id: str
-    id: str
-    state: str
-    dry_run: bool
-    to: Status
-    reason_code: ReasonCode | None
-    note: str | None
-    selection: dict[str, Any]
-    actor: Actor
-    total: int
-    processed: int
-    tally: Tally
-    revoked: dict[str, int]
-    chunks: int
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
     @property
-    def finished(self) -> bool:
-        return self.state not in BULK_JOBS.runnable
-
-    @property
-    def progress(self) -> float:
-        if self.finished:
-            return 1.0
-        return min(1.0, self.processed / self.total) if self.total else 0.0
-
-    @property
-    def filter(self) -> UserFilter | None:
-        data = self.selection.get("filter")
-        return UserFilter.from_json(data) if data is not None else None
+    def more_refused(self) -> int:
+        """Refused users beyond those named in `refusals`."""
+        return self.tally.refused_total - len(self.refusals)
 
 
 # --- Preview ------------------------------------------------------------------------
 
 
-def preview(engine: Engine, *, workspace_id: str, request: BulkRequest, actor: Actor) -> Preview:
+def preview(uow: UnitOfWork, *, workspace_id: str, request: BulkRequest, actor: Actor) -> Preview:
     """What `request` would do now: the domain decides each user in id order with a
     running headcount, exactly as the job would. Writes nothing."""
     request = request.checked()
-    with engine.connect() as conn:
-        workspace = queries.workspace_by_id(conn, workspace_id)
-        counts = queries.user_counts_of(conn, workspace_id)
-        tally = Tally()
-        after: str | None = None
-        while (page := _page(conn, workspace_id, request, after, PAGE))[0]:
+    refused: list[Outcome] = []
+    with uow.read_only() as reading:
+        workspace = _workspace(reading, workspace_id)
+        base = counts = reading.counts.read(workspace_id)
+        store, tally, after = reading.bulk_jobs, Tally(), None
+        while (page := _page(store, workspace_id, request, after, PAGE))[0]:
             ids, found = page
             outcomes, counts = _decide(found, ids, request, actor, workspace.policy, counts)
             tally.count(outcomes)
+            if len(refused) < SHOWN_REFUSALS:
+                refused += sorted(o for o in outcomes if o.result == "refused")
             after = ids[-1]
-        base = queries.user_counts_of(conn, workspace_id)
+        named = tuple(_named(reading, workspace_id, o) for o in refused[:SHOWN_REFUSALS])
     tally.active_delta = counts.active - base.active
     tally.owners_delta = counts.active_owners - base.active_owners
-    return Preview(tally, active_before=base.active)
+    return Preview(tally, active_before=base.active, refusals=named)
 
 
-Found = dict[str, tuple[Status, Role]]
-"""The status and role of each user that exists: what `decide` reads."""
+def _named(uow: UnitOfWork, workspace_id: str, refused: Outcome) -> Refusal:
+    user = uow.users.get(workspace_id, refused.user_id)
+    code = refused.code or "refused"
+    if user is None:
+        return Refusal(refused.user_id, code)
+    return Refusal(user.id, code, user.email, user.name)
+
+
+def count_selected(uow: UnitOfWork, workspace_id: str, f: UserFilter) -> int:
+    """How many users `f` selects now (what "select all matching" would target)."""
+    with uow.read_only() as reading:
+        return reading.bulk_jobs.count_matching(workspace_id, f)
+
+
+def _workspace(uow: UnitOfWork, workspace_id: str) -> Workspace:
+    workspace = uow.workspaces.get(workspace_id)
+    if workspace is None:
+        raise errors.NotFound("No such workspace.")
+    return workspace
 
 
 def _page(
-    conn: Connection, workspace_id: str, request: BulkRequest, after: str | None, limit: int
+    store: BulkJobStore, workspace_id: str, request: BulkRequest, after: str | None, limit: int
 ) -> tuple[list[str], Found]:
     """The next ids of `request` after `after`, and what `decide` reads of them."""
     if request.filter is not None:
-        return _filtered(conn, workspace_id, request.filter, after, limit)
+        return store.matching(workspace_id, request.filter, after, limit)
     ids = request.user_ids or ()
     start = bisect.bisect_right(ids, after) if after is not None else 0
     chosen = list(ids[start : start + limit])
-    return chosen, _statuses(conn, workspace_id, chosen)
-
-
-def _filtered(
-    conn: Connection, workspace_id: str, f: UserFilter, after: str | None, limit: int
-) -> tuple[list[str], Found]:
-    """The next users `f` selects after `after`, by id, and what `decide` reads."""
-    u = users.c
-    query = select(u.id, u.status, u.role).where(*user_where(workspace_id, f))
-    if after is not None:
-        query = query.where(u.id > after)
-    rows = conn.execute(query.order_by(u.id).limit(limit)).all()
-    return [r.id for r in rows], {i: _KNOWN[s, r] for i, s, r in rows}
-
-
-def _statuses(conn: Connection, workspace_id: str, ids: Sequence[str]) -> Found:
-    found: Found = {}
-    for i in range(0, len(ids), 900):
-        rows = conn.execute(
-            select(users.c.id, users.c.status, users.c.role).where(
-                users.c.workspace_id == workspace_id, users.c.id.in_(ids[i : i + 900])
-            )
-        )
-        found.update((r.id, (Status(r.status), Role(r.role))) for r in rows)
-    return found
+    return chosen, store.statuses(workspace_id, chosen)
 
 
 def _decide(
-    found: dict[str, tuple[Status, Role]],
+    found: Found,
     ids: Sequence[str],
     request: BulkRequest,
     actor: Actor,
@@ -269,7 +212,7 @@ def _decide(
 
 
 def start_job(
-    uow_factory: Callable[[], SqlUnitOfWork],
+    uow: UnitOfWork,
     *,
     workspace_id: str,
     request: BulkRequest,
@@ -285,123 +228,103 @@ def start_job(
     if idempotency_key is not None:
         if not 0 < len(idempotency_key) <= 200:
             raise errors.InvalidInput("Idempotency-Key must be 1 to 200 characters.")
-        if existing := _by_key(uow_factory, workspace_id, idempotency_key, fingerprint):
+        if existing := _by_key(uow, workspace_id, idempotency_key, fingerprint):
             return existing, False
-    job_id = new_id("blk")
     try:
-        with uow_factory() as uow:
-            _insert_job(
-                uow, workspace_id, job_id, request, actor, now, idempotency_key, fingerprint
+        with uow:
+            _workspace(uow, workspace_id)
+            job = _new_job(uow, workspace_id, request, actor, now)
+            uow.bulk_jobs.add(
+                job,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                user_ids=request.user_ids or (),
             )
             uow.commit()
-    except IntegrityError:
+    except KeyTaken:
         # Two requests raced with one key: the other one's job is the job.
         if idempotency_key and (
-            existing := _by_key(uow_factory, workspace_id, idempotency_key, fingerprint)
+            existing := _by_key(uow, workspace_id, idempotency_key, fingerprint)
         ):
             return existing, False
         raise
-    with uow_factory() as uow:
-        return _job(uow.conn, workspace_id, job_id), True
+    return get_job(uow, workspace_id, job.id), True
 
 
-def _by_key(
-    uow_factory: Callable[[], SqlUnitOfWork], workspace_id: str, key: str, fingerprint: str
-) -> Job | None:
-    with uow_factory().engine.connect() as conn:
-        row = conn.execute(
-            select(bulk_jobs).where(
-                bulk_jobs.c.workspace_id == workspace_id, bulk_jobs.c.idempotency_key == key
-            )
-        ).first()
-    if row is None:
+def _new_job(
+    uow: UnitOfWork, workspace_id: str, request: BulkRequest, actor: Actor, now: datetime
+) -> Job:
+    if request.filter is not None:
+        total = uow.bulk_jobs.count_matching(workspace_id, request.filter)
+    else:
+        total = len(request.user_ids or ())
+    return Job(
+        workspace_id=workspace_id,
+        id=new_id("blk"),
+        state="queued",
+        dry_run=request.dry_run,
+        to=request.to,
+        reason_code=request.reason_code,
+        note=request.note,
+        selection=request.selection_json(),
+        actor=actor,
+        total=total,
+        processed=0,
+        tally=Tally(),
+        revoked={},
+        chunks=0,
+        error=None,
+        created_at=now,
+        started_at=None,
+        finished_at=None,
+    )
+
+
+def _by_key(uow: UnitOfWork, workspace_id: str, key: str, fingerprint: str) -> Job | None:
+    with uow.read_only() as reading:
+        found = reading.bulk_jobs.by_key(workspace_id, key)
+    if found is None:
         return None
-    if row.fingerprint != fingerprint:
+    job, first_fingerprint = found
+    if first_fingerprint != fingerprint:
         raise errors.InvalidInput(
             "This Idempotency-Key was already used for a different bulk action."
         )
-    return _job_from_row(row)
-
-
-def _insert_job(
-    uow: SqlUnitOfWork,
-    workspace_id: str,
-    job_id: str,
-    request: BulkRequest,
-    actor: Actor,
-    now: datetime,
-    key: str | None,
-    fingerprint: str,
-) -> None:
-    conn = uow.conn
-    if uow.workspaces.get(workspace_id) is None:
-        raise errors.NotFound("No such workspace.")
-    if request.filter is not None:
-        total = (
-            conn.scalar(select(func.count()).where(*user_where(workspace_id, request.filter))) or 0
-        )
-    else:
-        total = len(request.user_ids or ())
-    conn.execute(
-        insert(bulk_jobs).values(
-            workspace_id=workspace_id,
-            id=job_id,
-            idempotency_key=key,
-            fingerprint=fingerprint,
-            state="queued",
-            dry_run=request.dry_run,
-            to_status=request.to.value,
-            reason_code=request.reason_code.value if request.reason_code else None,
-            note=request.note,
-            selection=request.selection_json(),
-            actor_id=actor.id,
-            actor_name=actor.name,
-            actor_user_id=actor.user_id,
-            actor_role=actor.role.value if actor.role else None,
-            total=total,
-            refused_codes={},  # the counts start at their columns' default, 0
-            created_at=now,
-        )
-    )
-    ids = request.user_ids or ()
-    for i in range(0, len(ids), TARGETS_PER_INSERT):
-        insert_ids(
-            conn,
-            bulk_job_targets,
-            "user_id",
-            ids[i : i + TARGETS_PER_INSERT],
-            {"workspace_id": workspace_id, "job_id": job_id},
-        )
+    return job
 
 
 # --- Running jobs -------------------------------------------------------------------
 
 
-class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
+class BulkJobs(jobs.Kind[UnitOfWork, Job, str]):
     """Bulk actions for the job runner: the users after the cursor by id (the stored
     ids or the filter), changed through `apply_changes` on route bulk, one result
     row per user, and the job's counts."""
 
-    def leases(self, uow: SqlUnitOfWork) -> Leases:
-        return SqlJobLeases(uow.conn, BULK_JOBS)
+    def leases(self, uow: UnitOfWork) -> Leases:
+        return uow.bulk_jobs.leases()
 
-    def load(self, uow: SqlUnitOfWork, ref: JobRef) -> Job:
-        return _job(uow.conn, ref.workspace_id, ref.job_id)
+    def load(self, uow: UnitOfWork, ref: JobRef) -> Job:
+        return _job(uow, ref.workspace_id, ref.job_id)
 
     def next_targets(
-        self, uow: SqlUnitOfWork, job: Job, after: str | None, size: int
+        self, uow: UnitOfWork, job: Job, after: str | None, size: int
     ) -> jobs.Targets[str]:
         # The counter row first (the workspace lock every status writer takes first),
         # so the statuses read below are ones no other writer is changing.
         uow.counts.lock(job.workspace_id)
-        ids, found = _next_users(uow.conn, job, after, size)
-        # On SQLite the chunk's write transaction holds what was read; PostgreSQL's
-        # `apply_changes` locks the rows it reads (an outer join cannot lock the
-        # missing ones), so it reads them again.
-        known = None if job.dry_run or uow.conn.dialect.name == "postgresql" else found
+        store = uow.bulk_jobs
+        if job.filter is not None:
+            ids, found = store.matching(job.workspace_id, job.filter, after, size)
+        else:
+            ids, found = store.stored_targets(job.workspace_id, job.id, after, size)
+        # Where the chunk's transaction holds what was read (SQLite), the change need
+        # not read it again; else `apply_changes` reads the rows again, locked (an
+        # outer join cannot lock the missing ones).
+        known = found if store.holds_reads and not job.dry_run else None
         return jobs.Targets(ids, ids[-1] if ids else None, len(ids) == size, known)
 
-    def act(self, uow: SqlUnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
+    def act(self, uow: UnitOfWork, job: Job, targets: jobs.Targets[str], now: datetime) -> None:
         before = uow.counts.lock(job.workspace_id)
         if job.dry_run:
             outcomes, delta = _dry_run(uow, job, targets.items, before)
@@ -420,11 +343,17 @@ class BulkJobs(jobs.Kind[SqlUnitOfWork, Job, str]):
                 locked=targets.known,
             )
             delta = uow.counts.lock(job.workspace_id).minus(before)
-        _insert_results(uow.conn, job, outcomes)
-        _count(uow.conn, job, outcomes, delta, revoked, now)
+        uow.bulk_jobs.add_results(job, outcomes)
+        chunk = Tally()
+        chunk.count(outcomes)
+        codes = dict(job.tally.refused)
+        for code, n in chunk.refused.items():
+            codes[code] = codes.get(code, 0) + n
+        first = before.active if job.active_before is None else job.active_before
+        uow.bulk_jobs.add_counts(job, chunk, codes, delta, revoked, now, first)
 
-    def completed(self, uow: SqlUnitOfWork, ref: JobRef, now: datetime) -> None:
-        job = _job(uow.conn, ref.workspace_id, ref.job_id)
+    def completed(self, uow: UnitOfWork, ref: JobRef, now: datetime) -> None:
+        job = _job(uow, ref.workspace_id, ref.job_id)
         publish(uow, job.workspace_id, [completed_event(job)], now)
 
 
@@ -450,12 +379,11 @@ def completed_event(job: Job) -> Event:
 
 
 def _dry_run(
-    uow: SqlUnitOfWork, job: Job, ids: Sequence[str], before: UserCounts
+    uow: UnitOfWork, job: Job, ids: Sequence[str], before: UserCounts
 ) -> tuple[list[Outcome], UserCounts]:
     """What the chunk would do. A dry run changes nothing, so its running headcount
     is carried over chunks in the job's deltas."""
-    conn = uow.conn
-    workspace = queries.workspace_by_id(conn, job.workspace_id)
+    workspace = _workspace(uow, job.workspace_id)
     hypothetical = UserCounts(
         before.active + job.tally.active_delta,
         before.inactive,
@@ -463,47 +391,13 @@ def _dry_run(
         before.active_owners + job.tally.owners_delta,
     )
     request = BulkRequest(job.to, reason_code=job.reason_code, note=job.note, user_ids=())
-    found = _statuses(conn, job.workspace_id, ids)
+    found = uow.bulk_jobs.statuses(job.workspace_id, ids)
     outcomes, after = _decide(found, ids, request, job.actor, workspace.policy, hypothetical)
     return outcomes, after.minus(hypothetical)
 
 
-def _count(
-    conn: Connection,
-    job: Job,
-    outcomes: Sequence[Outcome],
-    delta: UserCounts,
-    revoked: Revoked,
-    now: datetime,
-) -> None:
-    tally = Tally()
-    tally.count(outcomes)
-    codes = dict(job.tally.refused)
-    for code, n in tally.refused.items():
-        codes[code] = codes.get(code, 0) + n
-    c = bulk_jobs.c
-    conn.execute(
-        update(bulk_jobs)
-        .where(c.workspace_id == job.workspace_id, c.id == job.id)
-        .values(
-            processed=c.processed + len(outcomes),
-            applied=c.applied + tally.applied,
-            unchanged=c.unchanged + tally.unchanged,
-            refused=c.refused + tally.refused_total,
-            refused_codes=codes,
-            active_delta=c.active_delta + delta.active,
-            owners_delta=c.owners_delta + delta.active_owners,
-            revoked_sessions=c.revoked_sessions + revoked.sessions,
-            revoked_tokens=c.revoked_tokens + revoked.tokens,
-            revoked_invitations=c.revoked_invitations + revoked.invitations,
-            chunks=c.chunks + 1,
-            started_at=job.started_at or now,
-        )
-    )
-
-
 def run_job(
-    uow_factory: Callable[[], SqlUnitOfWork],
+    uow_factory: Callable[[], UnitOfWork],
     *,
     workspace_id: str,
     job_id: str,
@@ -516,17 +410,15 @@ def run_job(
     ref = JobRef(workspace_id, job_id)
 
     def report() -> None:
-        with uow_factory() as uow:
-            progress(_job(uow.conn, workspace_id, job_id))
+        progress(get_job(uow_factory(), workspace_id, job_id))
 
     runner = jobs.Runner(uow_factory, BulkJobs(), jobs.this_process(), clock, tuning)
     runner.run_to_end(ref, progress=report)
-    with uow_factory() as uow:
-        return _job(uow.conn, workspace_id, job_id)
+    return get_job(uow_factory(), workspace_id, job_id)
 
 
 def run_pending(
-    uow_factory: Callable[[], SqlUnitOfWork],
+    uow_factory: Callable[[], UnitOfWork],
     *,
     clock: Callable[[], datetime],
     tuning: jobs.Tuning,
@@ -538,118 +430,32 @@ def run_pending(
     return len(runner.run_pending(budget))
 
 
-def _next_users(
-    conn: Connection, job: Job, cursor: str | None, size: int
-) -> tuple[list[str], Found]:
-    """The next ids of the job after `cursor` (stored, or by its filter) and, in the
-    same query, the status and role of each of them that exists (what
-    `apply_changes` decides from)."""
-    if job.filter is not None:
-        return _filtered(conn, job.workspace_id, job.filter, cursor, size)
-    t, u = bulk_job_targets.c, users.c
-    query = (
-        select(t.user_id, u.status, u.role)
-        .select_from(
-            bulk_job_targets.outerjoin(
-                users, and_(u.workspace_id == t.workspace_id, u.id == t.user_id)
-            )
-        )
-        .where(t.workspace_id == job.workspace_id, t.job_id == job.id)
-    )
-    if cursor is not None:
-        query = query.where(t.user_id > cursor)
-    rows = conn.execute(query.order_by(t.user_id).limit(size)).all()
-    found = {i: _KNOWN[s, r] for i, s, r in rows if s is not None}
-    return [row[0] for row in rows], found
-
-
-# Each (status, role) pair as one shared tuple: a chunk's thousands of users share
-# nine, instead of a new tuple each for the garbage collector to walk.
-_KNOWN = {(s.value, r.value): (s, r) for s in Status for r in Role}
-
-
-def _insert_results(conn: Connection, job: Job, outcomes: Sequence[Outcome]) -> None:
-    """One result row per user, the users of each (outcome, code, status before) in
-    one statement."""
-    alike: dict[tuple[str, str | None, Status | None], list[str]] = {}
-    for o in outcomes:
-        alike.setdefault((o.result, o.code, o.from_status), []).append(o.user_id)
-    shared = {"workspace_id": job.workspace_id, "job_id": job.id}
-    for (result, code, was), ids in alike.items():
-        values = {"outcome": result, "code": code, "from_status": was and was.value}
-        insert_ids(conn, bulk_results, "user_id", ids, shared | values)
-
-
 # --- Reading jobs and results -------------------------------------------------------
 
 
-def get_job(conn: Connection, workspace_id: str, job_id: str) -> Job:
+def get_job(uow: UnitOfWork, workspace_id: str, job_id: str) -> Job:
     """The job, or NotFound (also for another workspace's job)."""
-    return _job(conn, workspace_id, job_id)
+    with uow.read_only() as reading:
+        return _job(reading, workspace_id, job_id)
 
 
-def _job(conn: Connection, workspace_id: str, job_id: str) -> Job:
-    row = conn.execute(
-        select(bulk_jobs).where(bulk_jobs.c.workspace_id == workspace_id, bulk_jobs.c.id == job_id)
-    ).first()
-    if row is None:
+def _job(uow: UnitOfWork, workspace_id: str, job_id: str) -> Job:
+    job = uow.bulk_jobs.get(workspace_id, job_id)
+    if job is None:
         raise errors.NotFound("No such bulk action in this workspace.")
-    return _job_from_row(row)
-
-
-def _job_from_row(row: Any) -> Job:
-    m = row._mapping
-    return Job(
-        workspace_id=m["workspace_id"],
-        id=m["id"],
-        state=m["state"],
-        dry_run=bool(m["dry_run"]),
-        to=Status(m["to_status"]),
-        reason_code=ReasonCode(m["reason_code"]) if m["reason_code"] else None,
-        note=m["note"],
-        selection=dict(m["selection"]),
-        actor=Actor(
-            id=m["actor_id"],
-            name=m["actor_name"],
-            user_id=m["actor_user_id"],
-            role=Role(m["actor_role"]) if m["actor_role"] else None,
-        ),
-        total=m["total"],
-        processed=m["processed"],
-        tally=Tally(
-            applied=m["applied"],
-            unchanged=m["unchanged"],
-            refused=dict(m["refused_codes"]),
-            active_delta=m["active_delta"],
-            owners_delta=m["owners_delta"],
-        ),
-        revoked={
-            "sessions": m["revoked_sessions"],
-            "tokens": m["revoked_tokens"],
-            "invitations": m["revoked_invitations"],
-        },
-        chunks=m["chunks"],
-        error=m["error"],
-        created_at=m["created_at"],
-        started_at=m["started_at"],
-        finished_at=m["finished_at"],
-    )
+    return job
 
 
 def list_jobs(
-    conn: Connection, workspace_id: str, *, before: str | None = None, limit: int = 20
+    uow: UnitOfWork, workspace_id: str, *, before: str | None = None, limit: int = 20
 ) -> list[Job]:
     """A workspace's bulk actions, newest first (ids sort by time), below the id `before`."""
-    j = bulk_jobs.c
-    query = select(bulk_jobs).where(j.workspace_id == workspace_id)
-    if before is not None:
-        query = query.where(j.id < before)
-    rows = conn.execute(query.order_by(j.id.desc()).limit(limit))
-    return [_job_from_row(r) for r in rows]
+    with uow.read_only() as reading:
+        return reading.bulk_jobs.recent(workspace_id, before, limit)
 
 
 def list_results(
-    conn: Connection,
+    uow: UnitOfWork,
     workspace_id: str,
     job_id: str,
     *,
@@ -658,39 +464,16 @@ def list_results(
     outcome: str | None = None,
 ) -> list[ResultRow]:
     """A page of a job's results in user-id order, after the cursor `after`."""
-    job = _job(conn, workspace_id, job_id)
-    r, u = bulk_results.c, users.c
-    query = (
-        select(r.user_id, r.outcome, r.code, r.from_status, u.email, u.name)
-        .select_from(
-            bulk_results.outerjoin(users, and_(u.workspace_id == r.workspace_id, u.id == r.user_id))
-        )
-        .where(r.workspace_id == workspace_id, r.job_id == job_id)
-    )
-    if outcome is not None:
-        query = query.where(r.outcome == outcome)
-    if after is not None:
-        query = query.where(r.user_id > after)
-    rows = conn.execute(query.order_by(r.user_id).limit(limit))
-    return [
-        ResultRow(
-            x.user_id,
-            x.outcome,
-            x.code,
-            Status(x.from_status) if x.from_status else None,
-            job.to,
-            x.email,
-            x.name,
-        )
-        for x in rows
-    ]
+    with uow.read_only() as reading:
+        job = _job(reading, workspace_id, job_id)
+        return reading.bulk_jobs.results(job, after=after, limit=limit, outcome=outcome)
 
 
 def iter_results(
-    conn: Connection, workspace_id: str, job_id: str, *, page: int = 5000
+    uow: UnitOfWork, workspace_id: str, job_id: str, *, page: int = 5000
 ) -> Iterator[ResultRow]:
     """Every result of a job, page by page (for the CSV download)."""
     after = None
-    while batch := list_results(conn, workspace_id, job_id, after=after, limit=page):
+    while batch := list_results(uow, workspace_id, job_id, after=after, limit=page):
         yield from batch
         after = batch[-1].user_id

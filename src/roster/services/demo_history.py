@@ -350,7 +350,7 @@ def _interns_leave(story: Story) -> None:
     interns = tuple(u for u in active if story.roles[u] == Role.MEMBER)[3::17]
     request = bulk.BulkRequest(to=Status.INACTIVE, user_ids=interns, note="Summer internship ended")
     job, _ = bulk.start_job(
-        story.uow,
+        story.uow(),
         workspace_id=story.workspace_id,
         request=request,
         actor=story.owner,

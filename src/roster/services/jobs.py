@@ -32,13 +32,11 @@ from typing import Generic, Literal, Protocol, Self, TypeVar
 from sqlalchemy import Engine
 
 from roster.adapters.database import database_away
-from roster.adapters.job_leases import AUTOMATION_RUNS, BULK_JOBS, release_held
-from roster.adapters.unit_of_work import SqlUnitOfWork
 from roster.config import Settings
 from roster.domain import errors
 from roster.domain.jobs import JobRef, Lease
 from roster.domain.vocabulary import Role, Status
-from roster.services.ports import Leases
+from roster.services.ports import Leases, UnitOfWork
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("roster.jobs")
@@ -228,15 +226,14 @@ class Runner(Generic[U, J, T]):
         return held if targets.full else "done"
 
 
-def hand_back(engine: Engine, holder: str) -> int:
+def hand_back(uow: UnitOfWork, holder: str) -> int:
     """Let go of every bulk job and automation run `holder` runs, so another server
     takes them at once instead of when their leases run out (a server shutting
     down). A chunk in flight commits first (it holds the row), and its runner's next
     renewal finds the lease gone, so it stops without writing. How many it let go."""
-    with SqlUnitOfWork(engine) as uow:
-        released = sum(
-            release_held(uow.conn, jobs, holder) for jobs in (BULK_JOBS, AUTOMATION_RUNS)
-        )
+    with uow:
+        released = uow.bulk_jobs.leases().release_held(holder)
+        released += uow.automations.leases().release_held(holder)
         uow.commit()
     return released
 

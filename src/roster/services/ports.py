@@ -8,6 +8,7 @@ from typing import Any, Protocol, Self
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
 from roster.domain.billing import DayUsage, Transition
+from roster.domain.bulk import Found, Job, OutcomeTuple, Tally
 from roster.domain.credentials import CredentialKind
 from roster.domain.filters import UserFilter
 from roster.domain.invitations import Invitation
@@ -73,6 +74,10 @@ class UserRepository(Protocol):
 
 class UserCountsRepository(Protocol):
     def create(self, workspace_id: str) -> None: ...
+    def read(self, workspace_id: str) -> UserCounts:
+        """Read the counts without taking a lock."""
+        ...
+
     def lock(self, workspace_id: str) -> UserCounts:
         """Read the counts and hold the workspace's write lock until commit."""
         ...
@@ -87,9 +92,6 @@ class UserCountsRepository(Protocol):
         ...
 
     def add(self, workspace_id: str, delta: UserCounts) -> None: ...
-    def read(self, workspace_id: str) -> UserCounts:
-        """The counts as they stand, without a lock."""
-        ...
 
 
 class AuditLog(Protocol):
@@ -282,6 +284,10 @@ class Leases(Protocol):
 
     def runnable(self, ref: JobRef) -> bool: ...
 
+    def release_held(self, holder: str) -> int:
+        """Let go of every lease `holder` has (a server shutting down); how many."""
+        ...
+
 
 class Billing(Protocol):
     """The applied status changes of the audit log, and the daily snapshots of their
@@ -369,6 +375,65 @@ class Automations(Protocol):
         ...
 
 
+class BulkJobStore(Protocol):
+    """Bulk actions (services/bulk.py): jobs, their stored ids, the users a filter
+    selects, and one result per user."""
+
+    @property
+    def holds_reads(self) -> bool:
+        """Whether what this transaction read stays as read until commit (so a
+        change need not read it again with the rows locked)."""
+        ...
+
+    def leases(self) -> Leases: ...
+    def matching(
+        self, workspace_id: str, f: UserFilter, after: str | None, limit: int
+    ) -> tuple[list[str], Found]:
+        """The next users `f` selects after `after` by id, with their status and role."""
+        ...
+
+    def count_matching(self, workspace_id: str, f: UserFilter) -> int: ...
+    def statuses(self, workspace_id: str, ids: Sequence[str]) -> Found: ...
+    def stored_targets(
+        self, workspace_id: str, job_id: str, after: str | None, limit: int
+    ) -> tuple[list[str], Found]:
+        """The job's stored ids after `after`, with the status and role of those that exist."""
+        ...
+
+    def add(
+        self, job: Job, *, idempotency_key: str | None, fingerprint: str, user_ids: Sequence[str]
+    ) -> None:
+        """Store a queued job and its ids; KeyTaken if its key is another job's."""
+        ...
+
+    def by_key(self, workspace_id: str, key: str) -> tuple[Job, str] | None:
+        """The job made with this Idempotency-Key, and its request's fingerprint."""
+        ...
+
+    def get(self, workspace_id: str, job_id: str) -> Job | None: ...
+    def recent(self, workspace_id: str, before: str | None, limit: int) -> list[Job]: ...
+    def add_counts(
+        self,
+        job: Job,
+        chunk: Tally,
+        refused_codes: dict[str, int],
+        delta: UserCounts,
+        revoked: Revoked,
+        now: datetime,
+        active_before: int,
+    ) -> None:
+        """Add one chunk's counts to the job's; `refused_codes` are the job's so far,
+        `active_before` the active count when its first chunk ran."""
+        ...
+
+    def add_results(self, job: Job, outcomes: Sequence[OutcomeTuple]) -> None: ...
+    def results(
+        self, job: Job, *, after: str | None, limit: int, outcome: str | None
+    ) -> list[ResultRow]:
+        """A page of the job's results in user-id order, with who each user is."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolls back on exit unless `commit()` was called."""
 
@@ -402,6 +467,8 @@ class UnitOfWork(Protocol):
     def automations(self) -> Automations: ...
     @property
     def billing(self) -> Billing: ...
+    @property
+    def bulk_jobs(self) -> BulkJobStore: ...
 
     def savepoint(self) -> Savepoint:
         """A nested transaction: rolling it back undoes only what followed it."""

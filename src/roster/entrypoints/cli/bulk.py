@@ -11,6 +11,7 @@ import typer
 from rich.progress import Progress
 
 from roster.domain import errors
+from roster.domain.bulk import Job
 from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Status
 from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
@@ -72,7 +73,7 @@ def set_status(
     with reported():
         if dry_run:
             shown = bulk.preview(
-                c.engine,
+                c.uow(),
                 workspace_id=workspace_id,
                 request=request,
                 actor=operator(),
@@ -80,7 +81,7 @@ def set_status(
             _print_preview(shown, json_out)
             return
         job, _ = bulk.start_job(
-            c.uow, workspace_id=workspace_id, request=request, actor=operator(), now=c.clock()
+            c.uow(), workspace_id=workspace_id, request=request, actor=operator(), now=c.clock()
         )
         job = _run(job, chunk_size, json_out)
     _print_job(job, json_out)
@@ -88,7 +89,7 @@ def set_status(
         raise typer.Exit(1)
 
 
-def _run(job: bulk.Job, chunk_size: int | None, quiet: bool) -> bulk.Job:
+def _run(job: Job, chunk_size: int | None, quiet: bool) -> Job:
     c = container()
     tuning = c.jobs if chunk_size is None else replace(c.jobs, chunk=chunk_size)
     with Progress(transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
@@ -113,8 +114,8 @@ def run(
     """Run (or resume) a queued bulk action here until it is done."""
     c = container()
     workspace_id = _workspace_id(workspace)
-    with reported(), c.engine.connect() as conn:
-        job = bulk.get_job(conn, workspace_id, job_id)
+    with reported():
+        job = bulk.get_job(c.uow(), workspace_id, job_id)
     _print_job(_run(job, chunk_size, json_out), json_out)
 
 
@@ -122,8 +123,8 @@ def run(
 def show(job_id: str, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
     """A bulk action's state, progress and counts."""
     workspace_id = _workspace_id(workspace)
-    with reported(), container().engine.connect() as conn:
-        job = bulk.get_job(conn, workspace_id, job_id)
+    with reported():
+        job = bulk.get_job(container().uow(), workspace_id, job_id)
     _print_job(job, json_out)
 
 
@@ -131,10 +132,10 @@ def show(job_id: str, workspace: str = WORKSPACE, json_out: bool = JSON) -> None
 def results(job_id: str, workspace: str = WORKSPACE) -> None:
     """Every user's result as CSV: user_id,email,name,from_status,outcome,code."""
     workspace_id = _workspace_id(workspace)
-    with reported(), container().engine.connect() as conn:
+    with reported():
         out = csv.writer(sys.stdout)
         out.writerow(CSV_HEADER)
-        for row in bulk.iter_results(conn, workspace_id, job_id):
+        for row in bulk.iter_results(container().uow(), workspace_id, job_id):
             out.writerow(csv_row(row))
 
 
@@ -157,7 +158,7 @@ def _defuse(cell: str) -> str:
     return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
 
 
-def job_json(job: bulk.Job) -> dict[str, Any]:
+def job_json(job: Job) -> dict[str, Any]:
     t = job.tally
     return {
         "id": job.id,
@@ -176,7 +177,7 @@ def job_json(job: bulk.Job) -> dict[str, Any]:
     }
 
 
-def _print_job(job: bulk.Job, json_out: bool) -> None:
+def _print_job(job: Job, json_out: bool) -> None:
     if json_out:
         emit_json(job_json(job))
         return

@@ -151,9 +151,9 @@ def start(container: Container, interval: float = 1.0) -> Callable[[], None]:
         after the loop ended, for any job it took in between."""
         stopping.set()
         holder = this_process()
-        released = hand_back(container.engine, holder)
+        released = hand_back(container.uow(), holder)
         thread.join(timeout=10)
-        released += hand_back(container.engine, holder)
+        released += hand_back(container.uow(), holder)
         log.info("background stopped; %d job lease(s) handed back", released)
 
     return stop

@@ -11,15 +11,24 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from roster.domain import errors
 from roster.domain.filters import UserFilter, instant
 from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.entrypoints.web.admin.refusal_words import why_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
-from roster.entrypoints.web.admin.views import PageNotFound, reading
+from roster.entrypoints.web.admin.views import PageNotFound
 from roster.entrypoints.web.api.bulk import csv_download
 from roster.entrypoints.web.deps import ContainerDep
 from roster.services import bulk
 
 router = APIRouter()  # paths are relative to /admin
 PAGE = 100
+
+# Each outcome in words: what a job did, or what a dry run would have done.
+DONE = {"applied": "Changed", "unchanged": "Unchanged", "refused": "Refused"}
+WOULD = {
+    "applied": "Would change",
+    "unchanged": "Would stay as they are",
+    "refused": "Would be refused",
+}
 
 
 class Choice:
@@ -120,8 +129,7 @@ Text = Annotated[str, Form()]
 @router.get("/bulk-actions", response_class=HTMLResponse)
 def bulk_home(request: Request, admin: AdminDep, container: ContainerDep) -> HTMLResponse:
     """Recent bulk actions, and a form to start one by filter."""
-    with reading(container) as conn:
-        jobs = bulk.list_jobs(conn, admin.workspace_id)
+    jobs = bulk.list_jobs(container.uow(), admin.workspace_id)
     return render(request, "bulk/home.html", title="Bulk actions", jobs=jobs, **_vocabulary())
 
 
@@ -169,7 +177,7 @@ def _preview(
 ) -> bulk.Preview | None:
     try:
         return bulk.preview(
-            container.engine,
+            container.uow(),
             workspace_id=admin.workspace_id,
             request=req,
             actor=admin.principal.actor,
@@ -208,7 +216,7 @@ def start(
             choice=choice, preview=None, errors=errs, nonce=nonce, **_vocabulary(),
         )  # fmt: skip
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=admin.workspace_id,
         request=req,
         actor=admin.principal.actor,
@@ -228,19 +236,20 @@ def progress(
     outcome: Annotated[str | None, Query(pattern="^(applied|unchanged|refused)$")] = None,
 ) -> HTMLResponse:
     """State, progress and counts; refreshes itself while running; the results."""
-    with reading(container) as conn:
-        try:
-            job = bulk.get_job(conn, admin.workspace_id, job_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from None
-        rows = bulk.list_results(
-            conn, admin.workspace_id, job_id, after=after, limit=PAGE, outcome=outcome
-        )
+    try:
+        job = bulk.get_job(container.uow(), admin.workspace_id, job_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from None
+    rows = bulk.list_results(
+        container.uow(), admin.workspace_id, job_id, after=after, limit=PAGE, outcome=outcome
+    )
     return render(
         request,
         "bulk/job.html",
         title="Bulk action",
         job=job,
+        words=WOULD if job.dry_run else DONE,
+        why_refused=why_refused,
         rows=rows,
         outcome=outcome,
         next_after=rows[-1].user_id if len(rows) == PAGE else None,
@@ -249,13 +258,17 @@ def progress(
 
 @router.get("/bulk-actions/{job_id}/results.csv", response_model=None)
 def results_csv(job_id: str, admin: AdminDep, container: ContainerDep) -> StreamingResponse:
-    with reading(container) as conn:
-        try:
-            bulk.get_job(conn, admin.workspace_id, job_id)
-        except errors.NotFound as missing:
-            raise PageNotFound(missing.detail) from None
+    try:
+        bulk.get_job(container.uow(), admin.workspace_id, job_id)
+    except errors.NotFound as missing:
+        raise PageNotFound(missing.detail) from None
     return csv_download(container, admin.workspace_id, job_id)
 
 
 def _vocabulary() -> dict[str, Any]:
-    return {"statuses": list(Status), "roles": list(Role), "reasons": list(ReasonCode)}
+    return {
+        "statuses": list(Status),
+        "roles": list(Role),
+        "reasons": list(ReasonCode),
+        "why_refused": why_refused,
+    }

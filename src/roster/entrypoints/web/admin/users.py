@@ -19,7 +19,7 @@ from roster.entrypoints.web.admin.reviews import check_review_field
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
-from roster.services import admin_queries, queries
+from roster.services import admin_queries, bulk, queries
 from roster.services.access import PasswordMismatch, change_on_profile
 from roster.services.queries import UserView
 from roster.services.status import ChangeResult
@@ -93,6 +93,7 @@ def users_page(
         here=lambda **change: users_url(kept | change),
         page=found,
         rows=found.items,
+        matching=_matching(container, admin, where, counts, found),
     )
 
 
@@ -100,6 +101,25 @@ def users_url(params: dict[str, str]) -> str:
     """The users page with these query parameters (empty ones and the default sort left out)."""
     kept = {k: v for k, v in params.items() if v and not (k == "sort" and v == DEFAULT_SORT)}
     return f"/admin/users?{urlencode(kept)}" if kept else "/admin/users"
+
+
+def _matching(
+    container: ContainerDep,
+    admin: AdminSession,
+    where: UserFilter,
+    counts: UserCounts,
+    found: admin_queries.Page[admin_queries.ListedUser],
+) -> int:
+    """How many users the page's filter selects, for "select all N matching": the
+    counter row's exact counts without a search; with one, the page itself when it
+    is the only page, else a count."""
+    if not where.q:
+        if where.status:
+            return counts.of(where.status[0])
+        return counts.active + counts.inactive + counts.blocked
+    if found.next_after is None and found.prev_before is None:
+        return len(found.items)
+    return bulk.count_selected(container.uow(), admin.workspace_id, where)
 
 
 def _profile(

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roster.bootstrap import Container
+from roster.domain.bulk import Job
 from roster.domain.filters import UserFilter, instant
 from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Role, Status
@@ -104,7 +105,7 @@ class BulkJobOut(BaseModel):
     results_url: str
 
     @classmethod
-    def of(cls, job: bulk.Job) -> "BulkJobOut":
+    def of(cls, job: Job) -> "BulkJobOut":
         t = job.tally
         return cls(
             id=job.id,
@@ -170,7 +171,7 @@ def create(
         dry_run=body.dry_run,
     )
     job, _ = bulk.start_job(
-        container.uow,
+        container.uow(),
         workspace_id=principal.workspace_id,
         request=request,
         actor=principal.actor,
@@ -190,16 +191,14 @@ def recent(
 ) -> Page[BulkJobOut]:
     """The workspace's bulk actions, newest first."""
     before = cursor_id(cursor)
-    with container.engine.connect() as conn:
-        jobs = bulk.list_jobs(conn, principal.workspace_id, before=before, limit=limit + 1)
+    jobs = bulk.list_jobs(container.uow(), principal.workspace_id, before=before, limit=limit + 1)
     return page_of(Page[BulkJobOut], jobs, limit, BulkJobOut.of, lambda j: (j.id,))
 
 
 @router.get("/{job_id}", response_model=BulkJobOut, responses=responses(401, 403, 404))
 def read(job_id: str, principal: AdminDep, container: ContainerDep) -> BulkJobOut:
     """A bulk action's state, progress and counts."""
-    with container.engine.connect() as conn:
-        return BulkJobOut.of(bulk.get_job(conn, principal.workspace_id, job_id))
+    return BulkJobOut.of(bulk.get_job(container.uow(), principal.workspace_id, job_id))
 
 
 CSV_HEADER = ("user_id", "email", "name", "from_status", "outcome", "code")
@@ -227,13 +226,13 @@ def results(
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )
-    with container.engine.connect() as conn:
-        if wants_csv:
-            bulk.get_job(conn, principal.workspace_id, job_id)  # 404 before streaming
-            return csv_download(container, principal.workspace_id, job_id)
-        rows = bulk.list_results(
-            conn, principal.workspace_id, job_id, after=after, limit=limit + 1, outcome=outcome
-        )
+    if wants_csv:
+        bulk.get_job(container.uow(), principal.workspace_id, job_id)  # 404 before streaming
+        return csv_download(container, principal.workspace_id, job_id)
+    rows = bulk.list_results(
+        container.uow(), principal.workspace_id, job_id, after=after, limit=limit + 1,
+        outcome=outcome,
+    )  # fmt: skip
     return page_of(Page[ResultOut], rows, limit, _result, lambda r: (r.user_id,))
 
 
@@ -246,22 +245,21 @@ def csv_download(container: Container, workspace_id: str, job_id: str) -> Stream
         buffer = io.StringIO()
         out = csv.writer(buffer)
         out.writerow(CSV_HEADER)
-        with container.engine.connect() as conn:
-            for n, r in enumerate(bulk.iter_results(conn, workspace_id, job_id)):
-                out.writerow(
-                    (
-                        r.user_id,
-                        defuse(r.email or ""),
-                        defuse(r.name or ""),
-                        r.from_status.value if r.from_status else "",
-                        r.result,
-                        r.code or "",
-                    )
+        for n, r in enumerate(bulk.iter_results(container.uow(), workspace_id, job_id)):
+            out.writerow(
+                (
+                    r.user_id,
+                    defuse(r.email or ""),
+                    defuse(r.name or ""),
+                    r.from_status.value if r.from_status else "",
+                    r.result,
+                    r.code or "",
                 )
-                if n % 1000 == 999:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
+            )
+            if n % 1000 == 999:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
         yield buffer.getvalue()
 
     return StreamingResponse(
