@@ -4,8 +4,9 @@ import typer
 
 from roster.domain.vocabulary import Route
 from roster.entrypoints.cli.common import container, emit_json, operator, reported
+from roster.services import queries
 from roster.services.users import NewUser
-from roster.services.workspaces import create_workspace
+from roster.services.workspaces import create_workspace, update_settings
 
 app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 
@@ -35,3 +36,26 @@ def create(
         emit_json({"id": workspace.id, "slug": workspace.slug, "owner_id": owner.id})
     else:
         typer.echo(f"Created workspace {workspace.slug} ({workspace.id}) owned by {owner.email}.")
+
+
+@app.command("set")
+def set_(
+    slug: str,
+    timezone: str = typer.Option(
+        ..., "--timezone", help="An IANA time zone (Europe/Paris, UTC): billing days follow it."
+    ),
+) -> None:
+    """Change a workspace's settings (audited as an admin action)."""
+    c = container()
+    with reported():
+        with c.engine.connect() as conn:
+            workspace_id = queries.workspace_by_slug(conn, slug).id
+        workspace = update_settings(
+            c.uow(),
+            workspace_id=workspace_id,
+            timezone=timezone,
+            route=Route.CLI,
+            actor=operator(),
+            now=c.clock(),
+        )
+    typer.echo(f"Workspace {workspace.slug}: time zone {workspace.timezone}.")
