@@ -272,11 +272,19 @@ def import_file(
 
     Two streaming passes rather than one transaction: bad input anywhere still
     changes nothing, memory holds one chunk, and each chunk commits as a bulk job's
-    chunk does. Each refused row is told to `refused` and audited."""
+    chunk does. Each refused row is told to `refused` and audited.
+
+    The first chunk also refreshes the planner's statistics: on a fresh PostgreSQL
+    database the tables have none yet, and every later chunk's lookups would be
+    planned as for an empty table (a scan of all the rows so far: quadratic time).
+    The lookup by email is an index probe per address by construction (see
+    adapters/users_repo.py); the statistics also serve the inserts' key checks."""
     report = ImportReport(batch_id=new_id("bat"))
     for chunk in _chunks(read_rows(file.path)):
         with uow_factory() as uow:
             _import_chunk(uow, workspace_id, chunk, actor, now, report, refused)
+            if not report.rows:  # the first chunk: see above
+                uow.refresh_statistics()
             uow.commit()
         report.rows += len(chunk)
         progress(len(chunk))

@@ -228,6 +228,12 @@ class UnitOfWork(Protocol):
     @property
     def throttles(self) -> ThrottleRepository: ...
 
+    def refresh_statistics(self) -> None:
+        """Let the database's query planner measure the user and audit tables again,
+        after a first large batch into tables it may never have measured; nothing
+        where the planner needs no statistics for it."""
+        ...
+
     def read_only(self) -> "UnitOfWork":
         """A unit of work on the same storage for reads alone: it takes no write
         lock (SQLite's is database-wide) and cannot commit."""
