@@ -89,11 +89,10 @@ def raw_baseline(url: str, rows: int, csv_path: str) -> dict[str, float]:
     for start in range(0, rows, CHUNK):
         batch = range(start, min(rows, start + CHUNK))
         ids = [new_id("usr") for _ in batch]
+        pairs = list(zip(ids, batch, strict=True))
         with c.engine.begin() as conn:
-            conn.execute(insert(users), [_user(ws, uid, i, now) for uid, i in zip(ids, batch)])
-            conn.execute(
-                insert(audit_events), [_event(ws, uid, i, now) for uid, i in zip(ids, batch)]
-            )
+            conn.execute(insert(users), [_user(ws, uid, i, now) for uid, i in pairs])
+            conn.execute(insert(audit_events), [_event(ws, uid, i, now) for uid, i in pairs])
             if start == 0 and conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("ANALYZE users, audit_events")
         tenths(len(batch))

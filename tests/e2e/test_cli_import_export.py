@@ -174,3 +174,14 @@ def test_bulk_set_status_exits_0_1_and_2_and_reports_every_refusal(tmp_path: Pat
     assert code == 2
     assert "--filter 'colour=red'" in err
     assert show("ex-bulk", "quiet@x.example")["status"] == "active"
+
+
+def test_a_bad_row_after_the_first_chunk_still_changes_nothing(tmp_path: Path) -> None:
+    make_workspace("ex-late")
+    file = tmp_path / "late.csv"
+    rows = "".join(f"u{i}@x.example,U {i}\n" for i in range(2100))
+    file.write_text("email,name\n" + rows + "u5@X.example,Twice\n")
+    code, _, err = run("users", "import", str(file), "-w", "ex-late")
+    assert code == 2
+    assert "line 2102: u5@x.example appears twice in the file" in err
+    assert people("ex-late") == set()
