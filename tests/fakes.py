@@ -1108,6 +1108,9 @@ class FakeUnitOfWork:
     def read_only(self, *, consistent: bool = False) -> "FakeUnitOfWork":
         return FakeUnitOfWork(self.store, write=False)
 
+    def refresh_statistics(self) -> None:
+        """Dicts need no query planner."""
+
     def __enter__(self) -> Self:
         self._work = copy.deepcopy(self.store)
         self.workspaces = _Workspaces(self._work)

@@ -135,7 +135,7 @@ def test_import_applies_good_rows_and_refuses_a_blocked_users_activation(tmp_pat
         "New@X.example,New Person,admin,active\n"
     )
     code, out, err = run("users", "import", str(csv), "-w", "cli-import", "--json")
-    assert code == 0, err
+    assert code == 1, err  # a row refused by the rules
     report = json.loads(out)
     assert (report["created"], report["applied"]) == (1, 1)
     assert report["refused"] == [{"line": 2, "email": "kept@x.example", "code": "user_blocked"}]
@@ -169,7 +169,7 @@ def test_a_file_without_the_header_is_refused(tmp_path: Path) -> None:
     csv.write_text("a@x.example,A,member,active\n")
     code, _, err = run("users", "import", str(csv), "-w", "cli-header")
     assert code == 2
-    assert "the header must name email, name, role, status" in err
+    assert "the header must name email, name" in err
 
 
 @pytest.mark.usefixtures("roster")

@@ -42,7 +42,7 @@ workspaces = Table(
     Column("allow_api_unblock", Boolean, nullable=False, default=False),
     Column("reactivate_on_sign_in", Boolean, nullable=False, default=False),
     Column("seat_limit", Integer, nullable=True),
-    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("timezone", String(64), nullable=False, default="UTC", server_default="UTC"),
     Column("created_at", UtcDateTime(), nullable=False),
     # Days from a block to its review, per reason code; null: the defaults.
     Column("review_days", JSON, nullable=True),

@@ -77,6 +77,13 @@ class SqlUnitOfWork:
     def savepoint(self) -> NestedTransaction:
         return self.conn.begin_nested()
 
+    def refresh_statistics(self) -> None:
+        # PostgreSQL plans from statistics that autovacuum gathers only now and then:
+        # until then a table filled by one import looks empty, and each chunk's
+        # lookups and foreign-key checks may scan it. SQLite plans from its indexes.
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql("ANALYZE users, audit_events")
+
     def commit(self) -> None:
         if not self.write:
             raise RuntimeError("A read-only unit of work cannot commit.")

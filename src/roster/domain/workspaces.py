@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import available_timezones
 
+from roster.domain import errors
 from roster.domain.reviews import default_review_date, local_date
 from roster.domain.transitions import Policy
 from roster.domain.vocabulary import ReasonCode, Role, Status
@@ -36,6 +39,23 @@ class Workspace:
     def review_date(self, reason: ReasonCode | None, now: datetime) -> date:
         """The review date a block for `reason` made at `now` gets by default."""
         return default_review_date(reason, self.today(now), self.review_days)
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zone names this machine knows, sorted (UTC among them)."""
+    return tuple(sorted(available_timezones() | {"UTC"}))
+
+
+def check_timezone(name: str) -> str:
+    """`name` as a workspace's time zone, or InvalidInput: billing days, review dates
+    and daily schedules are cut at its midnights, so only a zone zoneinfo knows."""
+    name = name.strip()
+    if name not in time_zones():
+        raise errors.InvalidInput(
+            f"{name[:64]!r} is not a time zone: use an IANA name such as Europe/Paris or UTC."
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,17 @@
 """`roster users import`: a CSV of users, created or moved through route `bulk`.
 
-The whole file is checked first: a bad row is reported with its line number and
-nothing is written. Then rows go in chunks, each chunk one transaction.
+The file is read twice, as a stream: the first pass checks every row (a bad row is
+reported with its line number and nothing is written), the second creates and moves
+users in chunks, each chunk one transaction. The header takes `roster users export`'s
+columns too, so an export imports as it is.
 """
 
 import csv
-import io
 import unicodedata
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 from roster.domain import errors
@@ -23,10 +25,23 @@ from roster.services.ports import UnitOfWork
 from roster.services.status import apply_changes, audit_refusal
 from roster.services.users import NewUser, add_users
 
-REQUIRED = ("email", "name", "role", "status")
-OPTIONAL = ("reason", "note", "expires_at")
+REQUIRED = ("email", "name")
+OPTIONAL = ("role", "status", "reason", "note", "expires_at")  # role member, status active
+# `roster users export` writes these: its status_reason and status_note are this
+# file's reason and note; the rest describe the user and are skipped on the way in.
+ALIASES = {"status_reason": "reason", "status_note": "note"}
+SKIPPED = (
+    "id",
+    "status_changed_at",
+    "status_changed_by",
+    "review_by",
+    "last_seen_at",
+    "created_at",
+    "version",
+)
 MAX_NAME, MAX_NOTE = 200, 2000  # as the API and User.rename take them
 CHUNK = 2000
+KEPT_PROBLEMS = 1000  # bad lines kept for the message; the rest are only counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,76 +59,157 @@ class ImportRow:
 @dataclass(slots=True)
 class ImportReport:
     batch_id: str
+    rows: int = 0
     created: int = 0
     applied: int = 0
     unchanged: int = 0
-    refused: list[tuple[int, str, str]] = field(default_factory=list)  # line, email, code
+    refused: int = 0
+
+
+Refused = Callable[[int, str, str], None]  # line, email, code: told as each row is refused
 
 
 class BadFile(errors.InvalidInput):
-    """The file has bad rows; `problems` lists them as (line, message)."""
+    """The file has bad rows; `problems` lists the first of them as (line, message),
+    `total` counts them all."""
 
-    def __init__(self, problems: list[tuple[int, str]]) -> None:
+    def __init__(self, problems: list[tuple[int, str]], total: int | None = None) -> None:
         self.problems = problems
+        self.total = len(problems) if total is None else total
         lines = "; ".join(f"line {n}: {m}" for n, m in problems[:20])
-        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        more = f" (and {self.total - 20} more)" if self.total > 20 else ""
         super().__init__(
-            f"The file has {len(problems)} bad row(s), nothing was imported: {lines}{more}"
+            f"The file has {self.total} bad row(s), nothing was imported: {lines}{more}"
         )
 
 
-def parse_csv(text: str) -> list[ImportRow]:
-    """Every row of the file, or BadFile naming each bad line."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    try:
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-    except csv.Error as broken:
-        raise BadFile([(1, f"the header cannot be read: {broken}")]) from None
-    _check_header(header)
-    reader.fieldnames = header
-    rows, problems, seen = [], [], set()
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as broken:  # a field over csv's size limit, a bad quote
-            problems.append((reader.reader.line_num, f"the row cannot be read: {broken}"))
-            break
-        line = reader.line_num
-        try:
-            row = _row(line, record)
-        except (errors.InvalidInput, ValueError) as bad:
-            problems.append((line, bad.detail if isinstance(bad, errors.DomainError) else str(bad)))
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """A file check_file read through without a bad row: what import_file takes."""
+
+    path: Path
+    rows: int
+
+
+def check_file(path: Path) -> CheckedFile:
+    """The first pass: every row of the file read and checked, none kept, so memory
+    stays flat whatever the size. Returns the file with its row count, or raises BadFile
+    naming the bad lines (a malformed value, a row of the wrong width, an email
+    twice) before anything is written."""
+    problems: list[tuple[int, str]] = []
+    total = rows = 0
+    seen, maybe_twice = _Seen(path.stat().st_size), set()
+    for item in _records(path):
+        if isinstance(item, ImportRow):
+            rows += 1
+            if seen.again(item.email):
+                maybe_twice.add(item.email)
             continue
-        if row.email in seen:
-            problems.append((line, f"{row.email} appears twice in the file"))
-        seen.add(row.email)
-        rows.append(row)
-    if problems:
-        raise BadFile(problems)
-    return rows
+        total += 1
+        if len(problems) < KEPT_PROBLEMS:
+            problems.append(item)
+    if maybe_twice:  # the bitmap only says "maybe": a second look at those emails
+        twice = _twice(path, maybe_twice)
+        total += len(twice)
+        problems = sorted(problems + twice[: KEPT_PROBLEMS - len(problems)])
+    if total:
+        raise BadFile(problems, total)
+    return CheckedFile(path, rows)
 
 
-def _check_header(header: list[str]) -> None:
+def read_rows(path: Path) -> Iterator[ImportRow]:
+    """The rows of a file check_file accepted, one at a time; BadFile if the file
+    changed since and a row no longer reads."""
+    for item in _records(path):
+        if not isinstance(item, ImportRow):
+            raise BadFile([item])
+        yield item
+
+
+class _Seen:
+    """Which emails came before, in a bitmap of fixed size (two bits per email, as a
+    Bloom filter): "no" is certain, "yes" may be a collision and is checked again."""
+
+    def __init__(self, file_bytes: int) -> None:
+        self.size = max(1 << 16, min(1 << 27, 1 << (file_bytes * 4).bit_length()))
+        self.bits = bytearray(self.size // 8)
+
+    def again(self, email: str) -> bool:
+        h = hash(email) & ((1 << 64) - 1)
+        found = True
+        for bit in (h % self.size, (h >> 32) % self.size):
+            byte, mask = bit >> 3, 1 << (bit & 7)
+            found = found and bool(self.bits[byte] & mask)
+            self.bits[byte] |= mask
+        return found
+
+
+def _twice(path: Path, emails: set[str]) -> list[tuple[int, str]]:
+    first: dict[str, int] = {}
+    problems = []
+    for item in _records(path):
+        if isinstance(item, ImportRow) and item.email in emails:
+            if item.email in first:
+                problems.append((item.line, f"{item.email} appears twice in the file"))
+            first.setdefault(item.email, item.line)
+    return problems
+
+
+def _records(path: Path) -> Iterator[ImportRow | tuple[int, str]]:
+    """Each row of the file as an ImportRow, or (line, what is wrong with it)."""
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file)
+        try:
+            header = _header(reader.fieldnames or [])
+        except csv.Error as broken:
+            yield (1, f"the header cannot be read: {broken}")
+            return
+        except UnicodeDecodeError:
+            yield (1, "the file is not UTF-8 text")
+            return
+        if isinstance(header, tuple):
+            yield header
+            return
+        reader.fieldnames = header
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as broken:  # a field over csv's size limit, a bad quote
+                yield (reader.reader.line_num, f"the row cannot be read: {broken}")
+                return
+            except UnicodeDecodeError:
+                yield (reader.reader.line_num + 1, "the file is not UTF-8 text from here")
+                return
+            try:
+                yield _row(reader.line_num, record)
+            except (errors.InvalidInput, ValueError) as bad:
+                why = bad.detail if isinstance(bad, errors.DomainError) else str(bad)
+                yield (reader.line_num, why)
+
+
+def _header(raw: Sequence[str]) -> list[str] | tuple[int, str]:
+    """The header's names as the rows are read by (export's names taken as ours,
+    the columns to skip named `-`), or (1, what is wrong with it)."""
+    header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in raw]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise BadFile(
-            [(1, f"the header must name {', '.join(REQUIRED)}; missing {', '.join(missing)}")]
-        )
-    unknown = [c for c in header if c not in (*REQUIRED, *OPTIONAL)]
+        return (1, f"the header must name {', '.join(REQUIRED)}; missing {', '.join(missing)}")
+    unknown = [c for c in header if c not in (*REQUIRED, *OPTIONAL, *SKIPPED)]
     twice = sorted({c for c in header if header.count(c) > 1})
     if unknown or twice:
         what = [f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else []
         what += [f"{', '.join(twice)} named twice"] if twice else []
         columns = ", ".join((*REQUIRED, *OPTIONAL))
-        raise BadFile([(1, f"the header may only name {columns}: {'; '.join(what)}")])
+        return (1, f"the header may only name {columns} (and export's columns): {'; '.join(what)}")
+    return [c if c not in SKIPPED else "-" for c in header]
 
 
 def _row(line: int, record: dict[str, str | None]) -> ImportRow:
     if None in record:
         raise ValueError("the row has more fields than the header")
-    if any(record.get(c) is None for c in REQUIRED):
+    if any(v is None for v in record.values()):
         raise ValueError("the row has fewer fields than the header")
     value = {k: (v or "").strip() for k, v in record.items()}
     email = normalize_email(value["email"])
@@ -121,8 +217,8 @@ def _row(line: int, record: dict[str, str | None]) -> ImportRow:
         line=line,
         email=email,
         name=_text(value["name"], "name", MAX_NAME) or email.split("@")[0],
-        role=_enum(Role, value["role"] or "member", "role"),
-        status=_enum(Status, value["status"] or "active", "status"),
+        role=_enum(Role, value.get("role") or "member", "role"),
+        status=_enum(Status, value.get("status") or "active", "status"),
         reason=_enum(ReasonCode, value["reason"], "reason") if value.get("reason") else None,
         note=_text(value.get("note") or "", "note", MAX_NOTE, keep="\n\t") or None,
         expires_at=_instant(value.get("expires_at") or ""),
@@ -161,21 +257,36 @@ def _enum(kind: type[E], raw: str, what: str) -> E:
         raise ValueError(f"{raw!r} is not a {what} (use one of: {choices})") from None
 
 
-def import_rows(
+def import_file(
     uow_factory: Callable[[], UnitOfWork],
     *,
     workspace_id: str,
-    rows: list[ImportRow],
+    file: CheckedFile,
     actor: Actor,
     now: datetime,
+    refused: Refused = lambda *_: None,
     progress: Callable[[int], None] = lambda _: None,
 ) -> ImportReport:
-    """Create the new users and move existing ones, chunk by chunk, through route bulk."""
+    """Read a file check_file accepted a second time, creating the new users and
+    moving existing ones through route bulk, CHUNK rows per transaction.
+
+    Two streaming passes rather than one transaction: bad input anywhere still
+    changes nothing, memory holds one chunk, and each chunk commits as a bulk job's
+    chunk does. Each refused row is told to `refused` and audited.
+
+    The first chunk also refreshes the planner's statistics: on a fresh PostgreSQL
+    database the tables have none yet, and every later chunk's lookups would be
+    planned as for an empty table (a scan of all the rows so far: quadratic time).
+    The lookup by email is an index probe per address by construction (see
+    adapters/users_repo.py); the statistics also serve the inserts' key checks."""
     report = ImportReport(batch_id=new_id("bat"))
-    for chunk in _chunks(rows):
+    for chunk in _chunks(read_rows(file.path)):
         with uow_factory() as uow:
-            _import_chunk(uow, workspace_id, chunk, actor, now, report)
+            _import_chunk(uow, workspace_id, chunk, actor, now, report, refused)
+            if not report.rows:  # the first chunk: see above
+                uow.refresh_statistics()
             uow.commit()
+        report.rows += len(chunk)
         progress(len(chunk))
     return report
 
@@ -187,7 +298,9 @@ def _import_chunk(
     actor: Actor,
     now: datetime,
     report: ImportReport,
+    refused: Refused,
 ) -> None:
+    """One chunk in the caller's transaction: new users added, existing ones moved."""
     existing = uow.users.get_many_by_email(workspace_id, [r.email for r in chunk])
     fresh = [r for r in chunk if r.email not in existing]
     created = add_users(
@@ -201,7 +314,7 @@ def _import_chunk(
             NewUser(r.email, r.name, r.role, r.status, r.reason, r.note, expires_at=r.expires_at)
             for r in fresh
         ],
-        refused=lambda i, e: report.refused.append((fresh[i].line, fresh[i].email, e.code)),
+        refused=lambda i, e: _refuse(report, refused, fresh[i], e.code),
     )
     report.created += len(created)
     for r in chunk:  # an existing user's new expiry, audited as any other change of it
@@ -209,7 +322,9 @@ def _import_chunk(
             change_expiry(
                 uow, existing[r.email], r.expires_at, route=Route.BULK, actor=actor, now=now
             )
-    frozen = _frozen_rows(uow, existing, chunk, actor, now, report)
+    frozen = _frozen_rows(uow, existing, chunk, actor, now)
+    for r, code in frozen.values():
+        _refuse(report, refused, r, code)
     by_id = {existing[r.email].id: r for r in chunk if r.email in existing and r.line not in frozen}
     outcomes, _ = apply_changes(
         uow,
@@ -223,7 +338,7 @@ def _import_chunk(
     )
     for o in outcomes:
         if o.result == "refused":
-            report.refused.append((by_id[o.user_id].line, by_id[o.user_id].email, o.code or ""))
+            _refuse(report, refused, by_id[o.user_id], o.code or "")
         elif o.result == "applied":
             report.applied += 1
         else:
@@ -236,12 +351,11 @@ def _frozen_rows(
     chunk: list[ImportRow],
     actor: Actor,
     now: datetime,
-    report: ImportReport,
-) -> set[int]:
+) -> dict[int, tuple[ImportRow, str]]:
     """The lines asking a Blocked user for another role: each refused (and audited on
     their history) as an identity change route bulk may not make; nothing of the
     row is applied."""
-    frozen = set()
+    frozen = {}
     for r in chunk:
         user = existing.get(r.email)
         if user is None:
@@ -253,11 +367,21 @@ def _frozen_rows(
             audit_refusal(
                 uow, user, route=Route.BULK, actor=actor, refusal=refusal, note=note, now=now
             )
-            report.refused.append((r.line, r.email, refusal.code))
-            frozen.add(r.line)
+            frozen[r.line] = (r, refusal.code)
     return frozen
 
 
-def _chunks(rows: list[ImportRow]) -> Iterator[list[ImportRow]]:
-    for i in range(0, len(rows), CHUNK):
-        yield rows[i : i + CHUNK]
+def _refuse(report: ImportReport, refused: Refused, row: ImportRow, code: str) -> None:
+    report.refused += 1
+    refused(row.line, row.email, code)
+
+
+def _chunks(rows: Iterator[ImportRow]) -> Iterator[list[ImportRow]]:
+    chunk: list[ImportRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

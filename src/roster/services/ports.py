@@ -470,6 +470,12 @@ class UnitOfWork(Protocol):
     @property
     def bulk_jobs(self) -> BulkJobStore: ...
 
+    def refresh_statistics(self) -> None:
+        """Let the database's query planner measure the user and audit tables again,
+        after a first large batch into tables it may never have measured; nothing
+        where the planner needs no statistics for it."""
+        ...
+
     def savepoint(self) -> Savepoint:
         """A nested transaction: rolling it back undoes only what followed it."""
         ...

@@ -12,7 +12,7 @@ from roster.domain.reviews import check_review_days
 from roster.domain.reviews import review_days as days_by_reason
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Role, Route, Status
-from roster.domain.workspaces import Workspace
+from roster.domain.workspaces import Workspace, check_timezone
 from roster.services.ports import UnitOfWork
 from roster.services.users import NewUser, add_users, with_password
 
@@ -74,6 +74,7 @@ def update_settings(
     notify_users_on_status_change: bool | None = None,
     review_digest: bool | None = None,
     review_days: Mapping[str, int] | None = None,
+    timezone: str | None = None,
     route: Route,
     actor: Actor,
     now: datetime,
@@ -82,12 +83,15 @@ def update_settings(
     """Change the settings given; `seat_limit=None` removes the limit. What changed
     is audited (`workspace.settings_changed`, each field before and after), so a
     setting switched on for one act and off again leaves its trace. `review_days`
-    sets the days from a block to its review for the reasons it names."""
+    sets the days from a block to its review for the reasons it names; `timezone`
+    (an IANA name) is where the workspace's days start and end: billing days, review
+    dates and daily schedules follow it."""
     if isinstance(seat_limit, int) and seat_limit < 0:
         raise errors.InvalidInput("The seat limit cannot be negative.")
     if isinstance(seat_limit, int) and seat_limit > MAX_SEAT_LIMIT:
         raise errors.InvalidInput(f"The seat limit can be at most {MAX_SEAT_LIMIT:,}.")
     review_days = check_review_days(review_days) if review_days else None
+    timezone = check_timezone(timezone) if timezone is not None else None
     with uow:
         workspace = uow.workspaces.get(workspace_id)
         if workspace is None:
@@ -105,6 +109,8 @@ def update_settings(
             workspace.notify_users_on_status_change = notify_users_on_status_change
         if review_digest is not None:
             workspace.review_digest = review_digest
+        if timezone is not None:
+            workspace.timezone = timezone
         changes = changed_fields(before, _settings(workspace))
         if not changes:
             return workspace
@@ -131,6 +137,7 @@ def _settings(workspace: Workspace) -> dict[str, object]:
         "seat_limit": workspace.seat_limit,
         "notify_users_on_status_change": workspace.notify_users_on_status_change,
         "review_digest": workspace.review_digest,
+        "timezone": workspace.timezone,
     }
     for reason, days in days_by_reason(workspace.review_days).items():
         settings[f"review_days.{reason.value}"] = days

@@ -334,7 +334,7 @@ def test_an_import_row_that_would_change_a_blocked_user_is_refused(
         path = tmp_path / "people.csv"
         path.write_text(f"email,name,role,status\n{rows}", encoding="utf-8")
         result = roster.invoke(app, ["users", "import", str(path), "-w", slug, "--json"])
-        assert result.exit_code == 0, result.stderr
+        assert result.exit_code == 1, result.stderr  # a row refused by the rules
         return [(r["line"], r["code"]) for r in json.loads(result.stdout)["refused"]]
 
     refused = imported("blk@example.com,Blk,admin,blocked\nnew@example.com,New,member,active\n")

@@ -82,7 +82,7 @@ BAD_ROWS = {
 }
 BAD_HEADERS = {
     "no header": "",
-    "a missing column": "email,name,role",
+    "a missing column": "email,role,status",  # role and status may be left out; name not
     "an unknown column": "email,name,role,status,password",
     "a column named twice": "email,name,role,status,email",
     "a formula column": "email,name,role,status,=cmd",

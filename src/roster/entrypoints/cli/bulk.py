@@ -3,6 +3,7 @@ the API and dashboard, run here synchronously."""
 
 import csv
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ from roster.domain import errors
 from roster.domain.bulk import Job
 from roster.domain.jobs import ResultRow
 from roster.domain.vocabulary import ReasonCode, Status
-from roster.entrypoints.cli.common import container, emit_json, fail, operator, reported
+from roster.entrypoints.cli.common import (
+    REFUSED,
+    container,
+    emit_json,
+    fail,
+    operator,
+    reported,
+)
+from roster.entrypoints.cli.refusals import REPORT, Refusals
 from roster.entrypoints.cli.user_filter import FILTER, parse_filter
 from roster.services import bulk, queries
 
@@ -52,11 +61,15 @@ def set_status(
     note: str | None = typer.Option(None, help="A note on the change."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would happen."),
     chunk_size: int | None = CHUNK,
+    report: Path | None = REPORT,
     json_out: bool = JSON,
 ) -> None:
     """Set STATUS on the users a filter (or an ids file) selects, through route bulk.
 
     A Blocked user is never changed: they are counted as refused (user_blocked).
+    Exit 0 when every user was changed or already had STATUS, 1 when the rules
+    refused any (the first 20 listed; --report FILE lists them all), 2 on bad input.
+    A dry run changes nothing and exits 0.
     """
     if bool(filter_) == (ids is not None):
         fail("Select users with --filter (one or more) or with --ids, not both.")
@@ -85,8 +98,24 @@ def set_status(
         )
         job = _run(job, chunk_size, json_out)
     _print_job(job, json_out)
+    with Refusals(report, "user") as refusals:
+        for row in _refused(job):
+            refusals.add(row.user_id, row.email or "", row.code or "")
+        if not json_out:
+            refusals.print()
     if job.state == "failed":
-        raise typer.Exit(1)
+        raise typer.Exit(REFUSED)
+    refusals.exit()
+
+
+def _refused(job: Job) -> Iterator[ResultRow]:
+    """The job's refused users in id order, page by page."""
+    after, uow = None, container().uow()
+    while page := bulk.list_results(
+        uow, job.workspace_id, job.id, after=after, limit=5000, outcome="refused"
+    ):
+        yield from page
+        after = page[-1].user_id
 
 
 def _run(job: Job, chunk_size: int | None, quiet: bool) -> Job:

@@ -20,9 +20,10 @@ from roster.entrypoints.cli.common import (
     operator,
     reported,
 )
+from roster.entrypoints.cli.refusals import REPORT, Refusals
 from roster.entrypoints.cli.user_filter import FILTER, parse_filter
 from roster.services import queries
-from roster.services.imports import import_rows, parse_csv
+from roster.services.imports import check_file, import_file
 from roster.services.reviews import record_review
 from roster.services.status import change_status
 from roster.services.users import NewUser, create_user, update_user
@@ -272,47 +273,61 @@ def list_(
 
 
 @app.command("import")
-def import_(file: Path, workspace: str = WORKSPACE, json_out: bool = JSON) -> None:
-    """Import a CSV (header email,name,role,status[,reason,note,expires_at]) through
-    route bulk.
+def import_(
+    file: Path,
+    workspace: str = WORKSPACE,
+    report: Path | None = REPORT,
+    json_out: bool = JSON,
+) -> None:
+    """Import a CSV (header email,name[,role,status,reason,note,expires_at]; what
+    `users export` writes works as it is) through route bulk.
 
     The whole file is checked first: any bad row stops the import before anything is
-    written. A row that would change a Blocked user is reported refused; others apply.
+    written (exit 2). A row that would change a Blocked user is refused (exit 1, the
+    first 20 listed; --report FILE lists them all); the others apply (exit 0).
     """
     c = container()
     workspace_id = _workspace_id(workspace)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as bad:
-        fail(f"cannot read {file}: {bad}")
+    if not file.is_file():
+        fail(f"cannot read {file}: no such file.")
     with reported():
-        rows = parse_csv(text)
-        with Progress(transient=True, disable=json_out or not sys.stderr.isatty()) as bar:
-            task = bar.add_task("Importing", total=len(rows))
-            report = import_rows(
-                c.uow,
-                workspace_id=workspace_id,
-                rows=rows,
-                actor=operator(),
-                now=c.clock(),
-                progress=lambda n: bar.advance(task, n),
-            )
-    summary = {
-        "batch_id": report.batch_id,
-        "created": report.created,
-        "applied": report.applied,
-        "unchanged": report.unchanged,
-        "refused": [{"line": ln, "email": em, "code": code} for ln, em, code in report.refused],
-    }
+        checked = check_file(file)
+    quiet = json_out or not sys.stderr.isatty()
+    with (
+        reported(),
+        Refusals(report, "row", keep_all=json_out) as refusals,
+        Progress(transient=True, disable=quiet) as bar,
+    ):
+        task = bar.add_task("Importing", total=checked.rows)
+        done = import_file(
+            c.uow,
+            workspace_id=workspace_id,
+            file=checked,
+            actor=operator(),
+            now=c.clock(),
+            refused=lambda line, email, code: refusals.add(str(line), email, code),
+            progress=lambda n: bar.advance(task, n),
+        )
     if json_out:
-        emit_json(summary)
-        return
-    typer.echo(
-        f"Imported {len(rows)} row(s): {report.created} created, {report.applied} changed, "
-        f"{report.unchanged} unchanged, {len(report.refused)} refused."
-    )
-    for ln, em, code in report.refused:
-        typer.echo(f"  line {ln}: {em} refused: {code}")
+        emit_json(
+            {
+                "batch_id": done.batch_id,
+                "created": done.created,
+                "applied": done.applied,
+                "unchanged": done.unchanged,
+                "refused": [
+                    {"line": int(line), "email": email, "code": code}
+                    for line, email, code in refusals.kept
+                ],
+            }
+        )
+    else:
+        typer.echo(
+            f"Imported {done.rows} row(s): {done.created} created, {done.applied} changed, "
+            f"{done.unchanged} unchanged, {done.refused} refused."
+        )
+        refusals.print()
+    refusals.exit()
 
 
 @app.command("export")
@@ -344,6 +359,7 @@ def export(
             "status_changed_at",
             "last_seen_at",
             "created_at",
+            "expires_at",
         ]
         writer.writerow(fields)
         for v in views:

@@ -6,7 +6,7 @@ from roster.domain.vocabulary import Route
 from roster.entrypoints.cli.common import container, echo_table, emit_json, operator, reported
 from roster.services import queries
 from roster.services.users import NewUser
-from roster.services.workspaces import create_workspace
+from roster.services.workspaces import create_workspace, update_settings
 
 app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 
@@ -62,3 +62,26 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print the result 
         ("SLUG", "NAME", "ACTIVE", "INACTIVE", "BLOCKED", "ID"),
         ((w.slug, w.name, n.active, n.inactive, n.blocked, w.id) for w, n in found),
     )
+
+
+@app.command("set")
+def set_(
+    slug: str,
+    timezone: str = typer.Option(
+        ..., "--timezone", help="An IANA time zone (Europe/Paris, UTC): billing days follow it."
+    ),
+) -> None:
+    """Change a workspace's settings (audited as an admin action)."""
+    c = container()
+    with reported():
+        with c.engine.connect() as conn:
+            workspace_id = queries.workspace_by_slug(conn, slug).id
+        workspace = update_settings(
+            c.uow(),
+            workspace_id=workspace_id,
+            timezone=timezone,
+            route=Route.CLI,
+            actor=operator(),
+            now=c.clock(),
+        )
+    typer.echo(f"Workspace {workspace.slug}: time zone {workspace.timezone}.")

@@ -1,5 +1,5 @@
-"""Workspace settings: API unblocking, reactivation on sign-in, the seat limit, and
-the days from a block to its review, per reason."""
+"""Workspace settings: API unblocking, reactivation on sign-in, the seat limit, the
+days from a block to its review, per reason, and the time zone the days follow."""
 
 from typing import Annotated
 
@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from roster.domain import errors
 from roster.domain.reviews import MAX_REVIEW_DAYS, review_days
 from roster.domain.vocabulary import ReasonCode
+from roster.domain.workspaces import check_timezone, time_zones
 from roster.entrypoints.web.admin.carried import carried_form, redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
 from roster.entrypoints.web.admin.session import AdminDep, AdminSession
@@ -29,13 +30,17 @@ def _page(
     form_errors: dict[str, str] | None = None,
     seat_limit: str | None = None,
     review: dict[str, str] | None = None,
+    timezone: str | None = None,
 ) -> HTMLResponse:
     with reading(container) as conn:
         workspace = queries.workspace_by_id(conn, admin.workspace_id)
         counts = queries.user_counts_of(conn, admin.workspace_id)
     if carried := carried_form(request):  # a refused save redirected here: what was typed
         seat_limit = carried[1].get("seat_limit", seat_limit)
-        review = {k.removeprefix("review_"): v for k, v in carried[1].items() if k != "seat_limit"}
+        timezone = carried[1].get("timezone") or timezone
+        review = {
+            k.removeprefix("review_"): v for k, v in carried[1].items() if k.startswith("review_")
+        }
     shown = seat_limit if seat_limit is not None else str(workspace.seat_limit or "")
     return render(
         request,
@@ -47,6 +52,8 @@ def _page(
         seat_limit=shown,
         review_days=review
         or {r.value: str(n) for r, n in review_days(workspace.review_days).items()},
+        timezone=workspace.timezone if timezone is None else timezone,
+        time_zones=time_zones(),
         errors=form_errors or {},
     )
 
@@ -72,9 +79,10 @@ def save_settings(
     review_unresolved_issue: Annotated[str | None, Form()] = None,
     review_needs_review: Annotated[str | None, Form()] = None,
     review_other: Annotated[str | None, Form()] = None,
+    timezone: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Save the settings (an unchecked box is off; an empty limit is none; review
-    days a form leaves out stay as they were)."""
+    days and a time zone the form leaves out stay as they were)."""
     given = {
         ReasonCode.PAYMENT_DISPUTE: review_payment_dispute,
         ReasonCode.ACCESS_VIOLATION: review_access_violation,
@@ -87,8 +95,13 @@ def save_settings(
     problems = _review_problems(review)
     if limit and not (limit.isascii() and limit.isdigit() and len(limit) <= 18):
         problems["seat_limit"] = "Write the seat limit as a whole number, or leave it empty."
+    try:
+        zone = check_timezone(timezone) if timezone is not None else None
+    except errors.InvalidInput as bad:
+        problems["timezone"] = bad.detail
     if problems:
-        typed = {"seat_limit": seat_limit} | {f"review_{r}": v for r, v in review.items()}
+        typed = {"seat_limit": seat_limit, "timezone": timezone or ""}
+        typed.update({f"review_{r}": v for r, v in review.items()})
         return redirect_refused(request, "/admin/settings", errors=problems, values=typed)
     try:
         update_settings(
@@ -100,6 +113,7 @@ def save_settings(
             notify_users_on_status_change=notify_users_on_status_change == "on",
             review_digest=review_digest == "on",
             review_days={r: int(n) for r, n in review.items()} or None,
+            timezone=zone,
             route=admin.principal.route,
             actor=admin.principal.actor,
             now=container.clock(),

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from roster.domain import errors
 from roster.domain.audit import AuditEntry, AuditKind
 from roster.domain.credentials import CredentialKind, Principal
 from roster.domain.reviews import MAX_REVIEW_DAYS, review_days
 from roster.domain.transitions import Policy
 from roster.domain.users import Actor, Headcount, allowed_changes
 from roster.domain.vocabulary import ReasonCode, Role, Route, Status
-from roster.domain.workspaces import UserCounts, Workspace
+from roster.domain.workspaces import UserCounts, Workspace, check_timezone
 from roster.services.queries import UserView
 
 
@@ -297,6 +298,10 @@ class WorkspaceOut(BaseModel):
     review_days: dict[str, int] = Field(
         description="Days from a block to its review, per reason code."
     )
+    timezone: str = Field(
+        description="The IANA time zone whose midnights bound the workspace's days "
+        "(billing days, review dates, daily schedules)."
+    )
     users: CountsOut
 
     @classmethod
@@ -311,8 +316,16 @@ class WorkspaceOut(BaseModel):
             notify_users_on_status_change=w.notify_users_on_status_change,
             review_digest=w.review_digest,
             review_days={r.value: n for r, n in review_days(w.review_days).items()},
+            timezone=w.timezone,
             users=CountsOut(active=counts.active, inactive=counts.inactive, blocked=counts.blocked),
         )
+
+
+def _time_zone(name: str) -> str:
+    try:
+        return check_timezone(name)
+    except errors.InvalidInput as bad:
+        raise ValueError(bad.detail) from None
 
 
 class WorkspacePatchBody(Strict):
@@ -325,4 +338,10 @@ class WorkspacePatchBody(Strict):
     )
     review_days: dict[ReasonCode, Annotated[int, Field(ge=1, le=MAX_REVIEW_DAYS)]] | None = Field(
         default=None, description="Days from a block to its review for the reasons given."
+    )
+    timezone: Annotated[str, AfterValidator(_time_zone)] | None = Field(
+        default=None,
+        max_length=64,
+        description="An IANA time zone such as Europe/Paris: billing days follow it.",
+        examples=["Europe/Paris"],
     )

@@ -35,7 +35,9 @@ def patch(
 ) -> WorkspaceOut:
     """Change the settings sent; others stay. `seat_limit: null` removes the limit.
     `allow_api_unblock` lets personal tokens lift blocks (off by default);
-    `review_days` sets, per reason code, the days from a block to its review."""
+    `review_days` sets, per reason code, the days from a block to its review;
+    `timezone` (an IANA name, e.g. Europe/Paris) is where the workspace's days start,
+    billing days included. An unknown zone is a 422 naming the field."""
     update_settings(
         container.uow(),
         workspace_id=admin.workspace_id,
@@ -45,6 +47,7 @@ def patch(
         notify_users_on_status_change=body.notify_users_on_status_change,
         review_digest=body.review_digest,
         review_days={r.value: n for r, n in body.review_days.items()} if body.review_days else None,
+        timezone=body.timezone,
         route=admin.route,
         actor=admin.actor,
         now=container.clock(),
