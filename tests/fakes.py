@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, AuditKind, ChainHead
@@ -97,6 +97,12 @@ class _Mail:
     def contacts(self, workspace_id: str, user_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found = (self.s.users.get((workspace_id, u)) for u in user_ids)
         return {u.id: (u.email, u.name) for u in found if u is not None}
+
+    def add_once(self, workspace_id: str, drafts: Sequence[dict[str, Any]], now: datetime) -> int:
+        queued = {(m["workspace_id"], m["message_key"]) for m in self.s.mail}
+        new = [d for d in drafts if (workspace_id, d["message_key"]) not in queued]
+        self.add(workspace_id, new, now)
+        return len(new)
 
     def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Any]:
         raise NotImplementedError("sending mail is tested on real databases (tests/e2e/mail)")
@@ -916,6 +922,69 @@ class FakeBilling:
         )  # fmt: skip
 
 
+class FakeReviewQueue:
+    def __init__(self, s: FakeStore) -> None:
+        self.s = s
+
+    def blocked(
+        self,
+        workspace_id: str,
+        *,
+        review: Literal["due", "overdue", "all"],
+        today: date,
+        after: tuple[date, str] | None,
+        limit: int,
+    ) -> list[tuple[User, datetime | None, datetime]]:
+        def key(u: User) -> tuple[date, str]:
+            return (u.review_by or date.min, u.id)
+
+        def wanted(u: User) -> bool:
+            by = u.review_by
+            return (
+                review == "all"
+                or by is None
+                or (by < today if review == "overdue" else by <= today)
+            )
+
+        found = sorted(
+            (u for (w, _), u in self.s.users.items()
+             if w == workspace_id and u.status is Status.BLOCKED and wanted(u)
+             and (after is None or key(u) > after)),
+            key=key,
+        )  # fmt: skip
+        return [(u, self.s.last_seen.get(u.id), self.s.created_at[u.id]) for u in found[:limit]]
+
+    def refused_since_blocked(self, workspace_id: str, page: Sequence[User]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for u in page:
+            n = sum(
+                1 for e in self.s.audit
+                if e.workspace_id == workspace_id and e.user_id == u.id
+                and e.kind == AuditKind.STATUS and e.outcome != "applied"
+                and (u.status_changed_at is None or e.at >= u.status_changed_at)
+            )  # fmt: skip
+            if n:
+                out[u.id] = n
+        return out
+
+    def digest_workspaces(self, due_by: date) -> list[Workspace]:
+        return [
+            w for w in self.s.workspaces.values()
+            if w.review_digest and any(
+                ws == w.id and u.status is Status.BLOCKED
+                and (u.review_by is None or u.review_by <= due_by)
+                for (ws, _), u in self.s.users.items()
+            )
+        ]  # fmt: skip
+
+    def staff(self, workspace_id: str) -> list[tuple[str, str, str]]:
+        return sorted(
+            (u.id, u.email, u.name) for (w, _), u in self.s.users.items()
+            if w == workspace_id and u.status is Status.ACTIVE
+            and u.role in (Role.OWNER, Role.ADMIN)
+        )  # fmt: skip
+
+
 class _Savepoint:
     def __init__(self, uow: "FakeUnitOfWork") -> None:
         self.uow, self.before = uow, copy.deepcopy(uow._work)
@@ -1128,6 +1197,7 @@ class FakeUnitOfWork:
         self.webhooks = FakeWebhookStore(self._work)
         self.automations = FakeAutomations(self._work)
         self.billing = FakeBilling(self._work)
+        self.reviews = FakeReviewQueue(self._work)
         self.bulk_jobs = FakeBulkJobs(self._work)
         return self
 

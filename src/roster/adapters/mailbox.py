@@ -44,6 +44,21 @@ class SqlMailbox:
         )
         return {r.id: (r.email, r.name) for r in rows}
 
+    def add_once(self, workspace_id: str, drafts: Sequence[dict[str, Any]], now: datetime) -> int:
+        """Queue the `drafts` whose message_key the workspace has not queued yet (a
+        rerun, or another server at the same moment, adds nothing); how many were new."""
+        if not drafts:
+            return 0
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        rows = [
+            {**d, "workspace_id": workspace_id, "id": i, "status": QUEUED, "attempts": 0,
+             "created_at": now}
+            for d, i in zip(drafts, new_ids("eml", len(drafts)), strict=True)
+        ]  # fmt: skip
+        # RETURNING names the rows added (an executemany's rowcount is not reliable).
+        query = dialect.insert(emails).on_conflict_do_nothing().returning(emails.c.id)
+        return len(self.conn.execute(query, rows).all())
+
     def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Any]:
         """Take up to `limit` due messages, oldest first, for `lease` (until commit,
         other senders skip them; after it, the lease keeps them away)."""
@@ -73,23 +88,6 @@ class SqlMailbox:
         for values, rows in alike.values():
             for where in _by_workspace(rows):
                 self.conn.execute(update(emails).where(where).values(**values))
-
-
-def add_once(conn: Connection, workspace_id: str, drafts: Sequence[dict[str, Any]],
-             now: datetime) -> int:  # fmt: skip
-    """Queue the `drafts` whose message_key the workspace has not queued yet (a rerun,
-    or another server at the same moment, adds nothing); returns how many were new."""
-    if not drafts:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    rows = [
-        {**d, "workspace_id": workspace_id, "id": i, "status": QUEUED, "attempts": 0,
-         "created_at": now}
-        for d, i in zip(drafts, new_ids("eml", len(drafts)), strict=True)
-    ]  # fmt: skip
-    # RETURNING names the rows added (an executemany's rowcount is not reliable).
-    query = dialect.insert(emails).on_conflict_do_nothing().returning(emails.c.id)
-    return len(conn.execute(query, rows).all())
 
 
 def _by_workspace(rows: Sequence[Any]) -> list[Any]:

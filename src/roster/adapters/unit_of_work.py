@@ -17,6 +17,7 @@ from roster.adapters.invitation_store import SqlInvitations
 from roster.adapters.mailbox import SqlMailbox
 from roster.adapters.outbox import SqlOutbox
 from roster.adapters.password_reset_store import SqlPasswordResets
+from roster.adapters.reviews_store import SqlReviewQueue
 from roster.adapters.scim_store import SqlScimDirectory
 from roster.adapters.throttle_store import SqlThrottles
 from roster.adapters.users_repo import SqlUserRepository
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookStore(self.conn)
         self.automations = SqlAutomations(self.conn)
         self.billing = SqlBilling(self.conn)
+        self.reviews = SqlReviewQueue(self.conn)
         self.bulk_jobs = SqlBulkJobs(self.conn)
         return self
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 from roster.domain.access import Revoked
 from roster.domain.audit import AuditEntry, ChainHead
@@ -119,6 +119,10 @@ class Mailbox(Protocol):
     def contacts(
         self, workspace_id: str, user_ids: Sequence[str]
     ) -> dict[str, tuple[str, str]]: ...
+    def add_once(self, workspace_id: str, drafts: Sequence[dict[str, Any]], now: datetime) -> int:
+        """Queue the drafts whose message_key is not queued yet; how many were new."""
+        ...
+
     def claim_due(self, now: datetime, lease: timedelta, limit: int) -> Sequence[Any]:
         """Up to `limit` due messages, each leased for `lease` and its attempt counted."""
         ...
@@ -313,6 +317,28 @@ class Billing(Protocol):
     def active_owners(self, workspace_id: str) -> int: ...
 
 
+class ReviewQueue(Protocol):
+    """Blocked users by review date, and what the daily digest reads."""
+
+    def blocked(
+        self,
+        workspace_id: str,
+        *,
+        review: Literal["due", "overdue", "all"],
+        today: date,
+        after: tuple[date, str] | None,
+        limit: int,
+    ) -> list[tuple[User, datetime | None, datetime]]:
+        """Blocked users, most overdue first, each with its last sighting and creation."""
+        ...
+
+    def refused_since_blocked(self, workspace_id: str, page: Sequence[User]) -> dict[str, int]: ...
+    def digest_workspaces(self, due_by: date) -> list[Workspace]: ...
+    def staff(self, workspace_id: str) -> list[tuple[str, str, str]]:
+        """The Active owners and admins: (id, email, name)."""
+        ...
+
+
 class Savepoint(Protocol):
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -467,6 +493,8 @@ class UnitOfWork(Protocol):
     def automations(self) -> Automations: ...
     @property
     def billing(self) -> Billing: ...
+    @property
+    def reviews(self) -> ReviewQueue: ...
     @property
     def bulk_jobs(self) -> BulkJobStore: ...
 

@@ -14,15 +14,11 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, or_, select
-
-from roster.adapters import mailbox
-from roster.adapters.database import WRITE
-from roster.adapters.tables import users, workspaces
-from roster.domain.vocabulary import ReasonCode, Role, Status
+from roster.domain.vocabulary import ReasonCode
 from roster.domain.workspaces import Workspace
 from roster.services.mail import Draft, Kind, compose
-from roster.services.reviews import BlockedUser, blocked_users
+from roster.services.ports import UnitOfWork
+from roster.services.reviews import BlockedUser, blocked_page
 
 LISTED = 100  # users named in one digest; the Blocked accounts page has the rest
 
@@ -35,40 +31,34 @@ REASONS = {
 }
 
 
-def queue_digests(engine: Engine, now: datetime, public_url: str) -> int:
+def queue_digests(uow: UnitOfWork, now: datetime, public_url: str) -> int:
     """Queue today's digest in every workspace that sends them and has a review due;
     returns how many messages were new."""
     # Only workspaces with a review possibly due: no time zone's day is past UTC's next.
-    bound = now.date() + timedelta(days=1)
-    u = users.c
-    due = select(u.id).where(
-        u.workspace_id == workspaces.c.id,
-        u.status == Status.BLOCKED.value,
-        or_(u.review_by.is_(None), u.review_by <= bound),
-    )
-    query = select(workspaces).where(workspaces.c.review_digest.is_(True), exists(due))
-    with engine.connect() as conn:
-        sending = [Workspace(**r._mapping) for r in conn.execute(query)]
-    return sum(queue_digest(engine, w, now, public_url) for w in sending)
+    with uow.read_only() as reading:
+        sending = reading.reviews.digest_workspaces(now.date() + timedelta(days=1))
+    return sum(queue_digest(uow, w, now, public_url) for w in sending)
 
 
-def queue_digest(engine: Engine, workspace: Workspace, now: datetime, public_url: str) -> int:
+def queue_digest(uow: UnitOfWork, workspace: Workspace, now: datetime, public_url: str) -> int:
     """Queue `workspace`'s digest for its day at `now` to each Active owner and admin
     who has not had it yet, if any review is due; returns how many messages were new."""
     if not workspace.review_digest:
         return 0
     today = workspace.today(now)
-    with engine.execution_options(**WRITE).begin() as conn:
-        due = blocked_users(conn, workspace, review="due", today=today, limit=LISTED)
+    with uow:
+        due = blocked_page(uow.reviews, workspace, review="due", today=today, limit=LISTED)
         if not due.items:
             return 0
-        drafts = _drafts(conn, workspace, due.items, more=due.next is not None,
-                         today=today, public_url=public_url)  # fmt: skip
-        return mailbox.add_once(conn, workspace.id, [asdict(d) for d in drafts], now)
+        drafts = _drafts(uow.reviews.staff(workspace.id), workspace, due.items,
+                         more=due.next is not None, today=today, public_url=public_url)  # fmt: skip
+        added = uow.mail.add_once(workspace.id, [asdict(d) for d in drafts], now)
+        uow.commit()
+    return added
 
 
 def _drafts(
-    conn: Connection,
+    staff: list[tuple[str, str, str]],
     workspace: Workspace,
     due: list[BlockedUser],
     *,
@@ -96,7 +86,7 @@ def _drafts(
             more=more,
             queue_link=f"{base}/admin/blocked-users",
         )
-        for user_id, email, name in _recipients(conn, workspace.id)
+        for user_id, email, name in staff
     ]
 
 
@@ -110,18 +100,3 @@ def _item(blocked: BlockedUser, today: date, base: str) -> dict[str, Any]:
         "overdue_days": (today - user.review_by).days if user.review_by else None,
         "link": f"{base}/admin/users/{user.id}",
     }
-
-
-def _recipients(conn: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
-    """The Active owners and admins: (id, email, name)."""
-    u = users.c
-    rows = conn.execute(
-        select(u.id, u.email, u.name)
-        .where(
-            u.workspace_id == workspace_id,
-            u.status == Status.ACTIVE.value,
-            u.role.in_([Role.OWNER.value, Role.ADMIN.value]),
-        )
-        .order_by(u.id)
-    )
-    return [(r.id, r.email, r.name) for r in rows]

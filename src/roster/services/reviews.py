@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection
 
-from roster.adapters.tables import audit_events, users
-from roster.adapters.users_repo import user_from_row
+from roster.adapters.reviews_store import SqlReviewQueue
 from roster.domain import errors
-from roster.domain.audit import APPLIED, AuditKind, admin_action
+from roster.domain.audit import AuditKind, admin_action
 from roster.domain.ids import new_id
 from roster.domain.reviews import check_review_date
 from roster.domain.users import Actor, User
 from roster.domain.vocabulary import Route, Status
 from roster.domain.workspaces import Workspace
-from roster.services.ports import UnitOfWork
+from roster.services.ports import ReviewQueue, UnitOfWork
 from roster.services.queries import UserView
 
 Review = Literal["due", "overdue", "all"]
@@ -113,52 +112,31 @@ def blocked_users(
     limit: int = 50,
 ) -> BlockedPage:
     """The workspace's Blocked users, most overdue first (earliest review date, then
-    id; a user without one counts as most overdue), a page after `after`.
+    id; a user without one counts as most overdue), a page after `after`, read on the
+    caller's connection (the review queue's pages)."""
+    return blocked_page(SqlReviewQueue(conn), workspace, review=review, today=today,
+                        after=after, limit=limit)  # fmt: skip
 
-    `overdue`: the review date is before `today`; `due`: it is today or before
-    (overdue included); `all`: every Blocked user. Refused attempts come from one
-    grouped count over the page's users, not one query per user.
-    """
-    c = users.c
-    # A Blocked user without a review date sorts as the oldest: they are reviewed first.
-    key = func.coalesce(c.review_by, date.min)
-    where = [c.workspace_id == workspace.id, c.status == Status.BLOCKED.value]
-    if review == "overdue":
-        where.append(or_(c.review_by.is_(None), c.review_by < today))
-    elif review == "due":
-        where.append(or_(c.review_by.is_(None), c.review_by <= today))
-    if after is not None:
-        where.append(or_(key > after[0], and_(key == after[0], c.id > after[1])))
-    query = select(users).where(*where).order_by(key, c.id).limit(limit + 1)
-    found = [UserView(user_from_row(r), r.last_seen_at, r.created_at) for r in conn.execute(query)]
-    page = [v.user for v in found[:limit]]
-    refused = _refused_since_blocked(conn, workspace.id, page)
-    items = [BlockedUser(v, refused.get(v.user.id, 0)) for v in found[:limit]]
-    last = page[-1] if len(found) > limit else None
+
+def blocked_page(
+    queue: ReviewQueue,
+    workspace: Workspace,
+    *,
+    review: Review,
+    today: date,
+    after: tuple[date, str] | None = None,
+    limit: int = 50,
+) -> BlockedPage:
+    """As `blocked_users`, from the review queue's port. `overdue`: the review date is
+    before `today`; `due`: it is today or before (overdue included); `all`: every
+    Blocked user. Refused attempts come from one grouped count over the page's users,
+    not one query per user."""
+    found = queue.blocked(workspace.id, review=review, today=today, after=after, limit=limit + 1)
+    shown = found[:limit]
+    refused = queue.refused_since_blocked(workspace.id, [user for user, _, _ in shown])
+    items = [
+        BlockedUser(UserView(user, seen, created), refused.get(user.id, 0))
+        for user, seen, created in shown
+    ]
+    last = shown[-1][0] if len(found) > limit else None
     return BlockedPage(items, (last.review_by or date.min, last.id) if last else None)
-
-
-def _refused_since_blocked(conn: Connection, workspace_id: str, page: list[User]) -> dict[str, int]:
-    """Each user's refused status attempts since their block, in one grouped count."""
-    if not page:
-        return {}
-    a = audit_events.c
-    since = or_(
-        *(
-            and_(a.user_id == u.id, a.at >= u.status_changed_at)
-            if u.status_changed_at
-            else a.user_id == u.id
-            for u in page
-        )
-    )
-    query = (
-        select(a.user_id, func.count())
-        .where(
-            a.workspace_id == workspace_id,
-            a.kind == AuditKind.STATUS.value,
-            a.outcome != APPLIED,
-            since,
-        )
-        .group_by(a.user_id)
-    )
-    return {user_id: n for user_id, n in conn.execute(query).all()}

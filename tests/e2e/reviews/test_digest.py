@@ -24,7 +24,7 @@ def _run_digest(timed: Container, tenant: Tenant) -> int:
     """The background tick's work for this workspace, as it is in the database now."""
     with timed.engine.connect() as conn:
         workspace = queries.workspace_by_id(conn, tenant.id)
-    return queue_digest(timed.engine, workspace, timed.clock(), timed.settings.public_url)
+    return queue_digest(timed.uow(), workspace, timed.clock(), timed.settings.public_url)
 
 
 def _digests(api: TestClient, admin: dict[str, str]) -> list[dict[str, Any]]:
@@ -83,7 +83,7 @@ def test_running_the_digest_again_the_same_day_sends_nothing_more(
     clock.advance(days=8)
     assert _run_digest(timed, tenant) == 2
     clock.advance(hours=3)  # the same day, later, or another server: every workspace's run
-    queue_digests(timed.engine, timed.clock(), timed.settings.public_url)
+    queue_digests(timed.uow(), timed.clock(), timed.settings.public_url)
     assert _run_digest(timed, tenant) == 0
     assert len(_digests(api, admin)) == 2
     clock.advance(days=1)  # the next day, still overdue: a new digest each

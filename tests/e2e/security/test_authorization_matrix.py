@@ -109,6 +109,17 @@ ACCESS: dict[str, Audience] = {
     f"POST {API}/auth/password-resets/{{token}}": Audience.PUBLIC,
     f"GET {API}/blocked-users": Audience.ADMIN,
     f"PUT {API}/users/{{user_id}}/review": Audience.ADMIN,
+    f"GET {API}/webhook-event-types": Audience.ADMIN,
+    f"GET {API}/webhook-endpoints": Audience.ADMIN,
+    f"POST {API}/webhook-endpoints": Audience.ADMIN,
+    f"GET {API}/webhook-endpoints/{{endpoint_id}}": Audience.ADMIN,
+    f"PATCH {API}/webhook-endpoints/{{endpoint_id}}": Audience.ADMIN,
+    f"DELETE {API}/webhook-endpoints/{{endpoint_id}}": Audience.ADMIN,
+    f"POST {API}/webhook-endpoints/{{endpoint_id}}/rotate-secret": Audience.ADMIN,
+    f"POST {API}/webhook-endpoints/{{endpoint_id}}/test": Audience.ADMIN,
+    f"GET {API}/webhook-endpoints/{{endpoint_id}}/deliveries": Audience.ADMIN,
+    f"GET {API}/webhook-deliveries/{{delivery_id}}": Audience.ADMIN,
+    f"POST {API}/webhook-deliveries/{{delivery_id}}/retry": Audience.ADMIN,
 }
 for _method, _path in itertools.product(
     ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"), ("/{rest:path}",)
@@ -400,6 +411,22 @@ def _token_id(w: World) -> str:
     return cid
 
 
+HOOK = {"url": "https://hooks.example.com/roster", "events": ["*"]}
+
+
+def _endpoint(w: World) -> str:
+    made = w.api("POST", f"{API}/webhook-endpoints", HOOK)
+    w.mine.add(made["id"])
+    return str(made["id"])
+
+
+def _delivery(w: World, params: dict[str, str]) -> str:
+    endpoint = params.setdefault("endpoint_id", _endpoint(w))
+    made = w.api("POST", f"{API}/webhook-endpoints/{endpoint}/test", None)
+    w.mine.add(made["delivery_id"])
+    return str(made["delivery_id"])
+
+
 def _group(w: World) -> str:
     made = w.scim(
         "POST",
@@ -419,6 +446,8 @@ PARAMS: dict[str, Param] = {
     "invitation_id": Param(lambda w, _: _invitation(w, "id")),
     "token": Param(lambda w, _: _invitation(w, "token"), owned=False),  # the credential itself
     "group_id": Param(lambda w, _: _group(w)),
+    "endpoint_id": Param(lambda w, p: p.get("endpoint_id") or _endpoint(w)),
+    "delivery_id": Param(_delivery),
     "schema_id": Param(lambda w, _: CORE_USER, owned=False),
     "type_id": Param(lambda w, _: "User", owned=False),
     "rest": Param(lambda w, _: "Nothing/here", owned=False),
@@ -459,6 +488,8 @@ BODIES: dict[str, Body] = {
         "dry_run": True,
     },
     f"POST {API}/automations": lambda w, _: RULE,
+    f"POST {API}/webhook-endpoints": lambda w, _: HOOK,
+    f"PATCH {API}/webhook-endpoints/{{endpoint_id}}": lambda w, _: {"description": "matrix"},
     f"PUT {API}/automations/{{rule_id}}": lambda w, _: RULE,
     f"POST {API}/automations/{{rule_id}}/runs": lambda w, _: {"dry_run": True},
     f"POST {API}/events": lambda w, _: {"type": "matrix.ping", "user_id": w.member_id},

@@ -114,7 +114,7 @@ def queue_review_digests(container: Container) -> None:
     keyed by day and recipient, so every server may try and each goes once)."""
     now = container.clock()
     if DIGESTS.due(now):
-        review_digest.queue_digests(container.engine, now, container.settings.public_url)
+        review_digest.queue_digests(container.uow(), now, container.settings.public_url)
 
 
 TICKS: list[tuple[str, Tick]] = [
