@@ -27,8 +27,9 @@ from roster.entrypoints.web.admin.automation_form import (
     read_form,
     to_json,
 )
+from roster.entrypoints.web.admin.carried import carried_form, redirect_refused
 from roster.entrypoints.web.admin.rendering import redirect, render
-from roster.entrypoints.web.admin.session import AdminDep
+from roster.entrypoints.web.admin.session import CSRF_FIELD, AdminDep
 from roster.entrypoints.web.admin.views import PageNotFound, reading
 from roster.entrypoints.web.deps import ContainerDep, RequestIdDep
 from roster.services import automations as auto
@@ -75,7 +76,8 @@ def rules_page(request: Request, admin: AdminDep, container: ContainerDep) -> HT
 def new_page(request: Request, admin: AdminDep, days: int = 90) -> HTMLResponse:
     """The editor, starting from the dormant-users template."""
     template = dormant_template(max(1, min(days, 3650)))
-    return _editor(request, None, _fresh(template))
+    fresh = _fresh(template)
+    return _editor(request, None, _carried(request, fresh.form) or fresh)
 
 
 def _fresh(data: dict[str, Any]) -> Submission:
@@ -185,7 +187,7 @@ def create(
 ) -> Response:
     sub = _judged(posted, from_json(dormant_template()))
     if sub.errors:
-        return _editor(request, None, sub, 422)
+        return _back(request, "/admin/automations/new", sub, posted)
     try:
         rule = auto.create_rule(
             container.uow(),
@@ -198,8 +200,34 @@ def create(
             request_id=request_id,
         )
     except RuleInvalid as bad:
-        return _editor(request, None, _refused(sub, bad), 422)
+        return _back(request, "/admin/automations/new", _refused(sub, bad), posted)
     return redirect(request, f"/admin/automations/{rule.id}", flash="Automation saved.")
+
+
+def _back(request: Request, url: str, sub: Submission, posted: dict[str, list[str]]) -> Response:
+    """Post/Redirect/Get: back to the editor's page with the messages and every field
+    as typed (condition rows are repeated fields: `name#n` keeps each value's place)."""
+    typed = {
+        f"{name}#{n}": value
+        for name, values in posted.items()
+        if name != CSRF_FIELD
+        for n, value in enumerate(values)
+    }
+    return redirect_refused(request, url, errors=sub.errors, values=typed)
+
+
+def _carried(request: Request, fallback: RuleForm) -> Submission | None:
+    """The refused submission a POST left for this page, judged again as it was typed
+    and shown with the messages it got (None: nothing carried)."""
+    carried = carried_form(request)
+    if carried is None:
+        return None
+    messages, typed = carried
+    posted: dict[str, list[str]] = {}
+    for key, value in typed.items():
+        posted.setdefault(key.rsplit("#", 1)[0], []).append(value)
+    sub = _judged(posted, fallback) if posted else _fresh(to_json(fallback).data)
+    return replace(sub, errors=messages)
 
 
 def _refused(sub: Submission, bad: RuleInvalid) -> Submission:
@@ -233,7 +261,7 @@ def save(
     rule = _rule(container, admin, rule_id)
     sub = _judged(posted, from_json(rule.definition.as_json()))
     if sub.errors:
-        return _editor(request, rule, sub, 422)
+        return _back(request, f"/admin/automations/{rule_id}/edit", sub, posted)
     try:
         auto.update_rule(
             container.uow(),
@@ -247,7 +275,7 @@ def save(
             request_id=request_id,
         )
     except RuleInvalid as bad:
-        return _editor(request, rule, _refused(sub, bad), 422)
+        return _back(request, f"/admin/automations/{rule_id}/edit", _refused(sub, bad), posted)
     return redirect(request, f"/admin/automations/{rule_id}", flash="Automation saved.")
 
 
@@ -256,7 +284,8 @@ def edit_page(
     request: Request, rule_id: str, admin: AdminDep, container: ContainerDep
 ) -> HTMLResponse:
     rule = _rule(container, admin, rule_id)
-    return _editor(request, rule, _fresh(rule.definition.as_json()))
+    fresh = _fresh(rule.definition.as_json())
+    return _editor(request, rule, _carried(request, fresh.form) or fresh)
 
 
 @router.post("/automations/{rule_id}/toggle")
