@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page
 
 from roster.adapters.passwords import hash_password
 from roster.bootstrap import Container
@@ -14,6 +15,7 @@ from roster.entrypoints.web.app import create_app
 from roster.services.access import create_token
 from roster.services.users import NewUser, create_user
 from tests.conftest import Tenant
+from tests.e2e.admin.live import chromium, live_server
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -67,3 +69,25 @@ def token_for(
         actor=Actor(None, "cli:test"),
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- Chromium against a live server (tests marked `browser`) ----------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def base_url(container: Container) -> Iterator[str]:
+    with live_server(container) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()

@@ -1,39 +1,18 @@
 """The dashboard in Debian's Chromium, driven by Playwright, against a real server."""
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role
 from tests.conftest import Tenant
-from tests.e2e.admin.live import chromium, live_server
 from tests.e2e.conftest import PASSWORD, add_user, token_for
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def base_url(container: Container) -> Iterator[str]:
-    with live_server(container) as url:
-        yield url
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def active_count(page: Page, base_url: str) -> int:

@@ -2,7 +2,6 @@
 after a refused form (Post/Redirect/Get)."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -10,7 +9,6 @@ from playwright.sync_api import Browser, Page, expect
 from roster.bootstrap import Container
 from roster.domain.vocabulary import Role, Status
 from tests.conftest import Tenant
-from tests.e2e.admin.live import chromium, live_server
 from tests.e2e.conftest import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
@@ -27,18 +25,6 @@ PAGES = [
     "/admin/automations",
     "/admin/billing",
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def base_url(container: Container) -> Iterator[str]:
-    with live_server(container) as url:
-        yield url
 
 
 def signed_in(browser: Browser, base_url: str, tenant: Tenant, **context: object) -> Page:

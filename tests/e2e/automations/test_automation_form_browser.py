@@ -13,24 +13,11 @@ from roster.domain.rules.runs import Rule
 from roster.domain.vocabulary import Role, Status
 from roster.services import automations as auto
 from tests.conftest import Tenant
-from tests.e2e.admin.live import chromium, live_server
 from tests.e2e.conftest import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
 DORMANT_WORDS = "Every day at 03:00, Active users not seen for 90 days become Inactive."
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def base_url(container: Container) -> Iterator[str]:
-    with live_server(container) as url:
-        yield url
 
 
 @pytest.fixture

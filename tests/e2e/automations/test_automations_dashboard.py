@@ -37,7 +37,7 @@ def test_an_admin_writes_a_rule_previews_it_and_sees_the_blocked_refused(
     assert (bad.status_code, bad.headers["location"]) == (303, "/admin/automations/new")
     shown = client.get("/admin/automations/new").text  # once, at the editor's GET URL
     assert "trigger.daily_at: must be a time" in shown
-    assert '&#34;daily_at&#34;: &#34;9&#34;' in shown or '"daily_at": "9"' in shown  # as typed
+    assert "&#34;daily_at&#34;: &#34;9&#34;" in shown or '"daily_at": "9"' in shown  # as typed
     assert "trigger.daily_at" not in client.get("/admin/automations/new").text
     saved = post_form(
         client, "/admin/automations/new", "/admin/automations/new",

@@ -2,40 +2,19 @@
 one page), see who would be refused and why, run it, and read the job's page."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from roster.bootstrap import Container
 from roster.domain.vocabulary import Role, Status
 from roster.entrypoints.web.background import run_bulk_jobs
 from tests.conftest import Tenant
-from tests.e2e.admin.live import chromium, live_server
 from tests.e2e.conftest import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
 MEMBERS, BLOCKED = 55, 22  # with the admin: 78 users match, more than a page of 50
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def base_url(container: Container) -> Iterator[str]:
-    with live_server(container) as url:
-        yield url
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def sign_in(page: Page, base_url: str, tenant: Tenant) -> None:

@@ -2,35 +2,21 @@
 emailed link, to signing in with the new password."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from roster.bootstrap import Container
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role
 from tests.conftest import Tenant
-from tests.e2e.admin.live import chromium, live_server
+from tests.e2e.admin.live import live_server
 from tests.e2e.conftest import add_user, token_for
 from tests.e2e.mail.conftest import PUBLIC_URL
 
 pytestmark = pytest.mark.browser
 NEW = "a new and longer passphrase"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def _emailed_link(client: TestClient, container: Container, tenant: Tenant, to: str) -> str:

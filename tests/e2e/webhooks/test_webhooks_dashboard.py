@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from roster.bootstrap import Container
 from roster.domain.vocabulary import Role
 from tests.conftest import Tenant
 from tests.e2e.admin.conftest import post_form, signed_in_admin
-from tests.e2e.admin.live import chromium, live_server
+from tests.e2e.admin.live import live_server
 from tests.e2e.conftest import PASSWORD, add_user
 from tests.e2e.webhooks.kit import Receiver, allowing, deliver, receiving
 
@@ -73,19 +73,6 @@ def test_the_secret_is_shown_once_and_another_workspaces_endpoint_is_not_found(
     assert secret is not None
     assert "whsec_" not in client.get(made.headers["location"]).text  # once
     assert client.get("/admin/webhooks/whe_nothere").status_code == 404
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 @pytest.mark.browser
