@@ -4,12 +4,29 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine, update
 
+from roster.adapters.tables import webhook_endpoints
 from tests.e2e.conftest import PASSWORD
 
 ADMIN_EMAIL = "ada@x.example"
+
+
+@pytest.fixture(autouse=True)
+def _pause_webhook_endpoints(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The endpoints these tests subscribe point at addresses nobody answers (the
+    sandbox has no DNS for them): paused once a test is done with the shared
+    database, so no later test's delivery tick spends its time trying them."""
+    yield
+    if "engine" in request.fixturenames:
+        engine: Engine = request.getfixturevalue("engine")
+        with engine.begin() as conn:
+            conn.execute(update(webhook_endpoints).values(enabled=False))
+
+
 RULE = {
     "name": "Web rule",
     "enabled": False,
