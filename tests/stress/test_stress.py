@@ -2,7 +2,7 @@
 at once on one shared set of users, a SIGKILL of every server in the middle of a
 bulk job and an automation run, a PostgreSQL restart mid-traffic; then the checker.
 
-Knobs (the CI profile is the default): ROSTER_STRESS_SECONDS (load time, 40),
+Knobs (the CI profile is the default): ROSTER_STRESS_SECONDS (load time, 80),
 ROSTER_STRESS_SERVERS (2), ROSTER_STRESS_CONCURRENCY (8 HTTP workers),
 ROSTER_STRESS_BATCH_WORKERS (3), ROSTER_STRESS_USERS (shared members, 5000),
 ROSTER_STRESS_PG_RESTART (1; 0 skips the PostgreSQL restart). `make stress` runs a longer profile.
@@ -24,7 +24,7 @@ from tests.stress import checker
 from tests.stress.driver import Record, build_world, create_rules, drive
 from tests.stress.servers import Server, start_servers, unexpected_exceptions
 
-SECONDS = float(os.environ.get("ROSTER_STRESS_SECONDS", "40"))
+SECONDS = float(os.environ.get("ROSTER_STRESS_SECONDS", "80"))
 SERVERS = int(os.environ.get("ROSTER_STRESS_SERVERS", "2"))
 CONCURRENCY = int(os.environ.get("ROSTER_STRESS_CONCURRENCY", "8"))
 BATCHERS = int(os.environ.get("ROSTER_STRESS_BATCH_WORKERS", "3"))
