@@ -25,8 +25,9 @@ blocked, each by one contender (with several rounds, the best time of each count
 - `roster bulk job`: `start_job` (ids stored) + `run_job`, through the domain.
 All three write the same rows: the status columns, one audit event per user (the
 raw SQL leaves `hash` empty: chaining needs the previous row, so it is not
-expressible set-based), the revocation UPDATEs (sessions, tokens, invitations,
-personal automations), the counter, one per-user result row and the job row.
+expressible set-based), the notice queued for each user's email, the revocation
+UPDATEs (sessions, tokens, invitations, personal automations), the counter, one
+per-user result row and the job row.
 Both raw contenders take the ids as one bound value (`json_each` on SQLite, an
 array on PostgreSQL), as the job's writer does, and look users up by primary key.
 """
@@ -150,6 +151,27 @@ def raw_block(conn: Connection, ws: str, job_id: str, ids: list[str], now: datet
         text(
             "INSERT INTO bulk_results (workspace_id, job_id, user_id, outcome, code, from_status)"
             f" SELECT {WS}, {JOB}, t.id, 'applied', NULL, 'active' FROM ({listed}) t"
+        ),
+        p,
+    )
+    # The notice each blocked user is sent (the workspace notifies by default): one
+    # queued row whose context the templates fill in when it is sent.
+    context = (
+        "json_object('name', u.name, 'workspace', w.name, 'status', 'blocked',"
+        " 'reason', 'a payment dispute')"
+        if sqlite
+        else "json_build_object('name', u.name, 'workspace', w.name, 'status', 'blocked',"
+        " 'reason', 'a payment dispute')"
+    )
+    conn.execute(
+        text(
+            "INSERT INTO emails (workspace_id, id, message_key, kind, to_address, subject,"
+            " context, status, attempts, created_at)"
+            f" SELECT {WS}, 'eml_' || {rand}, 'status_notice.' || u.id, 'status_notice',"
+            " u.email, 'Your ' || w.name || ' account has been blocked', "
+            f"{context}, 'queued', 0, :now"
+            " FROM users u JOIN workspaces w ON w.id = u.workspace_id"
+            f" WHERE u.workspace_id = :ws AND u.id IN ({listed}) AND u.status = 'active'"
         ),
         p,
     )

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from roster.adapters.batch_sql import bind_value, insert_rows_sharing
 from roster.adapters.tables import emails, users
 from roster.domain.ids import new_ids
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
+_OWN = ("id", "message_key", "kind", "to_address", "subject", "context")  # each message's
 
 
 class SqlMailbox:
@@ -28,13 +30,21 @@ class SqlMailbox:
         """Queue `drafts` (message_key, kind, to_address, subject, context)."""
         if not drafts:
             return
-        ids = new_ids("eml", len(drafts))
+        # A bulk action queues thousands: rows sharing their workspace, state and time
+        # go in one statement, each context converted as its JSON column stores it.
+        context = emails.c.context
         rows = [
-            {**d, "workspace_id": workspace_id, "id": i, "status": QUEUED, "attempts": 0,
-             "created_at": now}
-            for d, i in zip(drafts, ids, strict=True)
+            (i, d["message_key"], d["kind"], d["to_address"], d["subject"],
+             bind_value(self.conn, context, d["context"]))
+            for d, i in zip(drafts, new_ids("eml", len(drafts)), strict=True)
         ]  # fmt: skip
-        self.conn.execute(insert(emails), rows)
+        shared = {
+            "workspace_id": workspace_id,
+            "status": QUEUED,
+            "attempts": 0,
+            "created_at": bind_value(self.conn, emails.c.created_at, now),
+        }
+        insert_rows_sharing(self.conn, emails, _OWN, rows, shared)
 
     def contacts(self, workspace_id: str, user_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Each user's (email, name)."""

@@ -15,7 +15,7 @@ message is sent (the Emails page shows it until then, as `make run`'s demo needs
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -71,6 +71,16 @@ class Draft:
     subject: str
     context: dict[str, Any]
 
+    def columns(self) -> dict[str, Any]:
+        """The row's columns (not `asdict`, which deep-copies every context)."""
+        return {
+            "message_key": self.message_key,
+            "kind": self.kind,
+            "to_address": self.to_address,
+            "subject": self.subject,
+            "context": self.context,
+        }
+
 
 def compose(kind: Kind, *, key: str, to: str, subject: str, **context: Any) -> Draft:
     """A message of `kind` to `to`; `context` fills its templates (and names the
@@ -87,7 +97,7 @@ def render(kind: str, subject: str, context: dict[str, Any]) -> tuple[str, str]:
 
 def queue(uow: UnitOfWork, workspace_id: str, drafts: Sequence[Draft], now: datetime) -> None:
     """Add `drafts` to the outbox inside the caller's unit of work."""
-    uow.mail.add(workspace_id, [asdict(d) for d in drafts], now)
+    uow.mail.add(workspace_id, [d.columns() for d in drafts], now)
 
 
 @dataclass(frozen=True, slots=True)

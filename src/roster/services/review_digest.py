@@ -10,7 +10,6 @@ gets one digest a day. Like every message, it names reasons in plain words and
 never carries an admin's note.
 """
 
-from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -52,7 +51,7 @@ def queue_digest(uow: UnitOfWork, workspace: Workspace, now: datetime, public_ur
             return 0
         drafts = _drafts(uow.reviews.staff(workspace.id), workspace, due.items,
                          more=due.next is not None, today=today, public_url=public_url)  # fmt: skip
-        added = uow.mail.add_once(workspace.id, [asdict(d) for d in drafts], now)
+        added = uow.mail.add_once(workspace.id, [d.columns() for d in drafts], now)
         uow.commit()
     return added
 
