@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+JOBS ?= 2
 
 .DEFAULT_GOAL := help
 
@@ -28,8 +29,9 @@ run: install ## Set up the database, seed the demo workspace and serve http://$(
 	ROSTER_HOST=$(HOST) ROSTER_PORT=$(PORT) $(BIN)/roster init --demo
 	ROSTER_HOST=$(HOST) ROSTER_PORT=$(PORT) $(BIN)/roster serve
 
-test: install browser ## Run the whole suite (SQLite, and PostgreSQL when it answers)
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+test: install browser ## Run the whole suite (SQLite, and PostgreSQL when it answers) on JOBS processes
+	$(BIN)/pytest -n $(JOBS) --dist loadfile -m "not serial" --cov --cov-report= $(PYTEST_ARGS)
+	$(BIN)/pytest -m serial --cov --cov-append --cov-report=term $(PYTEST_ARGS) || test $$? -eq 5
 
 check: install ## ruff, mypy strict, the layers contract and alembic check
 	$(BIN)/ruff check src tests bench migrations

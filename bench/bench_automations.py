@@ -9,8 +9,8 @@ Run: .venv/bin/python -m bench.bench_automations [--users 1000000] [--due 100000
 Two identical workspaces are seeded (the rule sweeps one, the raw SQL the other), so
 both contenders find the same work. Both write the same rows for each dormant user:
 the status columns, an audit event (the raw SQL leaves `hash` empty: the chain needs
-the previous row), the revocation UPDATEs, the counter, an outcome row and the run
-row. (No outbox message: automations read status changes from the audit log.)
+the previous row), the notice queued for the user's email, the revocation UPDATEs,
+the counter, an outcome row and the run row.
 The raw SQL does it in one transaction of one statement each, the fastest shape
 there is; the rule runs in chunks (Settings.job_chunk_size, 2,000 users, as bulk
 actions), one transaction per chunk, through the domain (`apply_changes`). The
@@ -116,6 +116,20 @@ def _raw(conn: Connection, ws: str, rule_id: str, now: datetime) -> int:
             "INSERT INTO automation_outcomes (workspace_id, run_id, user_id, result, code,"
             " from_status, to_status)"
             " SELECT :ws, :run, t.id, 'applied', NULL, 'active', 'inactive' FROM t_due t"
+        ),
+        p,
+    )
+    context = "json_object" if sqlite else "json_build_object"
+    conn.execute(
+        text(
+            "INSERT INTO emails (workspace_id, id, message_key, kind, to_address, subject,"
+            " context, status, attempts, created_at)"
+            f" SELECT :ws, 'eml_' || {rand}, 'status_notice.' || u.id, 'status_notice', u.email,"
+            " 'Your ' || w.name || ' account has been deactivated',"
+            f" {context}('name', u.name, 'workspace', w.name, 'status', 'inactive',"
+            " 'reason', NULL),"
+            " 'queued', 0, :now FROM t_due t JOIN users u ON u.workspace_id = :ws AND u.id = t.id"
+            " JOIN workspaces w ON w.id = u.workspace_id"
         ),
         p,
     )

@@ -11,6 +11,11 @@ per N, on 127.0.0.1 only. Prints, for each N, requests per second, p50 and p99
 latency, errors (socket errors and non-2xx answers), the speedup over N=1 and the
 efficiency (speedup / N). Target: >= 1.6x at N=2 with the load generator pinned
 apart from the servers (--server-cpus, --client-cpus) on a machine with the cores.
+
+It also prints where the machine's CPU went during each timed run, in milliseconds
+per request: the Roster processes, PostgreSQL's and wrk. With the cores saturated,
+N servers can at best reach N x s / (s + p + w) of one server's throughput (s, p, w:
+the three per-request costs), which is what a two-core machine caps N=2 at.
 """
 
 import argparse
@@ -18,6 +23,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -70,6 +76,42 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_ms: dict[str, float]  # CPU milliseconds per request: roster, postgres, wrk
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU seconds used so far by the process tree under `root` (the servers) and by
+    PostgreSQL's processes, read from /proc."""
+    parents: dict[int, int] = {}
+    used: dict[int, tuple[str, float]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (name, (int(fields[11]) + int(fields[12])) / TICK)
+    out = {"roster": 0.0, "postgres": 0.0}
+    for pid, (name, seconds) in used.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor != root:
+            ancestor = parents.get(ancestor, 1)
+        if ancestor == root:
+            out["roster"] += seconds
+        elif name == "postgres":
+            out["postgres"] += seconds
+    return out
+
+
+def children_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def seed_workspace(url: str, users: int, tokens: int) -> tuple[list[str], list[str]]:
@@ -93,7 +135,9 @@ def pinned(cpus: str | None, args: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def roster_serve(url: str, workers: int, cpus: str | None) -> Iterator[str]:
+def roster_serve(
+    url: str, workers: int, cpus: str | None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`roster serve --no-background --workers N` on 127.0.0.1, until the block ends."""
     port = free_port()
     env = os.environ | {"ROSTER_DATABASE_URL": url, "ROSTER_LOG_FORMAT": "json"}
@@ -104,7 +148,7 @@ def roster_serve(url: str, workers: int, cpus: str | None) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -138,22 +182,35 @@ def run_wrk(
 
 
 def measure(url: str, workers: int, script: str, opts: argparse.Namespace) -> Figures:
-    with roster_serve(url, workers, opts.server_cpus) as base:
+    with roster_serve(url, workers, opts.server_cpus) as (base, proc):
         run_wrk(base, script, 1, opts.connections, opts.client_cpus)  # warm up
+        before, wrk_before = cpu_seconds(proc.pid), children_seconds()
         s = run_wrk(base, script, opts.seconds, opts.connections, opts.client_cpus)
+        after, wrk_after = cpu_seconds(proc.pid), children_seconds()
     rps = s["requests"] / (s["micros"] / 1e6)
-    return Figures(workers, rps, s["p50"] / 1000, s["p99"] / 1000, s["socket"] + s["status"])
+    per = 1000 / s["requests"]
+    cpu = {k: (after[k] - before[k]) * per for k in after} | {"wrk": (wrk_after - wrk_before) * per}
+    return Figures(workers, rps, s["p50"] / 1000, s["p99"] / 1000, s["socket"] + s["status"], cpu)
 
 
 def report(figures: list[Figures]) -> None:
     base = figures[0].rps
-    head = ("N", "req/s", "p50 ms", "p99 ms", "errors", "speedup", "eff.")
-    print("{:>2} {:>8} {:>7} {:>7} {:>6} {:>8} {:>5}".format(*head))
+    head = ("N", "req/s", "p50 ms", "p99 ms", "errors", "speedup", "eff.", "CPU ms/request")
+    print("{:>2} {:>8} {:>7} {:>7} {:>6} {:>8} {:>5}  {}".format(*head))
     for f in figures:
         speedup = f.rps / base
+        cpu = ", ".join(f"{k} {v:.2f}" for k, v in f.cpu_ms.items())
         print(
             f"{f.workers:>2} {f.rps:>8.0f} {f.p50_ms:>7.1f} {f.p99_ms:>7.1f} {f.errors:>6}"
-            f" {speedup:>7.2f}x {speedup / f.workers:>5.2f}"
+            f" {speedup:>7.2f}x {speedup / f.workers:>5.2f}  {cpu}"
+        )
+    one = figures[0].cpu_ms
+    cores = os.cpu_count() or 1
+    if one["roster"] > 0:
+        cap = min(2, cores * one["roster"] / sum(one.values()))
+        print(
+            f"With the {cores} cores saturated, 2 servers can at best reach {cap:.2f}x of one"
+            " (min(2, cores x s / (s + p + w)), from N=1's costs per request)."
         )
 
 

@@ -146,20 +146,32 @@ _pg_outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count each test once (its call, or the phase that failed or skipped it). With
+    pytest-xdist this runs where the reports are gathered: the attributes below ride
+    on each report from its worker."""
     counted = report.when == "call" or report.outcome != "passed"
     if counted and getattr(report, "_roster_pg", False):
         _pg_outcomes[report.outcome] += 1
+    tally.count(getattr(report, "_roster_tally", {}))
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    outcome.get_result()._roster_pg = _uses_postgresql(item)  # type: ignore[attr-defined]
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    report._roster_pg = _uses_postgresql(item)
+    report._roster_tally = tally.take()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller sums every worker's reports
     line = ", ".join(f"{n} {k}" for k, n in _pg_outcomes.items())
     terminalreporter.write_line(f"PostgreSQL tests: {line}")
     terminalreporter.write_line(tally.line())
     if path := os.environ.get("ROSTER_PG_REPORT"):
-        Path(path).write_text(json.dumps(_pg_outcomes))
+        # `make test` runs pytest twice (in parallel, then the serial tests): summed.
+        report = Path(path)
+        before = json.loads(report.read_text() or "{}") if report.exists() else {}
+        summed = {k: before.get(k, 0) + n for k, n in _pg_outcomes.items()}
+        report.write_text(json.dumps(summed))

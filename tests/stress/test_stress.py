@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -104,6 +105,7 @@ def wait_until_idle(engine: Engine, workspace_id: str, timeout: float) -> tuple[
     return _busy(engine, workspace_id)
 
 
+@pytest.mark.serial
 def test_the_rules_hold_under_load_and_faults(pg_container: Container) -> None:
     started = time.monotonic()
     world = build_world(pg_container, members=USERS)
