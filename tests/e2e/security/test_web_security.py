@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -29,11 +30,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from roster.adapters.tables import metadata, workspaces
+from roster.adapters.database import make_engine
+from roster.adapters.migrator import upgrade
+from roster.adapters.tables import metadata
 from roster.adapters.tokens import token_hash
 from roster.bootstrap import Container
+from roster.config import Settings
 from roster.domain.credentials import CredentialKind
 from roster.domain.vocabulary import Role
 from roster.entrypoints.web.app import create_app
@@ -91,21 +95,16 @@ def test_a_session_cookie_planted_before_sign_in_is_not_the_one_after(
 # --- CSRF on every form ------------------------------------------------------------
 
 
-def snapshot(engine: Engine, workspace_id: str) -> dict[str, Any]:
-    """Every row of the workspace in every table, but for the last-used and last-seen
-    stamps (which a credential check may write whatever the request then does), and
-    every table's row count (a row added anywhere else shows too). Not every row of
-    the shared database: by this test it holds every earlier test's rows, and
-    reading them all twice per post made this one test take minutes."""
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, but for the last-used and last-seen stamps (which a
+    credential check may write whatever the request then does)."""
     skip = {"last_used_at", "last_seen_at"}
-    rows: dict[str, Any] = {}
+    rows: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             cols = [c for c in table.columns if c.name not in skip]
-            key = table.c.id if table is workspaces else table.c.workspace_id
-            found = conn.execute(select(*cols).where(key == workspace_id)).all()
-            total = conn.execute(select(func.count()).select_from(table)).scalar_one()
-            rows[table.name] = (total, sorted((tuple(map(str, r)) for r in found), key=str))
+            found = conn.execute(select(*cols)).all()
+            rows[table.name] = sorted((tuple(map(str, r)) for r in found), key=str)
     return rows
 
 
@@ -220,9 +219,25 @@ def _right_token(browser: TestClient, path: str, url: str) -> dict[str, str]:
     return {"csrf_token": csrf_of(page)}
 
 
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[tuple[TestClient, Container, Tenant]]:
+    """An app on a database of its own: the CSRF test compares every row of every
+    table before and after each refused post, which on the module's shared database
+    (every earlier test's rows) took minutes."""
+    url = f"sqlite:///{tmp_path / 'roster.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    container = Container(settings=Settings(database_url=url), engine=engine)
+    tenant = new_tenant(container)
+    with TestClient(create_app(container)) as client:
+        yield client, container, tenant
+    engine.dispose()
+
+
 def test_every_form_refuses_a_post_without_its_csrf_token_and_changes_nothing(
-    client: TestClient, container: Container, tenant: Tenant
+    own_database: tuple[TestClient, Container, Tenant],
 ) -> None:
+    client, container, tenant = own_database
     app: FastAPI = client.app  # type: ignore[assignment]
     _admin(container, tenant)
     _admin(container, tenant, "eve@x.example")
@@ -242,22 +257,18 @@ def test_every_form_refuses_a_post_without_its_csrf_token_and_changes_nothing(
             data["workspace"] = tenant.workspace.slug
         browser = signed_in(app, tenant) if path.startswith("/admin") else TestClient(app)
         right = _right_token(browser, path, url)  # also sets the form's cookie
-        before = snapshot(container.engine, tenant.id)
+        before = snapshot(container.engine)
         field = next(iter(right))
         for sent in ({}, {field: wrong}, {field: "0" * 64}, {field: ""}):
             answer = browser.post(url, data=data | sent, follow_redirects=False)
             assert answer.status_code == 403, (path, sent, answer.status_code)
             refused += 1
-        assert snapshot(container.engine, tenant.id) == before, (
-            f"{path}: a refused post changed data"
-        )
+        assert snapshot(container.engine) == before, f"{path}: a refused post changed data"
         # The same form with its own token goes through: the refusals were the token's.
         accepted = browser.post(url, data=data | right, follow_redirects=False)
         assert accepted.status_code in (200, 303), (path, accepted.status_code, accepted.text)
         if path not in READ_ONLY_POSTS:
-            assert snapshot(container.engine, tenant.id) != before, (
-                f"{path}: the control changed nothing"
-            )
+            assert snapshot(container.engine) != before, f"{path}: the control changed nothing"
     tally.add(hostile=refused)
 
 
